@@ -1,0 +1,46 @@
+# Trinity: the two commands that matter are `make demo` and `make test`.
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+export CCACHE_MAXSIZE ?= 5G
+
+SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
+
+.PHONY: all deps configure build demo test bench fuzz fmt fmt-check lint clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+demo: build
+	$(BUILD_DIR)/src/cli/tri demo
+
+test: build
+	ctest --preset $(PRESET) -j $(JOBS)
+
+bench: build
+	scripts/run-bench.sh $(BUILD_DIR)
+
+fuzz: deps
+	scripts/fuzz-smoke.sh $(FUZZ_SECONDS)
+
+fmt:
+	clang-format -i $(SOURCES)
+
+fmt-check:
+	clang-format --dry-run -Werror $(SOURCES)
+
+lint: configure fmt-check
+	@command -v clang-tidy >/dev/null && \
+	  clang-tidy -p $(BUILD_DIR) --quiet $(filter %.cc,$(filter src/%,$(SOURCES))) || true
+
+clean:
+	rm -rf build
