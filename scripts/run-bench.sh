@@ -3,7 +3,7 @@
 set -euo pipefail
 build=${1:-build/release}
 shopt -s nullglob
-for bin in "$build"/bench/bench_*; do
+for bin in "$build"/bench/*/bench_*; do
   [ -x "$bin" ] || continue
   echo "== $(basename "$bin")"
   "$bin"
