@@ -1,18 +1,29 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <string>
 
 #include "base/log.h"
+#include "cli/command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tri: a durable, distributed saga and workflow engine"};
   app.require_subcommand(1);
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+  app.parse_complete_callback([&] {
+    if (auto st = tri::SetupLogging(log_level); !st.ok()) throw CLI::ValidationError(st.message());
+  });
 
   auto* version = app.add_subcommand("version", "print the version");
   version->callback([] { std::printf("tri 0.1.0\n"); });
 
-  CLI11_PARSE(app, argc, argv);
+  tri::cli::InstallCommands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   return 0;
 }
