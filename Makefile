@@ -4,6 +4,9 @@ BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 export CCACHE_MAXSIZE ?= 5G
+# Cache hits across clones in different directories (CI builds a fresh clone).
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
