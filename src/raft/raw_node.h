@@ -1,0 +1,184 @@
+#pragma once
+
+// RawNode: the API of the pure Raft core (etcd's raft.RawNode shape).
+//
+// The application drives it from one thread:
+//   - Tick() on every logical clock tick;
+//   - Step(msg) for every message received from a peer;
+//   - Propose / ProposeConfChange / ReadIndex / TransferLeader / Campaign on requests;
+//   - when HasReady(): rd = GetReady(); then, in this order,
+//       1. persist rd.snapshot (if any), rd.entries and rd.hard_state (if any) to Storage
+//          (for MemoryStorage: ApplySnapshot, Append, SetHardState) - durably;
+//       2. send rd.messages (only now: they may claim that (1) is durable);
+//       3. apply rd.committed_entries to the state machine, serve rd.read_states once
+//          the applied index reaches them;
+//       4. call Advance().
+// Nothing is durable until Advance() acknowledges it: in particular a leader counts
+// its own log towards a commit quorum only up to what Advance() acknowledged, so a
+// one-voter cluster never reports an entry committed before it is persisted.
+//
+// Membership changes take effect inside the core when their entry is handed out in
+// committed_entries (at Advance); Ready::conf_state reports the new configuration.
+// The core has no thread, clock, I/O or randomness of its own.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/rng.h"
+#include "base/status.h"
+#include "raft/storage.h"
+#include "raft/types.h"
+
+namespace tri::raft {
+
+enum class ReadOnlyOption : std::uint8_t {
+  // ReadIndex confirms leadership with a heartbeat round to a quorum (linearizable
+  // without any clock assumption).
+  kSafe = 0,
+  // ReadIndex answers from the leader's lease: requires check_quorum. Safe only if
+  // nodes' tick rates differ by less than the margin between the election timeout
+  // and the lease (see docs/raft.md); a paused or drifting leader can serve stale reads.
+  kLeaseBased = 1,
+};
+
+struct Config {
+  NodeId id = kNoNode;
+  // A follower that hears nothing from a leader for a randomized timeout in
+  // [election_ticks, 2 * election_ticks) starts an election. REQUIRES > heartbeat_ticks.
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  // Not owned; must outlive the RawNode.
+  Storage* storage = nullptr;
+  // Election jitter. Not owned; must outlive the RawNode. A generator that always
+  // returns 0 makes every timeout exactly election_ticks (deterministic tests).
+  Rng* rng = nullptr;
+  // The last index the application has applied (on restart). 0 = start from the snapshot.
+  Index applied = 0;
+
+  // Pre-vote (thesis 9.6): a candidate first asks whether it could win, without
+  // bumping terms, so a rejoining partitioned node cannot disrupt a healthy leader.
+  bool pre_vote = true;
+  // A leader that has not heard from a quorum within an election timeout steps down;
+  // followers ignore vote requests while they recently heard from a leader.
+  bool check_quorum = true;
+  ReadOnlyOption read_only = ReadOnlyOption::kSafe;
+  // When true, followers drop proposals instead of forwarding them to the leader.
+  bool disable_proposal_forwarding = false;
+
+  // Size bounds (bytes counted with EntrySizeBytes / MessageSizeBytes).
+  std::uint64_t max_entry_size_bytes = 1 << 20;   // a larger proposal is refused
+  std::uint64_t max_msg_size_bytes = 1 << 20;     // entries batched per append message
+  std::uint64_t max_snapshot_chunk_bytes = 64 << 10;
+  // Bytes of committed entries handed out per Ready.
+  std::uint64_t max_committed_size_per_ready_bytes = 4 << 20;
+  // Bytes of proposed-but-uncommitted entries on a leader; further proposals refused.
+  std::uint64_t max_uncommitted_size_bytes = 64 << 20;
+  // Flow control per follower in replicate state: append messages and bytes in flight.
+  std::uint32_t max_inflight_msgs = 64;
+  std::uint64_t max_inflight_bytes = 8 << 20;
+
+  Status Validate() const;
+};
+
+// What the application must do next; see the contract at the top of this file.
+struct Ready {
+  std::optional<SoftState> soft_state;  // set when it changed
+  std::optional<HardState> hard_state;  // set when it changed: persist before sending
+  std::vector<ReadState> read_states;
+  std::optional<Snapshot> snapshot;     // a snapshot received from the leader: install it
+  std::vector<Entry> entries;           // persist (Append) before sending messages
+  std::vector<Entry> committed_entries; // apply in order
+  std::optional<ConfState> conf_state;  // membership changed (by committed entries or snapshot)
+  std::vector<Message> messages;        // send after persisting
+
+  // True when entries, hard state or snapshot must reach stable storage.
+  bool MustSync() const { return hard_state.has_value() || !entries.empty() || snapshot; }
+};
+
+enum class ProgressState : std::uint8_t { kProbe = 0, kReplicate, kSnapshot };
+std::string_view ProgressStateName(ProgressState s);
+
+struct ProgressStatus {
+  Index match = 0;
+  Index next = 0;
+  ProgressState state = ProgressState::kProbe;
+  bool is_learner = false;
+  bool recent_active = false;
+  std::uint32_t inflight_msgs = 0;
+};
+
+struct NodeStatus {
+  NodeId id = kNoNode;
+  HardState hard_state;
+  SoftState soft_state;
+  Index applied = 0;
+  Index last_index = 0;
+  Index stable_index = 0;  // last index acknowledged durable via Advance
+  ConfState conf_state;
+  NodeId lead_transferee = kNoNode;
+  std::map<NodeId, ProgressStatus> progress;  // leader only
+};
+
+class Raft;  // the protocol state machine (raft/raft.h), private to the core
+
+class RawNode {
+ public:
+  // Restores from config.storage (hard state, snapshot, log) or starts fresh.
+  static Result<std::unique_ptr<RawNode>> Create(const Config& config);
+  ~RawNode();
+  RawNode(const RawNode&) = delete;
+  RawNode& operator=(const RawNode&) = delete;
+
+  // Advances the logical clock by one tick (elections, heartbeats, check-quorum,
+  // transfer timeout).
+  void Tick();
+  // Starts an election now (pre-vote first if enabled).
+  Status Campaign();
+  // Proposes `data` for the log. Errors: kUnavailable when there is no leader or a
+  // leader transfer is in progress (retry later, maybe at the new leader);
+  // kInvalidArgument when the entry exceeds max_entry_size_bytes; kResourceExhausted
+  // when too many uncommitted bytes are pending. Success does not mean committed.
+  Status Propose(std::string data);
+  // Proposes a membership change. Also kFailedPrecondition when another change is in
+  // flight, the leader has not committed an entry of its term yet, the id was removed
+  // before (reuse refused), or the change is a no-op / would remove the last voter.
+  // Refusals on the leader are returned; a follower forwards and the leader may drop.
+  Status ProposeConfChange(const ConfChange& cc);
+  // Handles a message from a peer. Messages from unknown/removed nodes, and stale
+  // responses, are ignored (ok). Local message types are refused.
+  Status Step(Message m);
+  // Requests a linearizable read point; the answer arrives as a ReadState with the
+  // same context in a later Ready. kUnavailable when no leader is known.
+  Status ReadIndex(std::string context);
+  // Asks the leader to hand leadership to `target` (must be a voter). Aborted if not
+  // done within an election timeout.
+  Status TransferLeader(NodeId target);
+  // Tells the leader a peer could not be reached (its append pipeline resets to probing).
+  void ReportUnreachable(NodeId id);
+
+  bool HasReady() const;
+  // Returns the pending work. Must be followed by Advance() before the next GetReady().
+  Ready GetReady();
+  // Acknowledges that the last Ready was handled (persisted, sent, applied).
+  void Advance();
+
+  NodeStatus status() const;
+  NodeId id() const;
+  Role role() const;
+  NodeId leader() const;
+  Term term() const;
+
+  // Testing hook: the internal state machine (not a stable API).
+  Raft& raft_for_testing() { return *raft_; }
+
+ private:
+  explicit RawNode(std::unique_ptr<Raft> raft);
+  std::unique_ptr<Raft> raft_;
+};
+
+}  // namespace tri::raft

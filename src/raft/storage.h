@@ -1,0 +1,97 @@
+#pragma once
+
+// The durable side of the Raft log, as the core sees it. The core only reads
+// from Storage; the application writes to it when it handles a Ready
+// (persisting entries, hard state and snapshots) and then calls Advance().
+// Whatever is in Storage is, by contract, durable: the simulator models a
+// crash by keeping the Storage and discarding the RawNode.
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "base/result.h"
+#include "base/status.h"
+#include "raft/types.h"
+
+namespace tri::raft {
+
+// Error conventions of Storage (and the codes the core checks for):
+//  - the requested index is below FirstIndex(): StatusCode::kOutOfRange ("compacted")
+//  - the requested index is above LastIndex():  StatusCode::kNotFound ("unavailable")
+//  - a snapshot is being prepared, try later:   StatusCode::kUnavailable
+Status ErrCompacted();
+Status ErrUnavailableIndex();
+Status ErrSnapshotTemporarilyUnavailable();
+bool IsCompacted(const Status& s);
+
+inline constexpr std::uint64_t kNoSizeLimit = std::numeric_limits<std::uint64_t>::max();
+
+struct InitialState {
+  HardState hard_state;
+  // Membership as of the latest snapshot (or the bootstrap configuration). The core
+  // replays committed conf-change entries after the snapshot on top of it.
+  ConfState conf_state;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual Result<InitialState> GetInitialState() const = 0;
+  // Entries in [lo, hi), at least one if any exist, at most `max_size_bytes` in total
+  // (counted with EntrySizeBytes). REQUIRES: FirstIndex() <= lo < hi <= LastIndex() + 1,
+  // else an error per the conventions above.
+  virtual Result<std::vector<Entry>> Entries(Index lo, Index hi,
+                                             std::uint64_t max_size_bytes) const = 0;
+  // Term of entry i, for i in [FirstIndex() - 1, LastIndex()] (FirstIndex()-1 is the
+  // snapshot's index, whose term is kept).
+  virtual Result<Term> TermAt(Index i) const = 0;
+  // Index of the first entry still available (snapshot index + 1).
+  virtual Index FirstIndex() const = 0;
+  virtual Index LastIndex() const = 0;
+  // The most recent snapshot (empty() when none).
+  virtual Result<Snapshot> GetSnapshot() const = 0;
+};
+
+// An in-memory Storage, used by tests, the benchmark and the simulator. Not
+// thread-safe. Mutators return an error rather than asserting when handed
+// stale input (an older snapshot, entries below the compaction point).
+class MemoryStorage final : public Storage {
+ public:
+  MemoryStorage();
+  // Bootstraps a fresh node with an initial membership (recorded as the
+  // configuration of the empty snapshot at index 0).
+  explicit MemoryStorage(ConfState initial_conf_state);
+
+  Result<InitialState> GetInitialState() const override;
+  Result<std::vector<Entry>> Entries(Index lo, Index hi,
+                                     std::uint64_t max_size_bytes) const override;
+  Result<Term> TermAt(Index i) const override;
+  Index FirstIndex() const override;
+  Index LastIndex() const override;
+  Result<Snapshot> GetSnapshot() const override;
+
+  void SetHardState(const HardState& hs);
+  // Appends entries, truncating any existing suffix they conflict with. Entries
+  // must be contiguous and start at most at LastIndex() + 1. Entries wholly below
+  // FirstIndex() are ignored.
+  Status Append(const std::vector<Entry>& entries);
+  // Replaces the contents with a snapshot received from the leader.
+  Status ApplySnapshot(const Snapshot& snapshot);
+  // Makes a snapshot of the application state as of `index` (<= committed index,
+  // the caller knows) that later lagging followers receive. Does not compact.
+  Result<Snapshot> CreateSnapshot(Index index, const ConfState& conf_state, std::string data);
+  // Discards entries up to and including `compact_index` (which must be <= LastIndex()).
+  Status Compact(Index compact_index);
+
+  const HardState& hard_state() const { return hard_state_; }
+
+ private:
+  HardState hard_state_;
+  Snapshot snapshot_;
+  // entries_[0] is a dummy holding the snapshot index and term.
+  std::vector<Entry> entries_;
+};
+
+}  // namespace tri::raft
