@@ -54,9 +54,11 @@ struct Config {
   int heartbeat_ticks = 1;
   // Not owned; must outlive the RawNode.
   Storage* storage = nullptr;
-  // Election jitter. Not owned; must outlive the RawNode. A generator that always
-  // returns 0 makes every timeout exactly election_ticks (deterministic tests).
+  // Election jitter. Not owned; must outlive the RawNode.
   Rng* rng = nullptr;
+  // false: every election timeout is exactly election_ticks (interaction tests only;
+  // without jitter, split votes can repeat forever).
+  bool randomized_election_timeout = true;
   // The last index the application has applied (on restart). 0 = start from the snapshot.
   Index applied = 0;
 
@@ -162,7 +164,8 @@ class RawNode {
   void ReportUnreachable(NodeId id);
 
   bool HasReady() const;
-  // Returns the pending work. Must be followed by Advance() before the next GetReady().
+  // Returns the pending work. Must be followed by Advance() before the next GetReady();
+  // other calls (Step, Tick, Propose...) may come in between.
   Ready GetReady();
   // Acknowledges that the last Ready was handled (persisted, sent, applied).
   void Advance();
@@ -179,6 +182,16 @@ class RawNode {
  private:
   explicit RawNode(std::unique_ptr<Raft> raft);
   std::unique_ptr<Raft> raft_;
+  HardState prev_hard_state_;
+  SoftState prev_soft_state_;
+  // What the outstanding Ready handed out, acknowledged by Advance().
+  bool awaiting_advance_ = false;
+  Index pending_last_entry_index_ = 0;
+  Term pending_last_entry_term_ = 0;
+  Index pending_snapshot_index_ = 0;
+  Index pending_applied_index_ = 0;
+  Index handed_entries_index_ = 0;
+  Index handed_snapshot_index_ = 0;
 };
 
 }  // namespace tri::raft

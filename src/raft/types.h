@@ -145,8 +145,7 @@ struct Message {
   NodeId from = kNoNode;
   Term term = 0;  // 0 for local messages and forwarded proposals
   // kApp: term/index of the entry preceding `entries`. kVote/kPreVote: last log term/index.
-  // kAppResp: the highest index now matching (or the rejected index). kSnapResp: next
-  // offset wanted.
+  // kAppResp: the highest index now matching (or the rejected index).
   Term log_term = 0;
   Index index = 0;
   std::vector<Entry> entries;
@@ -159,7 +158,11 @@ struct Message {
   // kReadIndex/kReadIndexResp/kHeartbeat(Resp): the read request context.
   // kVote/kPreVote/kTimeoutNow: kCampaignTransfer when the election is a leader transfer.
   std::string context;
-  std::optional<SnapshotChunk> snapshot;  // kSnap only
+  // kSnap: one chunk. kSnapResp: metadata of the snapshot being received and, in
+  // offset_bytes, the next offset wanted (no data).
+  std::optional<SnapshotChunk> snapshot;
+  // kTransferLeader: the node that should become leader.
+  NodeId target = kNoNode;
 };
 
 // Context of a vote request sent because of a leader transfer: it bypasses the

@@ -1,0 +1,152 @@
+#pragma once
+
+// Raft: the protocol state machine (one step and one tick function per role,
+// as in etcd's raft.go). Private to the core; the API is RawNode.
+// Section numbers (5.x, 6, 9.6) refer to the Raft paper and Ongaro's thesis.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "raft/log.h"
+#include "raft/progress.h"
+#include "raft/quorum.h"
+#include "raft/raw_node.h"
+#include "raft/types.h"
+
+namespace tri::raft {
+
+class Raft {
+ public:
+  static Result<std::unique_ptr<Raft>> Create(const Config& config);
+
+  Status Step(Message m);
+  void Tick();
+
+  // Applies a committed membership change (called as committed entries are handed out).
+  void ApplyConfChange(const ConfChange& cc);
+  // Advance() acknowledged the log as durable up to StableIndex().
+  void OnPersisted();
+
+  NodeId id() const { return id_; }
+  Term term() const { return term_; }
+  NodeId vote() const { return vote_; }
+  NodeId leader() const { return lead_; }
+  Role role() const { return role_; }
+  HardState hard_state() const { return HardState{term_, vote_, log_.committed()}; }
+  SoftState soft_state() const { return SoftState{lead_, role_}; }
+  const ConfState& conf_state() const { return conf_; }
+  NodeId lead_transferee() const { return lead_transferee_; }
+  RaftLog& log() { return log_; }
+  const RaftLog& log() const { return log_; }
+  std::vector<Message>& messages() { return msgs_; }
+  std::vector<ReadState>& read_states() { return read_states_; }
+  const std::map<NodeId, Progress>& progress() const { return prs_; }
+  int randomized_election_timeout() const { return randomized_election_timeout_; }
+  // Set whenever the membership changed; RawNode reports it once in a Ready.
+  bool TakeConfChanged() {
+    bool c = conf_changed_;
+    conf_changed_ = false;
+    return c;
+  }
+  bool conf_changed() const { return conf_changed_; }
+  // Restores the membership from the snapshot and replays conf changes in (snapshot, applied].
+  Status RestoreMembership(const ConfState& from_snapshot, Index applied);
+
+ private:
+  Raft(const Config& config, Storage* storage);
+
+  enum class CampaignType : std::uint8_t { kPreElection, kElection, kTransfer };
+
+  struct ReadRequest {
+    Index index;
+    std::string context;
+    NodeId from;  // requester (self for local requests)
+    std::set<NodeId> acks;
+  };
+
+  // Role transitions.
+  void Reset(Term term);
+  void BecomeFollower(Term term, NodeId lead);
+  void BecomeCandidate();
+  void BecomePreCandidate();
+  void BecomeLeader();
+  void Campaign(CampaignType type);
+  VoteResult Poll(NodeId id, MessageType type, bool granted);
+  bool Promotable() const;
+
+  // Per-role handlers.
+  Status StepLeader(Message& m);
+  Status StepCandidate(Message& m);
+  Status StepFollower(Message& m);
+  void TickElection();
+  void TickHeartbeat();
+
+  // Leader helpers.
+  Status HandlePropose(Message& m);
+  Status CheckConfChangeProposal(const Entry& e) const;
+  bool AppendEntries(std::vector<Entry> entries);
+  bool MaybeCommit();
+  void BcastAppend();
+  void BcastHeartbeat(const std::string& context);
+  bool MaybeSendAppend(NodeId to, bool send_if_empty);
+  void SendAppend(NodeId to) { MaybeSendAppend(to, true); }
+  bool SendSnapshotChunk(NodeId to, Progress& pr);
+  void SendHeartbeat(NodeId to, const std::string& context);
+  void SendTimeoutNow(NodeId to);
+  void HandleAppendResponse(const Message& m, Progress& pr);
+  void HandleHeartbeatResponse(const Message& m, Progress& pr);
+  void HandleSnapshotResponse(const Message& m, Progress& pr);
+  void HandleReadIndexRequest(Message& m);
+  void ReleasePendingReads();
+  void RespondToRead(NodeId from, Index index, std::string context);
+  bool CommittedEntryInCurrentTerm() const;
+  bool QuorumActive();
+  void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
+  void ResetRandomizedElectionTimeout();
+  bool PastElectionTimeout() const {
+    return election_elapsed_ >= randomized_election_timeout_;
+  }
+
+  // Follower helpers.
+  void HandleAppendEntries(const Message& m);
+  void HandleHeartbeat(const Message& m);
+  void HandleSnapshotChunk(const Message& m);
+  bool Restore(const Snapshot& s);
+
+  void Send(Message m);
+  Progress& AddProgress(NodeId id, bool learner);
+  void ResetProgress();
+
+  const NodeId id_;
+  Config config_;
+  Term term_ = 0;
+  NodeId vote_ = kNoNode;
+  NodeId lead_ = kNoNode;
+  Role role_ = Role::kFollower;
+  RaftLog log_;
+  ConfState conf_;
+  bool conf_changed_ = false;
+  std::map<NodeId, Progress> prs_;  // every member (voter or learner), self included
+  std::map<NodeId, bool> votes_;
+  std::vector<Message> msgs_;
+  std::vector<ReadState> read_states_;
+
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_election_timeout_ = 0;
+  NodeId lead_transferee_ = kNoNode;
+  // Index of the latest conf-change entry proposed by this leader (0 = none).
+  Index pending_conf_index_ = 0;
+  std::uint64_t uncommitted_size_bytes_ = 0;
+  std::vector<ReadRequest> pending_reads_;        // awaiting a heartbeat quorum
+  std::vector<Message> reads_before_term_commit_;  // awaiting a commit in this term
+
+  // Follower: the snapshot being assembled from chunks.
+  std::optional<SnapshotChunk> incoming_snapshot_;
+};
+
+}  // namespace tri::raft
