@@ -137,6 +137,10 @@ class Orchestrator {
   StopCause stop_cause() const { return stop_cause_; }
 
   StepState step_state(StepIndex s) const { return steps_[s].state; }
+  // How the step's forward phase ended (succeeded, failed, timed_out,
+  // cancelled), or its current forward state (pending, running, backoff);
+  // unlike step_state() it does not change during compensation.
+  StepState forward_state(StepIndex s) const { return steps_[s].forward_state; }
   // Forward attempts started so far (0 = never started).
   std::uint32_t attempts(StepIndex s) const { return steps_[s].attempt; }
   std::uint32_t compensation_attempts(StepIndex s) const { return steps_[s].comp_attempt; }
@@ -183,6 +187,7 @@ class Orchestrator {
     std::uint32_t comp_attempt = 0;  // current compensation attempt
     int last_code = 0;
     StepState state = StepState::kPending;
+    StepState forward_state = StepState::kPending;
     bool in_comp_set = false;
     bool attempt_running = false;  // an attempt (of the current phase) is in flight
     std::int64_t first_start_ns = 0;    // first forward attempt start
@@ -237,6 +242,12 @@ class Orchestrator {
   std::uint64_t attempts_total_ = 0;
   std::uint64_t comp_attempts_total_ = 0;
   std::uint64_t stale_ignored_ = 0;
+  std::uint32_t count_succeeded_ = 0;
+  std::uint32_t count_failed_ = 0;
+  std::uint32_t count_timed_out_ = 0;
+  std::uint32_t count_cancelled_ = 0;
+  std::uint32_t count_compensated_ = 0;
+  std::uint32_t count_compensation_failed_ = 0;
 
   std::vector<TraceRecord> trace_;
 };

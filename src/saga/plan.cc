@@ -1,0 +1,124 @@
+#include "saga/plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "base/assert.h"
+
+namespace tri::saga {
+namespace {
+
+Status CheckRetry(const RetryPolicy& policy, StepIndex s, const char* field) {
+  const std::string where = "step " + std::to_string(s) + " " + field + ": ";
+  if (policy.max_attempts == 0 || policy.max_attempts > kMaxAttemptsLimit) {
+    return InvalidArgument(where + "max_attempts must be in [1, " +
+                           std::to_string(kMaxAttemptsLimit) + "]");
+  }
+  if (!(policy.jitter >= 0.0 && policy.jitter <= 1.0)) {
+    return InvalidArgument(where + "jitter must be in [0, 1]");
+  }
+  if (policy.backoff.initial < Duration{0} || policy.backoff.max < Duration{0}) {
+    return InvalidArgument(where + "backoff durations must not be negative");
+  }
+  if (!(policy.backoff.multiplier >= 1.0) || !std::isfinite(policy.backoff.multiplier)) {
+    return InvalidArgument(where + "backoff multiplier must be >= 1");
+  }
+  return Status::Ok();
+}
+
+std::uint64_t Mix(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  return h * 0xff51afd7ed558ccdull;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const SagaPlan>> SagaPlan::Make(SagaGraph graph,
+                                                       std::vector<StepPolicy> policies,
+                                                       Duration deadline) {
+  if (policies.size() != graph.size()) {
+    return InvalidArgument("plan: " + std::to_string(policies.size()) + " policies for " +
+                           std::to_string(graph.size()) + " steps");
+  }
+  if (deadline < Duration{0}) return InvalidArgument("plan: negative deadline");
+  const StepIndex n = graph.size();
+  for (StepIndex s = 0; s < n; ++s) {
+    const StepPolicy& p = policies[s];
+    if (p.timeout < Duration{0}) {
+      return InvalidArgument("step " + std::to_string(s) + ": negative timeout");
+    }
+    TRI_RETURN_IF_ERROR(CheckRetry(p.retry, s, "retry"));
+    TRI_RETURN_IF_ERROR(CheckRetry(p.compensate_retry, s, "compensate retry"));
+  }
+
+  std::shared_ptr<SagaPlan> plan(new SagaPlan());
+  plan->graph_ = std::move(graph);
+  plan->deadline_ = deadline;
+  plan->timeout_.reserve(n);
+  plan->retry_.reserve(n);
+  plan->compensate_retry_.reserve(n);
+  plan->flags_.reserve(n);
+  std::uint64_t h = Mix(0x5a6a, n);
+  h = Mix(h, static_cast<std::uint64_t>(deadline.count()));
+  for (StepIndex s = 0; s < n; ++s) {
+    const StepPolicy& p = policies[s];
+    plan->timeout_.push_back(p.timeout);
+    plan->retry_.push_back(p.retry);
+    plan->compensate_retry_.push_back(p.compensate_retry);
+    std::uint8_t flags = 0;
+    if (p.has_compensate) flags |= kFlagHasCompensate;
+    if (p.compensate_when == CompensateWhen::kAttempted) flags |= kFlagAttempted;
+    plan->flags_.push_back(flags);
+    if (p.timeout > Duration{0}) plan->any_timeout_ = true;
+    h = Mix(h, static_cast<std::uint64_t>(p.timeout.count()));
+    h = Mix(h, p.retry.max_attempts);
+    h = Mix(h, p.compensate_retry.max_attempts);
+    h = Mix(h, flags);
+    h = Mix(h, plan->graph_.needs(s).size());
+    for (StepIndex need : plan->graph_.needs(s)) h = Mix(h, need);
+  }
+  plan->fingerprint_ = h;
+  return std::shared_ptr<const SagaPlan>(std::move(plan));
+}
+
+Result<std::shared_ptr<const SagaPlan>> SagaPlan::Uniform(SagaGraph graph, const StepPolicy& policy,
+                                                          Duration deadline) {
+  std::vector<StepPolicy> policies(graph.size(), policy);
+  return Make(std::move(graph), std::move(policies), deadline);
+}
+
+Result<std::shared_ptr<const SagaPlan>> SagaPlan::FromSpec(const SagaSpec& spec) {
+  TRI_ASSIGN_OR_RETURN(SagaGraph graph, SagaGraph::FromSpec(spec));
+  std::vector<StepPolicy> policies;
+  policies.reserve(spec.steps.size());
+  for (const StepSpec& step : spec.steps) {
+    policies.push_back(StepPolicy{
+        .timeout = step.timeout,
+        .retry = step.retry,
+        .compensate_retry = step.compensate_retry,
+        .compensate_when = step.compensate_when,
+        .has_compensate = step.compensate.has_value(),
+    });
+  }
+  return Make(std::move(graph), std::move(policies), spec.deadline);
+}
+
+Duration BackoffDelay(const RetryPolicy& policy, std::uint32_t failed_attempt, Rng& rng) {
+  TRI_ASSERT(failed_attempt >= 1);
+  const double initial_ns = static_cast<double>(policy.backoff.initial.count());
+  const double max_ns = static_cast<double>(policy.backoff.max.count());
+  double delay_ns =
+      initial_ns * std::pow(policy.backoff.multiplier, static_cast<double>(failed_attempt - 1));
+  if (!(delay_ns <= max_ns)) delay_ns = max_ns;  // also catches inf/nan
+  if (policy.jitter > 0.0) {
+    delay_ns *= 1.0 - policy.jitter + 2.0 * policy.jitter * rng.NextDouble();
+  }
+  if (delay_ns < 0.0) delay_ns = 0.0;
+  if (delay_ns > 4e18) delay_ns = 4e18;  // keep fire times far from overflow
+  const auto result = Duration{static_cast<std::int64_t>(std::llround(delay_ns))};
+  TRI_ASSERT(result >= Duration{0});
+  return result;
+}
+
+}  // namespace tri::saga
