@@ -1,0 +1,92 @@
+#pragma once
+
+// The on-disk format of the write-ahead log (documented with tables in
+// docs/storage.md; keep the two in step and bump kWalFormatVersion on change).
+//
+// A record:   length u32 | crc32c u32 | type u8 | payload (length bytes)
+//   little endian; crc32c covers type and payload. An all-zero header marks the
+//   end of data in a preallocated segment (a real record never has crc 0 with type 0).
+// A segment:  file "<seq:016x>-<first_index:016x>.wal", preallocated (zeros),
+//   starting with a kSegmentHeader record; then kEntry and kHardState records.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace tri::wal {
+
+inline constexpr std::uint32_t kWalFormatVersion = 1;
+inline constexpr std::size_t kRecordHeaderBytes = 9;
+inline constexpr std::string_view kSegmentMagic = "TRIWALSG";
+inline constexpr std::string_view kSegmentSuffix = ".wal";
+
+enum class RecordType : std::uint8_t {
+  kSegmentHeader = 1,
+  kEntry = 2,
+  kHardState = 3,
+};
+bool IsKnownRecordType(std::uint8_t type);
+std::string_view RecordTypeName(std::uint8_t type);
+
+// One Raft log entry: index and term, and opaque bytes.
+struct Entry {
+  std::uint64_t index = 0;
+  std::uint64_t term = 0;
+  std::string data;
+  friend bool operator==(const Entry&, const Entry&) = default;
+};
+
+// Raft's hard state: current term, vote (0 = none) and commit index.
+struct HardState {
+  std::uint64_t term = 0;
+  std::uint64_t vote = 0;
+  std::uint64_t commit = 0;
+  friend bool operator==(const HardState&, const HardState&) = default;
+};
+
+// Segment header flags.
+inline constexpr std::uint32_t kSegmentFlagLogReset = 1;  // every older segment is obsolete
+// Entries >= this segment's first index in older segments are void (a suffix
+// truncation, made atomic by the creation of this segment).
+inline constexpr std::uint32_t kSegmentFlagTruncate = 2;
+
+struct SegmentHeader {
+  std::uint64_t seq = 0;
+  std::uint64_t first_index = 0;
+  std::uint32_t flags = 0;
+  friend bool operator==(const SegmentHeader&, const SegmentHeader&) = default;
+};
+
+inline constexpr std::size_t kSegmentHeaderPayloadBytes = 8 + 4 + 4 + 8 + 8;
+inline constexpr std::size_t kEntryPayloadFixedBytes = 16;
+inline constexpr std::size_t kHardStatePayloadBytes = 24;
+
+// Appends one framed record to `out`.
+void AppendRecord(std::string& out, RecordType type, std::string_view payload);
+void AppendEntryRecord(std::string& out, const Entry& entry);
+void AppendHardStateRecord(std::string& out, const HardState& state);
+void AppendSegmentHeaderRecord(std::string& out, const SegmentHeader& header);
+
+inline std::size_t EntryRecordBytes(std::size_t data_bytes) {
+  return kRecordHeaderBytes + kEntryPayloadFixedBytes + data_bytes;
+}
+
+// Payload decoders; the error says what is wrong with the payload.
+Result<Entry> DecodeEntry(std::string_view payload);
+Result<HardState> DecodeHardState(std::string_view payload);
+Result<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
+
+std::string SegmentFileName(std::uint64_t seq, std::uint64_t first_index);
+// Parses a name made by SegmentFileName; nullopt for any other name.
+std::optional<SegmentHeader> ParseSegmentFileName(std::string_view name);
+
+// Little-endian helpers shared by the WAL and snapshot formats.
+void PutU32(std::string& out, std::uint32_t v);
+void PutU64(std::string& out, std::uint64_t v);
+std::uint32_t GetU32(const char* p);
+std::uint64_t GetU64(const char* p);
+
+}  // namespace tri::wal

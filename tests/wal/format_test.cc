@@ -1,0 +1,70 @@
+#include "wal/format.h"
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "base/crc32c.h"
+#include "wal/log_scanner.h"
+
+namespace tri::wal {
+namespace {
+
+TEST(WalFormat, RecordIsLengthCrcTypePayloadLittleEndian) {
+  std::string out;
+  AppendRecord(out, RecordType::kEntry, "abc");
+  ASSERT_EQ(out.size(), kRecordHeaderBytes + 3);
+  EXPECT_EQ(GetU32(out.data()), 3u);
+  const std::string typed = std::string(1, '\x02') + "abc";
+  EXPECT_EQ(GetU32(out.data() + 4), crc32c::Value(typed));
+  EXPECT_EQ(out[8], '\x02');
+  EXPECT_EQ(out.substr(9), "abc");
+}
+
+TEST(WalFormat, SegmentNameCarriesSeqAndFirstIndexInHex) {
+  EXPECT_EQ(SegmentFileName(1, 0), "0000000000000001-0000000000000000.wal");
+  EXPECT_EQ(SegmentFileName(0x2a, 0x1000), "000000000000002a-0000000000001000.wal");
+  auto parsed = ParseSegmentFileName("000000000000002a-0000000000001000.wal");
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->seq, 0x2au);
+  EXPECT_EQ(parsed->first_index, 0x1000u);
+  EXPECT_FALSE(ParseSegmentFileName("000000000000002a-0000000000001000.snap"));
+  EXPECT_FALSE(ParseSegmentFileName("000000000000002A-0000000000001000.wal"));
+  EXPECT_FALSE(ParseSegmentFileName("LOCK"));
+}
+
+RC_GTEST_PROP(WalFormat, EntryRoundTrips, (std::uint64_t index, std::uint64_t term, std::string data)) {
+  std::string out;
+  AppendEntryRecord(out, Entry{index, term, data});
+  auto scan = ScanSegment(out, "x", /*is_last=*/false);
+  RC_ASSERT(scan.ok());
+  RC_ASSERT(scan->records.size() == 1u);
+  auto entry = DecodeEntry(scan->records[0].payload);
+  RC_ASSERT(entry.ok());
+  RC_ASSERT(*entry == (Entry{index, term, data}));
+}
+
+RC_GTEST_PROP(WalFormat, HardStateAndSegmentHeaderRoundTrip,
+              (std::uint64_t a, std::uint64_t b, std::uint64_t c, std::uint32_t flags)) {
+  std::string out;
+  AppendHardStateRecord(out, HardState{a, b, c});
+  AppendSegmentHeaderRecord(out, SegmentHeader{a, b, flags});
+  auto scan = ScanSegment(out, "x", false);
+  RC_ASSERT(scan.ok());
+  RC_ASSERT(scan->records.size() == 2u);
+  RC_ASSERT(*DecodeHardState(scan->records[0].payload) == (HardState{a, b, c}));
+  RC_ASSERT(*DecodeSegmentHeader(scan->records[1].payload) == (SegmentHeader{a, b, flags}));
+}
+
+TEST(WalFormat, RejectsAnUnsupportedSegmentVersion) {
+  std::string payload(kSegmentMagic);
+  PutU32(payload, kWalFormatVersion + 1);
+  PutU32(payload, 0);
+  PutU64(payload, 1);
+  PutU64(payload, 1);
+  auto header = DecodeSegmentHeader(payload);
+  ASSERT_FALSE(header.ok());
+  EXPECT_NE(header.status().message().find("version 2 is not supported"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tri::wal
