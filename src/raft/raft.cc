@@ -118,6 +118,8 @@ void Raft::ResetRandomizedElectionTimeout() {
 }
 
 void Raft::Reset(Term term) {
+  commit_broadcast_pending_ = false;
+  append_broadcast_pending_ = false;
   if (term_ != term) {
     TRI_ASSERT_MSG(term > term_, "terms never go backwards");
     term_ = term;
@@ -411,7 +413,7 @@ void Raft::OnPersisted() {
   auto it = prs_.find(id_);
   if (it == prs_.end()) return;
   if (it->second.MaybeUpdate(log_.StableIndex())) {
-    if (MaybeCommit()) BcastAppend();
+    if (MaybeCommit()) commit_broadcast_pending_ = true;
   }
 }
 
@@ -443,6 +445,24 @@ void Raft::BcastAppend() {
   for (auto& [id, pr] : prs_) {
     if (id == id_) continue;
     SendAppend(id);
+  }
+}
+
+void Raft::FlushBroadcast() {
+  if (!commit_broadcast_pending_ && !append_broadcast_pending_) return;
+  const bool commit = commit_broadcast_pending_;
+  commit_broadcast_pending_ = false;
+  append_broadcast_pending_ = false;
+  if (role_ != Role::kLeader) return;
+  for (auto& [id, pr] : prs_) {
+    if (id == id_) continue;
+    MaybeSendAppend(id, false);
+    if (!commit) continue;
+    // Skip followers that already get an append carrying the current commit index.
+    const bool covered = std::any_of(msgs_.begin(), msgs_.end(), [&, to = id](const Message& m) {
+      return m.to == to && m.type == MessageType::kApp && m.commit == log_.committed();
+    });
+    if (!covered) SendAppend(id);
   }
 }
 
@@ -623,7 +643,8 @@ Status Raft::HandlePropose(Message& m) {
     return ResourceExhausted("raft: too many uncommitted bytes on the leader; retry later");
   }
   if (conf_changes == 1) pending_conf_index_ = first_new + conf_offset;
-  BcastAppend();
+  // Batching: every proposal until the next Ready leaves in one append per follower.
+  append_broadcast_pending_ = true;
   return Status::Ok();
 }
 
@@ -700,7 +721,7 @@ void Raft::HandleAppendResponse(const Message& m, Progress& pr) {
     case ProgressState::kReplicate: pr.inflights.FreeLE(m.index); break;
   }
   if (MaybeCommit()) {
-    BcastAppend();
+    commit_broadcast_pending_ = true;
   } else if (was_paused) {
     SendAppend(m.from);
   }
@@ -1042,7 +1063,7 @@ void Raft::ApplyConfChange(const ConfChange& cc) {
     return;
   }
   // The quorum may have shrunk.
-  if (MaybeCommit()) BcastAppend();
+  if (MaybeCommit()) commit_broadcast_pending_ = true;
 }
 
 }  // namespace tri::raft

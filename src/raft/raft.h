@@ -53,6 +53,11 @@ class Raft {
     return c;
   }
   bool conf_changed() const { return conf_changed_; }
+  // New entries and commit-index advances are sent once per Ready (not once per
+  // proposal or response): a burst of proposals leaves in one append per follower, and
+  // a burst of acknowledgements costs at most one empty append per follower.
+  bool broadcast_pending() const { return commit_broadcast_pending_ || append_broadcast_pending_; }
+  void FlushBroadcast();
   // Restores the membership from the snapshot and replays conf changes in (snapshot, applied].
   Status RestoreMembership(const ConfState& from_snapshot, Index applied);
 
@@ -130,6 +135,8 @@ class Raft {
   RaftLog log_;
   ConfState conf_;
   bool conf_changed_ = false;
+  bool commit_broadcast_pending_ = false;
+  bool append_broadcast_pending_ = false;
   std::map<NodeId, Progress> prs_;  // every member (voter or learner), self included
   std::map<NodeId, bool> votes_;
   std::vector<Message> msgs_;

@@ -116,6 +116,7 @@ bool RawNode::HasReady() const {
     return true;
   }
   if (!raft_->messages().empty() || !raft_->read_states().empty()) return true;
+  if (r.broadcast_pending()) return true;
   if (log.HasNextCommittedEntries()) return true;
   return r.conf_changed();
 }
@@ -138,6 +139,7 @@ Ready RawNode::GetReady() {
       r.ApplyConfChange(cc);
     }
   }
+  r.FlushBroadcast();
   if (log.unstable_snapshot()) rd.snapshot = *log.unstable_snapshot();
   rd.entries = log.unstable_entries();
   if (r.TakeConfChanged()) rd.conf_state = r.conf_state();
