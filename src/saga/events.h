@@ -95,11 +95,11 @@ struct Command {
 // The same inputs as the Orchestrator::On* methods, as one value: what a
 // replicated node writes to its log and replays through Orchestrator::Apply.
 enum class EventKind : std::uint8_t {
-  kStart,                  // saga submitted and started
-  kAttemptSucceeded,       // step, attempt, phase, payload = output bytes
-  kAttemptFailed,          // step, attempt, phase, code, retryable, payload = message
-  kTimerFired,             // timer
-  kAbortRequested,         //
+  kStart,             // saga submitted and started
+  kAttemptSucceeded,  // step, attempt, phase, payload = output bytes
+  kAttemptFailed,     // step, attempt, phase, code, retryable, payload = message
+  kTimerFired,        // timer
+  kAbortRequested,    //
 };
 const char* EventKindName(EventKind kind);
 
@@ -120,14 +120,14 @@ struct Event {
 // Event names of `--trace-json`; TraceEventName gives the exact strings.
 enum class TraceEvent : std::uint8_t {
   kSagaStarted,
-  kStepStarted,            // a forward attempt started
+  kStepStarted,  // a forward attempt started
   kStepSucceeded,
-  kStepFailed,             // a forward attempt failed (retried or final)
-  kStepTimedOut,           // a forward attempt timed out, or the deadline hit the step
-  kStepCancelled,          // abort or cascade
-  kCompensationStarted,    // a compensation attempt started
+  kStepFailed,           // a forward attempt failed (retried or final)
+  kStepTimedOut,         // a forward attempt timed out, or the deadline hit the step
+  kStepCancelled,        // abort or cascade
+  kCompensationStarted,  // a compensation attempt started
   kCompensationSucceeded,
-  kCompensationFailed,     // a compensation attempt failed (retried or final)
+  kCompensationFailed,  // a compensation attempt failed (retried or final)
   kSagaCompleted,
   kSagaCompensated,
   kSagaCompensationFailed,

@@ -28,11 +28,15 @@ TimerId MakeTimerId(TimerKind kind, StepIndex step, std::uint32_t attempt) {
   return (static_cast<std::uint64_t>(kind) << 61) |
          ((static_cast<std::uint64_t>(attempt) & kAttemptMask) << 32) | step;
 }
-TimerKind TimerKindOf(TimerId id) { return static_cast<TimerKind>(id >> 61); }
+TimerKind TimerKindOf(TimerId id) {
+  return static_cast<TimerKind>(id >> 61);
+}
 std::uint32_t TimerAttemptOf(TimerId id) {
   return static_cast<std::uint32_t>((id >> 32) & kAttemptMask);
 }
-StepIndex TimerStepOf(TimerId id) { return static_cast<StepIndex>(id & 0xffffffffull); }
+StepIndex TimerStepOf(TimerId id) {
+  return static_cast<StepIndex>(id & 0xffffffffull);
+}
 
 const std::string kEmpty;
 
@@ -45,9 +49,11 @@ Orchestrator::Orchestrator(std::shared_ptr<const SagaPlan> plan, Rng& rng,
   const SagaGraph& graph = plan_->graph();
   const StepIndex n = graph.size();
   steps_.resize(n);
+  pending_.resize(n);
   for (StepIndex s = 0; s < n; ++s) {
-    steps_[s].pending = static_cast<std::uint32_t>(graph.needs(s).size());
+    pending_[s] = static_cast<std::uint32_t>(graph.needs(s).size());
   }
+  any_timeout_ = plan_->any_timeout();
   forward_unfinished_ = n;
 }
 
@@ -73,7 +79,8 @@ void Orchestrator::Start(TimePoint now, std::vector<Command>& out) {
                           .timer = MakeTimerId(TimerKind::kDeadline, kNoStep, 0),
                           .fire_at = now + plan_->deadline()});
   }
-  for (StepIndex root : plan_->graph().roots()) StartForwardAttempt(root, now, out);
+  for (StepIndex root : plan_->graph().roots())
+    StartForwardAttempt(root, now, out);
 }
 
 void Orchestrator::OnAttemptSucceeded(AttemptPhase phase, StepIndex step, std::uint32_t attempt,
@@ -93,8 +100,7 @@ void Orchestrator::OnAttemptSucceeded(AttemptPhase phase, StepIndex step, std::u
   } else {
     TRI_ASSERT_MSG(attempt >= 1 && attempt <= st.comp_attempt,
                    "compensation result for an attempt never started");
-    if (st.state != StepState::kCompensating || !st.attempt_running ||
-        attempt != st.comp_attempt) {
+    if (st.state != StepState::kCompensating || !st.attempt_running || attempt != st.comp_attempt) {
       ++stale_ignored_;
       return;
     }
@@ -120,8 +126,7 @@ void Orchestrator::OnAttemptFailed(AttemptPhase phase, StepIndex step, std::uint
   } else {
     TRI_ASSERT_MSG(attempt >= 1 && attempt <= st.comp_attempt,
                    "compensation result for an attempt never started");
-    if (st.state != StepState::kCompensating || !st.attempt_running ||
-        attempt != st.comp_attempt) {
+    if (st.state != StepState::kCompensating || !st.attempt_running || attempt != st.comp_attempt) {
       ++stale_ignored_;
       return;
     }
@@ -228,7 +233,7 @@ void Orchestrator::Apply(const Event& event, std::vector<Command>& out) {
 void Orchestrator::StartForwardAttempt(StepIndex s, TimePoint now, std::vector<Command>& out) {
   StepRuntime& st = steps_[s];
   TRI_DASSERT(phase_ == Phase::kForward);
-  TRI_ASSERT(st.pending == 0);
+  TRI_ASSERT(pending_[s] == 0);
   TRI_ASSERT(st.state == StepState::kPending || st.state == StepState::kBackoff);
   TRI_ASSERT(!st.attempt_running);
   if (st.state == StepState::kPending) {
@@ -237,7 +242,8 @@ void Orchestrator::StartForwardAttempt(StepIndex s, TimePoint now, std::vector<C
     ++in_flight_;
   }
   ++st.attempt;
-  TRI_ASSERT(st.attempt <= plan_->retry(s).max_attempts);
+  // max_attempts >= 1 (plan invariant), so only retries need the policy.
+  TRI_ASSERT(st.attempt == 1 || st.attempt <= plan_->retry(s).max_attempts);
   st.state = StepState::kRunning;
   st.forward_state = StepState::kRunning;
   st.attempt_running = true;
@@ -249,8 +255,8 @@ void Orchestrator::StartForwardAttempt(StepIndex s, TimePoint now, std::vector<C
                         .phase = AttemptPhase::kForward,
                         .step = s,
                         .attempt = st.attempt});
-  const Duration timeout = plan_->timeout(s);
-  if (timeout > Duration{0}) {
+  if (any_timeout_ && plan_->timeout(s) > Duration{0}) {
+    const Duration timeout = plan_->timeout(s);
     out.push_back(Command{.kind = CommandKind::kArmTimer,
                           .timer = MakeTimerId(TimerKind::kForwardTimeout, s, st.attempt),
                           .fire_at = now + timeout});
@@ -267,8 +273,11 @@ void Orchestrator::EndAttemptClock(StepIndex s, TimePoint now) {
   busy_ns_ += now.count() - st.attempt_start_ns;
 }
 
-void Orchestrator::ForwardSucceeded(StepIndex s, TimePoint now, std::vector<Command>& out,
-                                    std::string_view output) {
+// Flattened: this is the per-step hot path of a running saga; inlining the
+// start of dependents and the command append saves a third of its cost.
+[[gnu::flatten]] void Orchestrator::ForwardSucceeded(StepIndex s, TimePoint now,
+                                                     std::vector<Command>& out,
+                                                     std::string_view output) {
   StepRuntime& st = steps_[s];
   EndAttemptClock(s, now);
   st.state = StepState::kSucceeded;
@@ -283,10 +292,10 @@ void Orchestrator::ForwardSucceeded(StepIndex s, TimePoint now, std::vector<Comm
     outputs_[s].assign(output.data(), output.size());
   }
   Trace(now, s, TraceEvent::kStepSucceeded, st.attempt, 0);
+  std::uint32_t* const pending = pending_.data();
   for (StepIndex d : plan_->graph().dependents(s)) {
-    StepRuntime& dep = steps_[d];
-    TRI_ASSERT(dep.pending > 0);
-    if (--dep.pending == 0) StartForwardAttempt(d, now, out);
+    TRI_ASSERT(pending[d] > 0);
+    if (--pending[d] == 0) StartForwardAttempt(d, now, out);
   }
   if (forward_unfinished_ == 0) {
     TRI_ASSERT(running_ == 0 && in_flight_ == 0);
@@ -387,7 +396,7 @@ void Orchestrator::BeginCompensation(TimePoint now, std::vector<Command>& out) {
                 (st.state == StepState::kTimedOut || st.state == StepState::kCancelled));
     }
     st.in_comp_set = in_set;
-    st.pending = 0;  // reused: set steps still to compensate before this one
+    pending_[s] = 0;  // reused: set steps still to compensate before this one
     if (in_set) {
       TRI_ASSERT(st.attempt >= 1);
       ++set_size;
@@ -417,7 +426,7 @@ void Orchestrator::BeginCompensation(TimePoint now, std::vector<Command>& out) {
       visited_by[at] = c;
       if (steps_[at].in_comp_set) {
         comp_before_.push_back(at);
-        ++steps_[at].pending;
+        ++pending_[at];
       } else {
         for (StepIndex need : graph.needs(at)) {
           if (visited_by[need] != c) stack.push_back(need);
@@ -428,14 +437,14 @@ void Orchestrator::BeginCompensation(TimePoint now, std::vector<Command>& out) {
   comp_before_offsets_[n] = static_cast<std::uint32_t>(comp_before_.size());
 
   for (StepIndex s = 0; s < n; ++s) {
-    if (steps_[s].in_comp_set && steps_[s].pending == 0) StartCompensationAttempt(s, now, out);
+    if (steps_[s].in_comp_set && pending_[s] == 0) StartCompensationAttempt(s, now, out);
   }
 }
 
 void Orchestrator::StartCompensationAttempt(StepIndex s, TimePoint now, std::vector<Command>& out) {
   StepRuntime& st = steps_[s];
   TRI_ASSERT(phase_ == Phase::kCompensating);
-  TRI_ASSERT(st.in_comp_set && st.pending == 0);
+  TRI_ASSERT(st.in_comp_set && pending_[s] == 0);
   TRI_ASSERT(!st.attempt_running);
   TRI_ASSERT(st.comp_attempt == 0 || st.state == StepState::kCompensating);
   TRI_ASSERT(st.comp_attempt > 0 || st.state == StepState::kSucceeded ||
@@ -469,9 +478,9 @@ void Orchestrator::CompensationSucceeded(StepIndex s, TimePoint now, std::vector
   CompensationDone(s, now, out);
 }
 
-void Orchestrator::CompensationAttemptFailed(StepIndex s, int code, bool retryable,
-                                             bool timed_out, std::string_view message,
-                                             TimePoint now, std::vector<Command>& out) {
+void Orchestrator::CompensationAttemptFailed(StepIndex s, int code, bool retryable, bool timed_out,
+                                             std::string_view message, TimePoint now,
+                                             std::vector<Command>& out) {
   StepRuntime& st = steps_[s];
   TRI_ASSERT(st.state == StepState::kCompensating && st.attempt_running);
   st.attempt_running = false;
@@ -508,8 +517,8 @@ void Orchestrator::CompensationDone(StepIndex s, TimePoint now, std::vector<Comm
   for (std::uint32_t i = begin; i < end; ++i) {
     const StepIndex a = comp_before_[i];
     StepRuntime& st = steps_[a];
-    TRI_ASSERT(st.in_comp_set && st.pending > 0);
-    if (--st.pending == 0) StartCompensationAttempt(a, now, out);
+    TRI_ASSERT(st.in_comp_set && pending_[a] > 0);
+    if (--pending_[a] == 0) StartCompensationAttempt(a, now, out);
   }
   if (comp_unfinished_ == 0) {
     Finish(count_compensation_failed_ > 0 ? SagaOutcome::kCompensationFailed
@@ -529,11 +538,20 @@ void Orchestrator::Finish(SagaOutcome outcome, TimePoint now, std::vector<Comman
   out.push_back(Command{.kind = CommandKind::kSagaFinished, .outcome = outcome});
   TraceEvent event = TraceEvent::kSagaCompleted;
   switch (outcome) {
-    case SagaOutcome::kCompleted: event = TraceEvent::kSagaCompleted; break;
-    case SagaOutcome::kCompensated: event = TraceEvent::kSagaCompensated; break;
-    case SagaOutcome::kCompensationFailed: event = TraceEvent::kSagaCompensationFailed; break;
-    case SagaOutcome::kFailed: event = TraceEvent::kSagaFailed; break;
-    case SagaOutcome::kRunning: TRI_UNREACHABLE();
+    case SagaOutcome::kCompleted:
+      event = TraceEvent::kSagaCompleted;
+      break;
+    case SagaOutcome::kCompensated:
+      event = TraceEvent::kSagaCompensated;
+      break;
+    case SagaOutcome::kCompensationFailed:
+      event = TraceEvent::kSagaCompensationFailed;
+      break;
+    case SagaOutcome::kFailed:
+      event = TraceEvent::kSagaFailed;
+      break;
+    case SagaOutcome::kRunning:
+      TRI_UNREACHABLE();
   }
   Trace(now, kNoStep, event, 0, 0);
 }

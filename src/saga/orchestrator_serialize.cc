@@ -7,7 +7,8 @@
 //   u32 max_parallelism | i64 busy_ns | u64 attempts | u64 comp_attempts | u64 stale
 //   u32 x6 counters (succeeded, failed, timed_out, cancelled, compensated, compensation_failed)
 //   per step: u32 pending | u32 attempt | u32 comp_attempt | i32 last_code | u8 state |
-//             u8 forward_state | u8 in_comp_set | u8 attempt_running | i64 first_start | i64 attempt_start | i64 end
+//             u8 forward_state | u8 in_comp_set | u8 attempt_running | i64 first_start | i64
+//             attempt_start | i64 end
 //   strings: u32 count, then (u32 step, u32 length, bytes) — outputs, then messages
 //   u32 comp_before_offsets count + values | u32 comp_before count + values
 //
@@ -77,7 +78,8 @@ class Reader {
 
 void PutStrings(Writer& w, const std::vector<std::string>& strings) {
   std::uint32_t count = 0;
-  for (const auto& s : strings) count += s.empty() ? 0 : 1;
+  for (const auto& s : strings)
+    count += s.empty() ? 0 : 1;
   w.Put(count);
   for (std::uint32_t i = 0; i < strings.size(); ++i) {
     if (strings[i].empty()) continue;
@@ -141,8 +143,9 @@ std::string Orchestrator::Serialize() const {
                           count_compensated_, count_compensation_failed_}) {
     w.Put(c);
   }
-  for (const StepRuntime& st : steps_) {
-    w.Put(st.pending);
+  for (StepIndex s = 0; s < steps_.size(); ++s) {
+    const StepRuntime& st = steps_[s];
+    w.Put(pending_[s]);
     w.Put(st.attempt);
     w.Put(st.comp_attempt);
     w.Put(static_cast<std::int32_t>(st.last_code));
@@ -157,9 +160,11 @@ std::string Orchestrator::Serialize() const {
   PutStrings(w, outputs_);
   PutStrings(w, messages_);
   w.Put(static_cast<std::uint32_t>(comp_before_offsets_.size()));
-  for (std::uint32_t v : comp_before_offsets_) w.Put(v);
+  for (std::uint32_t v : comp_before_offsets_)
+    w.Put(v);
   w.Put(static_cast<std::uint32_t>(comp_before_.size()));
-  for (StepIndex v : comp_before_) w.Put(v);
+  for (StepIndex v : comp_before_)
+    w.Put(v);
   return bytes;
 }
 
@@ -209,10 +214,11 @@ Status Orchestrator::Restore(std::string_view bytes) {
     StepRuntime& st = next.steps_[s];
     std::int32_t code = 0;
     std::uint8_t state = 0, forward_state = 0, in_set = 0, running = 0;
-    ok = r.Get(st.pending) && r.Get(st.attempt) && r.Get(st.comp_attempt) && r.Get(code) &&
-         r.Get(state) && r.Get(forward_state) && r.Get(in_set) && r.Get(running) && r.Get(st.first_start_ns) &&
-         r.Get(st.attempt_start_ns) && r.Get(st.end_ns);
+    ok = r.Get(next.pending_[s]) && r.Get(st.attempt) && r.Get(st.comp_attempt) && r.Get(code) &&
+         r.Get(state) && r.Get(forward_state) && r.Get(in_set) && r.Get(running) &&
+         r.Get(st.first_start_ns) && r.Get(st.attempt_start_ns) && r.Get(st.end_ns);
     if (!ok) return corrupt("truncated step");
+    if (next.pending_[s] > n) return corrupt("pending count out of range");
     if (state > static_cast<std::uint8_t>(StepState::kCompensationFailed) ||
         forward_state > static_cast<std::uint8_t>(StepState::kCancelled) || in_set > 1 ||
         running > 1) {

@@ -76,7 +76,8 @@ Result<std::shared_ptr<const SagaPlan>> SagaPlan::Make(SagaGraph graph,
     h = Mix(h, p.compensate_retry.max_attempts);
     h = Mix(h, flags);
     h = Mix(h, plan->graph_.needs(s).size());
-    for (StepIndex need : plan->graph_.needs(s)) h = Mix(h, need);
+    for (StepIndex need : plan->graph_.needs(s))
+      h = Mix(h, need);
   }
   plan->fingerprint_ = h;
   return std::shared_ptr<const SagaPlan>(std::move(plan));

@@ -93,7 +93,8 @@ Scenario RandomScenario(std::uint64_t seed, std::uint32_t n) {
     p.retry.backoff.initial = microseconds(rng.Uniform(3) * 500);
     p.retry.jitter = rng.Bernoulli(0.5) ? 0.5 : 0.0;
     p.has_compensate = rng.Bernoulli(0.7);
-    p.compensate_when = rng.Bernoulli(0.5) ? CompensateWhen::kAttempted : CompensateWhen::kSucceeded;
+    p.compensate_when =
+        rng.Bernoulli(0.5) ? CompensateWhen::kAttempted : CompensateWhen::kSucceeded;
     p.compensate_retry.max_attempts = 1 + static_cast<std::uint32_t>(rng.Uniform(3));
     p.compensate_retry.backoff.initial = microseconds(rng.Uniform(2) * 300);
   }
@@ -114,8 +115,7 @@ Scenario RandomScenario(std::uint64_t seed, std::uint32_t n) {
 
 std::unique_ptr<SimDriver> MakeDriver(const Scenario& sc) {
   auto d = std::make_unique<SimDriver>(
-      sc.plan, sc.seed,
-      [sc](AttemptPhase phase, StepIndex s, std::uint32_t attempt) {
+      sc.plan, sc.seed, [sc](AttemptPhase phase, StepIndex s, std::uint32_t attempt) {
         return sc.Attempt(phase, s, attempt);
       });
   d->Start();
@@ -183,11 +183,11 @@ void CheckRun(const Scenario& sc, SimDriver& d) {
   for (StepIndex s = 0; s < n; ++s) {
     const StepState fwd = o.forward_state(s);
     RC_ASSERT(fwd != StepState::kRunning && fwd != StepState::kBackoff);
-    const bool expected_in_set =
-        d.stop_input() != SimDriver::kNever && sc.plan->has_compensate(s) &&
-        (fwd == StepState::kSucceeded ||
-         (sc.plan->compensate_when(s) == CompensateWhen::kAttempted &&
-          (fwd == StepState::kTimedOut || fwd == StepState::kCancelled)));
+    const bool expected_in_set = d.stop_input() != SimDriver::kNever &&
+                                 sc.plan->has_compensate(s) &&
+                                 (fwd == StepState::kSucceeded ||
+                                  (sc.plan->compensate_when(s) == CompensateWhen::kAttempted &&
+                                   (fwd == StepState::kTimedOut || fwd == StepState::kCancelled)));
     RC_ASSERT(o.in_compensation_set(s) == expected_in_set);
     if (!expected_in_set) {
       RC_ASSERT(comp_starts[s] == 0u);
@@ -212,7 +212,8 @@ void CheckRun(const Scenario& sc, SimDriver& d) {
   // Outcome is the one the rules prescribe.
   if (d.stop_input() == SimDriver::kNever) {
     RC_ASSERT(o.outcome() == SagaOutcome::kCompleted);
-    for (StepIndex s = 0; s < n; ++s) RC_ASSERT(o.step_state(s) == StepState::kSucceeded);
+    for (StepIndex s = 0; s < n; ++s)
+      RC_ASSERT(o.step_state(s) == StepState::kSucceeded);
   } else if (!any_in_set) {
     RC_ASSERT(o.outcome() == SagaOutcome::kFailed);
   } else if (any_comp_failed) {
@@ -226,12 +227,23 @@ void CheckRun(const Scenario& sc, SimDriver& d) {
   std::uint32_t succeeded = 0, timed_out = 0, cancelled = 0, failed = 0, not_started = 0;
   for (StepIndex s = 0; s < n; ++s) {
     switch (o.forward_state(s)) {
-      case StepState::kSucceeded: ++succeeded; break;
-      case StepState::kTimedOut: ++timed_out; break;
-      case StepState::kCancelled: ++cancelled; break;
-      case StepState::kFailed: ++failed; break;
-      case StepState::kPending: ++not_started; break;
-      default: RC_FAIL("unexpected forward state");
+      case StepState::kSucceeded:
+        ++succeeded;
+        break;
+      case StepState::kTimedOut:
+        ++timed_out;
+        break;
+      case StepState::kCancelled:
+        ++cancelled;
+        break;
+      case StepState::kFailed:
+        ++failed;
+        break;
+      case StepState::kPending:
+        ++not_started;
+        break;
+      default:
+        RC_FAIL("unexpected forward state");
     }
   }
   RC_ASSERT(stats.steps_succeeded == succeeded);
@@ -304,7 +316,8 @@ RC_GTEST_PROP(OrchestratorProperties, AllSucceedingWallTimeEqualsCriticalPath, (
   Duration longest{0};
   for (StepIndex s = 0; s < n; ++s) {
     Duration start{0};
-    for (StepIndex need : sc.needs[s]) start = std::max(start, finish[need]);
+    for (StepIndex need : sc.needs[s])
+      start = std::max(start, finish[need]);
     finish[s] = start + sc.Attempt(AttemptPhase::kForward, s, 1).duration;
     longest = std::max(longest, finish[s]);
   }

@@ -152,7 +152,8 @@ class SimDriver {
   void Call(F&& f) {
     // Snapshot what we need to know whether this input was an accepted result.
     std::vector<StepState> before(orch_->plan().size());
-    for (StepIndex s = 0; s < before.size(); ++s) before[s] = orch_->step_state(s);
+    for (StepIndex s = 0; s < before.size(); ++s)
+      before[s] = orch_->step_state(s);
     out_.clear();
     f(out_);
     const std::uint64_t index = inputs_++;
@@ -166,8 +167,9 @@ class SimDriver {
         compensation_end_input_[s] = index;
       }
     }
-    if (stop_input_ == kNever && (orch_->compensating() || (orch_->finished() &&
-                                                           orch_->outcome() != SagaOutcome::kCompleted))) {
+    if (stop_input_ == kNever &&
+        (orch_->compensating() ||
+         (orch_->finished() && orch_->outcome() != SagaOutcome::kCompleted))) {
       stop_input_ = index;
     }
     for (const Command& c : out_) {
@@ -177,7 +179,7 @@ class SimDriver {
           const AttemptScript a = script_(c.phase, c.step, c.attempt);
           if (a.result == AttemptScript::Result::kHang) break;
           Pending p{.kind = a.result == AttemptScript::Result::kSucceed ? Pending::kSuccess
-                                                                         : Pending::kFailure,
+                                                                        : Pending::kFailure,
                     .phase = c.phase,
                     .step = c.step,
                     .attempt = c.attempt,

@@ -37,7 +37,9 @@ StepPolicy Compensable(CompensateWhen when = CompensateWhen::kSucceeded) {
   return StepPolicy{.compensate_when = when, .has_compensate = true};
 }
 
-TimePoint At(Duration d) { return TimePoint{d}; }
+TimePoint At(Duration d) {
+  return TimePoint{d};
+}
 
 std::vector<StepIndex> Starts(const std::vector<Command>& out, AttemptPhase phase) {
   std::vector<StepIndex> steps;
@@ -65,7 +67,9 @@ constexpr auto kFwd = AttemptPhase::kForward;
 constexpr auto kComp = AttemptPhase::kCompensate;
 
 // 0 -> {1,2,3} -> 4
-std::vector<std::vector<StepIndex>> Diamond() { return {{}, {0}, {0}, {0}, {1, 2, 3}}; }
+std::vector<std::vector<StepIndex>> Diamond() {
+  return {{}, {0}, {0}, {0}, {1, 2, 3}};
+}
 
 TEST(Orchestrator, StartsEachStepAsSoonAsAllItsNeedsSucceeded) {
   SeededRng rng(1);
@@ -114,9 +118,9 @@ TEST(Orchestrator, DoesNotWaitForAWholeLevel) {
 
 TEST(Orchestrator, RetriesWithExponentialBackoffThenFails) {
   StepPolicy policy;
-  policy.retry = RetryPolicy{.max_attempts = 3,
-                             .backoff = {.initial = milliseconds(100), .multiplier = 2.0,
-                                         .max = seconds(10)}};
+  policy.retry =
+      RetryPolicy{.max_attempts = 3,
+                  .backoff = {.initial = milliseconds(100), .multiplier = 2.0, .max = seconds(10)}};
   SeededRng rng(1);
   Orchestrator o(UniformPlan({{}}, policy), rng);
   std::vector<Command> out;
@@ -226,7 +230,8 @@ TEST(Orchestrator, TimedOutAttemptIsCancelledRetriedAndFinallyTimedOut) {
   EXPECT_EQ(stats.steps_timed_out, 1u);
   EXPECT_EQ(stats.stale_results_ignored, 1u);
   std::vector<std::string> events;
-  for (const TraceRecord& r : o.trace()) events.push_back(TraceEventName(r.event));
+  for (const TraceRecord& r : o.trace())
+    events.push_back(TraceEventName(r.event));
   EXPECT_EQ(events, (std::vector<std::string>{"saga_started", "step_started", "step_timed_out",
                                               "step_started", "step_timed_out", "saga_failed"}));
 }
@@ -274,8 +279,8 @@ TEST(Orchestrator, NoForwardStepStartsAfterAFailure) {
 
 TEST(Orchestrator, AttemptedStepsAreCompensatedWhenCompensateWhenIsAttempted) {
   SeededRng rng(1);
-  Orchestrator o(MakePlan({{}, {}, {}}, {Compensable(), Compensable(CompensateWhen::kAttempted),
-                                         StepPolicy{}}),
+  Orchestrator o(MakePlan({{}, {}, {}},
+                          {Compensable(), Compensable(CompensateWhen::kAttempted), StepPolicy{}}),
                  rng);
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
@@ -297,12 +302,13 @@ TEST(Orchestrator, AttemptedStepsAreCompensatedWhenCompensateWhenIsAttempted) {
 TEST(Orchestrator, CompensatesInReverseDependencyOrder) {
   // 0 -> 1 -> 2 (all compensable); 3 needs 2 and fails.
   SeededRng rng(1);
-  Orchestrator o(MakePlan({{}, {0}, {1}, {2}},
-                          {Compensable(), Compensable(), Compensable(), StepPolicy{}}),
-                 rng);
+  Orchestrator o(
+      MakePlan({{}, {0}, {1}, {2}}, {Compensable(), Compensable(), Compensable(), StepPolicy{}}),
+      rng);
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
-  for (StepIndex s = 0; s < 3; ++s) o.OnAttemptSucceeded(kFwd, s, 1, At(seconds(s + 1)), out);
+  for (StepIndex s = 0; s < 3; ++s)
+    o.OnAttemptSucceeded(kFwd, s, 1, At(seconds(s + 1)), out);
   out.clear();
   o.OnAttemptFailed(kFwd, 3, 1, 500, true, "boom", At(seconds(5)), out);
   EXPECT_EQ(Starts(out, kComp), V{2});
@@ -321,12 +327,13 @@ TEST(Orchestrator, CompensatesInReverseDependencyOrder) {
 TEST(Orchestrator, CompensationOrderHoldsThroughStepsWithoutCompensation) {
   // 0 (compensable) -> 1 (no compensate) -> 2 (compensable); 3 needs 2, fails.
   SeededRng rng(1);
-  Orchestrator o(MakePlan({{}, {0}, {1}, {2}},
-                          {Compensable(), StepPolicy{}, Compensable(), StepPolicy{}}),
-                 rng);
+  Orchestrator o(
+      MakePlan({{}, {0}, {1}, {2}}, {Compensable(), StepPolicy{}, Compensable(), StepPolicy{}}),
+      rng);
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
-  for (StepIndex s = 0; s < 3; ++s) o.OnAttemptSucceeded(kFwd, s, 1, At(seconds(s + 1)), out);
+  for (StepIndex s = 0; s < 3; ++s)
+    o.OnAttemptSucceeded(kFwd, s, 1, At(seconds(s + 1)), out);
   out.clear();
   o.OnAttemptFailed(kFwd, 3, 1, 500, true, "boom", At(seconds(5)), out);
   EXPECT_EQ(Starts(out, kComp), V{2}) << "0 waits for 2 even though 1 is not in the set";
@@ -505,10 +512,9 @@ TEST(Orchestrator, EmptySagaCompletesAtOnce) {
 
 TEST(Orchestrator, NamesAreTheDocumentedStrings) {
   const std::vector<std::string> expected = {
-      "saga_started",         "step_started",           "step_succeeded",
-      "step_failed",          "step_timed_out",         "step_cancelled",
-      "compensation_started", "compensation_succeeded", "compensation_failed",
-      "saga_completed",       "saga_compensated",       "saga_compensation_failed",
+      "saga_started",        "step_started",   "step_succeeded",       "step_failed",
+      "step_timed_out",      "step_cancelled", "compensation_started", "compensation_succeeded",
+      "compensation_failed", "saga_completed", "saga_compensated",     "saga_compensation_failed",
       "saga_failed"};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(TraceEventName(static_cast<TraceEvent>(i)), expected[i]);
@@ -521,8 +527,8 @@ TEST(Orchestrator, NamesAreTheDocumentedStrings) {
 TEST(Orchestrator, RestoredStateContinuesIdentically) {
   StepPolicy policy = Compensable(CompensateWhen::kAttempted);
   policy.timeout = seconds(2);
-  policy.retry = RetryPolicy{.max_attempts = 3, .backoff = {.initial = milliseconds(10)},
-                             .jitter = 0.3};
+  policy.retry =
+      RetryPolicy{.max_attempts = 3, .backoff = {.initial = milliseconds(10)}, .jitter = 0.3};
   auto plan = UniformPlan(Diamond(), policy, seconds(30));
   auto script = [](AttemptPhase phase, StepIndex s, std::uint32_t attempt) {
     testing::AttemptScript a;
@@ -586,7 +592,9 @@ TEST(Orchestrator, PlanFromSpecCarriesPolicies) {
   SagaSpec spec;
   spec.deadline = seconds(9);
   spec.steps.push_back(StepSpec{.id = "a", .compensate = Action{NoopAction{}}});
-  spec.steps.push_back(StepSpec{.id = "b", .needs = {"a"}, .timeout = seconds(2),
+  spec.steps.push_back(StepSpec{.id = "b",
+                                .needs = {"a"},
+                                .timeout = seconds(2),
                                 .compensate_when = CompensateWhen::kAttempted});
   auto plan = SagaPlan::FromSpec(spec);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
