@@ -51,6 +51,9 @@ struct Progress {
   // asked for next.
   Index pending_snapshot = 0;
   std::uint64_t snapshot_offset_bytes = 0;
+  // Heartbeat round in which the last chunk was sent: a chunk still unanswered a round
+  // later is presumed lost and resent.
+  std::uint64_t snapshot_sent_round = 0;
   bool recent_active = false;
   bool is_learner = false;
   Inflights inflights;

@@ -546,6 +546,7 @@ bool Raft::SendSnapshotChunk(NodeId to, Progress& pr) {
   chunk.total_size_bytes = total;
   chunk.data = snap->data.substr(offset, len);
   m.snapshot = std::move(chunk);
+  pr.snapshot_sent_round = heartbeat_rounds_;
   Send(std::move(m));
   return true;
 }
@@ -736,8 +737,8 @@ void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
   pr.probe_sent = false;
   if (pr.state == ProgressState::kReplicate && pr.inflights.Full()) pr.inflights.FreeFirstOne();
   if (pr.state == ProgressState::kSnapshot) {
-    // Chunks may have been lost: resend the one the follower is waiting for.
-    SendSnapshotChunk(m.from, pr);
+    // A chunk unanswered for a heartbeat round was lost: resend the one wanted.
+    if (heartbeat_rounds_ > pr.snapshot_sent_round) SendSnapshotChunk(m.from, pr);
   } else if (pr.match < log_.LastIndex()) {
     SendAppend(m.from);
   }
@@ -759,6 +760,8 @@ void Raft::HandleSnapshotResponse(const Message& m, Progress& pr) {
   pr.recent_active = true;
   if (pr.state != ProgressState::kSnapshot || !m.snapshot) return;
   if (m.snapshot->metadata.index != pr.pending_snapshot) return;  // about an older snapshot
+  // A duplicated answer: the chunk it asks for is already on its way.
+  if (m.snapshot->offset_bytes == pr.snapshot_offset_bytes && pr.snapshot_offset_bytes != 0) return;
   pr.snapshot_offset_bytes = m.snapshot->offset_bytes;
   if (m.snapshot->offset_bytes < m.snapshot->total_size_bytes) {
     SendSnapshotChunk(m.from, pr);
@@ -769,6 +772,7 @@ void Raft::HandleSnapshotResponse(const Message& m, Progress& pr) {
 Status Raft::StepLeader(Message& m) {
   switch (m.type) {
     case MessageType::kBeat:
+      ++heartbeat_rounds_;
       BcastHeartbeat({});
       return Status::Ok();
     case MessageType::kCheckQuorum:

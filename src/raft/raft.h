@@ -142,6 +142,7 @@ class Raft {
   std::vector<Message> msgs_;
   std::vector<ReadState> read_states_;
 
+  std::uint64_t heartbeat_rounds_ = 0;
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
