@@ -1,0 +1,206 @@
+#include "sim/raft_invariants.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+
+#include "base/assert.h"
+
+namespace tri::sim {
+
+RaftInvariants::RaftInvariants(std::size_t voter_count) : voter_count_(voter_count) {
+  TRI_ASSERT(voter_count_ > 0);
+}
+
+void RaftInvariants::Fail(std::string invariant, std::string details) {
+  if (!ok()) return;  // keep the first
+  violation_ = Violation{std::move(invariant), std::move(details)};
+}
+
+std::uint64_t RaftInvariants::HashEntry(const raft::Entry& e) {
+  return std::hash<std::string>{}(e.data) * 31 + static_cast<std::uint64_t>(e.type);
+}
+
+std::uint64_t RaftInvariants::max_term() const {
+  return leader_by_term_.empty() ? 0 : leader_by_term_.rbegin()->first;
+}
+
+void RaftInvariants::ObserveLeader(raft::NodeId node, raft::Term term) {
+  auto [it, inserted] = leader_by_term_.emplace(term, node);
+  if (!inserted && it->second != node) {
+    Fail("election safety",
+         fmt::format("two leaders in term {}: node {} and node {}", term, it->second, node));
+  }
+}
+
+void RaftInvariants::ObservePersisted(raft::NodeId node, const std::vector<raft::Entry>& entries,
+                                      const raft::Storage& storage) {
+  for (const raft::Entry& e : entries) {
+    if (e.index < storage.FirstIndex()) continue;  // compacted meanwhile
+    auto prev = storage.TermAt(e.index - 1);
+    const raft::Term prev_term = prev.ok() ? *prev : 0;
+    const EntryKey key{HashEntry(e), prev_term};
+    auto [it, inserted] = entry_by_position_.emplace(std::make_pair(e.index, e.term), key);
+    if (inserted) continue;
+    if (it->second.data_hash != key.data_hash) {
+      Fail("log matching",
+           fmt::format("node {} persisted a different entry at index {} term {} than another "
+                       "node did",
+                       node, e.index, e.term));
+    } else if (prev.ok() && it->second.prev_term != prev_term) {
+      Fail("log matching",
+           fmt::format("node {} holds index {} term {} after an entry of term {}, another node "
+                       "after term {}",
+                       node, e.index, e.term, prev_term, it->second.prev_term));
+    }
+  }
+}
+
+void RaftInvariants::ObserveRestart(raft::NodeId node, raft::Index durable_commit) {
+  raft::Index& last = commit_by_node_[node];
+  if (durable_commit < last) {
+    // A commit index is durable before it is reported, so a restart never loses it.
+    Fail("commit index regressed",
+         fmt::format("node {} restarted with commit {} after reporting commit {}", node,
+                     durable_commit, last));
+  }
+  last = durable_commit;
+  last_applied_by_node_.erase(node);
+}
+
+void RaftInvariants::ObserveCommit(raft::NodeId node, raft::Term term, raft::Index commit,
+                                   const raft::Storage& storage) {
+  raft::Index& last = commit_by_node_[node];
+  if (commit < last) {
+    Fail("commit index regressed",
+         fmt::format("node {} reported commit {} after commit {}", node, commit, last));
+    return;
+  }
+  const raft::Index first_new = std::max(storage.FirstIndex(), last + 1);
+  last = commit;
+  for (raft::Index i = first_new; i <= commit; ++i) {
+    auto t = storage.TermAt(i);
+    if (!t.ok()) {
+      Fail("committed entry not durable",
+           fmt::format("node {} reports commit {} but its storage lacks index {} ({})", node,
+                       commit, i, t.status().ToString()));
+      return;
+    }
+    if (i > committed_.size() + 1) break;  // the gap below is covered by a snapshot
+    auto entries = storage.Entries(i, i + 1, raft::kNoSizeLimit);
+    TRI_ASSERT(entries.ok() && entries->size() == 1);
+    const raft::Entry& e = entries->front();
+    if (i == committed_.size() + 1) {
+      committed_.push_back(Committed{e.term, HashEntry(e), term});
+      continue;
+    }
+    const Committed& c = committed_[i - 1];
+    if (c.term != e.term || c.data_hash != HashEntry(e)) {
+      Fail("no committed entry lost",
+           fmt::format("index {} was committed with term {}, but node {} now commits term {} "
+                       "there",
+                       i, c.term, node, e.term));
+      return;
+    }
+  }
+}
+
+void RaftInvariants::CheckLeaderCompleteness(raft::NodeId node, raft::Term term,
+                                             const raft::Storage& storage) {
+  if (!completeness_checked_.emplace(std::make_pair(node, term), true).second) return;
+  for (raft::Index i = storage.FirstIndex(); i <= committed_.size(); ++i) {
+    const Committed& c = committed_[i - 1];
+    if (c.commit_term >= term) continue;  // committed later than this election
+    auto t = storage.TermAt(i);
+    if (!t.ok() || *t != c.term) {
+      Fail("leader completeness",
+           fmt::format("node {} became leader of term {} without index {} (term {}) that was "
+                       "committed in term {}; it holds {}",
+                       node, term, i, c.term, c.commit_term,
+                       t.ok() ? fmt::format("term {}", *t) : std::string("nothing")));
+      return;
+    }
+  }
+}
+
+void RaftInvariants::ObserveApplied(raft::NodeId node, const raft::Entry& entry) {
+  auto [it, inserted] = last_applied_by_node_.emplace(node, entry.index - 1);
+  if (!inserted && entry.index != it->second + 1) {
+    Fail("state-machine safety", fmt::format("node {} applied index {} right after index {}", node,
+                                             entry.index, it->second));
+    return;
+  }
+  it->second = entry.index;
+  if (entry.index > committed_.size()) {
+    Fail("state-machine safety",
+         fmt::format("node {} applied index {} but only {} entries are known committed", node,
+                     entry.index, committed_.size()));
+    return;
+  }
+  const Committed& c = committed_[entry.index - 1];
+  if (c.term != entry.term || c.data_hash != HashEntry(entry)) {
+    Fail("state-machine safety",
+         fmt::format("node {} applied term {} at index {}, where term {} was committed", node,
+                     entry.term, entry.index, c.term));
+  }
+}
+
+void RaftInvariants::CheckCommittedDurable(
+    const std::map<raft::NodeId, const raft::Storage*>& durable) {
+  const std::size_t quorum = voter_count_ / 2 + 1;
+  // Walk from the newest committed entry down; stop early once an index is
+  // covered everywhere by snapshots (older ones are then too).
+  for (raft::Index i = committed_.size(); i >= 1; --i) {
+    const Committed& c = committed_[i - 1];
+    std::size_t holders = 0;
+    std::size_t compacted = 0;
+    for (const auto& [id, storage] : durable) {
+      if (i < storage->FirstIndex()) {
+        ++holders;  // in that node's snapshot
+        ++compacted;
+        continue;
+      }
+      auto t = storage->TermAt(i);
+      if (t.ok() && *t == c.term) ++holders;
+    }
+    if (holders < quorum) {
+      Fail("no committed entry lost",
+           fmt::format("committed index {} (term {}) is durable on only {} of {} nodes", i, c.term,
+                       holders, durable.size()));
+      return;
+    }
+    if (compacted == durable.size()) return;
+  }
+}
+
+void RaftInvariants::CheckLogMatching(const std::map<raft::NodeId, const raft::Storage*>& logs) {
+  for (auto a = logs.begin(); a != logs.end(); ++a) {
+    for (auto b = std::next(a); b != logs.end(); ++b) {
+      const raft::Storage& x = *a->second;
+      const raft::Storage& y = *b->second;
+      const raft::Index lo = std::max(x.FirstIndex(), y.FirstIndex());
+      const raft::Index hi = std::min(x.LastIndex(), y.LastIndex());
+      // The highest index where both agree on the term: everything at or below must match.
+      raft::Index agree = 0;
+      for (raft::Index i = hi; i >= lo && i > 0; --i) {
+        if (*x.TermAt(i) == *y.TermAt(i)) {
+          agree = i;
+          break;
+        }
+      }
+      for (raft::Index i = lo; i <= agree; ++i) {
+        auto ex = x.Entries(i, i + 1, raft::kNoSizeLimit);
+        auto ey = y.Entries(i, i + 1, raft::kNoSizeLimit);
+        if (!(ex->front() == ey->front())) {
+          Fail("log matching",
+               fmt::format("nodes {} and {} agree on the term at index {} but differ at index {}",
+                           a->first, b->first, agree, i));
+          return;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace tri::sim

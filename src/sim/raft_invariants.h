@@ -1,0 +1,93 @@
+#pragma once
+
+// Safety invariants of a simulated Raft cluster, checked while the run goes
+// (Raft paper, Figure 3), from what the driver observes: roles and terms after
+// every step, entries as they are persisted, commit indexes from hard states,
+// and entries as they are applied. The first violation is kept; the runner
+// stops at once and prints it with the seed.
+//
+//  - election safety: at most one leader per term;
+//  - log matching: two logs holding an entry with the same index and term hold
+//    the same entry there and agree on everything before it (checked
+//    incrementally: an (index, term) pair always names the same data and the
+//    same preceding term; and pairwise over whole logs at the end);
+//  - leader completeness: a new leader of term T holds every entry that was
+//    committed by a leader of a term before T;
+//  - state-machine safety: no two nodes apply different entries at one index,
+//    and only committed entries are applied;
+//  - no committed entry is lost: every committed entry stays on the durable
+//    storage of a quorum; a node's commit index never goes backwards.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "raft/storage.h"
+#include "raft/types.h"
+
+namespace tri::sim {
+
+struct Violation {
+  std::string invariant;  // e.g. "election safety"
+  std::string details;
+};
+
+class RaftInvariants {
+ public:
+  explicit RaftInvariants(std::size_t voter_count);
+
+  bool ok() const { return violation_.invariant.empty(); }
+  const Violation& violation() const { return violation_; }
+
+  // `node` is leader in `term` (call whenever that is seen).
+  void ObserveLeader(raft::NodeId node, raft::Term term);
+  // `entries` were just appended to `storage` of `node`.
+  void ObservePersisted(raft::NodeId node, const std::vector<raft::Entry>& entries,
+                        const raft::Storage& storage);
+  // `node` (in `term`) reports commit index `commit`; its log is in `storage`.
+  void ObserveCommit(raft::NodeId node, raft::Term term, raft::Index commit,
+                     const raft::Storage& storage);
+  // `node` restarted from durable storage: commit may legitimately restart from
+  // the durable hard state, which must not be below what it reported.
+  void ObserveRestart(raft::NodeId node, raft::Index durable_commit);
+  // A node that is leader in `term` (first time seen) holds this log.
+  void CheckLeaderCompleteness(raft::NodeId node, raft::Term term, const raft::Storage& storage);
+  // `node` applies `entry` (entries arrive in index order per node incarnation).
+  void ObserveApplied(raft::NodeId node, const raft::Entry& entry);
+  // Two replicas reached different states after applying the same log prefix.
+  void ObserveDivergence(std::string details) { Fail("state-machine safety", std::move(details)); }
+  // Every committed entry is on at least a quorum of these durable logs.
+  void CheckCommittedDurable(const std::map<raft::NodeId, const raft::Storage*>& durable);
+  // Pairwise log matching over whole logs.
+  void CheckLogMatching(const std::map<raft::NodeId, const raft::Storage*>& logs);
+
+  raft::Index committed_index() const { return committed_.size(); }
+  std::uint64_t leaders_seen() const { return leader_by_term_.size(); }
+  std::uint64_t max_term() const;
+
+ private:
+  struct EntryKey {
+    std::uint64_t data_hash;
+    raft::Term prev_term;
+  };
+  struct Committed {
+    raft::Term term;
+    std::uint64_t data_hash;
+    raft::Term commit_term;  // the term of the leader that committed it
+  };
+  void Fail(std::string invariant, std::string details);
+  static std::uint64_t HashEntry(const raft::Entry& e);
+
+  std::size_t voter_count_;
+  Violation violation_;
+  std::map<raft::Term, raft::NodeId> leader_by_term_;
+  std::map<std::pair<raft::Index, raft::Term>, EntryKey> entry_by_position_;
+  std::vector<Committed> committed_;  // committed_[i - 1] is index i
+  std::map<raft::NodeId, raft::Index> commit_by_node_;
+  std::map<raft::NodeId, raft::Index> last_applied_by_node_;
+  std::map<std::pair<raft::NodeId, raft::Term>, bool> completeness_checked_;
+};
+
+}  // namespace tri::sim

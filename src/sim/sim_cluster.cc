@@ -1,0 +1,322 @@
+#include "sim/sim_cluster.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "base/assert.h"
+
+namespace tri::sim {
+namespace {
+
+constexpr std::string_view kProbePrefix = "probe:";
+
+}  // namespace
+
+struct SimCluster::Node {
+  SimNodeId id = 0;
+  bool up = false;
+  raft::MemoryStorage storage;  // the disk (what Ready handling persisted)
+  raft::MemoryStorage synced;   // kLazyFsync only: what truly reached the platter
+  SeededRng rng;                // election jitter of the core
+  TickClock clock;
+  std::unique_ptr<raft::RawNode> raw;
+  // Volatile, lost on a crash.
+  KvStateMachine state_machine;
+  raft::Index applied = 0;
+  std::set<std::pair<std::uint32_t, std::uint64_t>> pending_writes;  // (client, seq)
+  std::map<std::string, KvCommand> pending_reads;                    // ReadIndex context
+  std::vector<raft::ReadState> read_states;                          // answered, waiting for apply
+  std::vector<std::pair<KvCommand, KvResult>> immediate_answers;     // kStaleRead only
+  std::uint64_t max_probe_applied = 0;
+
+  Node(SimNodeId node_id, raft::ConfState conf, SeededRng node_rng, TickClock tick_clock)
+      : id(node_id), storage(conf), synced(conf), rng(node_rng), clock(tick_clock) {}
+};
+
+SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* workload,
+                       RaftInvariants* invariants)
+    : options_(options),
+      rng_(rng),
+      workload_(workload),
+      invariants_(invariants),
+      network_(
+          [&] {
+            std::vector<SimNodeId> ids;
+            for (int i = 1; i <= options.nodes; ++i)
+              ids.push_back(static_cast<SimNodeId>(i));
+            return ids;
+          }(),
+          NetworkConfig{}, rng) {
+  TRI_ASSERT(options_.nodes >= 1);
+  raft::ConfState conf;
+  for (int i = 1; i <= options_.nodes; ++i)
+    conf.voters.insert(static_cast<raft::NodeId>(i));
+  for (int i = 1; i <= options_.nodes; ++i) {
+    const double drift = options_.faults.drift ? rng_->NextDouble() * 0.6 - 0.3 : 0.0;
+    TickClock clock(options_.tick_us, drift, rng_->Range(0, options_.tick_us));
+    SeededRng node_rng(rng_->Next());
+    nodes_.push_back(std::make_unique<Node>(static_cast<SimNodeId>(i), conf, node_rng, clock));
+  }
+  for (auto& n : nodes_)
+    Restart(n->id, 0);
+}
+
+SimCluster::~SimCluster() = default;
+
+SimCluster::Node& SimCluster::node(SimNodeId id) {
+  TRI_ASSERT(id >= 1 && id <= nodes_.size());
+  return *nodes_[id - 1];
+}
+
+const SimCluster::Node& SimCluster::node(SimNodeId id) const {
+  TRI_ASSERT(id >= 1 && id <= nodes_.size());
+  return *nodes_[id - 1];
+}
+
+bool SimCluster::IsUp(SimNodeId id) const {
+  return node(id).up;
+}
+
+TickClock& SimCluster::clock(SimNodeId id) {
+  return node(id).clock;
+}
+
+std::vector<SimNodeId> SimCluster::node_ids() const {
+  std::vector<SimNodeId> ids;
+  for (const auto& n : nodes_)
+    ids.push_back(n->id);
+  return ids;
+}
+
+std::optional<SimNodeId> SimCluster::Leader() const {
+  std::optional<SimNodeId> best;
+  raft::Term best_term = 0;
+  for (const auto& n : nodes_) {
+    if (n->up && n->raw->role() == raft::Role::kLeader && n->raw->term() >= best_term) {
+      best = n->id;
+      best_term = n->raw->term();
+    }
+  }
+  return best;
+}
+
+void SimCluster::Crash(SimNodeId id) {
+  Node& n = node(id);
+  if (!n.up) return;
+  ++crashes_;
+  // Half the time the crash strikes after persisting a Ready but before its
+  // messages leave and its entries are applied.
+  if (rng_->Bernoulli(0.5) && n.raw->HasReady()) HandleReadies(n, 0, /*crash_midway=*/true);
+  n.raw.reset();
+  n.up = false;
+  network_.links().SetUp(id, false);
+  n.state_machine = KvStateMachine();
+  n.applied = 0;
+  n.pending_writes.clear();
+  n.pending_reads.clear();
+  n.read_states.clear();
+  n.immediate_answers.clear();
+  n.max_probe_applied = 0;
+  if (options_.bug == InjectedBug::kLazyFsync) n.storage = n.synced;  // the page cache is gone
+}
+
+void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
+  Node& n = node(id);
+  TRI_ASSERT(!n.up);
+  if (options_.bug == InjectedBug::kForgetVote) {
+    raft::HardState hs = n.storage.hard_state();
+    hs.vote = raft::kNoNode;
+    n.storage.SetHardState(hs);
+  }
+  raft::Config config;
+  config.id = id;
+  config.election_ticks = options_.election_ticks;
+  config.heartbeat_ticks = options_.heartbeat_ticks;
+  config.storage = &n.storage;
+  config.rng = &n.rng;
+  config.applied = 0;  // the state machine is rebuilt from the log
+  config.pre_vote = true;
+  config.check_quorum = true;
+  auto raw = raft::RawNode::Create(config);
+  TRI_ASSERT_MSG(raw.ok(), "RawNode::Create failed on the simulator's storage");
+  n.raw = std::move(raw).value();
+  invariants_->ObserveRestart(id, n.storage.hard_state().commit);
+  n.up = true;
+  network_.links().SetUp(id, true);
+  n.clock.ResumeAt(now_us + n.clock.period_us());
+}
+
+bool SimCluster::Submit(SimNodeId id, const KvCommand& command) {
+  Node& n = node(id);
+  if (!n.up) return false;
+  if (command.kind == OpKind::kGet) {
+    if (options_.bug == InjectedBug::kStaleRead) {
+      n.immediate_answers.push_back(
+          {command, KvResult{OpOutcome::kOk, n.state_machine.Get(command.key)}});
+      return true;
+    }
+    std::string context =
+        fmt::format("read:{}:{}:{}", command.client_id, command.seq, ++read_counter_);
+    if (!n.raw->ReadIndex(context).ok()) return false;
+    n.pending_reads.emplace(std::move(context), command);
+    return true;
+  }
+  if (!n.raw->Propose(EncodeKvCommand(command)).ok()) return false;
+  n.pending_writes.insert({command.client_id, command.seq});
+  return true;
+}
+
+void SimCluster::Step(SimTimeUs now_us) {
+  now_us_ = now_us;
+  SimNetwork<raft::Message>::Delivery delivery;
+  while (network_.PopDue(now_us, &delivery)) {
+    Node& n = node(delivery.to);
+    TRI_ASSERT(n.up);  // the network drops messages to down nodes
+    const Status s = n.raw->Step(std::move(delivery.message));
+    TRI_ASSERT_MSG(s.ok() || s.code() != StatusCode::kInternal, "RawNode::Step internal error");
+  }
+  for (auto& n : nodes_) {
+    if (!n->up) continue;
+    while (n->clock.Due(now_us)) {
+      n->raw->Tick();
+      n->clock.OnTick();
+    }
+  }
+  for (auto& n : nodes_) {
+    if (!n->up) continue;
+    HandleReadies(*n, now_us);
+    for (auto& [command, result] : n->immediate_answers) {
+      workload_->OnResponse(command.client_id, command.seq, result, now_us);
+    }
+    n->immediate_answers.clear();
+  }
+}
+
+void SimCluster::ObserveRole(Node& n) {
+  if (n.raw->role() != raft::Role::kLeader) return;
+  invariants_->ObserveLeader(n.id, n.raw->term());
+  invariants_->CheckLeaderCompleteness(n.id, n.raw->term(), n.storage);
+}
+
+void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
+  while (n.raw->HasReady() && invariants_->ok()) {
+    raft::Ready rd = n.raw->GetReady();
+    // 1. Persist (snapshots are not produced in the simulator yet: no compaction).
+    TRI_ASSERT_MSG(!rd.snapshot.has_value(), "unexpected snapshot without compaction");
+    if (!rd.entries.empty()) {
+      const Status s = n.storage.Append(rd.entries);
+      TRI_ASSERT_MSG(s.ok(), "MemoryStorage::Append refused the core's entries");
+      invariants_->ObservePersisted(n.id, rd.entries, n.storage);
+    }
+    if (rd.hard_state) {
+      raft::HardState hs = *rd.hard_state;
+      n.storage.SetHardState(hs);
+      invariants_->ObserveCommit(n.id, hs.term, hs.commit, n.storage);
+    }
+    ObserveRole(n);
+    if (crash_midway) return;
+    // 2. Send.
+    for (raft::Message& m : rd.messages) {
+      const SimNodeId to = m.to;
+      if (m.type == raft::MessageType::kVoteResp && !m.reject) recent_voters_.push_back(n.id);
+      network_.Send(n.id, to, std::move(m), now_us);
+    }
+    // 3. Apply and answer.
+    for (const raft::Entry& e : rd.committed_entries) {
+      invariants_->ObserveApplied(n.id, e);
+      Apply(n, e);
+    }
+    for (raft::ReadState& rs : rd.read_states)
+      n.read_states.push_back(std::move(rs));
+    n.raw->Advance();
+    ServeReads(n);
+  }
+}
+
+void SimCluster::Apply(Node& n, const raft::Entry& e) {
+  TRI_ASSERT(e.index == n.applied + 1);
+  n.applied = e.index;
+  if (e.type != raft::EntryType::kNormal || e.data.empty()) return;
+  if (std::string_view(e.data).substr(0, kProbePrefix.size()) == kProbePrefix) {
+    const std::uint64_t probe = std::stoull(e.data.substr(kProbePrefix.size()));
+    n.max_probe_applied = std::max(n.max_probe_applied, probe);
+    const std::uint64_t digest = n.state_machine.Digest();
+    auto [it, inserted] = probe_digest_.emplace(probe, digest);
+    if (!inserted && it->second != digest) {
+      invariants_->ObserveDivergence(
+          fmt::format("node {} reached probe {} (index {}) with a state that differs from "
+                      "another node's at the same entry",
+                      n.id, probe, e.index));
+    }
+    return;
+  }
+  KvCommand command;
+  TRI_ASSERT_MSG(DecodeKvCommand(e.data, &command), "a log entry is not a KV command");
+  const std::optional<KvResult> result = n.state_machine.Apply(command);
+  auto pending = n.pending_writes.find({command.client_id, command.seq});
+  if (pending == n.pending_writes.end()) return;
+  n.pending_writes.erase(pending);
+  if (result) workload_->OnResponse(command.client_id, command.seq, *result, now_us_);
+}
+
+void SimCluster::ServeReads(Node& n) {
+  auto it = n.read_states.begin();
+  while (it != n.read_states.end()) {
+    if (it->index > n.applied) {
+      ++it;
+      continue;
+    }
+    auto pending = n.pending_reads.find(it->context);
+    if (pending != n.pending_reads.end()) {
+      const KvCommand& cmd = pending->second;
+      workload_->OnResponse(cmd.client_id, cmd.seq,
+                            KvResult{OpOutcome::kOk, n.state_machine.Get(cmd.key)}, now_us_);
+      n.pending_reads.erase(pending);
+    }
+    it = n.read_states.erase(it);
+  }
+}
+
+bool SimCluster::ProposeProbe(std::uint64_t probe_number) {
+  const auto leader = Leader();
+  if (!leader) return false;
+  return node(*leader).raw->Propose(fmt::format("{}{}", kProbePrefix, probe_number)).ok();
+}
+
+bool SimCluster::ProbeAppliedEverywhere(std::uint64_t probe_number) const {
+  for (const auto& n : nodes_) {
+    if (!n->up || n->max_probe_applied < probe_number) return false;
+  }
+  return true;
+}
+
+std::map<raft::NodeId, const raft::Storage*> SimCluster::DurableStorages() const {
+  std::map<raft::NodeId, const raft::Storage*> out;
+  const bool lazy = options_.bug == InjectedBug::kLazyFsync;
+  for (const auto& n : nodes_)
+    out[n->id] = lazy ? &n->synced : &n->storage;
+  return out;
+}
+
+std::map<raft::NodeId, const raft::Storage*> SimCluster::Storages() const {
+  std::map<raft::NodeId, const raft::Storage*> out;
+  for (const auto& n : nodes_)
+    out[n->id] = &n->storage;
+  return out;
+}
+
+std::vector<SimNodeId> SimCluster::TakeRecentVoters() {
+  std::vector<SimNodeId> out;
+  out.swap(recent_voters_);
+  return out;
+}
+
+void SimCluster::SyncAll() {
+  for (auto& n : nodes_)
+    n->synced = n->storage;
+}
+
+}  // namespace tri::sim

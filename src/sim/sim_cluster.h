@@ -1,0 +1,95 @@
+#pragma once
+
+// N nodes of the real Raft core (raft::RawNode) wired to the simulated
+// network, per-node drifting tick clocks, durable in-memory storage and the KV
+// state machine, following the Ready contract of raft/raw_node.h: persist,
+// then send, then apply, then Advance. It serves the client workload
+// (KvCluster) and reports everything it sees to the invariant checkers.
+//
+// Crash model: a node's raft::MemoryStorage is its disk. A crash discards the
+// RawNode and all volatile state (unstable entries, the state machine, pending
+// client requests); half of the crashes happen in the middle of handling a
+// Ready, after persisting and before sending or applying. A restart rebuilds
+// the node from its storage alone and replays the committed log.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/rng.h"
+#include "raft/raw_node.h"
+#include "raft/storage.h"
+#include "sim/kv_state_machine.h"
+#include "sim/network.h"
+#include "sim/raft_invariants.h"
+#include "sim/raft_sim.h"
+#include "sim/tick_clock.h"
+#include "sim/workload.h"
+
+namespace tri::sim {
+
+class SimCluster final : public KvCluster {
+ public:
+  // `rng`, `workload` and `invariants` are not owned and must outlive the cluster.
+  SimCluster(const RaftSimOptions& options, Rng* rng, Workload* workload,
+             RaftInvariants* invariants);
+  ~SimCluster() override;
+
+  // KvCluster.
+  bool Submit(SimNodeId node, const KvCommand& command) override;
+
+  // Advances to `now_us`: delivers due messages, ticks due clocks, handles Readies.
+  void Step(SimTimeUs now_us);
+
+  void Crash(SimNodeId id);
+  void Restart(SimNodeId id, SimTimeUs now_us);
+  bool IsUp(SimNodeId id) const;
+  std::vector<SimNodeId> node_ids() const;
+  // A node that currently believes it is leader (highest term), if any is up.
+  std::optional<SimNodeId> Leader() const;
+  TickClock& clock(SimNodeId id);
+  SimNetwork<raft::Message>& network() { return network_; }
+
+  // Liveness probe: proposes a marker entry at the current leader.
+  bool ProposeProbe(std::uint64_t probe_number);
+  // True when every node has applied a probe numbered >= probe_number.
+  bool ProbeAppliedEverywhere(std::uint64_t probe_number) const;
+
+  // The storage a node would restart from (the synced copy under kLazyFsync).
+  std::map<raft::NodeId, const raft::Storage*> DurableStorages() const;
+  std::map<raft::NodeId, const raft::Storage*> Storages() const;
+  // kLazyFsync only: the background flush that makes written data durable.
+  void SyncAll();
+
+  // Nodes that granted a vote since the last call (the nemesis likes to crash them).
+  std::vector<SimNodeId> TakeRecentVoters();
+
+  std::uint64_t crashes() const { return crashes_; }
+
+ private:
+  struct Node;
+
+  void HandleReadies(Node& node, SimTimeUs now_us, bool crash_midway = false);
+  void Apply(Node& node, const raft::Entry& entry);
+  void ServeReads(Node& node);
+  void ObserveRole(Node& node);
+  Node& node(SimNodeId id);
+  const Node& node(SimNodeId id) const;
+
+  RaftSimOptions options_;
+  Rng* rng_;
+  Workload* workload_;
+  RaftInvariants* invariants_;
+  SimNetwork<raft::Message> network_;
+  std::vector<std::unique_ptr<Node>> nodes_;             // nodes_[id - 1]
+  std::map<std::uint64_t, std::uint64_t> probe_digest_;  // probe number -> state digest
+  std::vector<SimNodeId> recent_voters_;
+  std::uint64_t crashes_ = 0;
+  SimTimeUs now_us_ = 0;
+  std::uint64_t read_counter_ = 0;
+};
+
+}  // namespace tri::sim
