@@ -1061,8 +1061,19 @@ void Raft::ApplyConfChange(const ConfChange& cc) {
   if (role_ != Role::kLeader) return;
   if (lead_transferee_ != kNoNode && !conf_.IsVoter(lead_transferee_)) AbortLeaderTransfer();
   if (!conf_.IsVoter(id_)) {
-    // A removed leader tells the others the new commit index, then steps down.
+    // A removed leader tells the others the new commit index, hands leadership to an
+    // up-to-date voter (so the group need not wait for an election timeout, during
+    // which followers would still ignore other candidates), then steps down.
     BcastAppend();
+    NodeId successor = kNoNode;
+    for (NodeId v : conf_.voters) {
+      auto it = prs_.find(v);
+      if (it != prs_.end() && it->second.match == log_.LastIndex()) {
+        successor = v;
+        break;
+      }
+    }
+    if (successor != kNoNode) SendTimeoutNow(successor);
     BecomeFollower(term_, kNoNode);
     return;
   }
