@@ -140,7 +140,6 @@ void Orchestrator::OnTimerFired(TimerId timer, TimePoint now, std::vector<Comman
   const TimerKind kind = TimerKindOf(timer);
   if (kind == TimerKind::kDeadline) {
     TRI_ASSERT_MSG(plan_->deadline() > Duration{0}, "deadline timer without a deadline");
-    TRI_ASSERT(now.count() >= started_ns_ + plan_->deadline().count());
     if (phase_ != Phase::kForward) {
       ++stale_ignored_;
       return;

@@ -158,6 +158,10 @@ void CheckRun(const Scenario& sc, SimDriver& d) {
   std::vector<std::uint64_t> first_comp_start(n, SimDriver::kNever);
   for (const auto& rc : d.commands()) {
     const Command& c = rc.command;
+    if (c.kind == CommandKind::kCancelAttempt && c.phase == AttemptPhase::kForward) {
+      // A step's cancel precedes its compensation within a batch.
+      RC_ASSERT(first_comp_start[c.step] == SimDriver::kNever);
+    }
     if (c.kind != CommandKind::kStartAttempt) continue;
     if (c.phase == AttemptPhase::kForward) {
       // No step starts before all its needs succeeded...
