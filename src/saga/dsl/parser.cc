@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -922,6 +923,18 @@ Result<SagaSpec> ParseSaga(std::string_view text, std::string_view file_name,
 }
 
 Result<SagaSpec> LoadSagaFile(const std::string& path, const SagaLimits& limits) {
+  if (path == "-") {
+    // Standard input, read at most one byte past the limit.
+    std::string text;
+    char buffer[1 << 16];
+    while (text.size() <= limits.max_document_bytes) {
+      const std::size_t n = std::fread(buffer, 1, sizeof buffer, stdin);
+      if (n == 0) break;
+      text.append(buffer, n);
+    }
+    if (std::ferror(stdin)) return IoError("<stdin>: read failed");
+    return ParseSaga(text, "<stdin>", limits);
+  }
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) {

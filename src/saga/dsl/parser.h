@@ -34,8 +34,9 @@ std::optional<SagaSpec> ParseSaga(std::string_view text, std::string_view file_n
 Result<SagaSpec> ParseSaga(std::string_view text, std::string_view file_name,
                            const SagaLimits& limits = {});
 
-// Reads and parses a file. A missing or unreadable file is kNotFound /
-// kIoError; a file larger than the document limit is rejected unread.
+// Reads and parses a file ("-" = standard input). A missing or unreadable
+// file is kNotFound / kIoError; a file larger than the document limit is
+// rejected unread.
 Result<SagaSpec> LoadSagaFile(const std::string& path, const SagaLimits& limits = {});
 
 }  // namespace tri::saga

@@ -34,7 +34,9 @@ class Validator {
     CheckInputs();
     CheckIds();
     CheckNeeds();
-    if (!CheckGraph()) return;
+    CheckGraph();
+    // Reachability checks of templates are skipped when the graph is unusable
+    // (cycle); every other template error is still reported.
     CheckTemplates();
   }
 
@@ -191,9 +193,9 @@ class Validator {
     }
   }
 
-  // Cycles and depth. Returns whether the graph is usable for reachability.
-  bool CheckGraph() {
-    if (spec_.steps.size() > limits_.max_steps) return false;
+  // Cycles and depth. Sets graph_ when the graph is usable for reachability.
+  void CheckGraph() {
+    if (spec_.steps.size() > limits_.max_steps) return;
     const std::vector<StepIndex> cycle = FindCycle(needs_);
     if (!cycle.empty()) {
       TRI_ASSERT(cycle.size() >= 2 && cycle.front() == cycle.back());
@@ -202,14 +204,14 @@ class Validator {
         if (i > 0) text += " -> ";
         text += spec_.steps[cycle[i]].id;
       }
-      // Point at the need that closes the cycle: cycle[0] needs cycle[1]? No:
-      // FindCycle follows needs edges, so cycle[i] needs cycle[i + 1].
+      // FindCycle follows needs edges (cycle[i] needs cycle[i + 1]): point at
+      // the entry of cycle[0]'s needs that starts the cycle.
       const std::size_t at = cycle[0];
       const auto& needs = spec_.steps[at].needs;
       const auto pos = std::find(needs.begin(), needs.end(), spec_.steps[cycle[1]].id);
       Error(NeedsLoc(at, static_cast<std::size_t>(pos - needs.begin())), spec_.steps[at].id,
             "needs", "cycle: " + text);
-      return false;
+      return;
     }
     auto graph = SagaGraph::FromNeeds(needs_);
     TRI_ASSERT_MSG(graph.ok(), "acyclic needs must build a graph");
@@ -223,7 +225,6 @@ class Validator {
                 std::to_string(limits_.max_depth) + ")");
     }
     graph_.emplace(std::move(graph).value());
-    return true;
   }
 
   void CheckTemplates() {
