@@ -197,14 +197,42 @@ KeyResult CheckOneKey(KvKey key, const std::vector<const KvOperation*>& ops,
   result.verdict = LinearizabilityVerdict::kNotLinearizable;
   std::string text = fmt::format(
       "key k{}: no linearization of its {} operations; the longest linearizable prefix holds {} "
-      "of them, after which the value is {} and {} cannot take effect before it returns.\n"
-      "  operations on k{} by call time:",
+      "of them, after which the value is {} and {} cannot take effect before it returns.",
       key, n, best_depth, best_state,
-      best_blocker >= 0 ? DescribeOperation(*ops[best_blocker]) : "?", key);
-  constexpr int kMaxListed = 40;
-  for (int i = 0; i < n && i < kMaxListed; ++i)
-    text += "\n    " + DescribeOperation(*ops[i]);
-  if (n > kMaxListed) text += fmt::format("\n    ... {} more", n - kMaxListed);
+      best_blocker >= 0 ? DescribeOperation(*ops[best_blocker]) : "?");
+  // Context: the operations that overlap the blocked one, and the few that
+  // finished just before it was called (the ones that fixed the value it saw).
+  if (best_blocker >= 0) {
+    const KvOperation& blocked = *ops[best_blocker];
+    std::vector<const KvOperation*> before;
+    std::vector<const KvOperation*> overlapping;
+    for (const KvOperation* op : ops) {
+      if (op == &blocked) continue;
+      if (op->return_time < blocked.call_time) {
+        before.push_back(op);
+      } else if (op->call_time <= blocked.return_time) {
+        overlapping.push_back(op);
+      }
+    }
+    std::sort(before.begin(), before.end(), [](const KvOperation* a, const KvOperation* b) {
+      return a->return_time < b->return_time;
+    });
+    constexpr std::size_t kBefore = 6;
+    constexpr std::size_t kOverlapping = 20;
+    text += fmt::format("\n  last {} operations on k{} that returned before it was called:",
+                        std::min(before.size(), kBefore), key);
+    for (std::size_t i = before.size() > kBefore ? before.size() - kBefore : 0; i < before.size();
+         ++i) {
+      text += "\n    " + DescribeOperation(*before[i]);
+    }
+    text += fmt::format("\n  operations on k{} overlapping it ({}):", key, overlapping.size());
+    for (std::size_t i = 0; i < overlapping.size() && i < kOverlapping; ++i) {
+      text += "\n    " + DescribeOperation(*overlapping[i]);
+    }
+    if (overlapping.size() > kOverlapping) {
+      text += fmt::format("\n    ... {} more", overlapping.size() - kOverlapping);
+    }
+  }
   result.explanation = std::move(text);
   return result;
 }
