@@ -608,3 +608,100 @@ TEST(Orchestrator, PlanFromSpecCarriesPolicies) {
 
 }  // namespace
 }  // namespace tri::saga
+
+namespace tri::saga {
+namespace {
+
+std::string Render(const std::vector<TraceRecord>& trace) {
+  std::string text;
+  for (const TraceRecord& r : trace) {
+    text += std::to_string(std::chrono::duration_cast<std::chrono::seconds>(r.time).count()) + "s ";
+    text += r.step == kNoStep ? std::string("-") : std::to_string(r.step);
+    text += std::string(" ") + TraceEventName(r.event);
+    if (r.attempt != 0) text += " #" + std::to_string(r.attempt);
+    if (r.code != 0) text += " code=" + std::to_string(r.code);
+    text += "\n";
+  }
+  return text;
+}
+
+// The demo's failure scenario: diamond 0 -> {1,2,3} -> 4, step 3 fails after
+// 0, 1 and 2 succeeded; 0, 1, 2 are compensated, 1 and 2 before 0.
+TEST(Orchestrator, DiamondWithAFailingBranchTraceReadsAsExpected) {
+  SeededRng rng(1);
+  Orchestrator o(UniformPlan(Diamond(), Compensable()), rng, {.trace = true});
+  std::vector<Command> out;
+  o.Start(At(seconds(0)), out);
+  o.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out);
+  o.OnAttemptSucceeded(kFwd, 1, 1, At(seconds(2)), out);
+  o.OnAttemptSucceeded(kFwd, 2, 1, At(seconds(2)), out);
+  o.OnAttemptFailed(kFwd, 3, 1, 503, false, "down", At(seconds(3)), out);
+  o.OnAttemptSucceeded(kComp, 2, 1, At(seconds(4)), out);
+  o.OnAttemptSucceeded(kComp, 1, 1, At(seconds(5)), out);
+  o.OnAttemptSucceeded(kComp, 0, 1, At(seconds(6)), out);
+  EXPECT_EQ(Render(o.TakeTrace()),
+            "0s - saga_started\n"
+            "0s 0 step_started #1\n"
+            "1s 0 step_succeeded #1\n"
+            "1s 1 step_started #1\n"
+            "1s 2 step_started #1\n"
+            "1s 3 step_started #1\n"
+            "2s 1 step_succeeded #1\n"
+            "2s 2 step_succeeded #1\n"
+            "3s 3 step_failed #1 code=503\n"
+            "3s 1 compensation_started #1\n"
+            "3s 2 compensation_started #1\n"
+            "4s 2 compensation_succeeded #1\n"
+            "5s 1 compensation_succeeded #1\n"
+            "5s 0 compensation_started #1\n"
+            "6s 0 compensation_succeeded #1\n"
+            "6s - saga_compensated\n");
+  EXPECT_TRUE(o.trace().empty()) << "TakeTrace hands the records over";
+  const SagaStats stats = o.stats();
+  EXPECT_EQ(stats.steps_succeeded, 3u);
+  EXPECT_EQ(stats.steps_failed, 1u);
+  EXPECT_EQ(stats.steps_not_started, 1u);
+  EXPECT_EQ(stats.steps_compensated, 3u);
+  EXPECT_EQ(stats.stop_cause, StopCause::kStepFailed);
+}
+
+TEST(Orchestrator, ApplyingEventsEqualsCallingTheMethods) {
+  StepPolicy policy = Compensable();
+  policy.timeout = seconds(5);
+  policy.retry.max_attempts = 2;
+  auto plan = UniformPlan(Diamond(), policy, seconds(100));
+  SeededRng rng_a(3), rng_b(3);
+  Orchestrator a(plan, rng_a, {.trace = true});
+  Orchestrator b(plan, rng_b, {.trace = true});
+  std::vector<Command> out_a, out_b;
+  a.Start(At(seconds(0)), out_a);
+  b.Apply(Event{.kind = EventKind::kStart, .now = At(seconds(0))}, out_b);
+  a.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out_a, "x");
+  b.Apply(Event{.kind = EventKind::kAttemptSucceeded,
+                .now = At(seconds(1)),
+                .step = 0,
+                .attempt = 1,
+                .payload = "x"},
+          out_b);
+  a.OnAttemptFailed(kFwd, 2, 1, 502, true, "gw", At(seconds(2)), out_a);
+  b.Apply(Event{.kind = EventKind::kAttemptFailed,
+                .now = At(seconds(2)),
+                .step = 2,
+                .attempt = 1,
+                .code = 502,
+                .retryable = true,
+                .payload = "gw"},
+          out_b);
+  const TimerId timer = Find(out_a, CommandKind::kArmTimer)->timer;
+  a.OnTimerFired(timer, At(seconds(3)), out_a);
+  b.Apply(Event{.kind = EventKind::kTimerFired, .now = At(seconds(3)), .timer = timer}, out_b);
+  a.Abort(At(seconds(4)), out_a);
+  b.Apply(Event{.kind = EventKind::kAbortRequested, .now = At(seconds(4))}, out_b);
+  EXPECT_EQ(out_a, out_b);
+  EXPECT_EQ(a.trace(), b.trace());
+  EXPECT_EQ(a.Serialize(), b.Serialize());
+  EXPECT_TRUE(a.compensating());
+}
+
+}  // namespace
+}  // namespace tri::saga
