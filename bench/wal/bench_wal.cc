@@ -53,7 +53,9 @@ void Summarize(RunResult& r, std::vector<double>& latencies_us) {
   r.p99_us = pct(0.99);
 }
 
-double Micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+double Micros(Clock::duration d) {
+  return std::chrono::duration<double, std::micro>(d).count();
+}
 
 RunResult RunRaw(const std::string& dir, double seconds) {
   const std::string path = dir + "/raw.dat";
@@ -103,7 +105,8 @@ RunResult RunWal(const std::string& dir, int threads, double seconds) {
   Clock::time_point start;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+      while (!go.load(std::memory_order_acquire))
+        std::this_thread::yield();
       const auto end = start + end_after;
       latencies[t].reserve(1 << 16);
       while (Clock::now() < end) {
@@ -121,7 +124,8 @@ RunResult RunWal(const std::string& dir, int threads, double seconds) {
   }
   start = Clock::now();
   go.store(true, std::memory_order_release);
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   RunResult r{"wal group commit", threads};
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
@@ -159,7 +163,8 @@ int main() {
 
   std::vector<RunResult> runs;
   runs.push_back(RunRaw(dir, seconds));
-  for (int threads : {1, 8, 64}) runs.push_back(RunWal(dir, threads, seconds));
+  for (int threads : {1, 8, 64})
+    runs.push_back(RunWal(dir, threads, seconds));
   const double raw_rate = runs[0].records_per_second();
 
   std::printf("bench_wal: %zu-byte records, %.1f s per run, directory %s\n", kRecordBytes, seconds,

@@ -23,7 +23,8 @@ namespace {
 constexpr const char* kDir = "/wal";
 
 std::string NameFor(std::string_view chunk, std::uint64_t position) {
-  auto scan = tri::wal::ScanSegment(chunk.substr(0, std::min<std::size_t>(chunk.size(), 41)), "x", true);
+  auto scan =
+      tri::wal::ScanSegment(chunk.substr(0, std::min<std::size_t>(chunk.size(), 41)), "x", true);
   if (scan.ok() && !scan->records.empty() &&
       scan->records[0].type == tri::wal::RecordType::kSegmentHeader) {
     auto header = tri::wal::DecodeSegmentHeader(scan->records[0].payload);
@@ -42,8 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::string_view> chunks;
   for (std::size_t i = 0; i + 1 < count; ++i) {
     if (input.size() < 2) break;
-    const std::size_t length =
-        static_cast<std::uint8_t>(input[0]) | (static_cast<std::size_t>(static_cast<std::uint8_t>(input[1])) << 8);
+    const std::size_t length = static_cast<std::uint8_t>(input[0]) |
+                               (static_cast<std::size_t>(static_cast<std::uint8_t>(input[1])) << 8);
     input.remove_prefix(2);
     const std::size_t take = std::min(length, input.size());
     chunks.push_back(input.substr(0, take));

@@ -21,11 +21,13 @@ struct Tables {
   constexpr Tables() : t{} {
     for (std::uint32_t b = 0; b < 256; ++b) {
       std::uint32_t crc = b;
-      for (int i = 0; i < 8; ++i) crc = (crc >> 1) ^ ((crc & 1u) ? kPolyReflected : 0u);
+      for (int i = 0; i < 8; ++i)
+        crc = (crc >> 1) ^ ((crc & 1u) ? kPolyReflected : 0u);
       t[0][b] = crc;
     }
     for (std::uint32_t b = 0; b < 256; ++b) {
-      for (int k = 1; k < 8; ++k) t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xFFu];
+      for (int k = 1; k < 8; ++k)
+        t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xFFu];
     }
   }
 };
@@ -41,8 +43,7 @@ std::uint64_t LoadLe64(const unsigned char* p) {
 
 #ifdef TRI_CRC32C_X86
 __attribute__((target("sse4.2"))) std::uint32_t ExtendSse42(std::uint32_t crc,
-                                                             const unsigned char* p,
-                                                             std::size_t n) {
+                                                            const unsigned char* p, std::size_t n) {
   std::uint64_t c = ~crc;
   while (n > 0 && (reinterpret_cast<std::uintptr_t>(p) & 7u) != 0) {
     c = _mm_crc32_u8(static_cast<std::uint32_t>(c), *p++);

@@ -15,8 +15,12 @@ namespace tri::crc32c {
 // `size` bytes at `data`. Extend(Extend(0, a), b) == Value(a + b).
 std::uint32_t Extend(std::uint32_t crc, const void* data, std::size_t size);
 
-inline std::uint32_t Value(const void* data, std::size_t size) { return Extend(0, data, size); }
-inline std::uint32_t Value(std::string_view bytes) { return Extend(0, bytes.data(), bytes.size()); }
+inline std::uint32_t Value(const void* data, std::size_t size) {
+  return Extend(0, data, size);
+}
+inline std::uint32_t Value(std::string_view bytes) {
+  return Extend(0, bytes.data(), bytes.size());
+}
 
 // The two implementations behind Extend.
 std::uint32_t ExtendPortable(std::uint32_t crc, const void* data, std::size_t size);

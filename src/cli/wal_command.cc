@@ -16,7 +16,8 @@ void AddWalCommands(CLI::App& app) {
 
   auto check_dir = std::make_shared<std::string>();
   auto* check = wal->add_subcommand(
-      "check", "verify every record; report a torn tail or corruption (exit 1) with file and offset");
+      "check",
+      "verify every record; report a torn tail or corruption (exit 1) with file and offset");
   check->add_option("DIR", *check_dir, "the WAL directory")->required();
   check->callback([check_dir] {
     const int rc = wal::RunWalCheck(io::PosixFileSystem::Instance(), *check_dir, std::cout);

@@ -23,7 +23,8 @@ Result<std::string> ReadFileToString(FileSystem& fs, const std::string& path) {
   std::string bytes(size, '\0');
   std::size_t done = 0;
   while (done < bytes.size()) {
-    TRI_ASSIGN_OR_RETURN(const std::size_t n, file->Read(done, bytes.data() + done, bytes.size() - done));
+    TRI_ASSIGN_OR_RETURN(const std::size_t n,
+                         file->Read(done, bytes.data() + done, bytes.size() - done));
     if (n == 0) break;
     done += n;
   }

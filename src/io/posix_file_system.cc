@@ -114,10 +114,18 @@ PosixFileSystem& PosixFileSystem::Instance() {
 Result<std::unique_ptr<File>> PosixFileSystem::Open(const std::string& path, OpenMode mode) {
   int flags = O_CLOEXEC;
   switch (mode) {
-    case OpenMode::kRead: flags |= O_RDONLY; break;
-    case OpenMode::kReadWrite: flags |= O_RDWR; break;
-    case OpenMode::kCreate: flags |= O_RDWR | O_CREAT; break;
-    case OpenMode::kCreateExclusive: flags |= O_RDWR | O_CREAT | O_EXCL; break;
+    case OpenMode::kRead:
+      flags |= O_RDONLY;
+      break;
+    case OpenMode::kReadWrite:
+      flags |= O_RDWR;
+      break;
+    case OpenMode::kCreate:
+      flags |= O_RDWR | O_CREAT;
+      break;
+    case OpenMode::kCreateExclusive:
+      flags |= O_RDWR | O_CREAT | O_EXCL;
+      break;
   }
   const int fd = ::open(path.c_str(), flags, 0644);
   if (fd < 0) return ErrnoStatus("open", path, errno);
@@ -125,7 +133,8 @@ Result<std::unique_ptr<File>> PosixFileSystem::Open(const std::string& path, Ope
 }
 
 Status PosixFileSystem::Rename(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus("rename", from + " -> " + to, errno);
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    return ErrnoStatus("rename", from + " -> " + to, errno);
   return Status::Ok();
 }
 
@@ -200,7 +209,8 @@ Result<std::unique_ptr<DirLock>> PosixFileSystem::LockDir(const std::string& dir
     return ErrnoStatus("flock", path, err);
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     const int err = errno;
     ::close(fd);
     return ErrnoStatus("write lock file", path, err);

@@ -11,7 +11,8 @@ namespace {
 
 std::string Normalize(const std::string& path) {
   std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  while (p.size() > 1 && p.back() == '/')
+    p.pop_back();
   return p;
 }
 
@@ -25,7 +26,11 @@ class SimFile final : public File {
  public:
   SimFile(SimFileSystem* fs, std::uint64_t inode, std::uint64_t generation, std::string path,
           bool writable)
-      : fs_(fs), inode_(inode), generation_(generation), path_(std::move(path)), writable_(writable) {}
+      : fs_(fs),
+        inode_(inode),
+        generation_(generation),
+        path_(std::move(path)),
+        writable_(writable) {}
 
   ~SimFile() override {
     std::lock_guard<std::mutex> lock(fs_->mu_);
@@ -124,7 +129,9 @@ class SimDirLock final : public DirLock {
   const std::uint64_t generation_;
 };
 
-SimFileSystem::SimFileSystem(Rng& rng) : rng_(rng) { dirs_.insert("/"); }
+SimFileSystem::SimFileSystem(Rng& rng) : rng_(rng) {
+  dirs_.insert("/");
+}
 
 SimFileSystem::~SimFileSystem() = default;
 
@@ -159,8 +166,12 @@ void SimFileSystem::ApplyDataOp(std::string& bytes, const DataOp& op) {
 
 void SimFileSystem::ApplyNameOp(std::map<std::string, std::uint64_t>& names, const NameOp& op) {
   switch (op.kind) {
-    case NameOp::kLink: names[op.path] = op.inode; break;
-    case NameOp::kUnlink: names.erase(op.path); break;
+    case NameOp::kLink:
+      names[op.path] = op.inode;
+      break;
+    case NameOp::kUnlink:
+      names.erase(op.path);
+      break;
     case NameOp::kRename: {
       auto it = names.find(op.path);
       if (it == names.end()) break;
@@ -179,15 +190,19 @@ bool SimFileSystem::NameOpTouches(const NameOp& op, const std::string& dir) {
 
 std::uint64_t SimFileSystem::TotalBytesLocked() const {
   std::uint64_t total = 0;
-  for (const auto& [id, node] : inodes_) total += node.current.size();
+  for (const auto& [id, node] : inodes_)
+    total += node.current.size();
   return total;
 }
 
 void SimFileSystem::CollectGarbageLocked() {
   std::set<std::uint64_t> live;
-  for (const auto& [path, id] : current_names_) live.insert(id);
-  for (const auto& [path, id] : durable_names_) live.insert(id);
-  for (const NameOp& op : pending_names_) live.insert(op.inode);
+  for (const auto& [path, id] : current_names_)
+    live.insert(id);
+  for (const auto& [path, id] : durable_names_)
+    live.insert(id);
+  for (const NameOp& op : pending_names_)
+    live.insert(op.inode);
   for (auto it = inodes_.begin(); it != inodes_.end();) {
     if (live.count(it->first) == 0 && it->second.open_handles == 0) {
       it = inodes_.erase(it);
@@ -246,7 +261,8 @@ void SimFileSystem::Crash() {
 
   // The namespace journal: a prefix survives.
   const std::uint64_t names_kept = rng_.Uniform(pending_names_.size() + 1);
-  for (std::uint64_t i = 0; i < names_kept; ++i) ApplyNameOp(durable_names_, pending_names_[i]);
+  for (std::uint64_t i = 0; i < names_kept; ++i)
+    ApplyNameOp(durable_names_, pending_names_[i]);
   pending_names_.clear();
   current_names_ = durable_names_;
 
@@ -257,12 +273,14 @@ void SimFileSystem::Crash() {
       // A third of the time nothing unsynced survives, a third everything does,
       // otherwise a prefix whose last write may be torn at a sector boundary.
       const std::uint64_t mode = rng_.Uniform(3);
-      std::size_t kept = mode == 0 ? 0 : mode == 1 ? n : static_cast<std::size_t>(rng_.Uniform(n + 1));
-      for (std::size_t i = 0; i < kept; ++i) ApplyDataOp(node.durable, node.pending[i]);
+      std::size_t kept = mode == 0   ? 0
+                         : mode == 1 ? n
+                                     : static_cast<std::size_t>(rng_.Uniform(n + 1));
+      for (std::size_t i = 0; i < kept; ++i)
+        ApplyDataOp(node.durable, node.pending[i]);
       if (mode == 2 && kept < n && node.pending[kept].is_write) {
         const DataOp& torn = node.pending[kept];
-        const std::uint64_t first_boundary =
-            (torn.offset / kSimSectorBytes + 1) * kSimSectorBytes;
+        const std::uint64_t first_boundary = (torn.offset / kSimSectorBytes + 1) * kSimSectorBytes;
         const std::uint64_t end = torn.offset + torn.data.size();
         if (first_boundary < end) {
           const std::uint64_t boundaries = (end - first_boundary - 1) / kSimSectorBytes + 1;
@@ -313,7 +331,8 @@ Result<std::unique_ptr<File>> SimFileSystem::Open(const std::string& raw_path, O
   auto it = current_names_.find(path);
   std::uint64_t inode = 0;
   if (it != current_names_.end()) {
-    if (mode == OpenMode::kCreateExclusive) return AlreadyExists("sim: create " + path + ": exists");
+    if (mode == OpenMode::kCreateExclusive)
+      return AlreadyExists("sim: create " + path + ": exists");
     inode = it->second;
   } else {
     if (mode == OpenMode::kRead || mode == OpenMode::kReadWrite) {
@@ -334,7 +353,8 @@ Status SimFileSystem::Rename(const std::string& raw_from, const std::string& raw
   const std::string to = Normalize(raw_to);
   std::lock_guard<std::mutex> lock(mu_);
   if (current_names_.count(from) == 0) return NotFound("sim: rename " + from + ": no such file");
-  if (dirs_.count(DirName(to)) == 0) return NotFound("sim: rename to " + to + ": no such directory");
+  if (dirs_.count(DirName(to)) == 0)
+    return NotFound("sim: rename to " + to + ": no such directory");
   NameOp op{NameOp::kRename, from, to, current_names_[from]};
   ApplyNameOp(current_names_, op);
   pending_names_.push_back(std::move(op));
@@ -352,8 +372,10 @@ Status SimFileSystem::SyncDir(const std::string& raw_dir) {
   for (std::size_t i = 0; i < pending_names_.size(); ++i) {
     if (NameOpTouches(pending_names_[i], dir)) last = i + 1;
   }
-  for (std::size_t i = 0; i < last; ++i) ApplyNameOp(durable_names_, pending_names_[i]);
-  pending_names_.erase(pending_names_.begin(), pending_names_.begin() + static_cast<std::ptrdiff_t>(last));
+  for (std::size_t i = 0; i < last; ++i)
+    ApplyNameOp(durable_names_, pending_names_[i]);
+  pending_names_.erase(pending_names_.begin(),
+                       pending_names_.begin() + static_cast<std::ptrdiff_t>(last));
   ++sync_count_;
   if (pending_names_.empty()) CollectGarbageLocked();
   return Status::Ok();

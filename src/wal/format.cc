@@ -15,34 +15,42 @@ bool IsKnownRecordType(std::uint8_t type) {
 
 std::string_view RecordTypeName(std::uint8_t type) {
   switch (type) {
-    case 1: return "segment-header";
-    case 2: return "entry";
-    case 3: return "hard-state";
-    default: return "unknown";
+    case 1:
+      return "segment-header";
+    case 2:
+      return "entry";
+    case 3:
+      return "hard-state";
+    default:
+      return "unknown";
   }
 }
 
 void PutU32(std::string& out, std::uint32_t v) {
   char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    b[i] = static_cast<char>(v >> (8 * i));
   out.append(b, 4);
 }
 
 void PutU64(std::string& out, std::uint64_t v) {
   char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    b[i] = static_cast<char>(v >> (8 * i));
   out.append(b, 8);
 }
 
 std::uint32_t GetU32(const char* p) {
   std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(p[i]);
+  for (int i = 3; i >= 0; --i)
+    v = (v << 8) | static_cast<std::uint8_t>(p[i]);
   return v;
 }
 
 std::uint64_t GetU64(const char* p) {
   std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<std::uint8_t>(p[i]);
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | static_cast<std::uint8_t>(p[i]);
   return v;
 }
 
@@ -117,8 +125,7 @@ Result<HardState> DecodeHardState(std::string_view payload) {
     return Corruption("hard-state payload has " + std::to_string(payload.size()) +
                       " bytes, expected 24");
   }
-  return HardState{GetU64(payload.data()), GetU64(payload.data() + 8),
-                   GetU64(payload.data() + 16)};
+  return HardState{GetU64(payload.data()), GetU64(payload.data() + 8), GetU64(payload.data() + 16)};
 }
 
 Result<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
@@ -153,9 +160,12 @@ std::optional<SegmentHeader> ParseSegmentFileName(std::string_view name) {
     std::uint64_t v = 0;
     for (char c : s) {
       int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else
+        return false;
       v = (v << 4) | static_cast<std::uint64_t>(d);
     }
     *out = v;

@@ -36,8 +36,8 @@ class DumpVisitor final : public LogVisitor {
  public:
   DumpVisitor(std::ostream& out, std::uint64_t from) : out_(out), from_(from) {}
   void OnSegment(const SegmentInfo& s) override {
-    out_ << "segment " << s.name << " seq=" << s.header.seq << " first_index=" << s.header.first_index
-         << Flags(s.header.flags) << "\n";
+    out_ << "segment " << s.name << " seq=" << s.header.seq
+         << " first_index=" << s.header.first_index << Flags(s.header.flags) << "\n";
   }
   void OnEntry(const SegmentInfo& s, std::uint64_t offset, const Entry& e) override {
     if (e.index < from_) return;
@@ -68,8 +68,10 @@ int Verdict(const Result<LogScan>& scan, std::ostream& out, bool list_segments) 
           << " used=" << s.end_offset << "/" << s.file_bytes << Flags(s.header.flags) << "\n";
     }
   }
-  for (const std::string& name : log.obsolete) out << name << " obsolete (removed on open)\n";
-  if (log.empty_last) out << *log.empty_last << " has no header: left by a crash (removed on open)\n";
+  for (const std::string& name : log.obsolete)
+    out << name << " obsolete (removed on open)\n";
+  if (log.empty_last)
+    out << *log.empty_last << " has no header: left by a crash (removed on open)\n";
   out << "entries: ";
   if (log.last_index >= log.first_index) {
     out << "[" << log.first_index << ", " << log.last_index << "], last term " << log.last_term;

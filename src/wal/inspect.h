@@ -13,9 +13,9 @@
 namespace tri::wal {
 
 // Exit codes of the inspect commands.
-inline constexpr int kInspectOk = 0;         // intact (a torn tail is reported; open repairs it)
-inline constexpr int kInspectCorrupt = 1;    // Wal::Open would refuse this log
-inline constexpr int kInspectUnreadable = 2; // the directory or a file could not be read
+inline constexpr int kInspectOk = 0;          // intact (a torn tail is reported; open repairs it)
+inline constexpr int kInspectCorrupt = 1;     // Wal::Open would refuse this log
+inline constexpr int kInspectUnreadable = 2;  // the directory or a file could not be read
 
 // Prints one line per segment, the log's range and hard state, and the verdict.
 int RunWalCheck(io::FileSystem& fs, const std::string& dir, std::ostream& out);

@@ -49,7 +49,8 @@ Parse ParseRecordAt(std::string_view bytes, std::uint64_t offset, RecordView* re
 // before it cannot be a torn final write.
 bool ValidRecordStartsAfter(std::string_view bytes, std::uint64_t from) {
   std::uint64_t last_nonzero = bytes.size();
-  while (last_nonzero > from && bytes[last_nonzero - 1] == 0) --last_nonzero;
+  while (last_nonzero > from && bytes[last_nonzero - 1] == 0)
+    --last_nonzero;
   for (std::uint64_t off = from; off + kRecordHeaderBytes <= bytes.size() && off < last_nonzero;
        ++off) {
     if (!IsKnownRecordType(static_cast<std::uint8_t>(bytes[off + 8]))) continue;
@@ -99,8 +100,8 @@ Result<SegmentScan> ScanSegment(std::string_view bytes, std::string_view file_na
   return scan;
 }
 
-Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir,
-                        std::uint64_t fresh_first_index, LogVisitor* visitor) {
+Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir, std::uint64_t fresh_first_index,
+                        LogVisitor* visitor) {
   TRI_ASSIGN_OR_RETURN(const std::vector<std::string> names, fs.List(dir));
   std::vector<std::pair<SegmentHeader, std::string>> files;
   for (const std::string& name : names) {
@@ -115,7 +116,8 @@ Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir,
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto& [named, name] = files[i];
     const bool is_last = i + 1 == files.size();
-    TRI_ASSIGN_OR_RETURN(const std::string bytes, io::ReadFileToString(fs, io::JoinPath(dir, name)));
+    TRI_ASSIGN_OR_RETURN(const std::string bytes,
+                         io::ReadFileToString(fs, io::JoinPath(dir, name)));
     TRI_ASSIGN_OR_RETURN(const SegmentScan scan, ScanSegment(bytes, name, is_last));
 
     SegmentInfo info;
@@ -146,7 +148,8 @@ Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir,
 
     const bool reset = (header->flags & kSegmentFlagLogReset) != 0;
     if (log.segments.empty() || reset) {
-      for (const SegmentInfo& old : log.segments) log.obsolete.push_back(old.name);
+      for (const SegmentInfo& old : log.segments)
+        log.obsolete.push_back(old.name);
       log.segments.clear();
       log.locations.clear();
       log.first_index = header->first_index;
@@ -160,7 +163,8 @@ Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir,
                           std::to_string(log.last_index + 1) + "]");
       }
       // Older segments that hold only voided entries are obsolete.
-      while (!log.segments.empty() && log.segments.back().header.first_index >= header->first_index) {
+      while (!log.segments.empty() &&
+             log.segments.back().header.first_index >= header->first_index) {
         log.obsolete.push_back(log.segments.back().name);
         log.segments.pop_back();
       }
@@ -184,8 +188,8 @@ Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir,
           auto entry = DecodeEntry(rec.payload);
           if (!entry.ok()) return Corruption(where + entry.status().message());
           if (entry->index != log.last_index + 1) {
-            return Corruption(where + "entry index " + std::to_string(entry->index) +
-                              " where " + std::to_string(log.last_index + 1) + " was expected");
+            return Corruption(where + "entry index " + std::to_string(entry->index) + " where " +
+                              std::to_string(log.last_index + 1) + " was expected");
           }
           if (entry->term < log.last_term) {
             return Corruption(where + "entry term " + std::to_string(entry->term) +

@@ -64,15 +64,15 @@ struct EntryLocation {
 };
 
 struct LogScan {
-  std::vector<SegmentInfo> segments;       // live segments, oldest first
-  std::vector<std::string> obsolete;       // segments superseded by a log reset
-  std::optional<std::string> empty_last;   // a last segment with no header (crash while creating)
-  std::vector<EntryLocation> locations;    // entry first_index + i at locations[i]
+  std::vector<SegmentInfo> segments;      // live segments, oldest first
+  std::vector<std::string> obsolete;      // segments superseded by a log reset
+  std::optional<std::string> empty_last;  // a last segment with no header (crash while creating)
+  std::vector<EntryLocation> locations;   // entry first_index + i at locations[i]
   std::uint64_t first_index = 1;
-  std::uint64_t last_index = 0;            // first_index - 1 when there are no entries
+  std::uint64_t last_index = 0;  // first_index - 1 when there are no entries
   std::uint64_t last_term = 0;
-  std::optional<HardState> hard_state;     // the newest one
-  std::string hard_state_segment;          // the segment it was read from
+  std::optional<HardState> hard_state;  // the newest one
+  std::string hard_state_segment;       // the segment it was read from
 };
 
 // Called during ScanLog for everything found, in order (for `tri wal dump`).

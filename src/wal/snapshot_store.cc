@@ -24,9 +24,12 @@ bool ParseSnapshotFileName(std::string_view name, SnapshotMeta* meta) {
     std::uint64_t v = 0;
     for (char c : s) {
       int d;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else
+        return false;
       v = (v << 4) | static_cast<std::uint64_t>(d);
     }
     *out = v;
@@ -78,7 +81,8 @@ Result<Snapshot> DecodeSnapshot(std::string_view bytes) {
   const std::uint64_t body_bytes = GetU64(bytes.data() + 32);
   if (body_bytes != bytes.size() - kSnapshotHeaderBytes) {
     return Corruption("header says the body has " + std::to_string(body_bytes) +
-                      " bytes, the file holds " + std::to_string(bytes.size() - kSnapshotHeaderBytes));
+                      " bytes, the file holds " +
+                      std::to_string(bytes.size() - kSnapshotHeaderBytes));
   }
   const std::string_view body = bytes.substr(kSnapshotHeaderBytes);
   if (crc32c::Value(body) != GetU32(bytes.data() + 40)) return Corruption("body checksum mismatch");
@@ -116,7 +120,8 @@ Result<std::vector<std::string>> SnapshotStore::List() {
            std::tie(b.first.last_index, b.first.last_term);
   });
   std::vector<std::string> out;
-  for (auto& [meta, name] : found) out.push_back(std::move(name));
+  for (auto& [meta, name] : found)
+    out.push_back(std::move(name));
   return out;
 }
 

@@ -71,7 +71,8 @@ Status Wal::Recover() {
       recovery_.tail_offset = tail.end_offset;
       recovery_.tail_problem = tail.tail_problem;
       TRI_RETURN_IF_ERROR(active.file->Truncate(tail.end_offset));
-      TRI_RETURN_IF_ERROR(active.file->Allocate(tail.end_offset, tail.file_bytes - tail.end_offset));
+      TRI_RETURN_IF_ERROR(
+          active.file->Allocate(tail.end_offset, tail.file_bytes - tail.end_offset));
     }
     // Invariant: the active segment holds the newest hard state (rolls copy it), so
     // removing older segments never loses it. A crash can break that (a torn copy,
@@ -102,7 +103,8 @@ Status Wal::Recover() {
 
 Status Wal::PoisonLocked(Status status) {
   TRI_ASSERT(!status.ok());
-  if (poisoned_.ok()) poisoned_ = status.WithContext("wal " + dir_ + " failed and must be reopened");
+  if (poisoned_.ok())
+    poisoned_ = status.WithContext("wal " + dir_ + " failed and must be reopened");
   sync_done_.notify_all();
   return poisoned_;
 }
@@ -204,8 +206,7 @@ Status Wal::AppendLocked(std::span<const Entry> entries, const std::optional<Har
   for (const Entry& e : entries) {
     const std::size_t record_bytes = EntryRecordBytes(e.data.size());
     TRI_RETURN_IF_ERROR(make_room(record_bytes));
-    locations_.push_back(EntryLocation{ActiveLocked().header.seq,
-                                       scratch_offset_ + scratch_.size(),
+    locations_.push_back(EntryLocation{ActiveLocked().header.seq, scratch_offset_ + scratch_.size(),
                                        static_cast<std::uint32_t>(record_bytes), e.term});
     AppendEntryRecord(scratch_, e);
     last_index_ = e.index;
@@ -273,18 +274,21 @@ Result<std::vector<Entry>> Wal::Read(std::uint64_t lo, std::uint64_t hi, std::ui
     const EntryLocation& loc = locations_[index - first_index_];
     const Segment& segment = segments_.at(loc.seq);
     buf.resize(loc.record_bytes);
-    TRI_ASSIGN_OR_RETURN(const std::size_t n, segment.file->Read(loc.offset, buf.data(), buf.size()));
+    TRI_ASSIGN_OR_RETURN(const std::size_t n,
+                         segment.file->Read(loc.offset, buf.data(), buf.size()));
     const std::string where = segment.path + " at offset " + std::to_string(loc.offset) + ": ";
-    if (n != buf.size()) return Corruption(where + "entry " + std::to_string(index) + " is cut short");
+    if (n != buf.size())
+      return Corruption(where + "entry " + std::to_string(index) + " is cut short");
     const std::uint32_t length = GetU32(buf.data());
-    const std::uint32_t crc = crc32c::Extend(crc32c::Value(buf.data() + 8, 1),
-                                             buf.data() + kRecordHeaderBytes,
-                                             buf.size() - kRecordHeaderBytes);
+    const std::uint32_t crc =
+        crc32c::Extend(crc32c::Value(buf.data() + 8, 1), buf.data() + kRecordHeaderBytes,
+                       buf.size() - kRecordHeaderBytes);
     if (length + kRecordHeaderBytes != buf.size() || crc != GetU32(buf.data() + 4) ||
         buf[8] != static_cast<char>(RecordType::kEntry)) {
       return Corruption(where + "entry " + std::to_string(index) + " fails its checksum on read");
     }
-    TRI_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(std::string_view(buf).substr(kRecordHeaderBytes)));
+    TRI_ASSIGN_OR_RETURN(Entry entry,
+                         DecodeEntry(std::string_view(buf).substr(kRecordHeaderBytes)));
     if (entry.index != index) {
       return Corruption(where + "holds index " + std::to_string(entry.index) + ", expected " +
                         std::to_string(index));
@@ -376,7 +380,8 @@ Status Wal::DropPrefix(std::uint64_t index) {
     if (!reset) {
       const std::uint64_t dropped = next->second.header.first_index - first_index_;
       TRI_ASSERT(dropped <= locations_.size());
-      locations_.erase(locations_.begin(), locations_.begin() + static_cast<std::ptrdiff_t>(dropped));
+      locations_.erase(locations_.begin(),
+                       locations_.begin() + static_cast<std::ptrdiff_t>(dropped));
       first_index_ = next->second.header.first_index;
     }
     segments_.erase(oldest);

@@ -90,8 +90,9 @@ class Wal {
   // Entries [lo, hi), stopping early (but after at least one) once `max_bytes` of
   // data is collected. REQUIRES FirstIndex() <= lo <= hi <= LastIndex() + 1.
   // Every record read is checksummed again.
-  Result<std::vector<Entry>> Read(std::uint64_t lo, std::uint64_t hi,
-                                  std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max());
+  Result<std::vector<Entry>> Read(
+      std::uint64_t lo, std::uint64_t hi,
+      std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max());
   Result<std::uint64_t> Term(std::uint64_t index) const;
 
   // Removes entries >= `from` (a Raft conflict). On return the cut, and every
@@ -144,10 +145,10 @@ class Wal {
   std::uint64_t last_index_ = 0;
   std::uint64_t last_term_ = 0;
   std::optional<HardState> hard_state_;
-  std::string scratch_;                        // records encoded but not yet written
-  std::uint64_t scratch_offset_ = 0;           // where scratch_ goes in the active segment
-  std::uint64_t write_seq_ = 0;                // Append calls that completed their writes
-  std::uint64_t durable_seq_ = 0;              // of those, covered by a completed sync
+  std::string scratch_;               // records encoded but not yet written
+  std::uint64_t scratch_offset_ = 0;  // where scratch_ goes in the active segment
+  std::uint64_t write_seq_ = 0;       // Append calls that completed their writes
+  std::uint64_t durable_seq_ = 0;     // of those, covered by a completed sync
   std::uint64_t durable_index_ = 0;
   bool sync_in_progress_ = false;
   Status poisoned_;

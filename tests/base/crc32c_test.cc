@@ -60,7 +60,8 @@ TEST(Crc32c, MatchesIscsiTestVectorsOnEveryPath) {
 }
 
 TEST(Crc32c, EmptyInputIsZero) {
-  for (const Impl& impl : Implementations()) EXPECT_EQ(impl.fn(0, "", 0), 0u) << impl.name;
+  for (const Impl& impl : Implementations())
+    EXPECT_EQ(impl.fn(0, "", 0), 0u) << impl.name;
 }
 
 RC_GTEST_PROP(Crc32c, ExtendOverASplitEqualsValueOfTheWholeOnEveryPath,
@@ -77,7 +78,8 @@ RC_GTEST_PROP(Crc32c, ExtendOverASplitEqualsValueOfTheWholeOnEveryPath,
 TEST(Crc32c, HardwareAndPortableAgreeAtEveryAlignmentAndLength) {
   if (!crc32c::HardwareAvailable()) GTEST_SKIP() << "no SSE4.2 on this CPU";
   std::vector<std::uint8_t> buf(300);
-  for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<std::uint8_t>(i * 37 + 11);
+  for (std::size_t i = 0; i < buf.size(); ++i)
+    buf[i] = static_cast<std::uint8_t>(i * 37 + 11);
   for (std::size_t start = 0; start < 16; ++start) {
     for (std::size_t len = 0; len + start <= buf.size(); len += 7) {
       ASSERT_EQ(crc32c::ExtendHardware(0x1234u, buf.data() + start, len),

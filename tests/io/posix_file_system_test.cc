@@ -100,7 +100,8 @@ TEST_F(PosixFileSystemTest, LockHeldByAnotherProcessNamesThatProcess) {
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_TRUE(fs_.LockDir(dir_).ok());
-  for (int fd : {ready[0], ready[1], release[0], release[1]}) ::close(fd);
+  for (int fd : {ready[0], ready[1], release[0], release[1]})
+    ::close(fd);
 }
 
 }  // namespace

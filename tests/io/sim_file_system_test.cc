@@ -1,9 +1,9 @@
 #include "io/sim_file_system.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
-#include <unistd.h>
 
 #include "base/rng.h"
 
@@ -127,11 +127,13 @@ TEST(SimFileSystem, SameSeedReplaysTheSameCrashOutcome) {
     SeededRng rng(seed);
     SimFileSystem fs(rng);
     auto f = MustOpen(fs, "/a", OpenMode::kCreate);
-    for (int i = 0; i < 10; ++i) EXPECT_TRUE(f->Append(std::string(700, static_cast<char>('a' + i))).ok());
+    for (int i = 0; i < 10; ++i)
+      EXPECT_TRUE(f->Append(std::string(700, static_cast<char>('a' + i))).ok());
     fs.Crash();
     return Contents(fs, "/a");
   };
-  for (std::uint64_t seed = 0; seed < 20; ++seed) EXPECT_EQ(run(seed), run(seed)) << "seed " << seed;
+  for (std::uint64_t seed = 0; seed < 20; ++seed)
+    EXPECT_EQ(run(seed), run(seed)) << "seed " << seed;
 }
 
 TEST(SimFileSystem, HandlesFromBeforeACrashFail) {
@@ -226,7 +228,8 @@ TEST(SimFileSystem, ListShowsCurrentNamesSorted) {
   auto names = fs.List("/d");
   ASSERT_TRUE(names.ok());
   EXPECT_EQ(*names, (std::vector<std::string>{"a", "sub"}));
-  EXPECT_EQ(fs.Open("/d/a", OpenMode::kCreateExclusive).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(fs.Open("/d/a", OpenMode::kCreateExclusive).status().code(),
+            StatusCode::kAlreadyExists);
   EXPECT_EQ(fs.Open("/d/zz", OpenMode::kRead).status().code(), StatusCode::kNotFound);
 }
 

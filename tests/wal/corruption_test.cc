@@ -42,7 +42,9 @@ class WalCorruptionTest : public ::testing::Test {
   std::string LastPath() { return io::JoinPath(kDir, LastSegment().name); }
 
   void Corrupt(std::uint64_t index, std::uint64_t byte_in_record, std::uint8_t mask = 0x40) {
-    ASSERT_TRUE(fs_.CorruptByte(SegmentPath(Loc(index).seq), Loc(index).offset + byte_in_record, mask).ok());
+    ASSERT_TRUE(
+        fs_.CorruptByte(SegmentPath(Loc(index).seq), Loc(index).offset + byte_in_record, mask)
+            .ok());
   }
   // Overwrites [offset, offset + n) of a file with zeros or a byte.
   void Fill(const std::string& path, std::uint64_t offset, std::uint64_t n, char byte = '\0') {
@@ -106,7 +108,8 @@ TEST_F(WalCorruptionTest, ShortenedLengthBeforeTheTailIsRefused) {
 TEST_F(WalCorruptionTest, CorruptionInTheLastRecordOfASealedSegmentIsRefused) {
   const std::uint64_t seq = Loc(1).seq;
   std::uint64_t last_in_first = 1;
-  while (Loc(last_in_first + 1).seq == seq) ++last_in_first;
+  while (Loc(last_in_first + 1).seq == seq)
+    ++last_in_first;
   Corrupt(last_in_first, kRecordHeaderBytes + 30);
   ExpectRefused(SegmentPath(seq), Loc(last_in_first).offset, "checksum mismatch");
 }
@@ -125,7 +128,8 @@ TEST_F(WalCorruptionTest, MissingMiddleSegmentIsRefused) {
   ASSERT_TRUE(fs_.Remove(SegmentPath(2)).ok());
   const Status st = OpenStatus();
   ASSERT_EQ(st.code(), StatusCode::kCorruption);
-  EXPECT_NE(st.message().find("a segment is missing or damaged"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("a segment is missing or damaged"), std::string::npos)
+      << st.message();
 }
 
 TEST_F(WalCorruptionTest, SegmentWhoseNameDisagreesWithItsHeaderIsRefused) {
@@ -230,7 +234,8 @@ TEST(WalScanner, ArbitraryBytesAreScannedWithoutCrashing) {
   SeededRng rng(9);
   for (int i = 0; i < 2000; ++i) {
     std::string bytes(rng.Uniform(200), '\0');
-    for (char& c : bytes) c = static_cast<char>(rng.Uniform(4) == 0 ? rng.Next() : 0);
+    for (char& c : bytes)
+      c = static_cast<char>(rng.Uniform(4) == 0 ? rng.Next() : 0);
     (void)ScanSegment(bytes, "x", rng.Bernoulli(0.5));
   }
 }

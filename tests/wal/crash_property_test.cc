@@ -47,7 +47,7 @@ struct Model {
 class CrashCase {
  public:
   CrashCase(std::uint64_t seed, bool faults)
-      : seed_(seed), faults_(faults), rng_(seed), fs_rng_(seed ^ 0x5EEDF00Dull), fs_(fs_rng_) {}
+      : faults_(faults), rng_(seed), fs_rng_(seed ^ 0x5EEDF00Dull), fs_(fs_rng_) {}
 
   // Returns an empty string on success, else what went wrong.
   std::string Run() {
@@ -63,13 +63,20 @@ class CrashCase {
                        .no_space_probability = 0.02});
       }
       const std::uint64_t dice = rng_.Uniform(100);
-      if (dice < 45) DoAppend();
-      else if (dice < 65) DoSync();
-      else if (dice < 72) DoTruncate();
-      else if (dice < 78) DoDropPrefix();
-      else if (dice < 82) DoRead();
-      else if (dice < 86) DoCorruptBeforeTail();
-      else DoCrash();
+      if (dice < 45)
+        DoAppend();
+      else if (dice < 65)
+        DoSync();
+      else if (dice < 72)
+        DoTruncate();
+      else if (dice < 78)
+        DoDropPrefix();
+      else if (dice < 82)
+        DoRead();
+      else if (dice < 86)
+        DoCorruptBeforeTail();
+      else
+        DoCrash();
     }
     if (failure_.empty() && !corrupted_) DoCrash();
     return failure_;
@@ -77,7 +84,8 @@ class CrashCase {
 
  private:
   void Fail(const std::string& what) {
-    if (failure_.empty()) failure_ = what + (std::getenv("TRI_WAL_CRASH_TRACE") ? "\n" + trace_.str() : "");
+    if (failure_.empty())
+      failure_ = what + (std::getenv("TRI_WAL_CRASH_TRACE") ? "\n" + trace_.str() : "");
   }
 
   bool Reopen() {
@@ -109,9 +117,11 @@ class CrashCase {
     }
     const Status st = wal_->Append(batch, state);
     if (state) trace_ << "hs " << state->term << "/" << state->commit << "\n";
-    trace_ << "append " << count << " from " << model_.last() + 1 << (state ? " +hs" : "") << " -> " << st.ToString() << "\n";
+    trace_ << "append " << count << " from " << model_.last() + 1 << (state ? " +hs" : "") << " -> "
+           << st.ToString() << "\n";
     // Even a failed append may have reached the disk.
-    for (Entry& e : batch) model_.entries.push_back(std::move(e));
+    for (Entry& e : batch)
+      model_.entries.push_back(std::move(e));
     if (state) model_.states.push_back(*state);
     if (!st.ok()) NoteFailure();
   }
@@ -119,10 +129,12 @@ class CrashCase {
   void DoSync() {
     if (!healthy_) return;
     auto durable = wal_->Sync();
-    trace_ << "sync -> " << (durable.ok() ? std::to_string(*durable) : durable.status().ToString()) << "\n";
+    trace_ << "sync -> " << (durable.ok() ? std::to_string(*durable) : durable.status().ToString())
+           << "\n";
     if (!durable.ok()) return NoteFailure();
     if (*durable != model_.last()) {
-      Fail("Sync returned " + std::to_string(*durable) + ", expected " + std::to_string(model_.last()));
+      Fail("Sync returned " + std::to_string(*durable) + ", expected " +
+           std::to_string(model_.last()));
     }
     model_.acked = *durable;
     if (!model_.states.empty()) model_.acked_state = model_.states.size() - 1;
@@ -148,7 +160,8 @@ class CrashCase {
     if (!healthy_) return;
     const std::uint64_t index = model_.first + rng_.Uniform(model_.entries.size() + 3);
     const Status st = wal_->DropPrefix(index);
-    trace_ << "drop " << index << " -> " << st.ToString() << " first " << wal_->FirstIndex() << "\n";
+    trace_ << "drop " << index << " -> " << st.ToString() << " first " << wal_->FirstIndex()
+           << "\n";
     if (!st.ok()) {
       model_.first_max = std::max(model_.first_max, index + 1);
       if (index >= model_.last()) model_.failed_reset = index;
@@ -162,10 +175,12 @@ class CrashCase {
     } else {
       const std::uint64_t first = wal_->FirstIndex();
       if (first > index + 1 || first < model_.first) {
-        return Fail("DropPrefix(" + std::to_string(index) + ") left FirstIndex " + std::to_string(first));
+        return Fail("DropPrefix(" + std::to_string(index) + ") left FirstIndex " +
+                    std::to_string(first));
       }
-      model_.entries.erase(model_.entries.begin(),
-                           model_.entries.begin() + static_cast<std::ptrdiff_t>(first - model_.first));
+      model_.entries.erase(
+          model_.entries.begin(),
+          model_.entries.begin() + static_cast<std::ptrdiff_t>(first - model_.first));
       model_.first = first;
     }
     model_.first_max = model_.first;
@@ -178,7 +193,8 @@ class CrashCase {
     auto got = wal_->Read(lo, hi);
     if (!got.ok()) return Fail("read failed: " + got.status().ToString());
     for (std::uint64_t i = lo; i < hi; ++i) {
-      if ((*got)[i - lo] != model_.entries[i - model_.first]) return Fail("read wrong entry " + std::to_string(i));
+      if ((*got)[i - lo] != model_.entries[i - model_.first])
+        return Fail("read wrong entry " + std::to_string(i));
     }
   }
 
@@ -203,7 +219,8 @@ class CrashCase {
     fs_.SetFaults({});
     fs_.Crash();
     auto reopened = Wal::Open(fs_, kDir, options_);
-    if (reopened.ok()) return Fail("corruption at " + path + ":" + std::to_string(offset) + " was not refused");
+    if (reopened.ok())
+      return Fail("corruption at " + path + ":" + std::to_string(offset) + " was not refused");
     const std::string name = path.substr(path.rfind('/') + 1);
     if (reopened.status().code() != StatusCode::kCorruption ||
         reopened.status().message().find(name) == std::string::npos) {
@@ -218,8 +235,15 @@ class CrashCase {
     fs_.Crash();
     trace_ << "crash\n";
     if (!Reopen()) return;
-    trace_ << "  recovered [" << wal_->FirstIndex() << ", " << wal_->LastIndex() << "] torn=" << wal_->recovery().torn_tail << " " << wal_->recovery().tail_problem << " removed " << wal_->recovery().removed_segments.size() << " hs " << (wal_->hard_state() ? std::to_string(wal_->hard_state()->term) + "/" + std::to_string(wal_->hard_state()->commit) : "none") << "\n";
-    for (const auto& n : testing::SegmentNames(fs_, kDir)) trace_ << "  segment " << n << "\n";
+    trace_ << "  recovered [" << wal_->FirstIndex() << ", " << wal_->LastIndex()
+           << "] torn=" << wal_->recovery().torn_tail << " " << wal_->recovery().tail_problem
+           << " removed " << wal_->recovery().removed_segments.size() << " hs "
+           << (wal_->hard_state() ? std::to_string(wal_->hard_state()->term) + "/" +
+                                        std::to_string(wal_->hard_state()->commit)
+                                  : "none")
+           << "\n";
+    for (const auto& n : testing::SegmentNames(fs_, kDir))
+      trace_ << "  segment " << n << "\n";
     healthy_ = true;
     Check();
   }
@@ -227,12 +251,13 @@ class CrashCase {
   void Check() {
     const std::uint64_t first = wal_->FirstIndex();
     const std::uint64_t last = wal_->LastIndex();
-    const bool reset_took_effect = model_.failed_reset && first == *model_.failed_reset + 1 &&
-                                   last == *model_.failed_reset;
+    const bool reset_took_effect =
+        model_.failed_reset && first == *model_.failed_reset + 1 && last == *model_.failed_reset;
     std::ostringstream why;
     if (!reset_took_effect) {
       if (first < model_.first || first > model_.first_max) {
-        why << "first index " << first << " outside [" << model_.first << ", " << model_.first_max << "]";
+        why << "first index " << first << " outside [" << model_.first << ", " << model_.first_max
+            << "]";
       } else if (last < model_.acked) {
         why << "lost acknowledged entries: last index " << last << " < acked " << model_.acked;
       } else if (last > model_.last()) {
@@ -258,14 +283,17 @@ class CrashCase {
       if (!found) return Fail("hard state regressed behind the acknowledged one");
     } else if (state) {
       bool found = false;
-      for (const HardState& s : model_.states) found = found || s == *state;
+      for (const HardState& s : model_.states)
+        found = found || s == *state;
       if (!found) return Fail("invented hard state");
     }
     // Adopt what survived.
     if (reset_took_effect) {
       model_.entries.clear();
     } else {
-      model_.entries.erase(model_.entries.begin(), model_.entries.begin() + static_cast<std::ptrdiff_t>(first - model_.first));
+      model_.entries.erase(
+          model_.entries.begin(),
+          model_.entries.begin() + static_cast<std::ptrdiff_t>(first - model_.first));
       model_.entries.resize(last + 1 - first);
     }
     model_.first = first;
@@ -282,7 +310,6 @@ class CrashCase {
     if (wal_->DurableIndex() != last) Fail("recovered log is not all durable");
   }
 
-  const std::uint64_t seed_;
   const bool faults_;
   SeededRng rng_;
   SeededRng fs_rng_;

@@ -32,7 +32,8 @@ TEST(WalFormat, SegmentNameCarriesSeqAndFirstIndexInHex) {
   EXPECT_FALSE(ParseSegmentFileName("LOCK"));
 }
 
-RC_GTEST_PROP(WalFormat, EntryRoundTrips, (std::uint64_t index, std::uint64_t term, std::string data)) {
+RC_GTEST_PROP(WalFormat, EntryRoundTrips,
+              (std::uint64_t index, std::uint64_t term, std::string data)) {
   std::string out;
   AppendEntryRecord(out, Entry{index, term, data});
   auto scan = ScanSegment(out, "x", /*is_last=*/false);

@@ -20,7 +20,8 @@ class InspectTest : public ::testing::Test {
   void SetUp() override {
     auto wal = Wal::Open(fs_, kDir, {.segment_size_bytes = 4096});
     ASSERT_TRUE(wal.ok());
-    ASSERT_TRUE((*wal)->AppendAndSync(testing::MakeEntries(1, 40, 2, 100), HardState{2, 1, 39}).ok());
+    ASSERT_TRUE(
+        (*wal)->AppendAndSync(testing::MakeEntries(1, 40, 2, 100), HardState{2, 1, 39}).ok());
   }
   SeededRng rng_{1};
   io::SimFileSystem fs_{rng_};
@@ -31,7 +32,8 @@ TEST_F(InspectTest, CheckOfAnIntactLogListsSegmentsAndSaysOk) {
   EXPECT_EQ(RunWalCheck(fs_, kDir, out), kInspectOk);
   const std::string text = out.str();
   EXPECT_NE(text.find("0000000000000001-0000000000000001.wal seq=1 first_index=1 entries=32"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("entries: [1, 40], last term 2"), std::string::npos) << text;
   EXPECT_NE(text.find("hard state: term=2 vote=1 commit=39"), std::string::npos) << text;
   EXPECT_NE(text.find("\nOK\n"), std::string::npos) << text;
@@ -44,7 +46,8 @@ TEST_F(InspectTest, CheckReportsATornTailButStillSucceeds) {
   ASSERT_TRUE((*f)->Write(last.end_offset - 10, std::string(10, '\0')).ok());
   std::ostringstream out;
   EXPECT_EQ(RunWalCheck(fs_, kDir, out), kInspectOk);
-  EXPECT_NE(out.str().find("torn tail: " + last.name + " at offset"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("torn tail: " + last.name + " at offset"), std::string::npos)
+      << out.str();
 }
 
 TEST_F(InspectTest, CheckOfACorruptLogNamesFileAndOffsetAndFails) {

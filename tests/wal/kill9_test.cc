@@ -21,7 +21,9 @@ namespace {
 
 constexpr WalOptions kOptions{.segment_size_bytes = 256 * 1024};
 
-std::size_t SizeFor(std::uint64_t index) { return 16 + index % 300; }
+std::size_t SizeFor(std::uint64_t index) {
+  return 16 + index % 300;
+}
 
 [[noreturn]] void ChildLoop(const std::string& dir, int report_fd) {
   auto wal = Wal::Open(io::PosixFileSystem::Instance(), dir, kOptions);
@@ -77,11 +79,13 @@ TEST(WalKill9, EverythingAcknowledgedBeforeKillMinus9IsThereAfterReopen) {
     ASSERT_EQ(::kill(child, SIGKILL), 0);
     // Acknowledgements already in the pipe count too.
     std::uint64_t value = 0;
-    while (::read(fds[0], &value, sizeof(value)) == sizeof(value)) round_acked = std::max(round_acked, value);
+    while (::read(fds[0], &value, sizeof(value)) == sizeof(value))
+      round_acked = std::max(round_acked, value);
     ::close(fds[0]);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited on its own with status " << WEXITSTATUS(status);
+    ASSERT_TRUE(WIFSIGNALED(status))
+        << "child exited on its own with status " << WEXITSTATUS(status);
     EXPECT_GT(round_acked, acked) << "round " << round << " made no progress";
     acked = std::max(acked, round_acked);
 

@@ -1,10 +1,9 @@
-#include "wal/snapshot_store.h"
-
 #include <gtest/gtest.h>
 
 #include "base/rng.h"
 #include "io/sim_file_system.h"
 #include "wal/format.h"
+#include "wal/snapshot_store.h"
 
 namespace tri::wal {
 namespace {
@@ -46,7 +45,8 @@ TEST_F(SnapshotTest, HeaderLayoutIsAsDocumented) {
 
 TEST_F(SnapshotTest, KeepsOnlyTheNewestN) {
   auto store = OpenStore({.keep = 2});
-  for (std::uint64_t i = 1; i <= 5; ++i) ASSERT_TRUE(store->Save({i * 10, 1}, "s").ok());
+  for (std::uint64_t i = 1; i <= 5; ++i)
+    ASSERT_TRUE(store->Save({i * 10, 1}, "s").ok());
   EXPECT_EQ(*store->List(),
             (std::vector<std::string>{SnapshotFileName({50, 1}), SnapshotFileName({40, 1})}));
 }
@@ -76,16 +76,19 @@ TEST_F(SnapshotTest, EachKindOfDamageIsNamed) {
   EXPECT_EQ(damaged(0), "bad magic (not a snapshot file)");
   EXPECT_EQ(damaged(20), "header checksum mismatch");
   EXPECT_EQ(damaged(kSnapshotHeaderBytes), "body checksum mismatch");
-  EXPECT_NE(DecodeSnapshot(good.substr(0, 30)).status().message().find("shorter than"), std::string::npos);
-  EXPECT_NE(DecodeSnapshot(good.substr(0, good.size() - 1)).status().message().find("body has 7 bytes"),
+  EXPECT_NE(DecodeSnapshot(good.substr(0, 30)).status().message().find("shorter than"),
             std::string::npos);
+  EXPECT_NE(
+      DecodeSnapshot(good.substr(0, good.size() - 1)).status().message().find("body has 7 bytes"),
+      std::string::npos);
 }
 
 TEST_F(SnapshotTest, SnapshotRenamedOverAnotherNameIsRefused) {
   auto store = OpenStore();
   ASSERT_TRUE(store->Save({10, 1}, "x").ok());
   ASSERT_TRUE(fs_.Rename(io::JoinPath(kDir, SnapshotFileName({10, 1})),
-                         io::JoinPath(kDir, SnapshotFileName({99, 1}))).ok());
+                         io::JoinPath(kDir, SnapshotFileName({99, 1})))
+                  .ok());
   std::vector<std::string> problems;
   EXPECT_EQ(store->LoadNewest(&problems).status().code(), StatusCode::kNotFound);
   ASSERT_EQ(problems.size(), 1u);
@@ -109,7 +112,8 @@ TEST(SnapshotCrash, SavedSnapshotsSurviveCrashesAndInterruptedSavesLeaveThePrevi
     ASSERT_TRUE(snap.ok()) << "seed " << seed << ": " << snap.status().ToString();
     EXPECT_EQ(snap->meta.last_index, 10u) << "seed " << seed;
 
-    fs.SetFaults({.write_error_probability = 0.3, .short_write_probability = 0.3,
+    fs.SetFaults({.write_error_probability = 0.3,
+                  .short_write_probability = 0.3,
                   .sync_error_probability = 0.3});
     const Status interrupted = (*store)->Save({20, 1}, std::string(3000, 'b'));
     fs.SetFaults({});

@@ -34,7 +34,8 @@ class WalTest : public ::testing::Test {
     auto got = wal.Read(lo, hi);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     ASSERT_EQ(got->size(), hi - lo);
-    for (std::uint64_t i = lo; i < hi; ++i) EXPECT_EQ((*got)[i - lo], MakeEntry(i, term, size));
+    for (std::uint64_t i = lo; i < hi; ++i)
+      EXPECT_EQ((*got)[i - lo], MakeEntry(i, term, size));
   }
 
   SeededRng rng_{42};
@@ -84,7 +85,8 @@ TEST_F(WalTest, ReopenRecoversEntriesAndTheNewestHardState) {
 TEST_F(WalTest, RollsOverIntoSegmentsNamedBySeqAndFirstIndex) {
   {
     auto wal = OpenWal();
-    for (std::uint64_t i = 1; i <= 100; ++i) ASSERT_TRUE(wal->Append(MakeEntries(i, 1, 1, 100)).ok());
+    for (std::uint64_t i = 1; i <= 100; ++i)
+      ASSERT_TRUE(wal->Append(MakeEntries(i, 1, 1, 100)).ok());
     ASSERT_TRUE(wal->Sync().ok());
     EXPECT_GT(wal->stats().segments_created, 3u);
   }
@@ -198,8 +200,8 @@ TEST_F(WalTest, SecondOpenOfTheDirectoryIsRefusedWithTheHoldersPid) {
   auto wal = OpenWal();
   auto second = Wal::Open(fs_, kDir, {.segment_size_bytes = 4096});
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().message(),
-            std::string("data directory ") + kDir + " is in use by pid " + std::to_string(::getpid()));
+  EXPECT_EQ(second.status().message(), std::string("data directory ") + kDir +
+                                           " is in use by pid " + std::to_string(::getpid()));
   wal.reset();
   EXPECT_TRUE(Wal::Open(fs_, kDir, {.segment_size_bytes = 4096}).ok());
 }
@@ -233,7 +235,8 @@ TEST_F(WalTest, FullDiskWhenRollingIsAnError) {
   auto wal = OpenWal();
   fs_.SetFaults({.capacity_bytes = 3 * 4096});
   Status st;
-  for (std::uint64_t i = 1; i <= 200 && st.ok(); ++i) st = wal->Append(MakeEntries(i, 1, 1, 100));
+  for (std::uint64_t i = 1; i <= 200 && st.ok(); ++i)
+    st = wal->Append(MakeEntries(i, 1, 1, 100));
   EXPECT_EQ(st.code(), StatusCode::kResourceExhausted);
 }
 
@@ -275,8 +278,11 @@ class GatedFileSystem final : public io::FileSystem {
  private:
   class GatedFile final : public io::File {
    public:
-    GatedFile(GatedFileSystem* fs, std::unique_ptr<io::File> base) : fs_(fs), base_(std::move(base)) {}
-    Result<std::size_t> Read(std::uint64_t o, void* b, std::size_t n) override { return base_->Read(o, b, n); }
+    GatedFile(GatedFileSystem* fs, std::unique_ptr<io::File> base)
+        : fs_(fs), base_(std::move(base)) {}
+    Result<std::size_t> Read(std::uint64_t o, void* b, std::size_t n) override {
+      return base_->Read(o, b, n);
+    }
     Status Write(std::uint64_t o, std::string_view d) override { return base_->Write(o, d); }
     Status Append(std::string_view d) override { return base_->Append(d); }
     Status Sync() override {
@@ -304,7 +310,8 @@ class GatedFileSystem final : public io::FileSystem {
 };
 
 void SpinUntil(const std::function<bool()>& done) {
-  while (!done()) std::this_thread::yield();
+  while (!done())
+    std::this_thread::yield();
 }
 
 TEST_F(WalTest, GroupCommitCoversWaitingAppendersWithOneSyncAndReleasesThemOnlyAfterIt) {
@@ -341,13 +348,15 @@ TEST_F(WalTest, GroupCommitCoversWaitingAppendersWithOneSyncAndReleasesThemOnlyA
   EXPECT_EQ(released.load(), 0) << "nobody may learn durability before a sync covers it";
   EXPECT_EQ(wal.DurableIndex(), 0u);
   gated.Open();
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(released.load(), 4);
   // The first sync covered only the leader's entry; the followers wrote after it
   // began, and exactly one more fdatasync covered all three of them.
   EXPECT_EQ(wal.stats().fdatasyncs - syncs_before, 2u);
   EXPECT_EQ(wal.DurableIndex(), 4u);
-  for (int t = 1; t < 4; ++t) EXPECT_EQ(results[t], 4u);
+  for (int t = 1; t < 4; ++t)
+    EXPECT_EQ(results[t], 4u);
 }
 
 TEST_F(WalTest, ConcurrentAppendersAllBecomeDurableInOrder) {
@@ -366,7 +375,8 @@ TEST_F(WalTest, ConcurrentAppendersAllBecomeDurableInOrder) {
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(wal->LastIndex(), std::uint64_t{kThreads * kPerThread});
   EXPECT_LE(wal->stats().fdatasyncs, std::uint64_t{kThreads * kPerThread});
   wal.reset();

@@ -29,7 +29,8 @@ inline Entry MakeEntry(std::uint64_t index, std::uint64_t term, std::size_t size
 inline std::vector<Entry> MakeEntries(std::uint64_t first, std::uint64_t count, std::uint64_t term,
                                       std::size_t size = 32) {
   std::vector<Entry> out;
-  for (std::uint64_t i = 0; i < count; ++i) out.push_back(MakeEntry(first + i, term, size));
+  for (std::uint64_t i = 0; i < count; ++i)
+    out.push_back(MakeEntry(first + i, term, size));
   return out;
 }
 
