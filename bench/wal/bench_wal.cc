@@ -178,6 +178,11 @@ int main() {
                 r.fdatasyncs ? static_cast<double>(r.records) / r.fdatasyncs : 0.0,
                 r.records_per_second() / raw_rate);
   }
+  const double one = runs[1].records_per_second() / raw_rate;
+  const double many = runs[3].records_per_second() / raw_rate;
+  std::printf(
+      "goals: 1 appender %.2fx raw (goal >= 0.90: %s), 64 appenders %.1fx raw (goal >= 20: %s)\n",
+      one, one >= 0.9 ? "met" : "MISSED", many, many >= 20 ? "met" : "MISSED");
   for (const RunResult& r : runs) {
     std::printf(
         "{\"bench\":\"wal\",\"run\":\"%s\",\"threads\":%d,\"record_bytes\":%zu,\"records\":%llu,"

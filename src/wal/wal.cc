@@ -262,10 +262,14 @@ void Wal::WaitForNoSyncLocked(std::unique_lock<std::mutex>& lock) {
 
 Result<std::vector<Entry>> Wal::Read(std::uint64_t lo, std::uint64_t hi, std::uint64_t max_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (lo < first_index_ || hi > last_index_ + 1 || lo > hi) {
-    return OutOfRange("wal: read [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                      ") outside the log [" + std::to_string(first_index_) + ", " +
-                      std::to_string(last_index_ + 1) + ")");
+  const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + ")";
+  if (lo < first_index_) {
+    return OutOfRange("wal: read " + range + " starts below the first index " +
+                      std::to_string(first_index_) + " (compacted)");
+  }
+  if (hi > last_index_ + 1 || lo > hi) {
+    return NotFound("wal: read " + range + " goes past the last index " +
+                    std::to_string(last_index_));
   }
   std::vector<Entry> out;
   std::uint64_t data_bytes = 0;
@@ -302,9 +306,13 @@ Result<std::vector<Entry>> Wal::Read(std::uint64_t lo, std::uint64_t hi, std::ui
 
 Result<std::uint64_t> Wal::Term(std::uint64_t index) const {
   std::lock_guard<std::mutex> lock(mu_);
-  if (index < first_index_ || index > last_index_) {
-    return OutOfRange("wal: no entry " + std::to_string(index) + " in [" +
-                      std::to_string(first_index_) + ", " + std::to_string(last_index_) + "]");
+  if (index < first_index_) {
+    return OutOfRange("wal: entry " + std::to_string(index) + " is below the first index " +
+                      std::to_string(first_index_) + " (compacted)");
+  }
+  if (index > last_index_) {
+    return NotFound("wal: entry " + std::to_string(index) + " is past the last index " +
+                    std::to_string(last_index_));
   }
   return locations_[index - first_index_].term;
 }

@@ -88,11 +88,13 @@ class Wal {
                                       const std::optional<HardState>& state = std::nullopt);
 
   // Entries [lo, hi), stopping early (but after at least one) once `max_bytes` of
-  // data is collected. REQUIRES FirstIndex() <= lo <= hi <= LastIndex() + 1.
-  // Every record read is checksummed again.
+  // data is collected. Every record read is checksummed again. Errors follow the
+  // Raft storage conventions: lo < FirstIndex() is kOutOfRange (compacted), hi past
+  // LastIndex() + 1 is kNotFound (unavailable).
   Result<std::vector<Entry>> Read(
       std::uint64_t lo, std::uint64_t hi,
       std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max());
+  // Same error conventions as Read.
   Result<std::uint64_t> Term(std::uint64_t index) const;
 
   // Removes entries >= `from` (a Raft conflict). On return the cut, and every
