@@ -87,15 +87,19 @@ void RaftInvariants::ObserveCommit(raft::NodeId node, raft::Term term, raft::Ind
                        commit, i, t.status().ToString()));
       return;
     }
-    if (i > committed_.size() + 1) break;  // the gap below is covered by a snapshot
+    // Indexes below the storage's first index are inside its snapshot.
+    while (committed_.size() + 1 < storage.FirstIndex()) {
+      committed_.push_back(Committed{0, 0, term, /*in_snapshot=*/true});
+    }
     auto entries = storage.Entries(i, i + 1, raft::kNoSizeLimit);
     TRI_ASSERT(entries.ok() && entries->size() == 1);
     const raft::Entry& e = entries->front();
     if (i == committed_.size() + 1) {
-      committed_.push_back(Committed{e.term, HashEntry(e), term});
+      committed_.push_back(Committed{e.term, HashEntry(e), term, /*in_snapshot=*/false});
       continue;
     }
     const Committed& c = committed_[i - 1];
+    if (c.in_snapshot) continue;
     if (c.term != e.term || c.data_hash != HashEntry(e)) {
       Fail("no committed entry lost",
            fmt::format("index {} was committed with term {}, but node {} now commits term {} "
@@ -111,7 +115,7 @@ void RaftInvariants::CheckLeaderCompleteness(raft::NodeId node, raft::Term term,
   if (!completeness_checked_.emplace(std::make_pair(node, term), true).second) return;
   for (raft::Index i = storage.FirstIndex(); i <= committed_.size(); ++i) {
     const Committed& c = committed_[i - 1];
-    if (c.commit_term >= term) continue;  // committed later than this election
+    if (c.commit_term >= term || c.in_snapshot) continue;  // later than this election
     auto t = storage.TermAt(i);
     if (!t.ok() || *t != c.term) {
       Fail("leader completeness",
@@ -139,6 +143,11 @@ void RaftInvariants::ObserveApplied(raft::NodeId node, const raft::Entry& entry)
     return;
   }
   const Committed& c = committed_[entry.index - 1];
+  if (c.in_snapshot) {
+    Fail("state-machine safety",
+         fmt::format("node {} applied index {}, which is inside a snapshot", node, entry.index));
+    return;
+  }
   if (c.term != entry.term || c.data_hash != HashEntry(entry)) {
     Fail("state-machine safety",
          fmt::format("node {} applied term {} at index {}, where term {} was committed", node,
@@ -153,6 +162,7 @@ void RaftInvariants::CheckCommittedDurable(
   // covered everywhere by snapshots (older ones are then too).
   for (raft::Index i = committed_.size(); i >= 1; --i) {
     const Committed& c = committed_[i - 1];
+    if (c.in_snapshot) return;  // and so is everything below
     std::size_t holders = 0;
     std::size_t compacted = 0;
     for (const auto& [id, storage] : durable) {

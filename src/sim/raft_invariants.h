@@ -76,6 +76,7 @@ class RaftInvariants {
     raft::Term term;
     std::uint64_t data_hash;
     raft::Term commit_term;  // the term of the leader that committed it
+    bool in_snapshot;        // known only as part of a snapshot (e.g. the bootstrap one)
   };
   void Fail(std::string invariant, std::string details);
   static std::uint64_t HashEntry(const raft::Entry& e);

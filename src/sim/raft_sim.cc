@@ -33,6 +33,7 @@ class Nemesis {
     if (options_.faults.partition) actions_.push_back(Action::kPartition);
     if (options_.faults.crash) actions_.push_back(Action::kCrash);
     if (options_.faults.drift) actions_.push_back(Action::kDrift);
+    if (options_.faults.crash) cluster_->set_leader_crash_after_append_probability(0.02);
     if (options_.faults.loss) actions_.push_back(Action::kLossBurst);
     next_us_ = NextGap();
   }
@@ -69,6 +70,12 @@ class Nemesis {
         Log(now_us, fmt::format("crash and reboot node {} right after it voted", voter));
       }
     }
+    for (SimNodeId crashed : cluster_->TakeSuddenCrashes()) {
+      const SimTimeUs down_us = rng_->Range(100'000, 1'500'000);
+      restart_at_[crashed] = now_us + down_us;
+      Log(now_us, fmt::format("leader {} crashed right after appending, down {} ms", crashed,
+                              down_us / 1000));
+    }
     if (actions_.empty() || now_us < next_us_) return;
     next_us_ = now_us + NextGap();
     switch (actions_[rng_->Uniform(actions_.size())]) {
@@ -101,6 +108,9 @@ class Nemesis {
     net.loss_probability = 0;
     net.duplicate_probability = 0;
     actions_.clear();
+    cluster_->set_leader_crash_after_append_probability(0);
+    for (SimNodeId crashed : cluster_->TakeSuddenCrashes())
+      cluster_->Restart(crashed, now_us);
     Log(now_us, "all faults stop");
   }
 

@@ -60,6 +60,12 @@ SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* worklo
     SeededRng node_rng(rng_->Next());
     nodes_.push_back(std::make_unique<Node>(static_cast<SimNodeId>(i), conf, node_rng, clock));
   }
+  // Randomized knobs (FoundationDB's "buggify"): small messages and windows
+  // exercise batching limits, flow control and partial appends.
+  constexpr std::uint64_t kMsgSizes[] = {1 << 20, 4096, 200};
+  constexpr std::uint32_t kInflight[] = {64, 4, 1};
+  max_msg_size_bytes_ = kMsgSizes[rng_->Uniform(3)];
+  max_inflight_msgs_ = kInflight[rng_->Uniform(3)];
   for (auto& n : nodes_)
     Restart(n->id, 0);
 }
@@ -110,6 +116,11 @@ void SimCluster::Crash(SimNodeId id) {
   // Half the time the crash strikes after persisting a Ready but before its
   // messages leave and its entries are applied.
   if (rng_->Bernoulli(0.5) && n.raw->HasReady()) HandleReadies(n, 0, /*crash_midway=*/true);
+  DropVolatileState(n);
+}
+
+void SimCluster::DropVolatileState(Node& n) {
+  const SimNodeId id = n.id;
   n.raw.reset();
   n.up = false;
   network_.links().SetUp(id, false);
@@ -138,11 +149,20 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   config.storage = &n.storage;
   config.rng = &n.rng;
   config.applied = 0;  // the state machine is rebuilt from the log
+  config.max_msg_size_bytes = max_msg_size_bytes_;
+  config.max_inflight_msgs = max_inflight_msgs_;
   config.pre_vote = true;
   config.check_quorum = true;
   auto raw = raft::RawNode::Create(config);
   TRI_ASSERT_MSG(raw.ok(), "RawNode::Create failed on the simulator's storage");
   n.raw = std::move(raw).value();
+  // The log starts after the storage's snapshot (a bootstrap snapshot, or one
+  // received from a leader); the application state starts from its data.
+  auto snapshot = n.storage.GetSnapshot();
+  TRI_ASSERT(snapshot.ok());
+  n.applied = snapshot->metadata.index;
+  n.state_machine = KvStateMachine();
+  TRI_ASSERT_MSG(snapshot->data.empty(), "the simulator does not compact yet");
   invariants_->ObserveRestart(id, n.storage.hard_state().commit);
   n.up = true;
   network_.links().SetUp(id, true);
@@ -188,6 +208,11 @@ void SimCluster::Step(SimTimeUs now_us) {
   for (auto& n : nodes_) {
     if (!n->up) continue;
     HandleReadies(*n, now_us);
+    if (!sudden_crashes_.empty() && sudden_crashes_.back() == n->id) {
+      ++crashes_;
+      DropVolatileState(*n);
+      continue;
+    }
     for (auto& [command, result] : n->immediate_answers) {
       workload_->OnResponse(command.client_id, command.seq, result, now_us);
     }
@@ -218,6 +243,13 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
     }
     ObserveRole(n);
     if (crash_midway) return;
+    if (leader_crash_after_append_probability_ > 0 && !rd.entries.empty() &&
+        n.raw->role() == raft::Role::kLeader &&
+        rng_->Bernoulli(leader_crash_after_append_probability_)) {
+      // The leader dies with entries only it has: the first half of Figure 8.
+      sudden_crashes_.push_back(n.id);
+      return;
+    }
     // 2. Send.
     for (raft::Message& m : rd.messages) {
       const SimNodeId to = m.to;
@@ -305,6 +337,12 @@ std::map<raft::NodeId, const raft::Storage*> SimCluster::Storages() const {
   std::map<raft::NodeId, const raft::Storage*> out;
   for (const auto& n : nodes_)
     out[n->id] = &n->storage;
+  return out;
+}
+
+std::vector<SimNodeId> SimCluster::TakeSuddenCrashes() {
+  std::vector<SimNodeId> out;
+  out.swap(sudden_crashes_);
   return out;
 }
 

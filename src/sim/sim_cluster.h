@@ -64,6 +64,14 @@ class SimCluster final : public KvCluster {
   // kLazyFsync only: the background flush that makes written data durable.
   void SyncAll();
 
+  // With this probability a leader crashes right after persisting new entries,
+  // before sending them (0 turns it off). Such nodes are reported by
+  // TakeSuddenCrashes() and stay down until Restart().
+  void set_leader_crash_after_append_probability(double p) {
+    leader_crash_after_append_probability_ = p;
+  }
+  std::vector<SimNodeId> TakeSuddenCrashes();
+
   // Nodes that granted a vote since the last call (the nemesis likes to crash them).
   std::vector<SimNodeId> TakeRecentVoters();
 
@@ -76,6 +84,7 @@ class SimCluster final : public KvCluster {
   void Apply(Node& node, const raft::Entry& entry);
   void ServeReads(Node& node);
   void ObserveRole(Node& node);
+  void DropVolatileState(Node& node);
   Node& node(SimNodeId id);
   const Node& node(SimNodeId id) const;
 
@@ -86,7 +95,11 @@ class SimCluster final : public KvCluster {
   SimNetwork<raft::Message> network_;
   std::vector<std::unique_ptr<Node>> nodes_;             // nodes_[id - 1]
   std::map<std::uint64_t, std::uint64_t> probe_digest_;  // probe number -> state digest
+  std::uint64_t max_msg_size_bytes_ = 0;
+  std::uint32_t max_inflight_msgs_ = 0;
   std::vector<SimNodeId> recent_voters_;
+  std::vector<SimNodeId> sudden_crashes_;
+  double leader_crash_after_append_probability_ = 0;
   std::uint64_t crashes_ = 0;
   SimTimeUs now_us_ = 0;
   std::uint64_t read_counter_ = 0;
