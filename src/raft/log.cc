@@ -10,12 +10,16 @@ RaftLog::RaftLog(Storage* storage, std::uint64_t max_committed_size_per_ready_by
     : storage_(storage),
       max_committed_size_per_ready_bytes_(max_committed_size_per_ready_bytes) {
   TRI_ASSERT(storage_ != nullptr);
-  const Index first = storage_->FirstIndex();
   unstable_offset_ = storage_->LastIndex() + 1;
-  // The log starts just after the latest snapshot: everything before is applied.
-  committed_ = first - 1;
-  applying_ = first - 1;
-  applied_ = first - 1;
+  // Everything up to the latest snapshot is applied (the snapshot is the application's
+  // state); a storage may keep a tail of entries before the snapshot index.
+  Index base = storage_->FirstIndex() - 1;
+  auto snap = storage_->GetSnapshot();
+  if (snap.ok() && snap->metadata.index > base) base = snap->metadata.index;
+  TRI_ASSERT_MSG(base <= storage_->LastIndex(), "snapshot index beyond the stored log");
+  committed_ = base;
+  applying_ = base;
+  applied_ = base;
 }
 
 Index RaftLog::FirstIndex() const {

@@ -12,7 +12,9 @@ Status ErrSnapshotTemporarilyUnavailable() {
 }
 bool IsCompacted(const Status& s) { return s.code() == StatusCode::kOutOfRange; }
 
-MemoryStorage::MemoryStorage() : MemoryStorage(ConfState{}) {}
+MemoryStorage::MemoryStorage() {
+  entries_.push_back(Entry{});  // dummy at index 0, term 0
+}
 
 MemoryStorage::MemoryStorage(ConfState initial_conf_state) {
   snapshot_.metadata.conf_state = std::move(initial_conf_state);
@@ -78,6 +80,14 @@ Status MemoryStorage::Append(const std::vector<Entry>& entries) {
 }
 
 Status MemoryStorage::ApplySnapshot(const Snapshot& snapshot) {
+  if (snapshot.metadata.index == 0) {
+    // The founding membership handed to a joining node.
+    if (snapshot_.metadata.index != 0) {
+      return FailedPrecondition("raft storage: founding membership after a snapshot");
+    }
+    snapshot_.metadata.conf_state = snapshot.metadata.conf_state;
+    return Status::Ok();
+  }
   if (snapshot.metadata.index <= snapshot_.metadata.index) {
     return FailedPrecondition("raft storage: snapshot at index " +
                               std::to_string(snapshot.metadata.index) + " is out of date");

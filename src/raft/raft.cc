@@ -42,22 +42,27 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
       return InvalidArgument("raft: config.applied " + std::to_string(applied) +
                              " is beyond the commit index " + std::to_string(r->log_.committed()));
     }
-    applied = std::max(applied, r->log_.FirstIndex() - 1);
+    applied = std::max(applied, r->log_.applied());
     r->log_.AcceptApplying(applied);
     r->log_.AppliedTo(applied);
   }
-  TRI_RETURN_IF_ERROR(r->RestoreMembership(init.conf_state, r->log_.applied()));
+  TRI_RETURN_IF_ERROR(r->RestoreMembership(init.conf_state));
   r->BecomeFollower(r->term_, kNoNode);
   r->conf_changed_ = false;
   return r;
 }
 
-Status Raft::RestoreMembership(const ConfState& from_snapshot, Index applied) {
+Status Raft::RestoreMembership(const ConfState& from_snapshot) {
   conf_ = from_snapshot;
   prs_.clear();
-  const Index first = log_.FirstIndex();
-  if (applied >= first) {
-    auto ents = log_.Entries(first, applied + 1, kNoSizeLimit);
+  // The snapshot's configuration already covers entries up to the snapshot index.
+  Index first = log_.FirstIndex();
+  auto snap = log_.storage()->GetSnapshot();
+  if (snap.ok()) first = std::max(first, snap->metadata.index + 1);
+  const Index upto = log_.committed();
+  conf_applied_index_ = first - 1;
+  if (upto >= first) {
+    auto ents = log_.Entries(first, upto + 1, kNoSizeLimit);
     if (!ents.ok()) return ents.status();
     for (const Entry& e : *ents) {
       if (e.type != EntryType::kConfChange) continue;
@@ -67,6 +72,7 @@ Status Raft::RestoreMembership(const ConfState& from_snapshot, Index applied) {
       }
       ApplyConfChange(cc);
     }
+    conf_applied_index_ = upto;
   }
   ResetProgress();
   return Status::Ok();
@@ -333,9 +339,10 @@ Status Raft::Step(Message m) {
     case MessageType::kHup:
       if (role_ == Role::kLeader) return Status::Ok();
       if (!Promotable()) return FailedPrecondition("raft: this node cannot campaign (not a voter)");
-      if (log_.committed() > log_.applying()) {
-        // Unapplied committed entries may hold conf changes that remove us.
-        auto ents = log_.Entries(log_.applying() + 1, log_.committed() + 1, kNoSizeLimit);
+      if (log_.committed() > conf_applied_index_) {
+        // Committed entries not yet reflected in the membership may remove us.
+        auto ents = log_.Entries(std::max(conf_applied_index_ + 1, log_.FirstIndex()),
+                                 log_.committed() + 1, kNoSizeLimit);
         if (ents.ok()) {
           for (const Entry& e : *ents) {
             if (e.type == EntryType::kConfChange) {
@@ -504,6 +511,14 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
   m.log_term = *prev_term;
   m.commit = log_.committed();
   m.entries = std::move(ents).value();
+  if (prev_index == 0) {
+    // The log from its very start: a joining node also needs the founding membership,
+    // which lives in the snapshot at index 0 rather than in the log.
+    auto base = log_.storage()->GetSnapshot();
+    if (base.ok() && base->metadata.index == 0) {
+      m.snapshot = SnapshotChunk{base->metadata, 0, 0, {}};
+    }
+  }
   if (!m.entries.empty()) {
     const Index last = m.entries.back().index;
     std::uint64_t bytes = 0;
@@ -929,6 +944,14 @@ Status Raft::StepFollower(Message& m) {
 }
 
 void Raft::HandleAppendEntries(const Message& m) {
+  if (m.index == 0 && m.snapshot && m.snapshot->metadata.index == 0 && conf_.voters.empty() &&
+      conf_.learners.empty() && conf_.removed.empty() && conf_applied_index_ == 0 &&
+      log_.committed() == 0) {
+    // A joining node adopts the founding membership (persisted via Ready::snapshot).
+    conf_ = m.snapshot->metadata.conf_state;
+    conf_changed_ = true;
+    pending_base_conf_ = conf_;
+  }
   Message resp;
   resp.type = MessageType::kAppResp;
   resp.to = m.from;
@@ -1029,12 +1052,24 @@ bool Raft::Restore(const Snapshot& s) {
   }
   log_.Restore(s);
   conf_ = s.metadata.conf_state;
+  conf_applied_index_ = s.metadata.index;
   conf_changed_ = true;
   ResetProgress();
   return true;
 }
 
 // ---- Membership ------------------------------------------------------------
+
+void Raft::ApplyConfChangeEntry(const Entry& e) {
+  TRI_ASSERT(e.type == EntryType::kConfChange);
+  TRI_ASSERT(e.index <= log_.committed());
+  if (e.index <= conf_applied_index_) return;
+  conf_applied_index_ = e.index;
+  ConfChange cc;
+  const bool ok = DecodeConfChange(e.data, &cc);
+  TRI_ASSERT_MSG(ok, "a committed conf change entry must decode");
+  ApplyConfChange(cc);
+}
 
 void Raft::ApplyConfChange(const ConfChange& cc) {
   switch (cc.type) {

@@ -26,8 +26,10 @@ class Raft {
   Status Step(Message m);
   void Tick();
 
-  // Applies a committed membership change (called as committed entries are handed out).
-  void ApplyConfChange(const ConfChange& cc);
+  // Applies the membership change of a committed kConfChange entry (called as committed
+  // entries are handed out). Entries already reflected in the membership (replayed at
+  // start-up, or covered by an installed snapshot) are skipped.
+  void ApplyConfChangeEntry(const Entry& e);
   // Advance() acknowledged the log as durable up to StableIndex().
   void OnPersisted();
 
@@ -53,13 +55,18 @@ class Raft {
     return c;
   }
   bool conf_changed() const { return conf_changed_; }
+  // The founding membership received by a joining node, to be persisted as the
+  // snapshot at index 0.
+  std::optional<ConfState>& pending_base_conf() { return pending_base_conf_; }
   // New entries and commit-index advances are sent once per Ready (not once per
   // proposal or response): a burst of proposals leaves in one append per follower, and
   // a burst of acknowledgements costs at most one empty append per follower.
   bool broadcast_pending() const { return commit_broadcast_pending_ || append_broadcast_pending_; }
   void FlushBroadcast();
-  // Restores the membership from the snapshot and replays conf changes in (snapshot, applied].
-  Status RestoreMembership(const ConfState& from_snapshot, Index applied);
+  // Restores the membership from the snapshot and replays the conf changes of the
+  // committed entries after it: membership follows the commit index, not the
+  // application's progress.
+  Status RestoreMembership(const ConfState& from_snapshot);
 
  private:
   Raft(const Config& config, Storage* storage);
@@ -76,6 +83,7 @@ class Raft {
   // Role transitions.
   void Reset(Term term);
   void BecomeFollower(Term term, NodeId lead);
+  void ApplyConfChange(const ConfChange& cc);
   void BecomeCandidate();
   void BecomePreCandidate();
   void BecomeLeader();
@@ -135,6 +143,8 @@ class Raft {
   RaftLog log_;
   ConfState conf_;
   bool conf_changed_ = false;
+  Index conf_applied_index_ = 0;  // membership reflects conf changes up to here
+  std::optional<ConfState> pending_base_conf_;
   bool commit_broadcast_pending_ = false;
   bool append_broadcast_pending_ = false;
   std::map<NodeId, Progress> prs_;  // every member (voter or learner), self included

@@ -117,6 +117,7 @@ bool RawNode::HasReady() const {
   }
   if (!raft_->messages().empty() || !raft_->read_states().empty()) return true;
   if (r.broadcast_pending()) return true;
+  if (const_cast<Raft&>(r).pending_base_conf() && !pending_base_conf_handed_) return true;
   if (log.HasNextCommittedEntries()) return true;
   return r.conf_changed();
 }
@@ -132,15 +133,16 @@ Ready RawNode::GetReady() {
   if (!rd.committed_entries.empty()) {
     log.AcceptApplying(rd.committed_entries.back().index);
     for (const Entry& e : rd.committed_entries) {
-      if (e.type != EntryType::kConfChange) continue;
-      ConfChange cc;
-      const bool ok = DecodeConfChange(e.data, &cc);
-      TRI_ASSERT_MSG(ok, "a committed conf change entry must decode");
-      r.ApplyConfChange(cc);
+      if (e.type == EntryType::kConfChange) r.ApplyConfChangeEntry(e);
     }
   }
   r.FlushBroadcast();
-  if (log.unstable_snapshot()) rd.snapshot = *log.unstable_snapshot();
+  if (log.unstable_snapshot()) {
+    rd.snapshot = *log.unstable_snapshot();
+  } else if (r.pending_base_conf()) {
+    rd.snapshot = Snapshot{SnapshotMetadata{0, 0, *r.pending_base_conf()}, {}};
+    pending_base_conf_handed_ = true;
+  }
   rd.entries = log.unstable_entries();
   if (r.TakeConfChanged()) rd.conf_state = r.conf_state();
   const SoftState ss = r.soft_state();
@@ -166,6 +168,10 @@ void RawNode::Advance() {
   TRI_ASSERT_MSG(awaiting_advance_, "Advance without GetReady");
   awaiting_advance_ = false;
   RaftLog& log = raft_->log();
+  if (pending_base_conf_handed_) {
+    raft_->pending_base_conf().reset();
+    pending_base_conf_handed_ = false;
+  }
   if (pending_snapshot_index_ != 0) {
     log.StableSnapTo(pending_snapshot_index_);
     log.AppliedTo(pending_snapshot_index_);

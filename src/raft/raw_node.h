@@ -192,6 +192,7 @@ class RawNode {
   Index pending_applied_index_ = 0;
   Index handed_entries_index_ = 0;
   Index handed_snapshot_index_ = 0;
+  bool pending_base_conf_handed_ = false;
 };
 
 }  // namespace tri::raft

@@ -59,9 +59,14 @@ class Storage {
 // stale input (an older snapshot, entries below the compaction point).
 class MemoryStorage final : public Storage {
  public:
+  // An empty node: it learns membership and log from a leader (a joining node).
   MemoryStorage();
-  // Bootstraps a fresh node with an initial membership (recorded as the
-  // configuration of the empty snapshot at index 0).
+  // Bootstraps a founding member of a new group with `initial_conf_state`, recorded as
+  // the membership of the empty snapshot at index 0 (the log starts at index 1). Every
+  // founding member must get the same conf state. A node that joins later starts empty
+  // (MemoryStorage()); the leader hands it the founding membership with its first
+  // append from index 1 (Ready::snapshot at index 0, applied with ApplySnapshot), or a
+  // real snapshot once the log is compacted.
   explicit MemoryStorage(ConfState initial_conf_state);
 
   Result<InitialState> GetInitialState() const override;
@@ -77,7 +82,8 @@ class MemoryStorage final : public Storage {
   // must be contiguous and start at most at LastIndex() + 1. Entries wholly below
   // FirstIndex() are ignored.
   Status Append(const std::vector<Entry>& entries);
-  // Replaces the contents with a snapshot received from the leader.
+  // Replaces the contents with a snapshot received from the leader. A snapshot at
+  // index 0 only records the founding membership of an empty node (see above).
   Status ApplySnapshot(const Snapshot& snapshot);
   // Makes a snapshot of the application state as of `index` (<= committed index,
   // the caller knows) that later lagging followers receive. Does not compact.

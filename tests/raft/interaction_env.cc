@@ -92,7 +92,10 @@ std::string FormatMessage(const Message& m) {
     default: break;
   }
   if (!m.context.empty()) os << " Context:" << m.context;
-  if (m.snapshot) {
+  if (m.snapshot && m.type == MessageType::kApp) {
+    // The founding membership, attached to appends from index 1 for joining nodes.
+    os << " Founding[" << FormatConfState(m.snapshot->metadata.conf_state) << "]";
+  } else if (m.snapshot) {
     const SnapshotChunk& c = *m.snapshot;
     os << " Snapshot[Index:" << c.metadata.index << " Term:" << c.metadata.term << " "
        << FormatConfState(c.metadata.conf_state) << "]";
@@ -329,7 +332,7 @@ std::string InteractionEnv::RaftLog(Node& n) const {
   std::string out;
   const Index first = n.storage->FirstIndex();
   const Index last = n.storage->LastIndex();
-  if (first > 1) out += "snapshot at " + std::to_string(first - 1) + "\n";
+  if (first > 2) out += "snapshot at " + std::to_string(first - 1) + "\n";
   if (first > last) return out + "log is empty: first index=" + std::to_string(first) +
                            ", last index=" + std::to_string(last) + "\n";
   auto ents = n.storage->Entries(first, last + 1, kNoSizeLimit);

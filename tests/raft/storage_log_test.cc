@@ -1,0 +1,165 @@
+// MemoryStorage, RaftLog, Progress/Inflights and the ConfChange encoding.
+
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "raft/log.h"
+#include "raft/progress.h"
+#include "raft/storage.h"
+
+namespace tri::raft {
+namespace {
+
+std::vector<Entry> Ents(Index from, std::vector<Term> terms) {
+  std::vector<Entry> out;
+  for (Term t : terms) out.push_back(Entry{from++, t, EntryType::kNormal, "d"});
+  return out;
+}
+
+TEST(MemoryStorage, AppendTruncatesConflictingSuffix) {
+  MemoryStorage s;
+  ASSERT_TRUE(s.Append(Ents(1, {1, 1, 1})).ok());
+  ASSERT_TRUE(s.Append(Ents(2, {2})).ok());
+  EXPECT_EQ(s.LastIndex(), 2u);
+  EXPECT_EQ(*s.TermAt(2), 2u);
+}
+
+TEST(MemoryStorage, AppendRefusesAGap) {
+  MemoryStorage s;
+  ASSERT_TRUE(s.Append(Ents(1, {1})).ok());
+  EXPECT_FALSE(s.Append(Ents(3, {1})).ok());
+}
+
+TEST(MemoryStorage, CompactKeepsTheTermOfTheCompactionPoint) {
+  MemoryStorage s;
+  ASSERT_TRUE(s.Append(Ents(1, {1, 2, 3})).ok());
+  ASSERT_TRUE(s.Compact(2).ok());
+  EXPECT_EQ(s.FirstIndex(), 3u);
+  EXPECT_EQ(*s.TermAt(2), 2u);
+  EXPECT_TRUE(IsCompacted(s.TermAt(1).status()));
+  EXPECT_TRUE(IsCompacted(s.Entries(2, 3, kNoSizeLimit).status()));
+  EXPECT_TRUE(IsCompacted(s.Compact(2)));
+}
+
+TEST(MemoryStorage, EntriesRespectTheSizeLimitButReturnAtLeastOne) {
+  MemoryStorage s;
+  ASSERT_TRUE(s.Append(Ents(1, {1, 1, 1})).ok());
+  EXPECT_EQ(s.Entries(1, 4, 1)->size(), 1u);
+  EXPECT_EQ(s.Entries(1, 4, 2 * EntrySizeBytes(Ents(1, {1})[0]))->size(), 2u);
+}
+
+TEST(MemoryStorage, ApplySnapshotRefusesAnOlderSnapshot) {
+  MemoryStorage s;
+  Snapshot snap;
+  snap.metadata.index = 5;
+  snap.metadata.term = 2;
+  ASSERT_TRUE(s.ApplySnapshot(snap).ok());
+  EXPECT_EQ(s.FirstIndex(), 6u);
+  EXPECT_EQ(s.LastIndex(), 5u);
+  snap.metadata.index = 4;
+  EXPECT_FALSE(s.ApplySnapshot(snap).ok());
+}
+
+TEST(RaftLog, UnstableEntriesShadowStorageUntilStable) {
+  MemoryStorage s;
+  ASSERT_TRUE(s.Append(Ents(1, {1, 1})).ok());
+  RaftLog log(&s, kNoSizeLimit);
+  EXPECT_EQ(log.LastIndex(), 2u);
+  log.Append(Ents(2, {2, 2}));  // replaces stored index 2
+  EXPECT_EQ(log.TermOrZero(2), 2u);
+  EXPECT_EQ(log.StableIndex(), 1u);
+  ASSERT_TRUE(s.Append(log.unstable_entries()).ok());
+  log.StableTo(3, 2);
+  EXPECT_EQ(log.StableIndex(), 3u);
+  EXPECT_TRUE(log.unstable_entries().empty());
+}
+
+TEST(RaftLog, StableToIgnoresAReplacedEntry) {
+  MemoryStorage s;
+  RaftLog log(&s, kNoSizeLimit);
+  log.Append(Ents(1, {1, 1}));
+  log.Append(Ents(2, {2}));  // 2 replaced after a Ready handed out (2, term 1)
+  log.StableTo(2, 1);
+  EXPECT_EQ(log.unstable_entries().size(), 2u);
+}
+
+TEST(RaftLog, MaybeAppendRejectsOnMismatchAndNeverMovesCommitBack) {
+  MemoryStorage s;
+  RaftLog log(&s, kNoSizeLimit);
+  ASSERT_TRUE(log.MaybeAppend(0, 0, 2, Ents(1, {1, 1, 1})).has_value());
+  EXPECT_EQ(log.committed(), 2u);
+  EXPECT_FALSE(log.MaybeAppend(3, 2, 3, {}).has_value());
+  // A stale append with a lower leader commit leaves the commit index alone.
+  ASSERT_TRUE(log.MaybeAppend(1, 1, 1, Ents(2, {1})).has_value());
+  EXPECT_EQ(log.committed(), 2u);
+  EXPECT_EQ(log.LastIndex(), 3u);  // matching entries never truncate the tail
+}
+
+TEST(RaftLog, FindConflictByTermSkipsAWholeTerm) {
+  MemoryStorage s;
+  RaftLog log(&s, kNoSizeLimit);
+  log.Append(Ents(1, {1, 1, 3, 3, 3, 3}));
+  EXPECT_EQ(log.FindConflictByTerm(6, 2).first, 2u);
+  EXPECT_EQ(log.FindConflictByTerm(6, 3).first, 6u);
+  EXPECT_EQ(log.FindConflictByTerm(6, 0).first, 0u);
+}
+
+TEST(RaftLog, IsUpToDateComparesLastTermThenLength) {
+  MemoryStorage s;
+  RaftLog log(&s, kNoSizeLimit);
+  log.Append(Ents(1, {1, 2}));
+  EXPECT_TRUE(log.IsUpToDate(1, 3));
+  EXPECT_TRUE(log.IsUpToDate(2, 2));
+  EXPECT_FALSE(log.IsUpToDate(1, 2));
+  EXPECT_FALSE(log.IsUpToDate(5, 1));
+}
+
+TEST(Inflights, BoundsMessagesAndBytes) {
+  Inflights in(3, 100);
+  in.Add(1, 40);
+  in.Add(2, 40);
+  EXPECT_FALSE(in.Full());
+  in.Add(3, 40);
+  EXPECT_TRUE(in.Full());
+  in.FreeLE(2);
+  EXPECT_EQ(in.count(), 1u);
+  EXPECT_EQ(in.bytes(), 40u);
+  EXPECT_FALSE(in.Full());
+}
+
+TEST(Progress, ProbeIgnoresStaleRejections) {
+  Progress pr(10, 4, 1000);
+  pr.match = 3;
+  EXPECT_FALSE(pr.MaybeDecrTo(5, 4));  // not the last probe (next-1 == 9)
+  EXPECT_TRUE(pr.MaybeDecrTo(9, 6));
+  EXPECT_EQ(pr.next, 7u);
+}
+
+TEST(Progress, ReplicateFallsBackToMatchOnRejection) {
+  Progress pr(10, 4, 1000);
+  pr.match = 5;
+  pr.BecomeReplicate();
+  pr.OptimisticUpdate(9);
+  EXPECT_FALSE(pr.MaybeDecrTo(4, 0));  // at or below match: stale
+  EXPECT_TRUE(pr.MaybeDecrTo(8, 0));
+  EXPECT_EQ(pr.next, 6u);
+}
+
+RC_GTEST_PROP(ConfChange, EncodingRoundTrips, ()) {
+  ConfChange cc;
+  cc.type = static_cast<ConfChangeType>(*rc::gen::inRange(0, 3));
+  cc.node_id = *rc::gen::arbitrary<NodeId>();
+  cc.context = *rc::gen::arbitrary<std::string>();
+  ConfChange out;
+  RC_ASSERT(DecodeConfChange(EncodeConfChange(cc), &out));
+  RC_ASSERT(out == cc);
+}
+
+RC_GTEST_PROP(ConfChange, DecodingArbitraryBytesNeverCrashes, ()) {
+  const auto bytes = *rc::gen::arbitrary<std::string>();
+  ConfChange out;
+  (void)DecodeConfChange(bytes, &out);
+}
+
+}  // namespace
+}  // namespace tri::raft
