@@ -208,7 +208,7 @@ TEST(DslValidate, DocumentLevelErrors) {
             "saga.yaml:1:1: missing required field 'name'\n"
             "saga.yaml:1:8: field 'steps': expected a list of steps, got a map");
   EXPECT_EQ(Errors("name: a\n---\nname: b\n"),
-            "saga.yaml:3:1: more than one document (one saga per file)");
+            "saga.yaml:2:1: more than one document (one saga per file)");
   EXPECT_EQ(Errors("name: [unclosed\n"),
             "saga.yaml:2:1: syntax error: end of sequence flow not found");
 }

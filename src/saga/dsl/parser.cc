@@ -1,5 +1,6 @@
 #include "saga/dsl/parser.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -131,6 +132,32 @@ class JsonSyntaxChecker : public nlohmann::json_sax<nlohmann::json> {
 
   std::size_t error_position = 0;
   std::string error_message;
+};
+
+// Counts documents without building them, stopping at the second one:
+// yaml-cpp 0.7's LoadAll can loop forever on garbage after a first document
+// (found by fuzz_saga_dsl), so only the first document is ever built.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  struct SecondDocument {
+    YAML::Mark mark;
+  };
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents > 1) throw SecondDocument{mark};
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  int documents = 0;
 };
 
 class Parser {
@@ -873,28 +900,38 @@ std::optional<SagaSpec> ParseSaga(std::string_view text, std::string_view file_n
       return std::nullopt;
     }
   }
-  std::vector<Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& e) {
+  auto syntax_error = [&](const YAML::Exception& e) {
     SourceLocation loc{file, 0, 0};
     if (!e.mark.is_null()) loc = SourceLocation{file, e.mark.line + 1, e.mark.column + 1};
     std::string message = e.msg;
     if (message == "bad file") message = "nesting too deep";  // yaml-cpp's depth guard
     diagnostics.Add(Diagnostic{loc, "", "", "syntax error: " + message});
+  };
+  Node root;
+  try {
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    while (parser.HandleNextDocument(counter)) {
+    }
+    if (counter.documents == 0) {
+      whole_file("empty document");
+      return std::nullopt;
+    }
+    root = YAML::Load(std::string(text));
+  } catch (const DocumentCounter::SecondDocument& second) {
+    diagnostics.Add(Diagnostic{SourceLocation{file, second.mark.line + 1, second.mark.column + 1},
+                               "", "", "more than one document (one saga per file)"});
+    return std::nullopt;
+  } catch (const YAML::Exception& e) {
+    syntax_error(e);
     return std::nullopt;
   } catch (const std::exception& e) {
     whole_file(std::string("cannot parse: ") + e.what());
     return std::nullopt;
   }
-  if (documents.empty() || (documents.size() == 1 && documents[0].IsNull())) {
+  if (root.IsNull()) {
     whole_file("empty document");
-    return std::nullopt;
-  }
-  if (documents.size() > 1) {
-    diagnostics.Add(Diagnostic{
-        SourceLocation{file, documents[1].Mark().line + 1, documents[1].Mark().column + 1}, "", "",
-        "more than one document (one saga per file)"});
     return std::nullopt;
   }
 
@@ -903,7 +940,7 @@ std::optional<SagaSpec> ParseSaga(std::string_view text, std::string_view file_n
   source_map.file = file;
   try {
     Parser parser(file, limits, diagnostics);
-    parser.ParseRoot(documents[0], spec, source_map);
+    parser.ParseRoot(root, spec, source_map);
   } catch (const YAML::Exception& e) {
     // Node accessors should not throw on a well-formed tree; report, don't crash.
     whole_file(std::string("cannot read the document: ") + e.what());
