@@ -104,22 +104,29 @@ bool RaftLog::IsUpToDate(Index last_index, Term last_term) const {
   return last_term > our_term || (last_term == our_term && last_index >= LastIndex());
 }
 
-Index RaftLog::Append(const std::vector<Entry>& entries) {
+Index RaftLog::Append(std::vector<Entry> entries) {
   if (entries.empty()) return LastIndex();
   const Index after = entries.front().index;
   TRI_ASSERT_MSG(after > committed_, "append would overwrite a committed entry");
   TRI_ASSERT_MSG(after <= LastIndex() + 1, "append would leave a gap in the log");
+  const Index last = entries.back().index;
   if (after == unstable_offset_ + unstable_.size()) {
-    unstable_.insert(unstable_.end(), entries.begin(), entries.end());
+    if (unstable_.empty()) {
+      unstable_ = std::move(entries);
+    } else {
+      unstable_.insert(unstable_.end(), std::make_move_iterator(entries.begin()),
+                       std::make_move_iterator(entries.end()));
+    }
   } else if (after <= unstable_offset_) {
     // Replaces part of the stable log: Storage truncates its suffix when the app appends.
     unstable_offset_ = after;
-    unstable_ = entries;
+    unstable_ = std::move(entries);
   } else {
     unstable_.resize(after - unstable_offset_);
-    unstable_.insert(unstable_.end(), entries.begin(), entries.end());
+    unstable_.insert(unstable_.end(), std::make_move_iterator(entries.begin()),
+                     std::make_move_iterator(entries.end()));
   }
-  TRI_ASSERT(LastIndex() == entries.back().index);
+  TRI_ASSERT(LastIndex() == last);
   return LastIndex();
 }
 
@@ -140,14 +147,15 @@ std::pair<Index, Term> RaftLog::FindConflictByTerm(Index index, Term term) const
 }
 
 std::optional<Index> RaftLog::MaybeAppend(Index prev_index, Term prev_term, Index leader_commit,
-                                          const std::vector<Entry>& entries) {
+                                          std::vector<Entry>&& entries) {
   if (!MatchTerm(prev_index, prev_term)) return std::nullopt;
   const Index last_new = prev_index + entries.size();
   const Index conflict = FindConflict(entries);
   if (conflict != 0) {
     TRI_ASSERT_MSG(conflict > committed_, "a leader tried to overwrite a committed entry");
     const std::size_t from = conflict - (prev_index + 1);
-    Append(std::vector<Entry>(entries.begin() + static_cast<std::ptrdiff_t>(from), entries.end()));
+    if (from > 0) entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(from));
+    Append(std::move(entries));
   }
   CommitTo(std::min(leader_commit, last_new));
   return last_new;

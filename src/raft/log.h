@@ -35,12 +35,12 @@ class RaftLog {
 
   // Appends to the unstable tail, truncating a conflicting suffix. Returns the last index.
   // REQUIRES: entries[0].index > committed (never rewrites committed entries).
-  Index Append(const std::vector<Entry>& entries);
+  Index Append(std::vector<Entry> entries);
   // The follower side of AppendEntries: if (prev_index, prev_term) matches, appends the
   // new part of `entries`, commits up to min(leader_commit, last new index) and returns
   // the last new index; otherwise nullopt.
   std::optional<Index> MaybeAppend(Index prev_index, Term prev_term, Index leader_commit,
-                                   const std::vector<Entry>& entries);
+                                   std::vector<Entry>&& entries);
   // First index whose entry conflicts with (or is missing from) our log, 0 if none.
   Index FindConflict(const std::vector<Entry>& entries) const;
   // Largest index <= index whose term is <= term (fast backtracking hint), with its term.

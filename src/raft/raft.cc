@@ -410,7 +410,7 @@ bool Raft::AppendEntries(std::vector<Entry> entries) {
     return false;
   }
   uncommitted_size_bytes_ += size;
-  log_.Append(entries);
+  log_.Append(std::move(entries));
   // Our own progress advances only when Advance() acknowledges persistence (OnPersisted).
   return true;
 }
@@ -943,7 +943,7 @@ Status Raft::StepFollower(Message& m) {
   }
 }
 
-void Raft::HandleAppendEntries(const Message& m) {
+void Raft::HandleAppendEntries(Message& m) {
   if (m.index == 0 && m.snapshot && m.snapshot->metadata.index == 0 && conf_.voters.empty() &&
       conf_.learners.empty() && conf_.removed.empty() && conf_applied_index_ == 0 &&
       log_.committed() == 0) {
@@ -962,7 +962,7 @@ void Raft::HandleAppendEntries(const Message& m) {
     Send(std::move(resp));
     return;
   }
-  if (auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, m.entries)) {
+  if (auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, std::move(m.entries))) {
     resp.index = *last_new;
     Send(std::move(resp));
     return;

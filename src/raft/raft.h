@@ -125,7 +125,7 @@ class Raft {
   }
 
   // Follower helpers.
-  void HandleAppendEntries(const Message& m);
+  void HandleAppendEntries(Message& m);
   void HandleHeartbeat(const Message& m);
   void HandleSnapshotChunk(const Message& m);
   bool Restore(const Snapshot& s);
