@@ -92,6 +92,62 @@ KvValue KvStateMachine::Get(KvKey key) const {
   return it == values_.end() ? kAbsent : it->second;
 }
 
+std::string KvStateMachine::Serialize() const {
+  std::string out;
+  PutLe<std::uint64_t>(&out, values_.size());
+  for (const auto& [k, v] : values_) {
+    PutLe<std::uint32_t>(&out, k);
+    PutLe<std::int64_t>(&out, v);
+  }
+  PutLe<std::uint64_t>(&out, sessions_.size());
+  for (const auto& [c, session] : sessions_) {
+    PutLe<std::uint32_t>(&out, c);
+    PutLe<std::uint64_t>(&out, session.last_seq);
+    out.push_back(static_cast<char>(session.last_result.outcome));
+    PutLe<std::int64_t>(&out, session.last_result.read_value);
+  }
+  PutLe<std::uint64_t>(&out, applied_commands_);
+  return out;
+}
+
+bool KvStateMachine::Restore(std::string_view bytes) {
+  if (bytes.empty()) {
+    *this = KvStateMachine();
+    return true;
+  }
+  KvStateMachine restored;
+  std::size_t pos = 0;
+  auto take = [&](std::size_t n) -> const char* {
+    if (bytes.size() - pos < n) return nullptr;
+    const char* p = bytes.data() + pos;
+    pos += n;
+    return p;
+  };
+  const char* p = take(8);
+  if (p == nullptr) return false;
+  const auto value_count = GetLe<std::uint64_t>(p);
+  for (std::uint64_t i = 0; i < value_count; ++i) {
+    if ((p = take(12)) == nullptr) return false;
+    restored.values_[GetLe<std::uint32_t>(p)] = GetLe<std::int64_t>(p + 4);
+  }
+  if ((p = take(8)) == nullptr) return false;
+  const auto session_count = GetLe<std::uint64_t>(p);
+  for (std::uint64_t i = 0; i < session_count; ++i) {
+    if ((p = take(4 + 8 + 1 + 8)) == nullptr) return false;
+    Session& session = restored.sessions_[GetLe<std::uint32_t>(p)];
+    session.last_seq = GetLe<std::uint64_t>(p + 4);
+    const auto outcome = static_cast<std::uint8_t>(p[12]);
+    if (outcome > static_cast<std::uint8_t>(OpOutcome::kCasFailed)) return false;
+    session.last_result.outcome = static_cast<OpOutcome>(outcome);
+    session.last_result.read_value = GetLe<std::int64_t>(p + 13);
+  }
+  if ((p = take(8)) == nullptr) return false;
+  restored.applied_commands_ = GetLe<std::uint64_t>(p);
+  if (pos != bytes.size()) return false;
+  *this = std::move(restored);
+  return true;
+}
+
 std::uint64_t KvStateMachine::Digest() const {
   std::uint64_t h = 1469598103934665603ULL;
   auto mix = [&h](std::uint64_t v) { h = (h ^ v) * 1099511628211ULL; };

@@ -49,6 +49,12 @@ class KvStateMachine {
   // A digest of the whole state, to compare replicas.
   std::uint64_t Digest() const;
 
+  // The whole state (values and sessions) as bytes, for a Raft snapshot.
+  std::string Serialize() const;
+  // Replaces the state with a serialized one; false (state unchanged) on bad bytes.
+  // Empty bytes are the empty state.
+  bool Restore(std::string_view bytes);
+
  private:
   struct Session {
     std::uint64_t last_seq = 0;

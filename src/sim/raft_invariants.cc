@@ -155,6 +155,25 @@ void RaftInvariants::ObserveApplied(raft::NodeId node, const raft::Entry& entry)
   }
 }
 
+void RaftInvariants::ObserveSnapshotInstalled(raft::NodeId node, raft::Index index,
+                                              raft::Term term) {
+  if (index > committed_.size()) {
+    Fail("state-machine safety",
+         fmt::format("node {} installed a snapshot at index {} beyond the {} committed entries",
+                     node, index, committed_.size()));
+    return;
+  }
+  const Committed& c = committed_[index - 1];
+  if (!c.in_snapshot && c.term != term) {
+    Fail("state-machine safety",
+         fmt::format("node {} installed a snapshot at index {} term {}, where term {} was "
+                     "committed",
+                     node, index, term, c.term));
+    return;
+  }
+  last_applied_by_node_[node] = index;
+}
+
 void RaftInvariants::CheckCommittedDurable(
     const std::map<raft::NodeId, const raft::Storage*>& durable) {
   const std::size_t quorum = voter_count_ / 2 + 1;

@@ -56,6 +56,9 @@ class RaftInvariants {
   void CheckLeaderCompleteness(raft::NodeId node, raft::Term term, const raft::Storage& storage);
   // `node` applies `entry` (entries arrive in index order per node incarnation).
   void ObserveApplied(raft::NodeId node, const raft::Entry& entry);
+  // `node` installed a snapshot covering the log up to `index` (of `term`): it
+  // must hold only committed state, and applies resume after it.
+  void ObserveSnapshotInstalled(raft::NodeId node, raft::Index index, raft::Term term);
   // Two replicas reached different states after applying the same log prefix.
   void ObserveDivergence(std::string details) { Fail("state-machine safety", std::move(details)); }
   // Every committed entry is on at least a quorum of these durable logs.

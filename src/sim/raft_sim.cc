@@ -35,6 +35,7 @@ class Nemesis {
     if (options_.faults.drift) actions_.push_back(Action::kDrift);
     if (options_.faults.crash) cluster_->set_leader_crash_after_append_probability(0.02);
     if (options_.faults.loss) actions_.push_back(Action::kLossBurst);
+    if (options_.faults.transfer) actions_.push_back(Action::kTransfer);
     next_us_ = NextGap();
   }
 
@@ -88,6 +89,17 @@ class Nemesis {
       case Action::kDrift:
         Drift(now_us);
         break;
+      case Action::kTransfer: {
+        const auto leader = cluster_->Leader();
+        if (!leader) break;
+        const auto ids = cluster_->node_ids();
+        const SimNodeId target = ids[rng_->Uniform(ids.size())];
+        if (target == *leader) break;
+        const bool accepted = cluster_->TransferLeader(*leader, target);
+        Log(now_us, fmt::format("transfer leadership {} -> {}{}", *leader, target,
+                                accepted ? "" : " (refused)"));
+        break;
+      }
       case Action::kLossBurst:
         cluster_->network().config().loss_probability = 0.3;
         loss_burst_end_us_ = now_us + rng_->Range(50'000, 500'000);
@@ -115,7 +127,7 @@ class Nemesis {
   }
 
  private:
-  enum class Action { kPartition, kCrash, kDrift, kLossBurst };
+  enum class Action { kPartition, kCrash, kDrift, kLossBurst, kTransfer };
 
   SimTimeUs NextGap() { return rng_->Range(50'000, 600'000); }
 
@@ -235,12 +247,15 @@ Result<FaultSet> FaultSet::Parse(std::string_view list) {
       f.crash = true;
     } else if (name == "drift") {
       f.drift = true;
+    } else if (name == "transfer") {
+      f.transfer = true;
     } else if (name == "all") {
       f = All();
     } else {
-      return InvalidArgument(fmt::format(
-          "unknown fault '{}' (known: loss, dup, reorder, partition, crash, drift, all, none)",
-          name));
+      return InvalidArgument(
+          fmt::format("unknown fault '{}' (known: loss, dup, reorder, partition, crash, drift, "
+                      "transfer, all, none)",
+                      name));
     }
     start = comma + 1;
   }
@@ -255,7 +270,8 @@ std::string FaultSet::ToString() const {
   if (partition) names.push_back("partition");
   if (crash) names.push_back("crash");
   if (drift) names.push_back("drift");
-  if (names.size() == 6) return "all";
+  if (transfer) names.push_back("transfer");
+  if (names.size() == 7) return "all";
   if (names.empty()) return "none";
   return fmt::format("{}", fmt::join(names, ","));
 }
@@ -375,6 +391,8 @@ RaftSimResult RunRaftSim(const RaftSimOptions& options) {
   result.ops_timed_out = workload.stats().timed_out;
   result.ops_refused = workload.stats().refused;
   result.crashes = cluster.crashes();
+  result.compactions = cluster.compactions();
+  result.snapshots_installed = cluster.snapshots_installed();
   result.partitions = nemesis.partitions();
   const NetworkStats& ns = cluster.network().stats();
   result.messages_sent = ns.sent;
@@ -407,10 +425,11 @@ std::string FormatRaftSimResult(const RaftSimOptions& o, const RaftSimResult& r)
       o.bug == InjectedBug::kNone ? std::string() : fmt::format(" bug {}", InjectedBugName(o.bug)));
   std::string stats = fmt::format(
       "sim {:.2f}s, committed {}, terms {} leaders {}, ops ok {} timed-out {} refused {}, "
-      "crashes {} partitions {}, msgs {} dropped {}, liveness {} ticks",
+      "crashes {} partitions {}, compactions {} snapshots sent {}, msgs {} dropped {}, "
+      "liveness {} ticks",
       r.simulated_us / 1e6, r.committed_entries, r.max_term, r.leaders, r.ops_completed,
-      r.ops_timed_out, r.ops_refused, r.crashes, r.partitions, r.messages_sent, r.messages_dropped,
-      r.liveness_ticks);
+      r.ops_timed_out, r.ops_refused, r.crashes, r.partitions, r.compactions, r.snapshots_installed,
+      r.messages_sent, r.messages_dropped, r.liveness_ticks);
   if (r.ok) return fmt::format("{}: ok ({})", head, stats);
   return fmt::format(
       "{}: FAILED {}: {}\n  ({})\n  replay: tri-sim raft --seed {} --nodes {} "

@@ -28,9 +28,10 @@ struct FaultSet {
   bool partition = false;
   bool crash = false;
   bool drift = false;
+  bool transfer = false;  // leadership transfers requested at random moments
 
-  static FaultSet All() { return FaultSet{true, true, true, true, true, true}; }
-  // "loss,dup,reorder,partition,crash,drift", "all" or "none".
+  static FaultSet All() { return FaultSet{true, true, true, true, true, true, true}; }
+  // "loss,dup,reorder,partition,crash,drift,transfer", "all" or "none".
   static Result<FaultSet> Parse(std::string_view list);
   std::string ToString() const;
 };
@@ -83,6 +84,8 @@ struct RaftSimResult {
   std::uint64_t ops_timed_out = 0;
   std::uint64_t ops_refused = 0;
   std::uint64_t crashes = 0;
+  std::uint64_t compactions = 0;
+  std::uint64_t snapshots_installed = 0;  // snapshots received from a leader
   std::uint64_t partitions = 0;
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;

@@ -30,7 +30,7 @@ struct SimCluster::Node {
   std::map<std::string, KvCommand> pending_reads;                    // ReadIndex context
   std::vector<raft::ReadState> read_states;                          // answered, waiting for apply
   std::vector<std::pair<KvCommand, KvResult>> immediate_answers;     // kStaleRead only
-  std::uint64_t max_probe_applied = 0;
+  raft::Index last_snapshot_index = 0;
 
   Node(SimNodeId node_id, raft::ConfState conf, SeededRng node_rng, TickClock tick_clock)
       : id(node_id), storage(conf), synced(conf), rng(node_rng), clock(tick_clock) {}
@@ -66,6 +66,10 @@ SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* worklo
   constexpr std::uint32_t kInflight[] = {64, 4, 1};
   max_msg_size_bytes_ = kMsgSizes[rng_->Uniform(3)];
   max_inflight_msgs_ = kInflight[rng_->Uniform(3)];
+  // Compaction in half the runs: lagging and restarted nodes then need snapshots.
+  constexpr raft::Index kCompactEvery[] = {0, 0, 20, 100};
+  compact_every_entries_ = kCompactEvery[rng_->Uniform(4)];
+  compact_keep_entries_ = rng_->Bernoulli(0.5) ? 0 : 5;
   for (auto& n : nodes_)
     Restart(n->id, 0);
 }
@@ -130,7 +134,6 @@ void SimCluster::DropVolatileState(Node& n) {
   n.pending_reads.clear();
   n.read_states.clear();
   n.immediate_answers.clear();
-  n.max_probe_applied = 0;
   if (options_.bug == InjectedBug::kLazyFsync) n.storage = n.synced;  // the page cache is gone
 }
 
@@ -148,7 +151,10 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   config.heartbeat_ticks = options_.heartbeat_ticks;
   config.storage = &n.storage;
   config.rng = &n.rng;
-  config.applied = 0;  // the state machine is rebuilt from the log
+  // The state machine restarts from the storage's snapshot and replays the log after it.
+  auto snapshot_on_disk = n.storage.GetSnapshot();
+  TRI_ASSERT(snapshot_on_disk.ok());
+  config.applied = snapshot_on_disk->metadata.index;
   config.max_msg_size_bytes = max_msg_size_bytes_;
   config.max_inflight_msgs = max_inflight_msgs_;
   config.pre_vote = true;
@@ -161,8 +167,8 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   auto snapshot = n.storage.GetSnapshot();
   TRI_ASSERT(snapshot.ok());
   n.applied = snapshot->metadata.index;
-  n.state_machine = KvStateMachine();
-  TRI_ASSERT_MSG(snapshot->data.empty(), "the simulator does not compact yet");
+  n.last_snapshot_index = snapshot->metadata.index;
+  TRI_ASSERT_MSG(n.state_machine.Restore(snapshot->data), "a snapshot does not decode");
   invariants_->ObserveRestart(id, n.storage.hard_state().commit);
   n.up = true;
   network_.links().SetUp(id, true);
@@ -230,7 +236,13 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
   while (n.raw->HasReady() && invariants_->ok()) {
     raft::Ready rd = n.raw->GetReady();
     // 1. Persist (snapshots are not produced in the simulator yet: no compaction).
-    TRI_ASSERT_MSG(!rd.snapshot.has_value(), "unexpected snapshot without compaction");
+    if (rd.snapshot) {
+      const raft::Snapshot& snap = *rd.snapshot;
+      const Status s = n.storage.ApplySnapshot(snap);
+      TRI_ASSERT_MSG(s.ok(), "MemoryStorage::ApplySnapshot refused the core's snapshot");
+      invariants_->ObserveSnapshotInstalled(n.id, snap.metadata.index, snap.metadata.term);
+      ++snapshots_installed_;
+    }
     if (!rd.entries.empty()) {
       const Status s = n.storage.Append(rd.entries);
       TRI_ASSERT_MSG(s.ok(), "MemoryStorage::Append refused the core's entries");
@@ -257,6 +269,11 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
       network_.Send(n.id, to, std::move(m), now_us);
     }
     // 3. Apply and answer.
+    if (rd.snapshot && rd.snapshot->metadata.index > n.applied) {
+      TRI_ASSERT_MSG(n.state_machine.Restore(rd.snapshot->data), "a snapshot does not decode");
+      n.applied = rd.snapshot->metadata.index;
+      n.last_snapshot_index = n.applied;
+    }
     for (const raft::Entry& e : rd.committed_entries) {
       invariants_->ObserveApplied(n.id, e);
       Apply(n, e);
@@ -265,6 +282,7 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
       n.read_states.push_back(std::move(rs));
     n.raw->Advance();
     ServeReads(n);
+    MaybeCompact(n);
   }
 }
 
@@ -274,7 +292,7 @@ void SimCluster::Apply(Node& n, const raft::Entry& e) {
   if (e.type != raft::EntryType::kNormal || e.data.empty()) return;
   if (std::string_view(e.data).substr(0, kProbePrefix.size()) == kProbePrefix) {
     const std::uint64_t probe = std::stoull(e.data.substr(kProbePrefix.size()));
-    n.max_probe_applied = std::max(n.max_probe_applied, probe);
+    probe_index_.emplace(probe, e.index);
     const std::uint64_t digest = n.state_machine.Digest();
     auto [it, inserted] = probe_digest_.emplace(probe, digest);
     if (!inserted && it->second != digest) {
@@ -292,6 +310,21 @@ void SimCluster::Apply(Node& n, const raft::Entry& e) {
   if (pending == n.pending_writes.end()) return;
   n.pending_writes.erase(pending);
   if (result) workload_->OnResponse(command.client_id, command.seq, *result, now_us_);
+}
+
+void SimCluster::MaybeCompact(Node& n) {
+  if (compact_every_entries_ == 0 || n.applied < n.last_snapshot_index + compact_every_entries_) {
+    return;
+  }
+  const raft::ConfState conf = n.raw->status().conf_state;
+  auto snapshot = n.storage.CreateSnapshot(n.applied, conf, n.state_machine.Serialize());
+  TRI_ASSERT_MSG(snapshot.ok(), "MemoryStorage::CreateSnapshot failed at the applied index");
+  n.last_snapshot_index = n.applied;
+  ++compactions_;
+  if (n.applied > compact_keep_entries_) {
+    const Status s = n.storage.Compact(n.applied - compact_keep_entries_);
+    TRI_ASSERT_MSG(s.ok(), "MemoryStorage::Compact failed below the applied index");
+  }
 }
 
 void SimCluster::ServeReads(Node& n) {
@@ -312,6 +345,12 @@ void SimCluster::ServeReads(Node& n) {
   }
 }
 
+bool SimCluster::TransferLeader(SimNodeId leader, SimNodeId target) {
+  Node& n = node(leader);
+  if (!n.up) return false;
+  return n.raw->TransferLeader(target).ok();
+}
+
 bool SimCluster::ProposeProbe(std::uint64_t probe_number) {
   const auto leader = Leader();
   if (!leader) return false;
@@ -320,7 +359,8 @@ bool SimCluster::ProposeProbe(std::uint64_t probe_number) {
 
 bool SimCluster::ProbeAppliedEverywhere(std::uint64_t probe_number) const {
   for (const auto& n : nodes_) {
-    if (!n->up || n->max_probe_applied < probe_number) return false;
+    auto it = probe_index_.lower_bound(probe_number);
+    if (it == probe_index_.end() || !n->up || n->applied < it->second) return false;
   }
   return true;
 }

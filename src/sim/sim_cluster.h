@@ -53,6 +53,9 @@ class SimCluster final : public KvCluster {
   TickClock& clock(SimNodeId id);
   SimNetwork<raft::Message>& network() { return network_; }
 
+  // Asks `leader` to hand leadership to `target`; false if refused at once.
+  bool TransferLeader(SimNodeId leader, SimNodeId target);
+
   // Liveness probe: proposes a marker entry at the current leader.
   bool ProposeProbe(std::uint64_t probe_number);
   // True when every node has applied a probe numbered >= probe_number.
@@ -76,6 +79,8 @@ class SimCluster final : public KvCluster {
   std::vector<SimNodeId> TakeRecentVoters();
 
   std::uint64_t crashes() const { return crashes_; }
+  std::uint64_t compactions() const { return compactions_; }
+  std::uint64_t snapshots_installed() const { return snapshots_installed_; }
 
  private:
   struct Node;
@@ -85,6 +90,7 @@ class SimCluster final : public KvCluster {
   void ServeReads(Node& node);
   void ObserveRole(Node& node);
   void DropVolatileState(Node& node);
+  void MaybeCompact(Node& node);
   Node& node(SimNodeId id);
   const Node& node(SimNodeId id) const;
 
@@ -95,12 +101,17 @@ class SimCluster final : public KvCluster {
   SimNetwork<raft::Message> network_;
   std::vector<std::unique_ptr<Node>> nodes_;             // nodes_[id - 1]
   std::map<std::uint64_t, std::uint64_t> probe_digest_;  // probe number -> state digest
+  std::map<std::uint64_t, raft::Index> probe_index_;     // probe number -> log index
   std::uint64_t max_msg_size_bytes_ = 0;
   std::uint32_t max_inflight_msgs_ = 0;
+  raft::Index compact_every_entries_ = 0;  // 0: never compact
+  raft::Index compact_keep_entries_ = 0;   // entries kept below a snapshot
   std::vector<SimNodeId> recent_voters_;
   std::vector<SimNodeId> sudden_crashes_;
   double leader_crash_after_append_probability_ = 0;
   std::uint64_t crashes_ = 0;
+  std::uint64_t compactions_ = 0;
+  std::uint64_t snapshots_installed_ = 0;
   SimTimeUs now_us_ = 0;
   std::uint64_t read_counter_ = 0;
 };

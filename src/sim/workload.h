@@ -38,8 +38,8 @@ struct WorkloadConfig {
   double put_fraction = 0.35;
   double cas_fraction = 0.30;  // the rest are gets
   SimTimeUs attempt_timeout_us = 400'000;
-  std::uint32_t max_attempts = 4;
-  SimTimeUs retry_backoff_us = 30'000;
+  std::uint32_t max_attempts = 5;
+  SimTimeUs retry_backoff_us = 100'000;
   SimTimeUs think_time_max_us = 20'000;
 };
 

@@ -36,6 +36,26 @@ TEST(KvStateMachine, AppliesARetriedCommandOnceAndIgnoresOlderOnes) {
   EXPECT_EQ(sm.applied_commands(), 4u);
 }
 
+TEST(KvStateMachine, SerializedStateRestoresValuesAndSessions) {
+  KvStateMachine sm;
+  ASSERT_TRUE(sm.Apply({1, 1, OpKind::kPut, 0, 10, 0}).has_value());
+  ASSERT_TRUE(sm.Apply({2, 1, OpKind::kCas, 1, 20, 5}).has_value());
+  KvStateMachine copy;
+  ASSERT_TRUE(copy.Restore(sm.Serialize()));
+  EXPECT_EQ(copy.Digest(), sm.Digest());
+  EXPECT_EQ(copy.Get(0), 10);
+  // The session survives: a retry of client 2's seq 1 returns the remembered failure.
+  const auto retry = copy.Apply({2, 1, OpKind::kCas, 1, 20, 5});
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_EQ(retry->outcome, OpOutcome::kCasFailed);
+  std::string truncated = sm.Serialize();
+  truncated.pop_back();
+  EXPECT_FALSE(copy.Restore(truncated));
+  EXPECT_EQ(copy.Get(0), 10);  // unchanged by the failed restore
+  ASSERT_TRUE(copy.Restore(""));
+  EXPECT_EQ(copy.Get(0), kAbsent);
+}
+
 // A cluster stand-in: one state machine, answers after a delay, sometimes
 // loses the answer; optionally serves reads from a stale copy (a bug).
 class FakeCluster final : public KvCluster {
