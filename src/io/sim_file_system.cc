@@ -269,7 +269,27 @@ void SimFileSystem::Crash() {
   for (auto& [id, node] : inodes_) {
     node.open_handles = 0;
     const std::size_t n = node.pending.size();
-    if (n > 0) {
+    if (n > 0 && faults_.crash_scatters_sectors) {
+      for (const DataOp& op : node.pending) {
+        if (!op.is_write) {
+          ApplyDataOp(node.durable, op);
+          continue;
+        }
+        std::uint64_t begin = op.offset;
+        const std::uint64_t end = op.offset + op.data.size();
+        while (begin < end) {
+          const std::uint64_t piece_end =
+              std::min(end, (begin / kSimSectorBytes + 1) * kSimSectorBytes);
+          if (rng_.Bernoulli(0.5)) {
+            DataOp piece{true, begin, op.data.substr(begin - op.offset, piece_end - begin), 0};
+            ApplyDataOp(node.durable, piece);
+          } else if (node.durable.size() < piece_end) {
+            node.durable.resize(piece_end, '\0');  // the file size still covers it
+          }
+          begin = piece_end;
+        }
+      }
+    } else if (n > 0) {
       // A third of the time nothing unsynced survives, a third everything does,
       // otherwise a prefix whose last write may be torn at a sector boundary.
       const std::uint64_t mode = rng_.Uniform(3);

@@ -16,7 +16,8 @@
 //   and a removed one may come back. Directories themselves are durable once made.
 // - Crash() is a power loss. For the namespace journal and for each file it keeps a
 //   seeded prefix of the queued operations; the last kept write may be torn, keeping
-//   only a prefix of its 512-byte sectors. Open handles and locks die with it.
+//   only a prefix of its 512-byte sectors (or, with SimFaults::crash_scatters_sectors,
+//   every unsynced sector survives or not on its own). Open handles and locks die.
 // - Faults (SimFaults), all drawn from the injected Rng so a seed replays exactly:
 //   EIO on write or sync, ENOSPC, short writes (a prefix lands, then EIO), and bit
 //   flips in the data a read returns.
@@ -43,6 +44,9 @@ struct SimFaults {
   double sync_error_probability = 0;     // Sync/SyncDir fail with EIO
   double no_space_probability = 0;       // Write/Append/Allocate fail with ENOSPC
   double read_bit_flip_probability = 0;  // Read returns the data with one bit flipped
+  // Crash() lets each unsynced 512-byte sector of every write survive on its own
+  // (writeback reaching the disk out of order) instead of keeping a prefix.
+  bool crash_scatters_sectors = false;
   // Writes that would grow the total size of all files beyond this fail with ENOSPC.
   std::uint64_t capacity_bytes = std::numeric_limits<std::uint64_t>::max();
 };

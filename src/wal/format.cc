@@ -10,7 +10,7 @@ namespace tri::wal {
 
 bool IsKnownRecordType(std::uint8_t type) {
   return type >= static_cast<std::uint8_t>(RecordType::kSegmentHeader) &&
-         type <= static_cast<std::uint8_t>(RecordType::kHardState);
+         type <= static_cast<std::uint8_t>(RecordType::kSyncMark);
 }
 
 std::string_view RecordTypeName(std::uint8_t type) {
@@ -21,6 +21,8 @@ std::string_view RecordTypeName(std::uint8_t type) {
       return "entry";
     case 3:
       return "hard-state";
+    case 4:
+      return "sync-mark";
     default:
       return "unknown";
   }
@@ -106,6 +108,21 @@ void AppendSegmentHeaderRecord(std::string& out, const SegmentHeader& header) {
   PutU64(out, header.seq);
   PutU64(out, header.first_index);
   FinishRecord(out, start, RecordType::kSegmentHeader);
+}
+
+void AppendSyncMarkRecord(std::string& out, std::uint64_t durable_offset) {
+  const std::size_t start = out.size();
+  out.append(kRecordHeaderBytes, '\0');
+  PutU64(out, durable_offset);
+  FinishRecord(out, start, RecordType::kSyncMark);
+}
+
+Result<std::uint64_t> DecodeSyncMark(std::string_view payload) {
+  if (payload.size() != kSyncMarkPayloadBytes) {
+    return Corruption("sync-mark payload has " + std::to_string(payload.size()) +
+                      " bytes, expected 8");
+  }
+  return GetU64(payload.data());
 }
 
 Result<Entry> DecodeEntry(std::string_view payload) {

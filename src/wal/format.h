@@ -27,6 +27,7 @@ enum class RecordType : std::uint8_t {
   kSegmentHeader = 1,
   kEntry = 2,
   kHardState = 3,
+  kSyncMark = 4,
 };
 bool IsKnownRecordType(std::uint8_t type);
 std::string_view RecordTypeName(std::uint8_t type);
@@ -63,12 +64,17 @@ struct SegmentHeader {
 inline constexpr std::size_t kSegmentHeaderPayloadBytes = 8 + 4 + 4 + 8 + 8;
 inline constexpr std::size_t kEntryPayloadFixedBytes = 16;
 inline constexpr std::size_t kHardStatePayloadBytes = 24;
+inline constexpr std::size_t kSyncMarkPayloadBytes = 8;
 
 // Appends one framed record to `out`.
 void AppendRecord(std::string& out, RecordType type, std::string_view payload);
 void AppendEntryRecord(std::string& out, const Entry& entry);
 void AppendHardStateRecord(std::string& out, const HardState& state);
 void AppendSegmentHeaderRecord(std::string& out, const SegmentHeader& header);
+// A sync mark states that every byte of its segment before `durable_offset` had
+// been fdatasynced when the mark was written. Recovery refuses damage below the
+// newest mark instead of taking it for a torn tail.
+void AppendSyncMarkRecord(std::string& out, std::uint64_t durable_offset);
 
 inline std::size_t EntryRecordBytes(std::size_t data_bytes) {
   return kRecordHeaderBytes + kEntryPayloadFixedBytes + data_bytes;
@@ -78,6 +84,7 @@ inline std::size_t EntryRecordBytes(std::size_t data_bytes) {
 Result<Entry> DecodeEntry(std::string_view payload);
 Result<HardState> DecodeHardState(std::string_view payload);
 Result<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
+Result<std::uint64_t> DecodeSyncMark(std::string_view payload);
 
 std::string SegmentFileName(std::uint64_t seq, std::uint64_t first_index);
 // Parses a name made by SegmentFileName; nullopt for any other name.

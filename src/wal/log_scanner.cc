@@ -1,6 +1,7 @@
 #include "wal/log_scanner.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "base/crc32c.h"
 
@@ -45,9 +46,8 @@ Parse ParseRecordAt(std::string_view bytes, std::uint64_t offset, RecordView* re
   return Parse::kValid;
 }
 
-// True when a valid record starts anywhere in [from, end): then the invalid bytes
-// before it cannot be a torn final write.
-bool ValidRecordStartsAfter(std::string_view bytes, std::uint64_t from) {
+// The offset of the first valid record starting in [from, end), if any.
+std::optional<std::uint64_t> FindValidRecord(std::string_view bytes, std::uint64_t from) {
   std::uint64_t last_nonzero = bytes.size();
   while (last_nonzero > from && bytes[last_nonzero - 1] == 0)
     --last_nonzero;
@@ -56,9 +56,31 @@ bool ValidRecordStartsAfter(std::string_view bytes, std::uint64_t from) {
     if (!IsKnownRecordType(static_cast<std::uint8_t>(bytes[off + 8]))) continue;
     RecordView record;
     std::string problem;
-    if (ParseRecordAt(bytes, off, &record, &problem) == Parse::kValid) return true;
+    if (ParseRecordAt(bytes, off, &record, &problem) == Parse::kValid) return off;
   }
-  return false;
+  return std::nullopt;
+}
+
+// The value of a valid sync-mark record, or nullopt for other records.
+std::optional<std::uint64_t> SyncMarkOf(const RecordView& record) {
+  if (record.type != RecordType::kSyncMark) return std::nullopt;
+  auto mark = DecodeSyncMark(record.payload);
+  if (!mark.ok()) return std::nullopt;
+  return *mark;
+}
+
+// The newest sync mark in the run of valid records starting at `from`.
+std::uint64_t NewestSyncMarkFrom(std::string_view bytes, std::uint64_t from) {
+  std::uint64_t newest = 0;
+  RecordView record;
+  std::string problem;
+  while (from < bytes.size() && ParseRecordAt(bytes, from, &record, &problem) == Parse::kValid) {
+    if (auto mark = SyncMarkOf(record); mark && *mark <= record.offset) {
+      newest = std::max(newest, *mark);
+    }
+    from += kRecordHeaderBytes + record.payload.size();
+  }
+  return newest;
 }
 
 Status CorruptionAt(std::string_view file, std::uint64_t offset, std::string_view what) {
@@ -71,11 +93,19 @@ Status CorruptionAt(std::string_view file, std::uint64_t offset, std::string_vie
 Result<SegmentScan> ScanSegment(std::string_view bytes, std::string_view file_name, bool is_last) {
   SegmentScan scan;
   std::uint64_t offset = 0;
+  std::uint64_t newest_mark_before = 0;
   while (offset < bytes.size()) {
     RecordView record;
     std::string problem;
     const Parse parse = ParseRecordAt(bytes, offset, &record, &problem);
     if (parse == Parse::kValid) {
+      if (auto mark = SyncMarkOf(record)) {
+        if (*mark > record.offset) {
+          return CorruptionAt(file_name, offset,
+                              "sync mark " + std::to_string(*mark) + " lies beyond itself");
+        }
+        newest_mark_before = std::max(newest_mark_before, *mark);
+      }
       scan.records.push_back(record);
       offset += kRecordHeaderBytes + record.payload.size();
       continue;
@@ -88,9 +118,17 @@ Result<SegmentScan> ScanSegment(std::string_view bytes, std::string_view file_na
                 " after the end-of-data marker";
     }
     if (!is_last) return CorruptionAt(file_name, offset, problem);
-    if (ValidRecordStartsAfter(bytes, offset + 1)) {
+    // In the last segment, damage is a torn tail unless a sync mark (before it, or
+    // in valid records after it) shows these bytes had already been synced. Valid
+    // records after a tear are unsynced writes that reached the disk out of order.
+    std::uint64_t newest_mark = newest_mark_before;
+    if (auto next = FindValidRecord(bytes, offset + 1)) {
+      newest_mark = std::max(newest_mark, NewestSyncMarkFrom(bytes, *next));
+    }
+    if (offset < newest_mark) {
       return CorruptionAt(file_name, offset,
-                          problem + "; valid records follow, so this is not a torn tail");
+                          problem + "; these bytes were synced (sync mark " +
+                              std::to_string(newest_mark) + "), so this is not a torn tail");
     }
     scan.torn_tail = true;
     scan.tail_problem = std::move(problem);
@@ -204,6 +242,8 @@ Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir, std::uint64_
           if (visitor != nullptr) visitor->OnEntry(info, rec.offset, *entry);
           break;
         }
+        case RecordType::kSyncMark:
+          break;
         case RecordType::kHardState: {
           auto state = DecodeHardState(rec.payload);
           if (!state.ok()) return Corruption(where + state.status().message());

@@ -8,12 +8,9 @@
 // - A segment's data ends at an all-zero record header followed only by zeros.
 // - An invalid record (short header, length past the end, unknown type, checksum
 //   mismatch, non-zero bytes after the end marker) in the LAST segment is a torn
-//   tail when no valid record starts anywhere after it: a crash tore the last
-//   write. Otherwise, and anywhere in an earlier segment, it is corruption.
-// - A segment flagged kSegmentFlagLogReset makes every older segment obsolete; one
-//   flagged kSegmentFlagTruncate voids older entries >= its first index (segments
-//   holding only void entries are obsolete). Obsolete segments are reported, and
-//   removed by Wal::Open. The newest hard-state record wins, void region or not.
+//   tail unless a sync mark (a record stating "everything before offset M was
+//   synced"), found before it or in valid records after it, covers its offset.
+//   Anywhere in an earlier segment (sealed, hence synced) it is corruption.
 // - Valid records must also make sense: the segment header matches the file name,
 //   entry indexes are consecutive across segments, terms never decrease.
 

@@ -11,6 +11,7 @@ namespace {
 constexpr std::uint64_t kMinSegmentBytes = 4096;
 constexpr std::size_t kSegmentHeaderRecordBytes = kRecordHeaderBytes + kSegmentHeaderPayloadBytes;
 constexpr std::size_t kHardStateRecordBytes = kRecordHeaderBytes + kHardStatePayloadBytes;
+constexpr std::size_t kSyncMarkRecordBytes = kRecordHeaderBytes + kSyncMarkPayloadBytes;
 
 }  // namespace
 
@@ -98,6 +99,8 @@ Status Wal::Recover() {
   }
   if (!scan.obsolete.empty()) TRI_RETURN_IF_ERROR(fs_.SyncDir(dir_));
   durable_index_ = last_index_;
+  synced_offset_ = write_offset_;
+  marked_offset_ = 0;  // the first append marks everything recovered as synced
   return Status::Ok();
 }
 
@@ -151,13 +154,15 @@ Status Wal::RollLocked(std::uint32_t flags) {
   segments_[seq] = std::move(segment);
   write_offset_ = head.size();
   scratch_offset_ = write_offset_;
+  synced_offset_ = write_offset_;
+  marked_offset_ = write_offset_;
   ++stats_.segments_created;
   return Status::Ok();
 }
 
 std::uint64_t Wal::MaxEntryDataBytes() const {
   return options_.segment_size_bytes - kSegmentHeaderRecordBytes - kHardStateRecordBytes -
-         EntryRecordBytes(0);
+         kSyncMarkRecordBytes - EntryRecordBytes(0);
 }
 
 Status Wal::Append(std::span<const Entry> entries, const std::optional<HardState>& state) {
@@ -203,6 +208,14 @@ Status Wal::AppendLocked(std::span<const Entry> entries, const std::optional<Har
     TRI_RETURN_IF_ERROR(FlushScratchLocked());
     return RollLocked(0);
   };
+  if (synced_offset_ > marked_offset_) {
+    // Tell recovery that everything before synced_offset_ was durable.
+    TRI_RETURN_IF_ERROR(make_room(kSyncMarkRecordBytes));
+    if (synced_offset_ > marked_offset_) {
+      AppendSyncMarkRecord(scratch_, synced_offset_);
+      marked_offset_ = synced_offset_;
+    }
+  }
   for (const Entry& e : entries) {
     const std::size_t record_bytes = EntryRecordBytes(e.data.size());
     TRI_RETURN_IF_ERROR(make_room(record_bytes));
@@ -237,6 +250,8 @@ Result<std::uint64_t> Wal::Sync() {
   sync_in_progress_ = true;
   const std::uint64_t covered_seq = write_seq_;
   const std::uint64_t covered_index = last_index_;
+  const std::uint64_t covered_segment = ActiveLocked().header.seq;
+  const std::uint64_t covered_offset = write_offset_;
   const std::shared_ptr<io::File> file = ActiveLocked().file;
   lock.unlock();
   const Status st = file->Sync();
@@ -245,6 +260,9 @@ Result<std::uint64_t> Wal::Sync() {
   ++stats_.fdatasyncs;
   if (!st.ok()) return PoisonLocked(st);
   durable_seq_ = std::max(durable_seq_, covered_seq);
+  if (ActiveLocked().header.seq == covered_segment) {
+    synced_offset_ = std::max(synced_offset_, covered_offset);
+  }
   durable_index_ = std::max(durable_index_, std::min(covered_index, last_index_));
   sync_done_.notify_all();
   return durable_index_;

@@ -142,6 +142,8 @@ class Wal {
   std::condition_variable sync_done_;
   std::map<std::uint64_t, Segment> segments_;  // by seq; the last one is active
   std::uint64_t write_offset_ = 0;             // in the active segment
+  std::uint64_t synced_offset_ = 0;            // active segment bytes known fdatasynced
+  std::uint64_t marked_offset_ = 0;            // the newest sync mark written in it
   std::deque<EntryLocation> locations_;        // entry first_index_ + i at [i]
   std::uint64_t first_index_ = 1;
   std::uint64_t last_index_ = 0;

@@ -66,6 +66,33 @@ TEST(SimFileSystem, UnsyncedWriteIsSometimesLostAndOtherwiseKeptAsASectorPrefix)
   EXPECT_GT(torn, 0);
 }
 
+TEST(SimFileSystem, ScatteredCrashKeepsUnsyncedSectorsIndependently) {
+  bool saw_hole_before_kept_sector = false;
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    SeededRng rng(seed);
+    SimFileSystem fs(rng);
+    auto f = MustOpen(fs, "/a", OpenMode::kCreate);
+    ASSERT_TRUE(f->Allocate(0, 4096).ok());
+    ASSERT_TRUE(f->Sync().ok());
+    ASSERT_TRUE(fs.SyncDir("/").ok());
+    ASSERT_TRUE(f->Write(0, std::string(4096, 'n')).ok());
+    fs.SetFaults({.crash_scatters_sectors = true});
+    fs.Crash();
+    const std::string after = Contents(fs, "/a");
+    ASSERT_EQ(after.size(), 4096u);
+    for (std::size_t sector = 0; sector < 8; ++sector) {
+      const std::string piece = after.substr(sector * 512, 512);
+      ASSERT_TRUE(piece == std::string(512, 'n') || piece == std::string(512, '\0'))
+          << "seed " << seed << ": sectors survive whole or not at all";
+    }
+    const std::size_t first_zero = after.find('\0');
+    if (first_zero != std::string::npos && after.find('n', first_zero) != std::string::npos) {
+      saw_hole_before_kept_sector = true;
+    }
+  }
+  EXPECT_TRUE(saw_hole_before_kept_sector);
+}
+
 TEST(SimFileSystem, CreatedFileWithoutDirSyncMayVanishButWithDirSyncNeverDoes) {
   int vanished = 0;
   for (std::uint64_t seed = 0; seed < 100; ++seed) {

@@ -20,11 +20,13 @@ constexpr WalOptions kOptions{.segment_size_bytes = 4096};
 
 class WalCorruptionTest : public ::testing::Test {
  protected:
-  // 80 entries of 100 bytes: three segments (32 entries fill one).
+  // 81 entries of 100 bytes in two batches: three segments (32 entries fill one).
   void SetUp() override {
     auto wal = Wal::Open(fs_, kDir, kOptions);
     ASSERT_TRUE(wal.ok());
     ASSERT_TRUE((*wal)->AppendAndSync(MakeEntries(1, 80, 1, 100), HardState{1, 1, 1}).ok());
+    // A second batch: it starts with a sync mark covering everything above.
+    ASSERT_TRUE((*wal)->AppendAndSync(MakeEntries(81, 1, 1, 100)).ok());
     auto scan = ScanLog(fs_, kDir);
     ASSERT_TRUE(scan.ok());
     scan_ = *scan;
@@ -81,7 +83,7 @@ class WalCorruptionTest : public ::testing::Test {
 
 TEST_F(WalCorruptionTest, IntactLogOpens) {
   auto wal = OpenOrDie();
-  EXPECT_EQ(wal->LastIndex(), 80u);
+  EXPECT_EQ(wal->LastIndex(), 81u);
   EXPECT_FALSE(wal->recovery().torn_tail);
 }
 
@@ -140,47 +142,71 @@ TEST_F(WalCorruptionTest, SegmentWhoseNameDisagreesWithItsHeaderIsRefused) {
 }
 
 TEST_F(WalCorruptionTest, TruncatedTrailingRecordIsATornTailAndIsRepaired) {
-  const std::uint64_t offset = Loc(80).offset;
+  const std::uint64_t offset = Loc(81).offset;
   Fill(LastPath(), offset + 40, 4096 - offset - 40);  // the record's end never reached disk
   {
     auto wal = OpenOrDie();
     EXPECT_TRUE(wal->recovery().torn_tail);
     EXPECT_EQ(wal->recovery().tail_offset, offset);
     EXPECT_NE(wal->recovery().tail_problem.find("checksum mismatch"), std::string::npos);
-    EXPECT_EQ(wal->LastIndex(), 79u);
-    ASSERT_TRUE(wal->AppendAndSync(MakeEntries(80, 2, 2, 100)).ok());
+    EXPECT_EQ(wal->LastIndex(), 80u);
+    ASSERT_TRUE(wal->AppendAndSync(MakeEntries(81, 2, 2, 100)).ok());
   }
   auto wal = OpenOrDie();
   EXPECT_FALSE(wal->recovery().torn_tail);
-  EXPECT_EQ(wal->LastIndex(), 81u);
-  EXPECT_EQ(wal->Read(80, 81)->front(), MakeEntry(80, 2, 100));
+  EXPECT_EQ(wal->LastIndex(), 82u);
+  EXPECT_EQ(wal->Read(81, 82)->front(), MakeEntry(81, 2, 100));
 }
 
 TEST_F(WalCorruptionTest, PartialLastRecordHeaderIsATornTail) {
-  // Only the hard-state record after entry 80 is torn: 5 of its 9 header bytes landed.
-  const std::uint64_t hs_offset = Loc(80).offset + Loc(80).record_bytes;
-  Fill(LastPath(), hs_offset + 5, 4096 - hs_offset - 5);
+  Fill(LastPath(), Loc(81).offset + 5, 4096 - Loc(81).offset - 5);  // 5 of 9 header bytes landed
   auto wal = OpenOrDie();
   EXPECT_TRUE(wal->recovery().torn_tail);
   EXPECT_EQ(wal->LastIndex(), 80u);
 }
 
 TEST_F(WalCorruptionTest, LengthRunningPastTheEndOfTheLastSegmentIsATornTail) {
-  const std::uint64_t hs_offset = Loc(80).offset + Loc(80).record_bytes;
-  ASSERT_TRUE(fs_.CorruptByte(LastPath(), hs_offset + 3, 0x10).ok());
+  ASSERT_TRUE(fs_.CorruptByte(LastPath(), Loc(81).offset + 3, 0x10).ok());
   auto wal = OpenOrDie();
   EXPECT_TRUE(wal->recovery().torn_tail);
   EXPECT_NE(wal->recovery().tail_problem.find("runs past the end"), std::string::npos);
   EXPECT_EQ(wal->LastIndex(), 80u);
 }
 
-TEST_F(WalCorruptionTest, CorruptionOfTheVeryLastRecordIsIndistinguishableFromATornWrite) {
-  // Documented limit: the final record alone cannot tell a bit flip from a tear.
-  const std::uint64_t hs_offset = Loc(80).offset + Loc(80).record_bytes;
-  ASSERT_TRUE(fs_.CorruptByte(LastPath(), hs_offset + kRecordHeaderBytes + 2, 0x01).ok());
+TEST_F(WalCorruptionTest, DamageAfterTheNewestSyncMarkIsIndistinguishableFromATornWrite) {
+  // Documented limit: nothing on disk says the newest batch was synced (its mark
+  // would arrive with the next batch), so a bit flip there reads as a tear.
+  ASSERT_TRUE(fs_.CorruptByte(LastPath(), Loc(81).offset + kRecordHeaderBytes + 2, 0x01).ok());
   auto wal = OpenOrDie();
   EXPECT_TRUE(wal->recovery().torn_tail);
   EXPECT_EQ(wal->LastIndex(), 80u);
+}
+
+TEST_F(WalCorruptionTest, DamageJustBelowTheNewestSyncMarkIsRefused) {
+  Corrupt(80, kRecordHeaderBytes + 50);
+  ExpectRefused(SegmentPath(Loc(80).seq), Loc(80).offset, "these bytes were synced (sync mark");
+}
+
+TEST_F(WalCorruptionTest, UnsyncedWritesThatReachedDiskOutOfOrderAreATornTail) {
+  {
+    auto wal = OpenOrDie();
+    ASSERT_TRUE(wal->Append(MakeEntries(82, 14, 1, 100)).ok());  // never synced
+  }
+  auto scan = ScanLog(fs_, kDir);
+  ASSERT_TRUE(scan.ok());
+  const EntryLocation& first_unsynced = scan->locations[82 - 1];
+  const EntryLocation& last_unsynced = scan->locations[95 - 1];
+  ASSERT_EQ(first_unsynced.seq, last_unsynced.seq);
+  // A sector in the middle never made it; the ones after it did.
+  const std::uint64_t hole = (first_unsynced.offset / 512 + 1) * 512;
+  ASSERT_LT(hole + 512, last_unsynced.offset);
+  Fill(LastPath(), hole, 512);
+  auto wal = OpenOrDie();
+  EXPECT_TRUE(wal->recovery().torn_tail);
+  EXPECT_GE(wal->LastIndex(), 81u);
+  EXPECT_LT(wal->LastIndex(), 95u);
+  const std::uint64_t last = wal->LastIndex();
+  ASSERT_TRUE(wal->AppendAndSync(MakeEntries(last + 1, 1, 3)).ok());
 }
 
 TEST_F(WalCorruptionTest, GarbageAfterTheEndMarkerOfASealedSegmentIsRefused) {
@@ -210,14 +236,14 @@ TEST_F(WalCorruptionTest, DecreasingTermIsRefused) {
 }
 
 TEST_F(WalCorruptionTest, EmptyLastSegmentFromACrashDuringCreationIsRemoved) {
-  const std::string stray = io::JoinPath(kDir, SegmentFileName(LastSegment().header.seq + 1, 81));
+  const std::string stray = io::JoinPath(kDir, SegmentFileName(LastSegment().header.seq + 1, 82));
   auto f = fs_.Open(stray, io::OpenMode::kCreate);
   ASSERT_TRUE((*f)->Allocate(0, 4096).ok());
   f->reset();
   auto wal = OpenOrDie();
   ASSERT_EQ(wal->recovery().removed_segments.size(), 1u);
   EXPECT_FALSE(fs_.Exists(stray));
-  EXPECT_EQ(wal->LastIndex(), 80u);
+  EXPECT_EQ(wal->LastIndex(), 81u);
 }
 
 TEST_F(WalCorruptionTest, BitFlipOnReadIsReportedNotReturned) {

@@ -6,6 +6,8 @@
 //   - the torn tail is gone (the log keeps working and reopens cleanly),
 //   - the hard state is the last acknowledged one or a later one,
 //   - corruption injected before the tail is refused, never skipped.
+// A third of the cases crash with unsynced sectors surviving independently
+// (out-of-order writeback) rather than as a torn prefix.
 // Cases: TRI_WAL_CRASH_CASES (default 3000, plus a third as many with I/O faults);
 // base seed TRI_WAL_CRASH_SEED. A failure prints the seed that replays it.
 #include <gtest/gtest.h>
@@ -52,6 +54,8 @@ class CrashCase {
   // Returns an empty string on success, else what went wrong.
   std::string Run() {
     options_.segment_size_bytes = std::uint64_t{4096} << rng_.Uniform(4);
+    // A third of the cases crash with unsynced sectors reaching disk out of order.
+    scatter_ = rng_.Uniform(3) == 0;
     if (!Reopen()) return failure_;
     const int ops = 20 + static_cast<int>(rng_.Uniform(60));
     for (int op = 0; op < ops && failure_.empty(); ++op) {
@@ -60,7 +64,8 @@ class CrashCase {
         fs_.SetFaults({.write_error_probability = 0.05,
                        .short_write_probability = 0.05,
                        .sync_error_probability = 0.05,
-                       .no_space_probability = 0.02});
+                       .no_space_probability = 0.02,
+                       .crash_scatters_sectors = scatter_});
       }
       const std::uint64_t dice = rng_.Uniform(100);
       if (dice < 45)
@@ -202,8 +207,16 @@ class CrashCase {
   // next open to refuse the log.
   void DoCorruptBeforeTail() {
     if (!healthy_ || rng_.Uniform(4) != 0) return;
+    // Sync, then one more synced batch: its sync mark vouches for everything before.
+    if (!wal_->Sync().ok()) return NoteFailure();
+    const std::uint64_t term = model_.entries.empty() ? term_floor_ : model_.entries.back().term;
+    Entry extra = testing::MakeEntry(model_.last() + 1, term, 10);
+    const Status st = wal_->Append(std::span<const Entry>(&extra, 1));
+    model_.entries.push_back(std::move(extra));
+    if (!st.ok()) return NoteFailure();
     if (!wal_->Sync().ok()) return NoteFailure();
     model_.acked = model_.last();
+    if (!model_.states.empty()) model_.acked_state = model_.states.size() - 1;
     auto scan = ScanLog(fs_, kDir, options_.first_index);
     if (!scan.ok()) return Fail("scan of a healthy log failed: " + scan.status().ToString());
     if (scan->locations.size() < 2) return;
@@ -216,7 +229,7 @@ class CrashCase {
     const auto mask = static_cast<std::uint8_t>(1u << rng_.Uniform(8));
     if (!fs_.CorruptByte(path, offset, mask).ok()) return Fail("could not corrupt " + path);
     wal_.reset();
-    fs_.SetFaults({});
+    fs_.SetFaults({.crash_scatters_sectors = scatter_});
     fs_.Crash();
     auto reopened = Wal::Open(fs_, kDir, options_);
     if (reopened.ok())
@@ -231,7 +244,7 @@ class CrashCase {
 
   void DoCrash() {
     wal_.reset();
-    fs_.SetFaults({});
+    fs_.SetFaults({.crash_scatters_sectors = scatter_});
     fs_.Crash();
     trace_ << "crash\n";
     if (!Reopen()) return;
@@ -319,6 +332,7 @@ class CrashCase {
   Model model_;
   std::uint64_t term_floor_ = 1;
   bool healthy_ = true;
+  bool scatter_ = false;
   bool corrupted_ = false;
   std::string failure_;
   std::ostringstream trace_;
