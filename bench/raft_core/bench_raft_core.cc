@@ -89,7 +89,9 @@ class Cluster {
         if (!n.raw->HasReady()) continue;
         progress = true;
         Ready rd = n.raw->GetReady();
-        if (rd.snapshot) TRI_ASSERT(n.storage->ApplySnapshot(*rd.snapshot).ok());
+        if (rd.snapshot) {
+          TRI_ASSERT(n.storage->ApplySnapshot(*rd.snapshot).ok());
+        }
         TRI_ASSERT(n.storage->Append(rd.entries).ok());
         if (rd.hard_state) n.storage->SetHardState(*rd.hard_state);
         for (Message& m : rd.messages) {
@@ -117,7 +119,9 @@ class Cluster {
     if (min_applied < 1024) return;
     for (Node& n : nodes_) {
       const Index at = min_applied - 512;
-      if (at > n.storage->FirstIndex()) TRI_ASSERT(n.storage->Compact(at).ok());
+      if (at > n.storage->FirstIndex()) {
+        TRI_ASSERT(n.storage->Compact(at).ok());
+      }
     }
   }
 

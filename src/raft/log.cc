@@ -48,7 +48,17 @@ Result<Term> RaftLog::TermAt(Index i) const {
   }
   if (!unstable_.empty() && i >= unstable_offset_) return unstable_[i - unstable_offset_].term;
   TRI_ASSERT(!unstable_snapshot_);
-  return storage_->TermAt(i);
+  auto term = storage_->TermAt(i);
+  CheckStorageStatus(term.status());
+  return term;
+}
+
+void RaftLog::CheckStorageStatus(const Status& s) {
+  // Compacted / unavailable are part of the protocol; anything else (corruption, an
+  // I/O error) means the log cannot be trusted, and guessing around it could lose
+  // committed entries: stop loudly instead.
+  TRI_ASSERT_MSG(s.ok() || s.code() == StatusCode::kOutOfRange || s.code() == StatusCode::kNotFound,
+                 "raft: storage failed while reading the log (corruption or I/O error)");
 }
 
 Term RaftLog::TermOrZero(Index i) const {
@@ -78,6 +88,7 @@ Result<std::vector<Entry>> RaftLog::Entries(Index lo, Index hi,
   if (lo < unstable_offset_) {
     TRI_ASSERT(!unstable_snapshot_);
     auto stored = storage_->Entries(lo, std::min(hi, unstable_offset_), max_size_bytes);
+    CheckStorageStatus(stored.status());
     if (!stored.ok()) return stored.status();
     out = std::move(stored).value();
     for (const Entry& e : out) size += EntrySizeBytes(e);

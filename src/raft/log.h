@@ -74,6 +74,8 @@ class RaftLog {
   Index StableIndex() const;
 
   Storage* storage() const { return storage_; }
+  // Stops the process on a storage error other than compacted/unavailable.
+  static void CheckStorageStatus(const Status& s);
 
  private:
   Storage* storage_;

@@ -55,6 +55,8 @@ struct Progress {
   // later is presumed lost and resent.
   std::uint64_t snapshot_sent_round = 0;
   bool recent_active = false;
+  // Leader tick at which the newest heartbeat this follower acknowledged was sent.
+  std::uint64_t lease_ack_tick = 0;
   bool is_learner = false;
   Inflights inflights;
 

@@ -247,6 +247,7 @@ void Raft::Send(Message m) {
 }
 
 void Raft::Tick() {
+  ++ticks_;
   if (role_ == Role::kLeader) {
     TickHeartbeat();
   } else {
@@ -489,6 +490,7 @@ void Raft::SendHeartbeat(NodeId to, const std::string& context) {
   // match may still differ from ours.
   m.commit = std::min(pr.match, log_.committed());
   m.context = context;
+  m.index = ticks_;  // echoed back: the lease starts when the heartbeat was sent
   Send(std::move(m));
 }
 
@@ -501,6 +503,7 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
   if (prev_term.ok()) ents = log_.EntriesFrom(pr.next, config_.max_msg_size_bytes);
   if (!prev_term.ok() || !ents.ok()) {
     // The entries were compacted: the follower needs the snapshot.
+    TRI_ASSERT(IsCompacted(prev_term.ok() ? ents.status() : prev_term.status()));
     return SendSnapshotChunk(to, pr);
   }
   if (ents->empty() && !send_if_empty) return false;
@@ -571,6 +574,20 @@ void Raft::SendTimeoutNow(NodeId to) {
   m.type = MessageType::kTimeoutNow;
   m.to = to;
   Send(std::move(m));
+}
+
+bool Raft::LeaseValid() const {
+  std::vector<std::uint64_t> acks;
+  for (NodeId v : conf_.voters) {
+    auto it = prs_.find(v);
+    acks.push_back(v == id_ ? ticks_ : (it == prs_.end() ? 0 : it->second.lease_ack_tick));
+  }
+  if (acks.empty()) return false;
+  const std::uint64_t lease_start = QuorumCommittedIndex(std::move(acks));
+  if (lease_start == 0) return false;  // no quorum acknowledged any heartbeat yet
+  const int lease_ticks =
+      config_.lease_ticks > 0 ? config_.lease_ticks : config_.election_ticks * 3 / 4;
+  return ticks_ < lease_start + static_cast<std::uint64_t>(lease_ticks);
 }
 
 bool Raft::QuorumActive() {
@@ -687,7 +704,7 @@ void Raft::HandleReadIndexRequest(Message& m) {
     reads_before_term_commit_.push_back(std::move(m));
     return;
   }
-  if (config_.read_only == ReadOnlyOption::kLeaseBased) {
+  if (config_.read_only == ReadOnlyOption::kLeaseBased && LeaseValid()) {
     RespondToRead(m.from, log_.committed(), std::move(m.context));
     return;
   }
@@ -749,6 +766,7 @@ void Raft::HandleAppendResponse(const Message& m, Progress& pr) {
 
 void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
   pr.recent_active = true;
+  if (m.index <= ticks_) pr.lease_ack_tick = std::max(pr.lease_ack_tick, m.index);
   pr.probe_sent = false;
   if (pr.state == ProgressState::kReplicate && pr.inflights.Full()) pr.inflights.FreeFirstOne();
   if (pr.state == ProgressState::kSnapshot) {
@@ -757,7 +775,8 @@ void Raft::HandleHeartbeatResponse(const Message& m, Progress& pr) {
   } else if (pr.match < log_.LastIndex()) {
     SendAppend(m.from);
   }
-  if (config_.read_only != ReadOnlyOption::kSafe || m.context.empty()) return;
+  // Reads waiting for a heartbeat round (kSafe, or kLeaseBased without a valid lease).
+  if (m.context.empty() || pending_reads_.empty()) return;
   auto it = std::find_if(pending_reads_.begin(), pending_reads_.end(),
                          [&](const ReadRequest& r) { return r.context == m.context; });
   if (it == pending_reads_.end()) return;
@@ -984,6 +1003,7 @@ void Raft::HandleHeartbeat(const Message& m) {
   resp.type = MessageType::kHeartbeatResp;
   resp.to = m.from;
   resp.context = m.context;
+  resp.index = m.index;
   Send(std::move(resp));
 }
 

@@ -117,6 +117,8 @@ class Raft {
   void ReleasePendingReads();
   void RespondToRead(NodeId from, Index index, std::string context);
   bool CommittedEntryInCurrentTerm() const;
+  // kLeaseBased: a quorum acknowledged a heartbeat sent less than lease_ticks ago.
+  bool LeaseValid() const;
   bool QuorumActive();
   void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
   void ResetRandomizedElectionTimeout();
@@ -153,6 +155,7 @@ class Raft {
   std::vector<ReadState> read_states_;
 
   std::uint64_t heartbeat_rounds_ = 0;
+  std::uint64_t ticks_ = 0;  // every Tick(); the leader's lease clock
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   int randomized_election_timeout_ = 0;

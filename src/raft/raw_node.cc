@@ -23,6 +23,9 @@ Status Config::Validate() const {
   if (read_only == ReadOnlyOption::kLeaseBased && !check_quorum) {
     return InvalidArgument("raft config: lease-based reads require check_quorum");
   }
+  if (lease_ticks < 0 || lease_ticks >= election_ticks) {
+    return InvalidArgument("raft config: lease_ticks must be in [0, election_ticks)");
+  }
   return Status::Ok();
 }
 

@@ -40,9 +40,10 @@ enum class ReadOnlyOption : std::uint8_t {
   // ReadIndex confirms leadership with a heartbeat round to a quorum (linearizable
   // without any clock assumption).
   kSafe = 0,
-  // ReadIndex answers from the leader's lease: requires check_quorum. Safe only if
-  // nodes' tick rates differ by less than the margin between the election timeout
-  // and the lease (see docs/raft.md); a paused or drifting leader can serve stale reads.
+  // ReadIndex answers at once while the leader holds a lease: a quorum acknowledged a
+  // heartbeat sent less than lease_ticks ago (leader ticks). Requires check_quorum.
+  // Safe only while no follower's ticks run faster than the leader's by more than
+  // election_ticks / lease_ticks (see docs/raft.md); otherwise falls back to kSafe.
   kLeaseBased = 1,
 };
 
@@ -69,6 +70,9 @@ struct Config {
   // followers ignore vote requests while they recently heard from a leader.
   bool check_quorum = true;
   ReadOnlyOption read_only = ReadOnlyOption::kSafe;
+  // Lease length for kLeaseBased reads; 0 means election_ticks * 3 / 4 (tolerates
+  // follower ticks up to a third faster than the leader's). REQUIRES < election_ticks.
+  int lease_ticks = 0;
   // When true, followers drop proposals instead of forwarding them to the leader.
   bool disable_proposal_forwarding = false;
 

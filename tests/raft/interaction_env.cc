@@ -87,6 +87,7 @@ std::string FormatMessage(const Message& m) {
       if (m.reject) os << " Rejected";
       break;
     case MessageType::kHeartbeat: os << " Commit:" << m.commit; break;
+    // (kHeartbeat/kHeartbeatResp also carry the leader's tick for leases; not shown.)
     case MessageType::kReadIndexResp: os << " Index:" << m.index; break;
     case MessageType::kTransferLeader: os << " Target:" << m.target; break;
     default: break;

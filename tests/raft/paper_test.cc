@@ -30,7 +30,9 @@ struct TestNode {
     std::vector<Message> out;
     while (node->HasReady()) {
       Ready rd = node->GetReady();
-      if (rd.snapshot) EXPECT_TRUE(storage.ApplySnapshot(*rd.snapshot).ok());
+      if (rd.snapshot) {
+        EXPECT_TRUE(storage.ApplySnapshot(*rd.snapshot).ok());
+      }
       EXPECT_TRUE(storage.Append(rd.entries).ok());
       if (rd.hard_state) storage.SetHardState(*rd.hard_state);
       for (Entry& e : rd.committed_entries) applied.push_back(std::move(e));

@@ -178,7 +178,9 @@ class RandomCluster {
       net_.push_back(std::move(m));
     }
     for (const Entry& e : rd.committed_entries) {
-      if (!n.applied.empty()) ASSERT_EQ(e.index, n.applied.back().index + 1) << "gap in apply";
+      if (!n.applied.empty()) {
+        ASSERT_EQ(e.index, n.applied.back().index + 1) << "gap in apply";
+      }
       AppliedEntry a{e.index, e.term, e.data};
       CheckApplied(id, a);
       n.applied.push_back(std::move(a));
@@ -221,7 +223,9 @@ class RandomCluster {
           auto snap = n.storage->CreateSnapshot(at, n.raw->status().conf_state,
                                                 EncodeApplied(n.applied));
           if (trace_) fprintf(stderr, "COMPACT node %lu at %lu\n", id, at);
-          if (snap.ok()) ASSERT_TRUE(n.storage->Compact(at - 1).ok());
+          if (snap.ok()) {
+            ASSERT_TRUE(n.storage->Compact(at - 1).ok());
+          }
         }
       }
     } else if (r < 968) {

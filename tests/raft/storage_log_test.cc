@@ -5,6 +5,7 @@
 
 #include "raft/log.h"
 #include "raft/progress.h"
+#include "raft/raw_node.h"
 #include "raft/storage.h"
 
 namespace tri::raft {
@@ -159,6 +160,85 @@ RC_GTEST_PROP(ConfChange, DecodingArbitraryBytesNeverCrashes, ()) {
   const auto bytes = *rc::gen::arbitrary<std::string>();
   ConfChange out;
   (void)DecodeConfChange(bytes, &out);
+}
+
+}  // namespace
+}  // namespace tri::raft
+
+namespace tri::raft {
+namespace {
+
+// RAFT_HARD_CASES 10: a damaged log is detected, never silently used.
+class FaultyStorage final : public Storage {
+ public:
+  explicit FaultyStorage(MemoryStorage* inner) : inner_(inner) {}
+  Result<InitialState> GetInitialState() const override { return inner_->GetInitialState(); }
+  Result<std::vector<Entry>> Entries(Index lo, Index hi, std::uint64_t max) const override {
+    if (corrupt) return Corruption("bad checksum in segment 3 at offset 4096");
+    return inner_->Entries(lo, hi, max);
+  }
+  Result<Term> TermAt(Index i) const override {
+    if (corrupt) return Corruption("bad checksum in segment 3 at offset 4096");
+    return inner_->TermAt(i);
+  }
+  Index FirstIndex() const override { return inner_->FirstIndex(); }
+  Index LastIndex() const override { return inner_->LastIndex(); }
+  Result<Snapshot> GetSnapshot() const override { return inner_->GetSnapshot(); }
+  bool corrupt = false;
+
+ private:
+  MemoryStorage* inner_;
+};
+
+Config ConfigFor(Storage* s) {
+  Config c;
+  c.id = 1;
+  c.storage = s;
+  c.randomized_election_timeout = false;
+  return c;
+}
+
+TEST(StorageDamage, HardStateCommitBeyondTheLogIsRefusedAtStart) {
+  // Lost unsynced writes: the hard state says 5 is committed, the log ends at 3.
+  MemoryStorage s(ConfState{{1, 2, 3}, {}, {}});
+  ASSERT_TRUE(s.Append(Ents(1, {1, 1, 1})).ok());
+  s.SetHardState(HardState{1, 1, 5});
+  auto node = RawNode::Create(ConfigFor(&s));
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(node.status().message().find("commit 5"), std::string::npos);
+}
+
+TEST(StorageDamage, MalformedCommittedConfChangeIsRefusedAtStart) {
+  MemoryStorage s(ConfState{{1, 2, 3}, {}, {}});
+  ASSERT_TRUE(s.Append({Entry{1, 1, EntryType::kConfChange, "\x07garbage"}}).ok());
+  s.SetHardState(HardState{1, 1, 1});
+  auto node = RawNode::Create(ConfigFor(&s));
+  ASSERT_FALSE(node.ok());
+  EXPECT_EQ(node.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(node.status().message().find("index 1"), std::string::npos);
+}
+
+TEST(StorageDamageDeathTest, CorruptionWhileRunningStopsTheProcess) {
+  MemoryStorage inner(ConfState{{1}, {}, {}});
+  FaultyStorage s(&inner);
+  auto node = RawNode::Create(ConfigFor(&s));
+  ASSERT_TRUE(node.ok());
+  ASSERT_TRUE((*node)->Campaign().ok());
+  s.corrupt = true;
+  EXPECT_DEATH(
+      {
+        for (int i = 0; i < 3; ++i) {
+          (void)(*node)->Propose("x");
+          if ((*node)->HasReady()) {
+            Ready rd = (*node)->GetReady();
+            (void)inner.Append(rd.entries);
+            (*node)->Advance();
+          }
+        }
+        Ready rd = (*node)->GetReady();  // reads committed entries from storage
+      },
+      "storage failed");
 }
 
 }  // namespace
