@@ -92,12 +92,13 @@ Status Wal::Recover() {
     TRI_RETURN_IF_ERROR(ActiveLocked().file->Sync());
   }
 
-  // Superseded by a reset or a truncation.
-  for (const std::string& name : scan.obsolete) {
-    TRI_RETURN_IF_ERROR(fs_.Remove(io::JoinPath(dir_, name)));
-    recovery_.removed_segments.push_back(name);
+  // Superseded by a reset or a truncation. Newest first, each removal durable
+  // before the next, so an interrupted cleanup still leaves a log that chains.
+  for (auto it = scan.obsolete.rbegin(); it != scan.obsolete.rend(); ++it) {
+    TRI_RETURN_IF_ERROR(fs_.Remove(io::JoinPath(dir_, *it)));
+    TRI_RETURN_IF_ERROR(fs_.SyncDir(dir_));
+    recovery_.removed_segments.push_back(*it);
   }
-  if (!scan.obsolete.empty()) TRI_RETURN_IF_ERROR(fs_.SyncDir(dir_));
   durable_index_ = last_index_;
   synced_offset_ = write_offset_;
   marked_offset_ = 0;  // the first append marks everything recovered as synced
@@ -359,18 +360,14 @@ Status Wal::TruncateSuffix(std::uint64_t from) {
   durable_seq_ = write_seq_;
   durable_index_ = last_index_;
   // Segments holding only void entries, newest first.
-  bool removed = false;
   while (segments_.size() > 1) {
     auto victim = std::prev(std::prev(segments_.end()));
     if (victim->second.header.first_index < from) break;
-    const Status st = fs_.Remove(victim->second.path);
+    // One directory sync per removal: the removals become durable in this order.
+    Status st = fs_.Remove(victim->second.path);
+    if (st.ok()) st = fs_.SyncDir(dir_);
     if (!st.ok()) return PoisonLocked(st);
     segments_.erase(victim);
-    removed = true;
-  }
-  if (removed) {
-    const Status st = fs_.SyncDir(dir_);
-    if (!st.ok()) return PoisonLocked(st);
   }
   return Status::Ok();
 }
@@ -396,12 +393,14 @@ Status Wal::DropPrefix(std::uint64_t index) {
   // every segment but the new one).
   const bool reset = (ActiveLocked().header.flags & kSegmentFlagLogReset) != 0 &&
                      ActiveLocked().header.first_index == index + 1;
-  bool removed = false;
   while (segments_.size() > 1) {
     auto oldest = segments_.begin();
     auto next = std::next(oldest);
     if (!reset && next->second.header.first_index - 1 > index) break;
-    const Status st = fs_.Remove(oldest->second.path);
+    // One directory sync per removal: the removals become durable in this order,
+    // so a crash part-way leaves a log that still chains.
+    Status st = fs_.Remove(oldest->second.path);
+    if (st.ok()) st = fs_.SyncDir(dir_);
     if (!st.ok()) return PoisonLocked(st);
     if (!reset) {
       const std::uint64_t dropped = next->second.header.first_index - first_index_;
@@ -411,11 +410,6 @@ Status Wal::DropPrefix(std::uint64_t index) {
       first_index_ = next->second.header.first_index;
     }
     segments_.erase(oldest);
-    removed = true;
-  }
-  if (removed) {
-    const Status st = fs_.SyncDir(dir_);
-    if (!st.ok()) return PoisonLocked(st);
   }
   return Status::Ok();
 }
