@@ -56,26 +56,31 @@ TEST(WalKill9, EverythingAcknowledgedBeforeKillMinus9IsThereAfterReopen) {
       ChildLoop(dir, fds[1]);
     }
     ::close(fds[1]);
-    const auto kill_after = std::chrono::milliseconds(150 + random() % 350);
-    const auto deadline = std::chrono::steady_clock::now() + kill_after;
-    bool checked_lock = false;
     std::uint64_t round_acked = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
+    auto read_ack = [&](int timeout_ms) {
       pollfd p{fds[0], POLLIN, 0};
-      if (::poll(&p, 1, 10) <= 0) continue;
+      if (::poll(&p, 1, timeout_ms) <= 0) return false;
       std::uint64_t value = 0;
-      const ssize_t n = ::read(fds[0], &value, sizeof(value));
-      if (n != sizeof(value)) break;
+      if (::read(fds[0], &value, sizeof(value)) != sizeof(value)) return false;
       round_acked = std::max(round_acked, value);
-      if (!checked_lock) {
-        // While the child runs, the directory is its alone.
-        auto second = Wal::Open(io::PosixFileSystem::Instance(), dir, kOptions);
-        ASSERT_FALSE(second.ok());
-        EXPECT_EQ(second.status().message(),
-                  "data directory " + dir + " is in use by pid " + std::to_string(child));
-        checked_lock = true;
-      }
+      return true;
+    };
+    // Wait (generously: CI machines are loaded) for the child to make progress.
+    if (!read_ack(20000)) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, nullptr, 0);
+      FAIL() << "round " << round << ": the child never acknowledged";
     }
+    // While the child runs, the directory is its alone.
+    auto second = Wal::Open(io::PosixFileSystem::Instance(), dir, kOptions);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.status().message(),
+              "data directory " + dir + " is in use by pid " + std::to_string(child));
+    // Then kill it at a random moment.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(50 + random() % 300);
+    while (std::chrono::steady_clock::now() < deadline)
+      read_ack(10);
     ASSERT_EQ(::kill(child, SIGKILL), 0);
     // Acknowledgements already in the pipe count too.
     std::uint64_t value = 0;
