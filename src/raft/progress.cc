@@ -41,6 +41,7 @@ void Progress::BecomeProbe() {
   probe_sent = false;
   pending_snapshot = 0;
   snapshot_offset_bytes = 0;
+  snapshot_in_transfer.reset();
   inflights.Reset();
 }
 
@@ -50,6 +51,7 @@ void Progress::BecomeReplicate() {
   probe_sent = false;
   pending_snapshot = 0;
   snapshot_offset_bytes = 0;
+  snapshot_in_transfer.reset();
   inflights.Reset();
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 
 #include "raft/raw_node.h"
 #include "raft/types.h"
@@ -54,6 +55,8 @@ struct Progress {
   // Heartbeat round in which the last chunk was sent: a chunk still unanswered a round
   // later is presumed lost and resent.
   std::uint64_t snapshot_sent_round = 0;
+  // The snapshot being sent (kept until the transfer ends, shared between followers).
+  std::shared_ptr<const Snapshot> snapshot_in_transfer;
   bool recent_active = false;
   // Leader tick at which the newest heartbeat this follower acknowledged was sent.
   std::uint64_t lease_ack_tick = 0;

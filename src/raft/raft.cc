@@ -546,12 +546,20 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
 
 bool Raft::SendSnapshotChunk(NodeId to, Progress& pr) {
   if (!pr.recent_active) return false;  // do not push a snapshot at a dead node
-  auto snap = log_.GetSnapshot();
-  if (!snap.ok() || snap->empty()) return false;  // temporarily unavailable: retry later
-  if (pr.state != ProgressState::kSnapshot || pr.pending_snapshot != snap->metadata.index) {
-    // Start (or restart with a newer snapshot) from the beginning.
-    pr.BecomeSnapshot(snap->metadata.index);
+  if (pr.state != ProgressState::kSnapshot || !pr.snapshot_in_transfer) {
+    // Start a transfer with the latest snapshot. The transfer keeps that snapshot even
+    // if the application makes newer ones meanwhile: restarting on every new snapshot
+    // could keep a slow follower from ever finishing (hashicorp/raft #212, consul #9609).
+    auto latest = log_.GetSnapshot();
+    if (!latest.ok() || latest->empty()) return false;  // temporarily unavailable
+    if (!sending_snapshot_ || sending_snapshot_->metadata.index != latest->metadata.index) {
+      sending_snapshot_ = std::make_shared<const Snapshot>(std::move(latest).value());
+    }
+    pr.BecomeSnapshot(sending_snapshot_->metadata.index);
+    pr.snapshot_in_transfer = sending_snapshot_;
   }
+  const Snapshot* snap = pr.snapshot_in_transfer.get();
+  TRI_ASSERT(snap->metadata.index == pr.pending_snapshot);
   const std::uint64_t total = snap->data.size();
   const std::uint64_t offset = std::min<std::uint64_t>(pr.snapshot_offset_bytes, total);
   const std::uint64_t len = std::min<std::uint64_t>(config_.max_snapshot_chunk_bytes, total - offset);

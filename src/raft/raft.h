@@ -166,6 +166,8 @@ class Raft {
   std::vector<ReadRequest> pending_reads_;        // awaiting a heartbeat quorum
   std::vector<Message> reads_before_term_commit_;  // awaiting a commit in this term
 
+  // Leader: the latest snapshot read from Storage for transfers (shared by followers).
+  std::shared_ptr<const Snapshot> sending_snapshot_;
   // Follower: the snapshot being assembled from chunks.
   std::optional<SnapshotChunk> incoming_snapshot_;
 };

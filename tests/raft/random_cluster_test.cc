@@ -3,7 +3,7 @@
 // compaction with snapshots, membership changes and leader transfers. Checks
 // election safety, state-machine safety, commit monotonicity and, once the
 // faults stop, liveness. A failure prints the seed; TRI_RAFT_RANDOM_SEEDS=N
-// runs more seeds (default 40).
+// runs more seeds (default 200).
 
 #include <gtest/gtest.h>
 
@@ -348,7 +348,7 @@ class RandomCluster {
 };
 
 TEST(RandomCluster, SafeUnderFaultsAndLiveAfterwards) {
-  int seeds = 40;
+  int seeds = 200;
   if (const char* env = std::getenv("TRI_RAFT_RANDOM_SEEDS")) seeds = std::atoi(env);
   int first_seed = 1;
   if (const char* env = std::getenv("TRI_RAFT_RANDOM_SEED")) first_seed = seeds = std::atoi(env);
