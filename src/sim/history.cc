@@ -31,8 +31,14 @@ std::string DescribeOperation(const KvOperation& op) {
   }
   const std::string ret =
       op.return_time == kNeverReturned ? std::string("inf") : fmt::format("{}", op.return_time);
-  return fmt::format("#{} {} -> {} [client {} t={}..{}]", op.id, call, outcome, op.client_id,
-                     op.call_time, ret);
+  std::string when;
+  if (op.call_sim_us >= 0) {
+    when = op.return_sim_us >= 0
+               ? fmt::format(" at {:.3f}s..{:.3f}s", op.call_sim_us / 1e6, op.return_sim_us / 1e6)
+               : fmt::format(" at {:.3f}s..", op.call_sim_us / 1e6);
+  }
+  return fmt::format("#{} {} -> {} [client {} t={}..{}{}]", op.id, call, outcome, op.client_id,
+                     op.call_time, ret, when);
 }
 
 }  // namespace tri::sim

@@ -41,6 +41,9 @@ struct KvOperation {
   // so no two events tie. Equal call/return times are treated as concurrent.
   std::int64_t call_time = 0;
   std::int64_t return_time = kNeverReturned;
+  // Simulated wall time in microseconds, for reports only (-1 when unknown).
+  std::int64_t call_sim_us = -1;
+  std::int64_t return_sim_us = -1;
 };
 
 using KvHistory = std::vector<KvOperation>;

@@ -419,11 +419,26 @@ RaftSimResult RunRaftSim(const RaftSimOptions& options) {
   return result;
 }
 
+std::string ReplayArguments(const RaftSimOptions& o) {
+  const RaftSimOptions defaults;
+  std::string args = fmt::format("--seed {} --nodes {} --ops {} --faults {}", o.seed, o.nodes,
+                                 o.ops, o.faults.ToString());
+  if (o.clients != defaults.clients) args += fmt::format(" --clients {}", o.clients);
+  if (o.keys != defaults.keys) args += fmt::format(" --keys {}", o.keys);
+  if (o.lease_reads) args += " --lease-reads";
+  if (o.liveness_bound_ticks != defaults.liveness_bound_ticks) {
+    args += fmt::format(" --liveness-bound-ticks {}", o.liveness_bound_ticks);
+  }
+  if (o.bug != InjectedBug::kNone) args += fmt::format(" --inject-bug {}", InjectedBugName(o.bug));
+  return args;
+}
+
 std::string FormatRaftSimResult(const RaftSimOptions& o, const RaftSimResult& r) {
-  std::string head = fmt::format(
-      "seed {} nodes {} ops {} faults {}{}", o.seed, o.nodes, o.ops, o.faults.ToString(),
+  const std::string head = fmt::format(
+      "seed {} nodes {} ops {} faults {}{}{}", o.seed, o.nodes, o.ops, o.faults.ToString(),
+      o.lease_reads ? " lease-reads" : "",
       o.bug == InjectedBug::kNone ? std::string() : fmt::format(" bug {}", InjectedBugName(o.bug)));
-  std::string stats = fmt::format(
+  const std::string stats = fmt::format(
       "sim {:.2f}s, committed {}, terms {} leaders {}, ops ok {} timed-out {} refused {}, "
       "crashes {} partitions {}, compactions {} snapshots sent {}, msgs {} dropped {}, "
       "liveness {} ticks",
@@ -431,12 +446,8 @@ std::string FormatRaftSimResult(const RaftSimOptions& o, const RaftSimResult& r)
       r.ops_timed_out, r.ops_refused, r.crashes, r.partitions, r.compactions, r.snapshots_installed,
       r.messages_sent, r.messages_dropped, r.liveness_ticks);
   if (r.ok) return fmt::format("{}: ok ({})", head, stats);
-  return fmt::format(
-      "{}: FAILED {}: {}\n  ({})\n  replay: tri-sim raft --seed {} --nodes {} "
-      "--ops {} --faults {}{}",
-      head, r.violated, r.details, stats, o.seed, o.nodes, o.ops, o.faults.ToString(),
-      o.bug == InjectedBug::kNone ? std::string()
-                                  : fmt::format(" --inject-bug {}", InjectedBugName(o.bug)));
+  return fmt::format("{}: FAILED {}: {}\n  ({})\n  replay: tri-sim raft {}", head, r.violated,
+                     r.details, stats, ReplayArguments(o));
 }
 
 }  // namespace tri::sim

@@ -68,7 +68,11 @@ struct RaftSimOptions {
   int liveness_bound_ticks = 300;
   // Fault phase ends when the workload is done or after this much simulated time.
   SimTimeUs max_fault_phase_us = 120'000'000;
-  bool verbose = false;  // log faults and elections to stdout
+  // Reads use the leader lease (raft::ReadOnlyOption::kLeaseBased) instead of a
+  // heartbeat round: linearizable only while tick rates are bounded, so clock
+  // drift and pauses (the drift fault) are expected to break it.
+  bool lease_reads = false;
+  bool verbose = false;  // log faults to stdout
 };
 
 struct RaftSimResult {
@@ -97,5 +101,7 @@ RaftSimResult RunRaftSim(const RaftSimOptions& options);
 
 // One line: "seed 7 nodes 3 ops 200 faults all: ok ..." or the violation.
 std::string FormatRaftSimResult(const RaftSimOptions& options, const RaftSimResult& result);
+// The tri-sim arguments that replay `options` exactly.
+std::string ReplayArguments(const RaftSimOptions& options);
 
 }  // namespace tri::sim

@@ -157,6 +157,8 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   config.applied = snapshot_on_disk->metadata.index;
   config.max_msg_size_bytes = max_msg_size_bytes_;
   config.max_inflight_msgs = max_inflight_msgs_;
+  config.read_only =
+      options_.lease_reads ? raft::ReadOnlyOption::kLeaseBased : raft::ReadOnlyOption::kSafe;
   config.pre_vote = true;
   config.check_quorum = true;
   auto raw = raft::RawNode::Create(config);

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
                    "succeed iff some seed fails with this invariant (e.g. linearizability)");
   raft->add_option("--liveness-bound-ticks", options.liveness_bound_ticks,
                    "ticks allowed after faults stop to elect a leader and commit");
+  raft->add_flag("--lease-reads", options.lease_reads,
+                 "serve reads from the leader lease (safe only with bounded clock drift)");
   raft->add_flag("--verbose", options.verbose, "log every fault");
   raft->add_flag("--quiet", quiet, "with --seeds: print only failures and the summary");
 

@@ -53,11 +53,11 @@ void Workload::StartOperation(Client& client, SimTimeUs now_us) {
   op.expected = cmd.expected;
   op.outcome = OpOutcome::kUnknown;
   op.call_time = event_counter_++;
+  op.call_sim_us = now_us;
   op.return_time = kNeverReturned;
   history_.push_back(op);
   dropped_.push_back(false);
   ++stats_.issued;
-  (void)now_us;
 }
 
 void Workload::Attempt(Client& client, SimTimeUs now_us, KvCluster& cluster) {
@@ -128,6 +128,7 @@ void Workload::OnResponse(std::uint32_t client_id, std::uint64_t seq, const KvRe
   op.outcome = result.outcome;
   op.read_value = result.read_value;
   op.return_time = event_counter_++;
+  op.return_sim_us = now_us;
   if (op.kind == OpKind::kGet) last_seen_value_[op.key] = result.read_value;
   if (op.kind != OpKind::kGet && result.outcome == OpOutcome::kOk) {
     last_seen_value_[op.key] = op.value;
