@@ -58,6 +58,7 @@ class Raft {
   // The founding membership received by a joining node, to be persisted as the
   // snapshot at index 0.
   std::optional<ConfState>& pending_base_conf() { return pending_base_conf_; }
+  bool has_pending_base_conf() const { return pending_base_conf_.has_value(); }
   // New entries and commit-index advances are sent once per Ready (not once per
   // proposal or response): a burst of proposals leaves in one append per follower, and
   // a burst of acknowledgements costs at most one empty append per follower.

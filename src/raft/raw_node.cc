@@ -86,6 +86,10 @@ Status RawNode::Step(Message m) {
 }
 
 Status RawNode::ReadIndex(std::string context) {
+  if (context.size() > kMaxReadContextBytes) {
+    return InvalidArgument("raft: read context of " + std::to_string(context.size()) +
+                           " bytes exceeds " + std::to_string(kMaxReadContextBytes));
+  }
   Message m;
   m.type = MessageType::kReadIndex;
   m.from = raft_->id();
@@ -120,7 +124,7 @@ bool RawNode::HasReady() const {
   }
   if (!raft_->messages().empty() || !raft_->read_states().empty()) return true;
   if (r.broadcast_pending()) return true;
-  if (const_cast<Raft&>(r).pending_base_conf() && !pending_base_conf_handed_) return true;
+  if (r.has_pending_base_conf() && !pending_base_conf_handed_) return true;
   if (log.HasNextCommittedEntries()) return true;
   return r.conf_changed();
 }

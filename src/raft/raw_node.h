@@ -130,6 +130,9 @@ struct NodeStatus {
   std::map<NodeId, ProgressStatus> progress;  // leader only
 };
 
+// Bound on ReadIndex contexts (they travel in heartbeats).
+inline constexpr std::size_t kMaxReadContextBytes = 1024;
+
 class Raft;  // the protocol state machine (raft/raft.h), private to the core
 
 class RawNode {
@@ -159,7 +162,9 @@ class RawNode {
   // responses, are ignored (ok). Local message types are refused.
   Status Step(Message m);
   // Requests a linearizable read point; the answer arrives as a ReadState with the
-  // same context in a later Ready. kUnavailable when no leader is known.
+  // same context in a later Ready. kUnavailable when no leader is known;
+  // kInvalidArgument when the context exceeds kMaxReadContextBytes. Contexts must be
+  // unique among pending requests (a duplicate is answered once).
   Status ReadIndex(std::string context);
   // Asks the leader to hand leadership to `target` (must be a voter). Aborted if not
   // done within an election timeout.
