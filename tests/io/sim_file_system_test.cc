@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/rng.h"
+#include "io/forwarding_file_system.h"
 
 namespace tri::io {
 namespace {
@@ -270,6 +271,26 @@ TEST(SimFileSystem, AllocateAndTruncateReadAsZeros) {
   ASSERT_TRUE(f->Truncate(1).ok());
   ASSERT_TRUE(f->Truncate(4).ok());
   EXPECT_EQ(Contents(fs, "/a"), std::string("a") + std::string(3, '\0'));
+}
+
+// ForwardingFileSystem: override one call, everything else reaches the base.
+class FailingDirSync final : public ForwardingFileSystem {
+ public:
+  using ForwardingFileSystem::ForwardingFileSystem;
+  Status SyncDir(const std::string& dir) override { return IoError("no dir sync for " + dir); }
+};
+
+TEST(ForwardingFileSystem, OverridesOneCallAndForwardsTheRest) {
+  SeededRng rng(1);
+  SimFileSystem sim(rng);
+  FailingDirSync fs(sim);
+  auto f = MustOpen(fs, "/a", OpenMode::kCreate);
+  ASSERT_TRUE(f->Write(0, "abc").ok());
+  ASSERT_TRUE(f->Sync().ok());
+  EXPECT_EQ(Contents(sim, "/a"), "abc");
+  EXPECT_EQ(fs.SyncDir("/").code(), StatusCode::kIoError);
+  EXPECT_TRUE(fs.Exists("/a"));
+  EXPECT_EQ(*fs.List("/"), std::vector<std::string>{"a"});
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/rng.h"
+#include "io/forwarding_file_system.h"
 #include "io/sim_file_system.h"
 #include "wal/wal_test_util.h"
 
@@ -243,9 +244,9 @@ TEST_F(WalTest, FullDiskWhenRollingIsAnError) {
 
 // A FileSystem whose File::Sync blocks while the gate is closed, so a test can
 // hold a group-commit leader inside fdatasync.
-class GatedFileSystem final : public io::FileSystem {
+class GatedFileSystem final : public io::ForwardingFileSystem {
  public:
-  explicit GatedFileSystem(io::FileSystem& base) : base_(base) {}
+  using io::ForwardingFileSystem::ForwardingFileSystem;
 
   void Close() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -261,49 +262,30 @@ class GatedFileSystem final : public io::FileSystem {
     return waiting_;
   }
 
-  Result<std::unique_ptr<io::File>> Open(const std::string& path, io::OpenMode mode) override {
-    TRI_ASSIGN_OR_RETURN(auto file, base_.Open(path, mode));
-    return std::unique_ptr<io::File>(new GatedFile(this, std::move(file)));
-  }
-  Status Rename(const std::string& a, const std::string& b) override { return base_.Rename(a, b); }
-  Status SyncDir(const std::string& d) override { return base_.SyncDir(d); }
-  Result<std::vector<std::string>> List(const std::string& d) override { return base_.List(d); }
-  Status Remove(const std::string& p) override { return base_.Remove(p); }
-  Result<std::uint64_t> FileSize(const std::string& p) override { return base_.FileSize(p); }
-  bool Exists(const std::string& p) override { return base_.Exists(p); }
-  Status CreateDirs(const std::string& d) override { return base_.CreateDirs(d); }
-  Result<std::unique_ptr<io::DirLock>> LockDir(const std::string& d) override {
-    return base_.LockDir(d);
+ protected:
+  std::unique_ptr<io::File> WrapFile(const std::string& path,
+                                     std::unique_ptr<io::File> file) override {
+    return std::make_unique<GatedFile>(this, std::move(file));
   }
 
  private:
-  class GatedFile final : public io::File {
+  class GatedFile final : public io::ForwardingFile {
    public:
     GatedFile(GatedFileSystem* fs, std::unique_ptr<io::File> base)
-        : fs_(fs), base_(std::move(base)) {}
-    Result<std::size_t> Read(std::uint64_t o, void* b, std::size_t n) override {
-      return base_->Read(o, b, n);
-    }
-    Status Write(std::uint64_t o, std::string_view d) override { return base_->Write(o, d); }
-    Status Append(std::string_view d) override { return base_->Append(d); }
+        : io::ForwardingFile(std::move(base)), fs_(fs) {}
     Status Sync() override {
       std::unique_lock<std::mutex> lock(fs_->mu_);
       ++fs_->waiting_;
       fs_->cv_.wait(lock, [&] { return fs_->open_; });
       --fs_->waiting_;
       lock.unlock();
-      return base_->Sync();
+      return ForwardingFile::Sync();
     }
-    Status Allocate(std::uint64_t o, std::uint64_t n) override { return base_->Allocate(o, n); }
-    Status Truncate(std::uint64_t n) override { return base_->Truncate(n); }
-    Result<std::uint64_t> Size() override { return base_->Size(); }
 
    private:
     GatedFileSystem* fs_;
-    std::unique_ptr<io::File> base_;
   };
 
-  io::FileSystem& base_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = true;
