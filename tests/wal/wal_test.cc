@@ -248,11 +248,11 @@ class GatedFileSystem final : public io::ForwardingFileSystem {
  public:
   using io::ForwardingFileSystem::ForwardingFileSystem;
 
-  void Close() {
+  void CloseGate() {
     std::lock_guard<std::mutex> lock(mu_);
     open_ = false;
   }
-  void Open() {
+  void OpenGate() {
     std::lock_guard<std::mutex> lock(mu_);
     open_ = true;
     cv_.notify_all();
@@ -304,7 +304,7 @@ TEST_F(WalTest, GroupCommitCoversWaitingAppendersWithOneSyncAndReleasesThemOnlyA
   Wal& wal = **opened;
   const std::uint64_t syncs_before = wal.stats().fdatasyncs;
 
-  gated.Close();
+  gated.CloseGate();
   std::atomic<int> released{0};
   std::vector<std::uint64_t> results(4, 0);
   std::vector<std::thread> threads;
@@ -330,7 +330,7 @@ TEST_F(WalTest, GroupCommitCoversWaitingAppendersWithOneSyncAndReleasesThemOnlyA
   SpinUntil([&] { return wal.stats().append_calls == 4; });
   EXPECT_EQ(released.load(), 0) << "nobody may learn durability before a sync covers it";
   EXPECT_EQ(wal.DurableIndex(), 0u);
-  gated.Open();
+  gated.OpenGate();
   for (auto& t : threads)
     t.join();
   EXPECT_EQ(released.load(), 4);
