@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "base/rng.h"
+#include "raft/raft.h"
 #include "raft/raw_node.h"
 
 namespace tri::raft {
@@ -161,6 +162,13 @@ class RandomCluster {
       ASSERT_TRUE(inserted || it->second == id)
           << "election safety: two leaders in term " << term << ": " << it->second << " and "
           << id;
+      // Leader completeness: every entry applied anywhere is in the new leader's log.
+      const RaftLog& log = n.raw->raft_for_testing().log();
+      for (auto c = committed_.lower_bound(log.FirstIndex()); c != committed_.end(); ++c) {
+        ASSERT_EQ(log.TermOrZero(c->first), c->second.first)
+            << "leader completeness: leader " << id << " of term " << term
+            << " lacks committed index " << c->first;
+      }
     }
     if (rd.snapshot) {
       ASSERT_TRUE(n.storage->ApplySnapshot(*rd.snapshot).ok());
