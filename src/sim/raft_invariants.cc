@@ -69,8 +69,15 @@ void RaftInvariants::ObserveRestart(raft::NodeId node, raft::Index durable_commi
   last_applied_by_node_.erase(node);
 }
 
+void RaftInvariants::ObserveLeaderIsVoter(raft::NodeId node, raft::Term term, bool is_voter) {
+  if (!is_voter) {
+    Fail("leader is a voter",
+         fmt::format("node {} leads term {} but is not a voter of its configuration", node, term));
+  }
+}
+
 void RaftInvariants::ObserveCommit(raft::NodeId node, raft::Term term, raft::Index commit,
-                                   const raft::Storage& storage) {
+                                   const raft::Storage& storage, std::size_t quorum) {
   raft::Index& last = commit_by_node_[node];
   if (commit < last) {
     Fail("commit index regressed",
@@ -89,13 +96,13 @@ void RaftInvariants::ObserveCommit(raft::NodeId node, raft::Term term, raft::Ind
     }
     // Indexes below the storage's first index are inside its snapshot.
     while (committed_.size() + 1 < storage.FirstIndex()) {
-      committed_.push_back(Committed{0, 0, term, /*in_snapshot=*/true});
+      committed_.push_back(Committed{0, 0, term, /*in_snapshot=*/true, quorum});
     }
     auto entries = storage.Entries(i, i + 1, raft::kNoSizeLimit);
     TRI_ASSERT(entries.ok() && entries->size() == 1);
     const raft::Entry& e = entries->front();
     if (i == committed_.size() + 1) {
-      committed_.push_back(Committed{e.term, HashEntry(e), term, /*in_snapshot=*/false});
+      committed_.push_back(Committed{e.term, HashEntry(e), term, /*in_snapshot=*/false, quorum});
       continue;
     }
     const Committed& c = committed_[i - 1];
@@ -157,6 +164,7 @@ void RaftInvariants::ObserveApplied(raft::NodeId node, const raft::Entry& entry)
 
 void RaftInvariants::ObserveSnapshotInstalled(raft::NodeId node, raft::Index index,
                                               raft::Term term) {
+  if (index == 0) return;  // the founding membership handed to a joining node
   if (index > committed_.size()) {
     Fail("state-machine safety",
          fmt::format("node {} installed a snapshot at index {} beyond the {} committed entries",
@@ -176,7 +184,6 @@ void RaftInvariants::ObserveSnapshotInstalled(raft::NodeId node, raft::Index ind
 
 void RaftInvariants::CheckCommittedDurable(
     const std::map<raft::NodeId, const raft::Storage*>& durable) {
-  const std::size_t quorum = voter_count_ / 2 + 1;
   // Walk from the newest committed entry down; stop early once an index is
   // covered everywhere by snapshots (older ones are then too).
   for (raft::Index i = committed_.size(); i >= 1; --i) {
@@ -184,19 +191,26 @@ void RaftInvariants::CheckCommittedDurable(
     if (c.in_snapshot) return;  // and so is everything below
     std::size_t holders = 0;
     std::size_t compacted = 0;
+    std::string holder_ids;
     for (const auto& [id, storage] : durable) {
       if (i < storage->FirstIndex()) {
         ++holders;  // in that node's snapshot
         ++compacted;
+        holder_ids += fmt::format(" {}(snapshot)", id);
         continue;
       }
       auto t = storage->TermAt(i);
-      if (t.ok() && *t == c.term) ++holders;
+      if (t.ok() && *t == c.term) {
+        ++holders;
+        holder_ids += fmt::format(" {}", id);
+      }
     }
+    const std::size_t quorum = c.quorum;
     if (holders < quorum) {
       Fail("no committed entry lost",
-           fmt::format("committed index {} (term {}) is durable on only {} of {} nodes", i, c.term,
-                       holders, durable.size()));
+           fmt::format("committed index {} (term {}) is durable on {} node(s) [{} ], fewer than "
+                       "the quorum of {} of the configuration that committed it",
+                       i, c.term, holders, holder_ids, quorum));
       return;
     }
     if (compacted == durable.size()) return;

@@ -47,8 +47,12 @@ class RaftInvariants {
   void ObservePersisted(raft::NodeId node, const std::vector<raft::Entry>& entries,
                         const raft::Storage& storage);
   // `node` (in `term`) reports commit index `commit`; its log is in `storage`.
+  // `quorum` is the majority size of the node's current configuration: newly
+  // committed entries must stay on at least that many disks.
   void ObserveCommit(raft::NodeId node, raft::Term term, raft::Index commit,
-                     const raft::Storage& storage);
+                     const raft::Storage& storage, std::size_t quorum);
+  // A leader must be a voter of its own configuration (never a learner).
+  void ObserveLeaderIsVoter(raft::NodeId node, raft::Term term, bool is_voter);
   // `node` restarted from durable storage: commit may legitimately restart from
   // the durable hard state, which must not be below what it reported.
   void ObserveRestart(raft::NodeId node, raft::Index durable_commit);
@@ -61,7 +65,8 @@ class RaftInvariants {
   void ObserveSnapshotInstalled(raft::NodeId node, raft::Index index, raft::Term term);
   // Two replicas reached different states after applying the same log prefix.
   void ObserveDivergence(std::string details) { Fail("state-machine safety", std::move(details)); }
-  // Every committed entry is on at least a quorum of these durable logs.
+  // Every committed entry is on at least a quorum (of the configuration that
+  // committed it) of these durable logs.
   void CheckCommittedDurable(const std::map<raft::NodeId, const raft::Storage*>& durable);
   // Pairwise log matching over whole logs.
   void CheckLogMatching(const std::map<raft::NodeId, const raft::Storage*>& logs);
@@ -80,6 +85,7 @@ class RaftInvariants {
     std::uint64_t data_hash;
     raft::Term commit_term;  // the term of the leader that committed it
     bool in_snapshot;        // known only as part of a snapshot (e.g. the bootstrap one)
+    std::size_t quorum;      // majority size of the configuration that committed it
   };
   void Fail(std::string invariant, std::string details);
   static std::uint64_t HashEntry(const raft::Entry& e);

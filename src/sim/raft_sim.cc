@@ -36,6 +36,7 @@ class Nemesis {
     if (options_.faults.crash) cluster_->set_leader_crash_after_append_probability(0.02);
     if (options_.faults.loss) actions_.push_back(Action::kLossBurst);
     if (options_.faults.transfer) actions_.push_back(Action::kTransfer);
+    if (options_.faults.membership) actions_.push_back(Action::kMembership);
     next_us_ = NextGap();
   }
 
@@ -100,6 +101,11 @@ class Nemesis {
                                 accepted ? "" : " (refused)"));
         break;
       }
+      case Action::kMembership: {
+        const std::string change = cluster_->ChangeMembership();
+        if (!change.empty()) Log(now_us, change);
+        break;
+      }
       case Action::kLossBurst:
         cluster_->network().config().loss_probability = 0.3;
         loss_burst_end_us_ = now_us + rng_->Range(50'000, 500'000);
@@ -127,7 +133,7 @@ class Nemesis {
   }
 
  private:
-  enum class Action { kPartition, kCrash, kDrift, kLossBurst, kTransfer };
+  enum class Action { kPartition, kCrash, kDrift, kLossBurst, kTransfer, kMembership };
 
   SimTimeUs NextGap() { return rng_->Range(50'000, 600'000); }
 
@@ -249,12 +255,14 @@ Result<FaultSet> FaultSet::Parse(std::string_view list) {
       f.drift = true;
     } else if (name == "transfer") {
       f.transfer = true;
+    } else if (name == "membership") {
+      f.membership = true;
     } else if (name == "all") {
       f = All();
     } else {
       return InvalidArgument(
           fmt::format("unknown fault '{}' (known: loss, dup, reorder, partition, crash, drift, "
-                      "transfer, all, none)",
+                      "transfer, membership, all, none)",
                       name));
     }
     start = comma + 1;
@@ -271,7 +279,8 @@ std::string FaultSet::ToString() const {
   if (crash) names.push_back("crash");
   if (drift) names.push_back("drift");
   if (transfer) names.push_back("transfer");
-  if (names.size() == 7) return "all";
+  if (membership) names.push_back("membership");
+  if (names.size() == 8) return "all";
   if (names.empty()) return "none";
   return fmt::format("{}", fmt::join(names, ","));
 }

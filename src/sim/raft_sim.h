@@ -28,10 +28,11 @@ struct FaultSet {
   bool partition = false;
   bool crash = false;
   bool drift = false;
-  bool transfer = false;  // leadership transfers requested at random moments
+  bool transfer = false;    // leadership transfers requested at random moments
+  bool membership = false;  // learners join and are promoted, voters are removed
 
-  static FaultSet All() { return FaultSet{true, true, true, true, true, true, true}; }
-  // "loss,dup,reorder,partition,crash,drift,transfer", "all" or "none".
+  static FaultSet All() { return FaultSet{true, true, true, true, true, true, true, true}; }
+  // "loss,dup,reorder,partition,crash,drift,transfer,membership", "all" or "none".
   static Result<FaultSet> Parse(std::string_view list);
   std::string ToString() const;
 };

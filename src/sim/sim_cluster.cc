@@ -31,9 +31,16 @@ struct SimCluster::Node {
   std::vector<raft::ReadState> read_states;                          // answered, waiting for apply
   std::vector<std::pair<KvCommand, KvResult>> immediate_answers;     // kStaleRead only
   raft::Index last_snapshot_index = 0;
+  // Majority size of the node's configuration as of its last Ready.
+  std::size_t quorum = 1;
 
-  Node(SimNodeId node_id, raft::ConfState conf, SeededRng node_rng, TickClock tick_clock)
-      : id(node_id), storage(conf), synced(conf), rng(node_rng), clock(tick_clock) {}
+  // A founding member gets the initial membership; a spare starts empty and joins later.
+  Node(SimNodeId node_id, const raft::ConfState* founding, SeededRng node_rng, TickClock tick_clock)
+      : id(node_id),
+        storage(founding ? raft::MemoryStorage(*founding) : raft::MemoryStorage()),
+        synced(storage),
+        rng(node_rng),
+        clock(tick_clock) {}
 };
 
 SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* workload,
@@ -45,7 +52,8 @@ SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* worklo
       network_(
           [&] {
             std::vector<SimNodeId> ids;
-            for (int i = 1; i <= options.nodes; ++i)
+            const int spares = options.faults.membership ? kSpareNodes : 0;
+            for (int i = 1; i <= options.nodes + spares; ++i)
               ids.push_back(static_cast<SimNodeId>(i));
             return ids;
           }(),
@@ -54,11 +62,13 @@ SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* worklo
   raft::ConfState conf;
   for (int i = 1; i <= options_.nodes; ++i)
     conf.voters.insert(static_cast<raft::NodeId>(i));
-  for (int i = 1; i <= options_.nodes; ++i) {
+  const int total = options_.nodes + (options_.faults.membership ? kSpareNodes : 0);
+  for (int i = 1; i <= total; ++i) {
     const double drift = options_.faults.drift ? rng_->NextDouble() * 0.6 - 0.3 : 0.0;
     TickClock clock(options_.tick_us, drift, rng_->Range(0, options_.tick_us));
     SeededRng node_rng(rng_->Next());
-    nodes_.push_back(std::make_unique<Node>(static_cast<SimNodeId>(i), conf, node_rng, clock));
+    nodes_.push_back(std::make_unique<Node>(
+        static_cast<SimNodeId>(i), i <= options_.nodes ? &conf : nullptr, node_rng, clock));
   }
   // Randomized knobs (FoundationDB's "buggify"): small messages and windows
   // exercise batching limits, flow control and partial appends.
@@ -171,6 +181,7 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   n.applied = snapshot->metadata.index;
   n.last_snapshot_index = snapshot->metadata.index;
   TRI_ASSERT_MSG(n.state_machine.Restore(snapshot->data), "a snapshot does not decode");
+  n.quorum = n.raw->status().conf_state.voters.size() / 2 + 1;
   invariants_->ObserveRestart(id, n.storage.hard_state().commit);
   n.up = true;
   network_.links().SetUp(id, true);
@@ -230,6 +241,7 @@ void SimCluster::Step(SimTimeUs now_us) {
 
 void SimCluster::ObserveRole(Node& n) {
   if (n.raw->role() != raft::Role::kLeader) return;
+  invariants_->ObserveLeaderIsVoter(n.id, n.raw->term(), n.raw->status().conf_state.IsVoter(n.id));
   invariants_->ObserveLeader(n.id, n.raw->term());
   invariants_->CheckLeaderCompleteness(n.id, n.raw->term(), n.storage);
 }
@@ -253,7 +265,12 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
     if (rd.hard_state) {
       raft::HardState hs = *rd.hard_state;
       n.storage.SetHardState(hs);
-      invariants_->ObserveCommit(n.id, hs.term, hs.commit, n.storage);
+      // The core applies membership changes while handing out committed entries
+      // and may then commit more under the new configuration, so entries newly
+      // committed in this Ready were decided under the old or the new one.
+      const std::size_t quorum =
+          rd.conf_state ? std::min(n.quorum, rd.conf_state->voters.size() / 2 + 1) : n.quorum;
+      invariants_->ObserveCommit(n.id, hs.term, hs.commit, n.storage, quorum);
     }
     ObserveRole(n);
     if (crash_midway) return;
@@ -283,6 +300,7 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
     for (raft::ReadState& rs : rd.read_states)
       n.read_states.push_back(std::move(rs));
     n.raw->Advance();
+    if (rd.conf_state) n.quorum = rd.conf_state->voters.size() / 2 + 1;
     ServeReads(n);
     MaybeCompact(n);
   }
@@ -347,6 +365,32 @@ void SimCluster::ServeReads(Node& n) {
   }
 }
 
+std::string SimCluster::ChangeMembership() {
+  const auto leader = Leader();
+  if (!leader) return "";
+  const raft::ConfState conf = node(*leader).raw->status().conf_state;
+  std::vector<raft::ConfChange> choices;
+  for (const auto& n : nodes_) {
+    if (!conf.IsMember(n->id) && conf.removed.count(n->id) == 0) {
+      choices.push_back({raft::ConfChangeType::kAddLearner, n->id, ""});
+    }
+  }
+  for (raft::NodeId learner : conf.learners) {
+    choices.push_back({raft::ConfChangeType::kAddVoter, learner, ""});
+  }
+  if (conf.voters.size() > 3) {
+    for (raft::NodeId voter : conf.voters) {
+      choices.push_back({raft::ConfChangeType::kRemoveNode, voter, ""});
+    }
+  }
+  if (choices.empty()) return "";
+  const raft::ConfChange cc = choices[rng_->Uniform(choices.size())];
+  const Status s = node(*leader).raw->ProposeConfChange(cc);
+  static constexpr const char* kNames[] = {"add voter", "add learner", "remove"};
+  return fmt::format("membership: {} node {} at leader {}{}", kNames[static_cast<int>(cc.type)],
+                     cc.node_id, *leader, s.ok() ? "" : " (refused: " + s.message() + ")");
+}
+
 bool SimCluster::TransferLeader(SimNodeId leader, SimNodeId target) {
   Node& n = node(leader);
   if (!n.up) return false;
@@ -360,7 +404,13 @@ bool SimCluster::ProposeProbe(std::uint64_t probe_number) {
 }
 
 bool SimCluster::ProbeAppliedEverywhere(std::uint64_t probe_number) const {
+  // Every current member (voter or learner) must apply it; removed and never
+  // added nodes are not expected to.
+  const auto leader = Leader();
+  if (!leader) return false;
+  const raft::ConfState conf = node(*leader).raw->status().conf_state;
   for (const auto& n : nodes_) {
+    if (!conf.IsMember(n->id)) continue;
     auto it = probe_index_.lower_bound(probe_number);
     if (it == probe_index_.end() || !n->up || n->applied < it->second) return false;
   }

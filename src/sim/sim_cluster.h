@@ -33,6 +33,10 @@ namespace tri::sim {
 
 class SimCluster final : public KvCluster {
  public:
+  // Nodes beyond RaftSimOptions::nodes that start empty and join through
+  // membership changes (only with the membership fault).
+  static constexpr int kSpareNodes = 2;
+
   // `rng`, `workload` and `invariants` are not owned and must outlive the cluster.
   SimCluster(const RaftSimOptions& options, Rng* rng, Workload* workload,
              RaftInvariants* invariants);
@@ -52,6 +56,11 @@ class SimCluster final : public KvCluster {
   std::optional<SimNodeId> Leader() const;
   TickClock& clock(SimNodeId id);
   SimNetwork<raft::Message>& network() { return network_; }
+
+  // Proposes a random membership change at the leader: add a spare node as a
+  // learner, promote a learner, or remove a voter (keeping at least three).
+  // Returns what was proposed ("" if nothing).
+  std::string ChangeMembership();
 
   // Asks `leader` to hand leadership to `target`; false if refused at once.
   bool TransferLeader(SimNodeId leader, SimNodeId target);

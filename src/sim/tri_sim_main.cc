@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   raft->add_option("--clients", options.clients, "concurrent clients")->check(CLI::Range(1, 64));
   raft->add_option("--keys", options.keys, "keys the clients use")->check(CLI::Range(1, 1000));
   raft->add_option("--faults", faults_text,
-                   "loss,dup,reorder,partition,crash,drift,transfer | all | none");
+                   "loss,dup,reorder,partition,crash,drift,transfer,membership | all | none");
   raft->add_option("--inject-bug", bug_text,
                    "a deliberate driver bug: forget-vote | stale-read | lazy-fsync | none");
   raft->add_option("--expect-violation", expect_violation,

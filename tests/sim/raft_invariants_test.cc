@@ -66,10 +66,10 @@ TEST(RaftInvariants, PairwiseLogCheckFindsDivergentPrefixes) {
 TEST(RaftInvariants, ACommittedEntryReplacedLaterIsReported) {
   RaftInvariants inv(3);
   MemoryStorage s1 = Persist(inv, 1, {E(1, 1, "a"), E(2, 1, "b")});
-  inv.ObserveCommit(1, 1, 2, s1);
+  inv.ObserveCommit(1, 1, 2, s1, 2);
   EXPECT_EQ(inv.committed_index(), 2u);
   MemoryStorage s2 = Persist(inv, 2, {E(1, 1, "a"), E(2, 2, "c")});
-  inv.ObserveCommit(2, 2, 2, s2);
+  inv.ObserveCommit(2, 2, 2, s2, 2);
   ASSERT_FALSE(inv.ok());
   EXPECT_EQ(inv.violation().invariant, "no committed entry lost");
 }
@@ -77,7 +77,7 @@ TEST(RaftInvariants, ACommittedEntryReplacedLaterIsReported) {
 TEST(RaftInvariants, CommitIndexMustNotGoBackwardsEvenAcrossRestarts) {
   RaftInvariants inv(3);
   MemoryStorage s = Persist(inv, 1, {E(1, 1), E(2, 1)});
-  inv.ObserveCommit(1, 1, 2, s);
+  inv.ObserveCommit(1, 1, 2, s, 2);
   inv.ObserveRestart(1, 2);
   EXPECT_TRUE(inv.ok());
   inv.ObserveRestart(1, 1);
@@ -88,7 +88,7 @@ TEST(RaftInvariants, CommitIndexMustNotGoBackwardsEvenAcrossRestarts) {
 TEST(RaftInvariants, NewLeaderMissingAnEarlierCommittedEntryBreaksCompleteness) {
   RaftInvariants inv(3);
   MemoryStorage s1 = Persist(inv, 1, {E(1, 1), E(2, 1)});
-  inv.ObserveCommit(1, 1, 2, s1);  // committed in term 1
+  inv.ObserveCommit(1, 1, 2, s1, 2);  // committed in term 1
   MemoryStorage complete = Persist(inv, 2, {E(1, 1), E(2, 1), E(3, 2)});
   inv.CheckLeaderCompleteness(2, 2, complete);
   EXPECT_TRUE(inv.ok());
@@ -103,7 +103,7 @@ TEST(RaftInvariants, EntriesCommittedInALaterTermAreNotDemandedOfAnOlderLeader) 
   // Figure 8: an entry committed in term 4 need not be in term 3's leader.
   RaftInvariants inv(3);
   MemoryStorage s1 = Persist(inv, 1, {E(1, 1), E(2, 2)});
-  inv.ObserveCommit(1, 4, 2, s1);
+  inv.ObserveCommit(1, 4, 2, s1, 2);
   MemoryStorage old_leader(raft::ConfState{{1, 2, 3}, {}, {}});
   ASSERT_TRUE(old_leader.Append({E(1, 1)}).ok());
   inv.CheckLeaderCompleteness(3, 3, old_leader);
@@ -113,7 +113,7 @@ TEST(RaftInvariants, EntriesCommittedInALaterTermAreNotDemandedOfAnOlderLeader) 
 TEST(RaftInvariants, ApplyingAnUncommittedOrDifferentEntryBreaksStateMachineSafety) {
   RaftInvariants inv(3);
   MemoryStorage s1 = Persist(inv, 1, {E(1, 1, "a")});
-  inv.ObserveCommit(1, 1, 1, s1);
+  inv.ObserveCommit(1, 1, 1, s1, 2);
   inv.ObserveApplied(1, E(1, 1, "a"));
   EXPECT_TRUE(inv.ok());
   RaftInvariants uncommitted(3);
@@ -130,7 +130,7 @@ TEST(RaftInvariants, ACommittedEntryOnFewerThanAQuorumOfDisksIsLost) {
   MemoryStorage s1 = Persist(inv, 1, {E(1, 1), E(2, 1)});
   MemoryStorage s2 = Persist(inv, 2, {E(1, 1), E(2, 1)});
   MemoryStorage s3 = Persist(inv, 3, {E(1, 1)});
-  inv.ObserveCommit(1, 1, 2, s1);
+  inv.ObserveCommit(1, 1, 2, s1, 2);
   inv.CheckCommittedDurable({{1, &s1}, {2, &s2}, {3, &s3}});
   EXPECT_TRUE(inv.ok());
   MemoryStorage s2_lost(raft::ConfState{{1, 2, 3}, {}, {}});
