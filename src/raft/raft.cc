@@ -140,6 +140,7 @@ void Raft::Reset(Term term) {
   ResetProgress();
   pending_conf_index_ = 0;
   uncommitted_size_bytes_ = 0;
+  uncommitted_batches_.clear();
   pending_reads_.clear();
   reads_before_term_commit_.clear();
 }
@@ -411,6 +412,7 @@ bool Raft::AppendEntries(std::vector<Entry> entries) {
     return false;
   }
   uncommitted_size_bytes_ += size;
+  uncommitted_batches_.push_back({last, size});
   log_.Append(std::move(entries));
   // Our own progress advances only when Advance() acknowledges persistence (OnPersisted).
   return true;
@@ -436,14 +438,13 @@ bool Raft::MaybeCommit() {
   const Index quorum_index = QuorumCommittedIndex(std::move(matches));
   // Figure 8: only an entry of the current term is committed by counting replicas;
   // earlier entries are committed indirectly.
-  const Index before = log_.committed();
   if (!log_.MaybeCommit(quorum_index, term_)) return false;
-  // Entries committed: they no longer count against the uncommitted budget.
-  auto ents = log_.Entries(before + 1, log_.committed() + 1, kNoSizeLimit);
-  if (ents.ok()) {
-    std::uint64_t freed = 0;
-    for (const Entry& e : *ents) freed += EntrySizeBytes(e);
-    uncommitted_size_bytes_ = freed >= uncommitted_size_bytes_ ? 0 : uncommitted_size_bytes_ - freed;
+  // Committed batches no longer count against the uncommitted budget.
+  while (!uncommitted_batches_.empty() &&
+         uncommitted_batches_.front().first <= log_.committed()) {
+    TRI_ASSERT(uncommitted_size_bytes_ >= uncommitted_batches_.front().second);
+    uncommitted_size_bytes_ -= uncommitted_batches_.front().second;
+    uncommitted_batches_.pop_front();
   }
   ReleasePendingReads();
   return true;

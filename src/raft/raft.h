@@ -5,6 +5,7 @@
 // Section numbers (5.x, 6, 9.6) refer to the Raft paper and Ongaro's thesis.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -164,6 +165,7 @@ class Raft {
   // Index of the latest conf-change entry proposed by this leader (0 = none).
   Index pending_conf_index_ = 0;
   std::uint64_t uncommitted_size_bytes_ = 0;
+  std::deque<std::pair<Index, std::uint64_t>> uncommitted_batches_;  // (last index, bytes)
   std::vector<ReadRequest> pending_reads_;        // awaiting a heartbeat quorum
   std::vector<Message> reads_before_term_commit_;  // awaiting a commit in this term
 
