@@ -91,6 +91,7 @@ class RaftInvariants {
   static std::uint64_t HashEntry(const raft::Entry& e);
 
   std::size_t voter_count_;
+  std::size_t max_quorum_ = 1;  // largest quorum any committed entry was recorded with
   Violation violation_;
   std::map<raft::Term, raft::NodeId> leader_by_term_;
   std::map<std::pair<raft::Index, raft::Term>, EntryKey> entry_by_position_;
