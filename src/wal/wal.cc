@@ -12,13 +12,21 @@ constexpr std::uint64_t kMinSegmentBytes = 4096;
 constexpr std::size_t kSegmentHeaderRecordBytes = kRecordHeaderBytes + kSegmentHeaderPayloadBytes;
 constexpr std::size_t kHardStateRecordBytes = kRecordHeaderBytes + kHardStatePayloadBytes;
 constexpr std::size_t kSyncMarkRecordBytes = kRecordHeaderBytes + kSyncMarkPayloadBytes;
+// Appends are buffered until a Sync (one write per group commit); past this much
+// buffered data they are written right away.
+constexpr std::size_t kMaxBufferedBytes = std::size_t{1} << 20;
 
 }  // namespace
 
 Wal::Wal(io::FileSystem& fs, std::string dir, WalOptions options)
     : fs_(fs), dir_(std::move(dir)), options_(options) {}
 
-Wal::~Wal() = default;
+Wal::~Wal() {
+  // Hand buffered appends to the file system, as a process exit would leave them in
+  // the page cache. They were never synced, so nothing is promised about them.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (poisoned_.ok()) (void)FlushScratchLocked();
+}
 
 Result<std::unique_ptr<Wal>> Wal::Open(io::FileSystem& fs, const std::string& dir,
                                        WalOptions options) {
@@ -65,6 +73,7 @@ Status Wal::Recover() {
     const SegmentInfo& tail = scan.segments.back();
     Segment& active = ActiveLocked();
     write_offset_ = tail.end_offset;
+    scratch_offset_ = write_offset_;
     if (tail.torn_tail) {
       // Zero the torn bytes so the next write starts on a clean end-of-data marker.
       recovery_.torn_tail = true;
@@ -200,8 +209,7 @@ Status Wal::AppendLocked(std::span<const Entry> entries, const std::optional<Har
     term = e.term;
   }
 
-  TRI_ASSERT(scratch_.empty());
-  scratch_offset_ = write_offset_;
+  TRI_ASSERT(scratch_offset_ == write_offset_);
   auto make_room = [&](std::size_t record_bytes) -> Status {
     if (scratch_offset_ + scratch_.size() + record_bytes <= ActiveLocked().capacity_bytes) {
       return Status::Ok();
@@ -231,7 +239,8 @@ Status Wal::AppendLocked(std::span<const Entry> entries, const std::optional<Har
     AppendHardStateRecord(scratch_, *state);
     hard_state_ = *state;
   }
-  TRI_RETURN_IF_ERROR(FlushScratchLocked());
+  // Written by the next Sync's leader, together with every other buffered append.
+  if (scratch_.size() >= kMaxBufferedBytes) TRI_RETURN_IF_ERROR(FlushScratchLocked());
   ++write_seq_;
   ++stats_.append_calls;
   stats_.entries_appended += entries.size();
@@ -247,7 +256,8 @@ Result<std::uint64_t> Wal::Sync() {
     if (!sync_in_progress_) break;
     sync_done_.wait(lock);
   }
-  // This caller leads: one fdatasync for everything written so far.
+  // This caller leads: one write of everything buffered, then one fdatasync.
+  TRI_RETURN_IF_ERROR(FlushScratchLocked());
   sync_in_progress_ = true;
   const std::uint64_t covered_seq = write_seq_;
   const std::uint64_t covered_index = last_index_;
@@ -281,6 +291,8 @@ void Wal::WaitForNoSyncLocked(std::unique_lock<std::mutex>& lock) {
 
 Result<std::vector<Entry>> Wal::Read(std::uint64_t lo, std::uint64_t hi, std::uint64_t max_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!poisoned_.ok()) return poisoned_;
+  if (!scratch_.empty()) TRI_RETURN_IF_ERROR(FlushScratchLocked());  // reads come from files
   const std::string range = "[" + std::to_string(lo) + ", " + std::to_string(hi) + ")";
   if (lo < first_index_) {
     return OutOfRange("wal: read " + range + " starts below the first index " +
@@ -349,6 +361,7 @@ Status Wal::TruncateSuffix(std::uint64_t from) {
     lock.unlock();
     return Sync().status();
   }
+  TRI_RETURN_IF_ERROR(FlushScratchLocked());
   // Atomic by construction: a new segment flagged as a truncation (carrying the
   // hard state) voids entries >= from in older segments once it is durable.
   // Nothing older is changed in place, so a crash at any point leaves either the
@@ -377,6 +390,7 @@ Status Wal::DropPrefix(std::uint64_t index) {
   WaitForNoSyncLocked(lock);
   if (!poisoned_.ok()) return poisoned_;
   if (index < first_index_) return Status::Ok();
+  TRI_RETURN_IF_ERROR(FlushScratchLocked());
 
   if (index >= last_index_) {
     // Reset to an empty log starting after `index`: a new segment flagged as a reset

@@ -3,11 +3,13 @@
 // The segmented write-ahead log: Raft entries and hard state, on any
 // io::FileSystem. On-disk format: wal/format.h and docs/storage.md.
 //
-// Durability contract: Append writes into the file system's cache; nothing is
+// Durability contract: Append encodes into an in-memory buffer; nothing is
 // durable until a Sync that *started after* the Append returned has returned ok.
-// Sync is group commit: concurrent callers are coalesced so that one fdatasync
-// covers every batch appended before it began (leader/follower: the first caller
-// syncs, the others wait and are released by the sync that covers them).
+// Sync is group commit: concurrent callers are coalesced so that one write and one
+// fdatasync cover every batch appended before it began (leader/follower: the first
+// caller writes the buffer and syncs, the others wait and are released by the sync
+// that covers them). Reads, truncation, compaction and destruction write the
+// buffer out first; more than 1 MiB of buffered appends is written at once.
 //
 // After any write or sync error the log is poisoned: every later call returns that
 // error and the log must be reopened (recovery then decides what survived). A
