@@ -130,6 +130,8 @@ void Raft::Reset(Term term) {
     TRI_ASSERT_MSG(term > term_, "terms never go backwards");
     term_ = term;
     vote_ = kNoNode;
+    // Chunks of a snapshot from an earlier leader are never mixed with a new one's.
+    incoming_snapshot_.reset();
   }
   lead_ = kNoNode;
   election_elapsed_ = 0;
@@ -185,7 +187,8 @@ void Raft::BecomeLeader() {
 }
 
 bool Raft::Promotable() const {
-  return conf_.IsVoter(id_) && !log_.unstable_snapshot() && !incoming_snapshot_.has_value();
+  // A half-received snapshot does not count: its leader may be gone for good.
+  return conf_.IsVoter(id_) && !log_.unstable_snapshot();
 }
 
 void Raft::Campaign(CampaignType type) {
