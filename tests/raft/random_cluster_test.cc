@@ -64,8 +64,9 @@ class RandomCluster {
     if (std::getenv("TRI_RAFT_SUMMARY")) {
       std::size_t snaps = 0;
       for (auto& [id, n] : nodes_) snaps += n.storage->GetSnapshot()->metadata.index > 0;
-      fprintf(stderr, "nodes %zu terms %zu committed %zu nodes-with-snapshot %zu\n", nodes_.size(),
-              leader_of_term_.size(), committed_.size(), snaps);
+      fprintf(stderr, "nodes %zu terms %zu committed %zu nodes-with-snapshot %zu reads %lu\n",
+              nodes_.size(), leader_of_term_.size(), committed_.size(), snaps,
+              static_cast<unsigned long>(reads_answered_));
     }
   }
 
@@ -185,6 +186,14 @@ class RandomCluster {
       EXPECT_LE(MessageSizeBytes(m), n.config.max_msg_size_bytes + 1024u) << "message too big";
       net_.push_back(std::move(m));
     }
+    for (const ReadState& rs : rd.read_states) {
+      auto it = read_floor_.find(rs.context);
+      if (it == read_floor_.end()) continue;
+      ASSERT_GE(rs.index, it->second) << "stale ReadIndex answer on node " << id << " for "
+                                      << rs.context;
+      ++reads_answered_;
+      read_floor_.erase(it);
+    }
     for (const Entry& e : rd.committed_entries) {
       if (!n.applied.empty()) {
         ASSERT_EQ(e.index, n.applied.back().index + 1) << "gap in apply";
@@ -257,7 +266,12 @@ class RandomCluster {
       const NodeId leader = Leader();
       if (leader != kNoNode) (void)nodes_[leader].raw->TransferLeader(RandomNode());
     } else if (r < 990) {
-      if (n.up) (void)n.raw->ReadIndex("r" + std::to_string(proposal_++));
+      if (n.up) {
+        const std::string ctx = "r" + std::to_string(proposal_++);
+        // Everything applied anywhere before the read starts must be visible to it.
+        const Index floor = committed_.empty() ? 0 : committed_.rbegin()->first;
+        if (n.raw->ReadIndex(ctx).ok()) read_floor_[ctx] = floor;
+      }
     } else {
       ChangeMembership();
     }
@@ -351,6 +365,8 @@ class RandomCluster {
   std::map<NodeId, int> side_;
   std::map<Term, NodeId> leader_of_term_;
   std::map<Index, std::pair<Term, std::string>> committed_;
+  std::map<std::string, Index> read_floor_;  // ReadIndex context -> applied index at call
+  std::uint64_t reads_answered_ = 0;
   NodeId next_id_ = 1;
   std::uint64_t proposal_ = 0;
 };
