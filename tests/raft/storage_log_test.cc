@@ -243,3 +243,62 @@ TEST(StorageDamageDeathTest, CorruptionWhileRunningStopsTheProcess) {
 
 }  // namespace
 }  // namespace tri::raft
+
+namespace tri::raft {
+namespace {
+
+// RaftLog (storage + unstable tail) against a plain vector of terms, under random
+// appends that truncate, persistence acknowledgements, commits and compactions.
+RC_GTEST_PROP(RaftLogModel, AgreesWithAVectorOfTerms, ()) {
+  MemoryStorage storage;
+  RaftLog log(&storage, kNoSizeLimit);
+  std::vector<Term> model = {0};  // model[i] = term of index i; index 0 is the dummy
+  Term term = 1;
+  const int steps = *rc::gen::inRange(1, 60);
+  for (int step = 0; step < steps; ++step) {
+    const int op = *rc::gen::inRange(0, 4);
+    const Index last = model.size() - 1;
+    if (op == 0) {
+      // Append 1-4 entries after a random point above the commit index.
+      const Index from = *rc::gen::inRange<Index>(log.committed() + 1, last + 2);
+      if (from < log.FirstIndex()) continue;
+      term += *rc::gen::inRange<Term>(0, 2);
+      const int n = *rc::gen::inRange(1, 5);
+      std::vector<Entry> ents;
+      for (int k = 0; k < n; ++k) ents.push_back(Entry{from + k, term, EntryType::kNormal, "x"});
+      log.Append(ents);
+      model.resize(from);
+      for (int k = 0; k < n; ++k) model.push_back(term);
+    } else if (op == 1) {
+      // The application persisted everything unstable (a Ready + Advance).
+      const std::vector<Entry> unstable = log.unstable_entries();
+      RC_ASSERT(storage.Append(unstable).ok());
+      if (!unstable.empty()) log.StableTo(unstable.back().index, unstable.back().term);
+      RC_ASSERT(log.StableIndex() == last);
+    } else if (op == 2) {
+      log.CommitTo(*rc::gen::inRange<Index>(log.committed(), log.StableIndex() + 1));
+    } else {
+      // Compact storage below the commit index.
+      const Index at = log.committed();
+      if (at >= storage.FirstIndex() && at <= storage.LastIndex()) {
+        RC_ASSERT(storage.Compact(at).ok());
+      }
+    }
+    RC_ASSERT(log.LastIndex() == model.size() - 1);
+    RC_ASSERT(log.committed() <= log.LastIndex());
+    for (Index i = log.FirstIndex() - 1; i < model.size(); ++i) {
+      auto t = log.TermAt(i);
+      RC_ASSERT(t.ok());
+      RC_ASSERT(*t == model[i]);
+    }
+    if (log.FirstIndex() <= log.LastIndex()) {
+      auto ents = log.Entries(log.FirstIndex(), log.LastIndex() + 1, kNoSizeLimit);
+      RC_ASSERT(ents.ok());
+      RC_ASSERT(ents->size() == log.LastIndex() - log.FirstIndex() + 1);
+      for (const Entry& e : *ents) RC_ASSERT(e.term == model[e.index]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tri::raft
