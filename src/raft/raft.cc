@@ -166,6 +166,7 @@ void Raft::BecomeCandidate() {
   Reset(term_ + 1);
   vote_ = id_;
   role_ = Role::kCandidate;
+  TRI_ASSERT(lead_ == kNoNode && votes_.empty());
 }
 
 void Raft::BecomeLeader() {
@@ -184,6 +185,8 @@ void Raft::BecomeLeader() {
   // serve reads (ReadIndex waits for it).
   const bool ok = AppendEntries({Entry{}});
   TRI_ASSERT_MSG(ok, "the leader's empty entry is never refused");
+  TRI_ASSERT(log_.LastTerm() == term_);
+  TRI_ASSERT(vote_ == id_);
 }
 
 bool Raft::Promotable() const {
@@ -425,6 +428,7 @@ void Raft::OnPersisted() {
   if (role_ != Role::kLeader) return;
   auto it = prs_.find(id_);
   if (it == prs_.end()) return;
+  TRI_ASSERT(log_.StableIndex() <= log_.LastIndex());
   if (it->second.MaybeUpdate(log_.StableIndex())) {
     if (MaybeCommit()) commit_broadcast_pending_ = true;
   }
@@ -694,6 +698,8 @@ Status Raft::HandlePropose(Message& m) {
 }
 
 void Raft::RespondToRead(NodeId from, Index index, std::string context) {
+  TRI_ASSERT(role_ == Role::kLeader);
+  TRI_ASSERT(index <= log_.committed());
   if (from == kNoNode || from == id_) {
     read_states_.push_back(ReadState{index, std::move(context)});
     return;
@@ -750,6 +756,8 @@ void Raft::HandleAppendResponse(const Message& m, Progress& pr) {
     }
     return;
   }
+  // A follower of our term can only have entries it got from us.
+  TRI_ASSERT_MSG(m.index <= log_.LastIndex(), "follower acknowledged beyond the leader's log");
   const bool was_paused = pr.IsPaused();
   if (!pr.MaybeUpdate(m.index)) {
     // Duplicated or reordered response; the follower may still have a gap to fill.
@@ -994,6 +1002,8 @@ void Raft::HandleAppendEntries(Message& m) {
     return;
   }
   if (auto last_new = log_.MaybeAppend(m.index, m.log_term, m.commit, std::move(m.entries))) {
+    TRI_ASSERT(*last_new <= log_.LastIndex());
+    TRI_ASSERT(log_.committed() <= *last_new);
     resp.index = *last_new;
     Send(std::move(resp));
     return;
@@ -1083,6 +1093,7 @@ bool Raft::Restore(const Snapshot& s) {
     return false;
   }
   log_.Restore(s);
+  TRI_ASSERT(log_.committed() == s.metadata.index && log_.LastIndex() == s.metadata.index);
   conf_ = s.metadata.conf_state;
   conf_applied_index_ = s.metadata.index;
   conf_changed_ = true;

@@ -82,6 +82,10 @@ Status RawNode::Step(Message m) {
                            " cannot be stepped from the network");
   }
   if (m.from == kNoNode) return InvalidArgument("raft: message without a sender");
+  if (m.term == 0 && m.type != MessageType::kProp && m.type != MessageType::kReadIndex &&
+      m.type != MessageType::kTransferLeader && m.type != MessageType::kUnreachable) {
+    return InvalidArgument("raft: " + std::string(MessageTypeName(m.type)) + " without a term");
+  }
   return raft_->Step(std::move(m));
 }
 
