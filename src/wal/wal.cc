@@ -109,6 +109,7 @@ Status Wal::Recover() {
     recovery_.removed_segments.push_back(*it);
   }
   durable_index_ = last_index_;
+  PublishDurableLocked();
   synced_offset_ = write_offset_;
   marked_offset_ = 0;  // the first append marks everything recovered as synced
   return Status::Ok();
@@ -118,7 +119,7 @@ Status Wal::PoisonLocked(Status status) {
   TRI_ASSERT(!status.ok());
   if (poisoned_.ok())
     poisoned_ = status.WithContext("wal " + dir_ + " failed and must be reopened");
-  sync_done_.notify_all();
+  PublishDurableLocked();
   return poisoned_;
 }
 
@@ -254,7 +255,13 @@ Result<std::uint64_t> Wal::Sync() {
     if (!poisoned_.ok()) return poisoned_;
     if (durable_seq_ >= target) return durable_index_;
     if (!sync_in_progress_) break;
-    sync_done_.wait(lock);
+    const std::uint32_t epoch = sync_epoch_.load(std::memory_order_acquire);
+    lock.unlock();
+    sync_epoch_.wait(epoch, std::memory_order_acquire);
+    if (published_durable_seq_.load(std::memory_order_acquire) >= target) {
+      return published_durable_index_.load(std::memory_order_acquire);
+    }
+    lock.lock();
   }
   // This caller leads: one write of everything buffered, then one fdatasync.
   TRI_RETURN_IF_ERROR(FlushScratchLocked());
@@ -275,8 +282,16 @@ Result<std::uint64_t> Wal::Sync() {
     synced_offset_ = std::max(synced_offset_, covered_offset);
   }
   durable_index_ = std::max(durable_index_, std::min(covered_index, last_index_));
-  sync_done_.notify_all();
+  PublishDurableLocked();
   return durable_index_;
+}
+
+void Wal::PublishDurableLocked() {
+  published_durable_index_.store(durable_index_, std::memory_order_release);
+  published_durable_seq_.store(durable_seq_, std::memory_order_release);
+  sync_epoch_.fetch_add(1, std::memory_order_acq_rel);
+  sync_epoch_.notify_all();
+  sync_done_.notify_all();
 }
 
 Result<std::uint64_t> Wal::AppendAndSync(std::span<const Entry> entries,
@@ -372,6 +387,7 @@ Status Wal::TruncateSuffix(std::uint64_t from) {
   TRI_RETURN_IF_ERROR(RollLocked(kSegmentFlagTruncate));
   durable_seq_ = write_seq_;
   durable_index_ = last_index_;
+  PublishDurableLocked();
   // Segments holding only void entries, newest first.
   while (segments_.size() > 1) {
     auto victim = std::prev(std::prev(segments_.end()));
@@ -402,6 +418,7 @@ Status Wal::DropPrefix(std::uint64_t index) {
     TRI_RETURN_IF_ERROR(RollLocked(kSegmentFlagLogReset));
     durable_seq_ = write_seq_;
     durable_index_ = last_index_;
+    PublishDurableLocked();
   }
   // Whole segments whose entries are all <= index, oldest first (after a reset:
   // every segment but the new one).

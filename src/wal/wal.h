@@ -18,6 +18,7 @@
 //
 // Thread-safe. Append, Sync, Read and the accessors may be called from any thread.
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -133,6 +134,8 @@ class Wal {
   Status PoisonLocked(Status status);
   Segment& ActiveLocked() { return segments_.rbegin()->second; }
   void WaitForNoSyncLocked(std::unique_lock<std::mutex>& lock);
+  // Publishes durable_seq_/durable_index_ to lock-free readers and wakes waiters.
+  void PublishDurableLocked();
 
   io::FileSystem& fs_;
   const std::string dir_;
@@ -157,6 +160,12 @@ class Wal {
   std::uint64_t durable_seq_ = 0;     // of those, covered by a completed sync
   std::uint64_t durable_index_ = 0;
   bool sync_in_progress_ = false;
+  // Followers wait on sync_epoch_ (bumped after every sync or failure) and, when
+  // the published durable state covers them, return without taking mu_: with many
+  // appenders this avoids a convoy on the mutex after every fdatasync.
+  std::atomic<std::uint32_t> sync_epoch_{0};
+  std::atomic<std::uint64_t> published_durable_seq_{0};
+  std::atomic<std::uint64_t> published_durable_index_{0};
   Status poisoned_;
   WalStats stats_;
 };
