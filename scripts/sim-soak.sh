@@ -32,7 +32,7 @@ for n in $sizes; do
     last=$(( first + seeds - 1 ))
     (( hi > last )) && hi=$last
     (( lo > hi )) && continue
-    "$bin" raft --seeds "$lo..$hi" --nodes "$n" --ops "$ops" --clients 5 --faults "$faults" \
+    "$bin" raft --seeds "$lo..$hi" --nodes "$n" --ops "$ops" --clients 5 --keys "${KEYS:-5}" --faults "$faults" \
       --inject-bug "$bug" --quiet >"$out/n$n-$j.log" 2>&1 &
     pids+=($!)
   done
