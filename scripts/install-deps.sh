@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache clang libclang-rt-14-dev
   # libraries
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libcli11-dev
-  libssl-dev
+  libssl-dev zlib1g-dev libbrotli-dev  # headers that cpp-httplib.pc (SSL, zlib, brotli support) pulls in
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libtbb-dev
   # formatting
