@@ -1,5 +1,5 @@
 #include <CLI/CLI.hpp>
-
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -7,6 +7,9 @@
 #include "cli/command.h"
 
 int main(int argc, char** argv) {
+  // A peer closing a connection must be an error on that write, not the
+  // death of the process (httplib writes to sockets without MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"tri: a durable, distributed saga and workflow engine"};
   app.require_subcommand(1);
   std::string log_level = "warn";

@@ -162,6 +162,8 @@ class Orchestrator {
   // Trace records since the last TakeTrace (empty unless options.trace).
   const std::vector<TraceRecord>& trace() const { return trace_; }
   std::vector<TraceRecord> TakeTrace();
+  // Drops the records, keeping the buffer (drivers that consume trace() in place).
+  void ClearTrace() { trace_.clear(); }
 
   // --- serialization ---------------------------------------------------------
   // The whole state (steps, attempts, outputs, messages, timers, statistics,

@@ -1,0 +1,587 @@
+#include "exec/runtime.h"
+
+#include <algorithm>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "base/assert.h"
+#include "base/rng.h"
+#include "exec/blocking_pool.h"
+#include "saga/dsl/template.h"
+
+namespace tri::exec {
+
+using saga::AttemptPhase;
+using saga::Command;
+using saga::CommandKind;
+using saga::StepIndex;
+
+namespace {
+
+// Noop completions are produced on the loop in long bursts (a chain of empty
+// steps never waits); they reuse one clock reading for this many inputs so
+// the clock is not the cost of an empty step. Timestamps lag by at most a
+// few microseconds.
+constexpr std::uint32_t kNowReuseLimit = 32;
+
+// Cap on one wait of the loop, so a custom (manual) clock is re-read.
+constexpr auto kMaxLoopWait = std::chrono::milliseconds(100);
+
+std::uint32_t TokenSlot(StepIndex step, AttemptPhase phase) {
+  return step * 2 + (phase == AttemptPhase::kCompensate ? 1 : 0);
+}
+
+ActionOutcome Failure(int code, bool retryable, std::string message) {
+  return ActionOutcome{
+      .succeeded = false, .code = code, .retryable = retryable, .message = std::move(message)};
+}
+
+}  // namespace
+
+// --- definitions and inputs ---------------------------------------------------
+
+Result<std::shared_ptr<const SagaDefinition>> SagaDefinition::Make(saga::SagaSpec spec) {
+  TRI_ASSIGN_OR_RETURN(auto plan, saga::SagaPlan::FromSpec(spec));
+  auto definition = std::make_shared<SagaDefinition>();
+  for (StepIndex s = 0; s < spec.steps.size(); ++s) {
+    if (spec.steps[s].compensate.has_value() != plan->has_compensate(s)) {
+      return Internal("plan and spec disagree on the compensation of step '" + spec.steps[s].id +
+                      "'");
+    }
+    definition->step_index.emplace(spec.steps[s].id, s);
+  }
+  definition->spec = std::move(spec);
+  definition->plan = std::move(plan);
+  return std::shared_ptr<const SagaDefinition>(std::move(definition));
+}
+
+Result<SagaInputs> ResolveInputs(const saga::SagaSpec& spec, const SagaInputs& given) {
+  SagaInputs resolved;
+  for (const auto& [given_name, value] : given) {
+    const std::string& name = given_name;  // lambdas cannot capture bindings in C++20
+    const bool declared = std::any_of(spec.inputs.begin(), spec.inputs.end(),
+                                      [&](const saga::InputSpec& in) { return in.name == name; });
+    if (!declared) {
+      std::string known;
+      for (const auto& in : spec.inputs)
+        known += (known.empty() ? "" : ", ") + in.name;
+      return InvalidArgument("unknown input '" + name + "': saga '" + spec.name + "' declares " +
+                             (known.empty() ? std::string("no inputs") : known));
+    }
+    resolved.emplace(name, value);
+  }
+  std::string missing;
+  for (const auto& in : spec.inputs) {
+    if (resolved.count(in.name) != 0) continue;
+    if (in.default_value.has_value()) {
+      resolved.emplace(in.name, *in.default_value);
+    } else {
+      missing += (missing.empty() ? "" : ", ") + in.name;
+    }
+  }
+  if (!missing.empty()) {
+    return InvalidArgument("missing required input" +
+                           std::string(missing.find(',') == std::string::npos ? " " : "s ") +
+                           missing + " of saga '" + spec.name + "' (pass --input NAME=VALUE)");
+  }
+  return resolved;
+}
+
+// --- loop state ------------------------------------------------------------------
+
+struct Runtime::SagaRun {
+  SagaRun(std::uint64_t key_in, std::string id_in, std::shared_ptr<const SagaDefinition> def_in,
+          SagaInputs inputs_in, std::uint64_t seed, bool trace)
+      : key(key_in),
+        id(std::move(id_in)),
+        def(std::move(def_in)),
+        inputs(std::move(inputs_in)),
+        rng(seed),
+        orch(def->plan, rng, saga::OrchestratorOptions{.trace = trace}) {}
+
+  std::uint64_t key;
+  std::string id;
+  std::shared_ptr<const SagaDefinition> def;
+  SagaInputs inputs;
+  SeededRng rng;  // before orch: the orchestrator keeps a reference
+  saga::Orchestrator orch;
+  std::function<void(const SagaEvent&)> on_event;
+  std::function<void(SagaResult)> on_finished;
+  TimePoint started{0};
+  bool finished = false;
+
+  // exec/http attempts in flight, by TokenSlot.
+  struct Blocking {
+    std::uint32_t attempt;
+    std::shared_ptr<CancelToken> token;
+  };
+  std::map<std::uint32_t, Blocking> blocking;
+
+  // Step outputs parsed for templates, filled on first use.
+  std::vector<std::unique_ptr<nlohmann::json>> parsed_outputs;
+
+  const nlohmann::json* StepOutput(std::string_view step_id) {
+    auto it = def->step_index.find(step_id);
+    if (it == def->step_index.end()) return nullptr;
+    const StepIndex s = it->second;
+    if (orch.forward_state(s) != saga::StepState::kSucceeded) return nullptr;
+    const std::string& raw = orch.output(s);
+    if (raw.empty()) return nullptr;
+    if (parsed_outputs.empty()) parsed_outputs.resize(def->spec.steps.size());
+    if (!parsed_outputs[s]) {
+      auto parsed = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_discarded()) {
+        // Not JSON: the output is its text, without the trailing newline.
+        std::string text = raw;
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+          text.pop_back();
+        parsed = nlohmann::json(std::move(text));
+      }
+      parsed_outputs[s] = std::make_unique<nlohmann::json>(std::move(parsed));
+    }
+    return parsed_outputs[s].get();
+  }
+};
+
+struct Runtime::LoopItem {
+  enum class Kind : std::uint8_t { kStartSaga, kAbort, kCompletion };
+  Kind kind = Kind::kCompletion;
+  std::uint64_t key = 0;
+  std::unique_ptr<SagaRun> run;  // kStartSaga
+  AttemptPhase phase = AttemptPhase::kForward;
+  StepIndex step = 0;
+  std::uint32_t attempt = 0;
+  ActionOutcome outcome;
+};
+
+struct Runtime::Timer {
+  enum class Kind : std::uint8_t { kOrchestrator, kSleepDone, kFailDone };
+  TimePoint fire_at{0};
+  std::uint64_t seq = 0;
+  std::uint64_t key = 0;
+  Kind kind = Kind::kOrchestrator;
+  saga::TimerId timer = 0;
+  AttemptPhase phase = AttemptPhase::kForward;
+  StepIndex step = 0;
+  std::uint32_t attempt = 0;
+};
+
+bool Runtime::TimerLater::operator()(const Timer& a, const Timer& b) const {
+  if (a.fire_at != b.fire_at) return a.fire_at > b.fire_at;
+  return a.seq > b.seq;
+}
+
+// --- public API ------------------------------------------------------------------
+
+Runtime::Runtime(RuntimeOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : RealClock::Instance()),
+      pool_(std::make_unique<BlockingPool>(options_.blocking_threads)) {
+  TRI_ASSERT_MSG(options_.max_running_sagas > 0, "max_running_sagas must be positive");
+  options_.process.max_output_bytes =
+      std::min(options_.process.max_output_bytes, options_.limits.max_step_output_bytes);
+  options_.http.max_output_bytes =
+      std::min(options_.http.max_output_bytes, options_.limits.max_step_output_bytes);
+  loop_ = std::thread([this] { LoopMain(); });
+}
+
+Runtime::~Runtime() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  loop_.join();
+  // Attempts were cancelled by the loop on its way out; the pool's tasks now
+  // return promptly, and their completions land in an inbox nobody reads.
+  pool_.reset();
+}
+
+Result<std::string> Runtime::Submit(std::shared_ptr<const SagaDefinition> definition,
+                                    SubmitOptions options) {
+  TRI_ASSERT_MSG(definition != nullptr, "Submit of a null saga definition");
+  TRI_ASSIGN_OR_RETURN(SagaInputs inputs, ResolveInputs(definition->spec, options.inputs));
+  std::uint64_t key = 0;
+  std::string id = std::move(options.saga_id);
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return Unavailable("the runtime is shutting down");
+    if (running_ids_.size() >= options_.max_running_sagas) {
+      return ResourceExhausted("too many running sagas: " + std::to_string(running_ids_.size()) +
+                               " are running and the limit is " +
+                               std::to_string(options_.max_running_sagas) +
+                               " (max_running_sagas); retry when some finish");
+    }
+    key = next_key_++;
+    if (id.empty()) id = definition->spec.name + "-" + std::to_string(key);
+    if (!running_ids_.emplace(id, key).second) {
+      return InvalidArgument("a saga with id '" + id + "' is already running");
+    }
+  }
+  const bool trace = static_cast<bool>(options.on_event);
+  auto run = std::make_unique<SagaRun>(key, id, std::move(definition), std::move(inputs),
+                                       options_.seed + key, trace);
+  run->on_event = std::move(options.on_event);
+  run->on_finished = std::move(options.on_finished);
+  LoopItem item;
+  item.kind = LoopItem::Kind::kStartSaga;
+  item.key = key;
+  item.run = std::move(run);
+  Post(std::move(item));
+  return id;
+}
+
+Status Runtime::Abort(std::string_view saga_id) {
+  LoopItem item;
+  item.kind = LoopItem::Kind::kAbort;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = running_ids_.find(saga_id);
+    if (it == running_ids_.end()) {
+      return NotFound("no running saga with id '" + std::string(saga_id) + "'");
+    }
+    item.key = it->second;
+  }
+  Post(std::move(item));
+  return Status::Ok();
+}
+
+std::uint32_t Runtime::running_sagas() const {
+  std::lock_guard lock(mutex_);
+  return static_cast<std::uint32_t>(running_ids_.size());
+}
+
+Result<SagaResult> Runtime::Run(std::shared_ptr<const SagaDefinition> definition,
+                                SubmitOptions options) {
+  TRI_ASSERT_MSG(std::this_thread::get_id() != loop_.get_id(),
+                 "Runtime::Run would wait on its own loop");
+  auto done = std::make_shared<std::promise<SagaResult>>();
+  auto future = done->get_future();
+  auto user_on_finished = std::move(options.on_finished);
+  options.on_finished = [done, user_on_finished](SagaResult result) {
+    if (user_on_finished) user_on_finished(result);
+    done->set_value(std::move(result));
+  };
+  TRI_RETURN_IF_ERROR(Submit(std::move(definition), std::move(options)).status());
+  return future.get();
+}
+
+void Runtime::Post(LoopItem item) {
+  {
+    std::lock_guard lock(mutex_);
+    inbox_.push_back(std::move(item));
+  }
+  wake_.notify_one();
+}
+
+// --- the loop --------------------------------------------------------------------
+
+TimePoint Runtime::Now() {
+  if (now_reuses_ > 0 && now_reuses_ < kNowReuseLimit) {
+    ++now_reuses_;
+    return last_now_;
+  }
+  now_reuses_ = 1;
+  last_now_ = std::max(last_now_, clock_.Now());
+  return last_now_;
+}
+
+void Runtime::LoopMain() {
+  std::vector<LoopItem> batch;
+  std::vector<LoopItem> draining;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      if (inbox_.empty() && !stopping_) {
+        now_reuses_ = 0;  // waiting: the next input reads the clock
+        if (timers_.empty()) {
+          wake_.wait(lock, [this] { return stopping_ || !inbox_.empty(); });
+        } else {
+          const Duration until = timers_.front().fire_at - clock_.Now();
+          if (until > Duration{0}) {
+            const auto wait = std::min<std::chrono::nanoseconds>(until, kMaxLoopWait);
+            wake_.wait_for(lock, wait, [this] { return stopping_ || !inbox_.empty(); });
+          }
+        }
+      }
+      if (stopping_) break;
+      batch.swap(inbox_);
+    }
+    for (auto& item : batch)
+      HandleItem(item);
+    batch.clear();
+
+    now_reuses_ = 0;
+    const TimePoint now = Now();
+    while (!timers_.empty() && timers_.front().fire_at <= now) {
+      std::pop_heap(timers_.begin(), timers_.end(), TimerLater{});
+      const Timer timer = timers_.back();
+      timers_.pop_back();
+      FireTimer(timer);
+    }
+
+    // Completions made on the loop (noop) may start more steps that complete
+    // on the loop: drain until quiet.
+    while (!ready_.empty()) {
+      draining.swap(ready_);
+      for (auto& item : draining)
+        HandleItem(item);
+      draining.clear();
+    }
+  }
+
+  // Shutting down: stop every child process and request in flight.
+  for (auto& [key, run] : sagas_) {
+    for (auto& [slot, blocking] : run->blocking)
+      blocking.token->Cancel();
+  }
+  sagas_.clear();
+  timers_.clear();
+  ready_.clear();
+}
+
+void Runtime::HandleItem(LoopItem& item) {
+  switch (item.kind) {
+    case LoopItem::Kind::kStartSaga: {
+      SagaRun& run = *item.run;
+      sagas_.emplace(item.key, std::move(item.run));
+      commands_.clear();
+      run.started = Now();
+      run.orch.Start(run.started, commands_);
+      AfterInput(run);
+      return;
+    }
+    case LoopItem::Kind::kAbort: {
+      auto it = sagas_.find(item.key);
+      if (it == sagas_.end()) return;  // finished meanwhile
+      commands_.clear();
+      it->second->orch.Abort(Now(), commands_);
+      AfterInput(*it->second);
+      return;
+    }
+    case LoopItem::Kind::kCompletion:
+      Complete(item);
+      return;
+  }
+  TRI_UNREACHABLE();
+}
+
+void Runtime::Complete(LoopItem& item) {
+  auto it = sagas_.find(item.key);
+  if (it == sagas_.end()) return;  // the saga finished; a late result
+  SagaRun& run = *it->second;
+  auto blocking = run.blocking.find(TokenSlot(item.step, item.phase));
+  if (blocking != run.blocking.end() && blocking->second.attempt == item.attempt) {
+    run.blocking.erase(blocking);
+  }
+  ActionOutcome& outcome = item.outcome;
+  if (outcome.succeeded && outcome.output.size() > options_.limits.max_step_output_bytes) {
+    outcome = Failure(saga::kCodeFailed, false,
+                      "step output of " + std::to_string(outcome.output.size()) +
+                          " bytes exceeds the limit of " +
+                          std::to_string(options_.limits.max_step_output_bytes) + " bytes");
+  }
+  commands_.clear();
+  if (outcome.succeeded) {
+    run.orch.OnAttemptSucceeded(item.phase, item.step, item.attempt, Now(), commands_,
+                                outcome.output);
+  } else {
+    run.orch.OnAttemptFailed(item.phase, item.step, item.attempt, outcome.code, outcome.retryable,
+                             outcome.message, Now(), commands_);
+  }
+  AfterInput(run);
+}
+
+void Runtime::FireTimer(const Timer& timer) {
+  auto it = sagas_.find(timer.key);
+  if (it == sagas_.end()) return;
+  SagaRun& run = *it->second;
+  if (timer.kind == Timer::Kind::kOrchestrator) {
+    commands_.clear();
+    run.orch.OnTimerFired(timer.timer, Now(), commands_);
+    AfterInput(run);
+    return;
+  }
+  LoopItem item;
+  item.key = timer.key;
+  item.phase = timer.phase;
+  item.step = timer.step;
+  item.attempt = timer.attempt;
+  if (timer.kind == Timer::Kind::kSleepDone) {
+    item.outcome.succeeded = true;
+  } else {
+    const auto& step = run.def->spec.steps[timer.step];
+    const saga::Action& action =
+        timer.phase == AttemptPhase::kForward ? step.run : *step.compensate;
+    const auto& fail = std::get<saga::FailAction>(action);
+    item.outcome = Failure(fail.code, fail.retryable, fail.message);
+  }
+  Complete(item);
+}
+
+void Runtime::PushTimer(const Timer& timer) {
+  timers_.push_back(timer);
+  timers_.back().seq = timer_seq_++;
+  std::push_heap(timers_.begin(), timers_.end(), TimerLater{});
+}
+
+void Runtime::AfterInput(SagaRun& run) {
+  if (run.on_event) {
+    for (const saga::TraceRecord& record : run.orch.trace()) {
+      run.on_event(SagaEvent{.saga_id = run.id,
+                             .definition = *run.def,
+                             .record = record,
+                             .since_start = record.time - run.started});
+    }
+    run.orch.ClearTrace();
+  }
+  bool finished = false;
+  for (const Command& command : commands_) {
+    if (command.kind == CommandKind::kSagaFinished) {
+      finished = true;
+      continue;
+    }
+    Execute(run, command);
+  }
+  if (finished) FinishSaga(run);
+}
+
+void Runtime::Execute(SagaRun& run, const Command& command) {
+  switch (command.kind) {
+    case CommandKind::kStartAttempt:
+      StartAttempt(run, command);
+      return;
+    case CommandKind::kCancelAttempt: {
+      auto it = run.blocking.find(TokenSlot(command.step, command.phase));
+      if (it != run.blocking.end() && it->second.attempt == command.attempt) {
+        it->second.token->Cancel();
+        run.blocking.erase(it);
+      }
+      // sleep/fail timers of a cancelled attempt still fire; the orchestrator
+      // ignores their stale results.
+      return;
+    }
+    case CommandKind::kArmTimer:
+      PushTimer(Timer{.fire_at = command.fire_at,
+                      .key = run.key,
+                      .kind = Timer::Kind::kOrchestrator,
+                      .timer = command.timer});
+      return;
+    case CommandKind::kSagaFinished:
+      break;
+  }
+  TRI_UNREACHABLE();
+}
+
+void Runtime::StartAttempt(SagaRun& run, const Command& command) {
+  const saga::StepSpec& step = run.def->spec.steps[command.step];
+  const bool forward = command.phase == AttemptPhase::kForward;
+  TRI_ASSERT_MSG(forward || step.compensate.has_value(),
+                 "compensation started for a step without a compensate action");
+  const saga::Action& action = forward ? step.run : *step.compensate;
+
+  auto finish_now = [&](ActionOutcome outcome) {
+    LoopItem item;
+    item.key = run.key;
+    item.phase = command.phase;
+    item.step = command.step;
+    item.attempt = command.attempt;
+    item.outcome = std::move(outcome);
+    ready_.push_back(std::move(item));
+  };
+  auto finish_at = [&](Duration after, Timer::Kind kind) {
+    PushTimer(Timer{.fire_at = last_now_ + after,
+                    .key = run.key,
+                    .kind = kind,
+                    .phase = command.phase,
+                    .step = command.step,
+                    .attempt = command.attempt});
+  };
+
+  if (std::holds_alternative<saga::NoopAction>(action)) {
+    finish_now(ActionOutcome{.succeeded = true});
+    return;
+  }
+  if (const auto* sleep = std::get_if<saga::SleepAction>(&action)) {
+    finish_at(sleep->duration, Timer::Kind::kSleepDone);
+    return;
+  }
+  if (const auto* fail = std::get_if<saga::FailAction>(&action)) {
+    finish_at(fail->after, Timer::Kind::kFailDone);
+    return;
+  }
+
+  // exec / http: render the templates, then run on the blocking pool.
+  saga::TemplateContext context;
+  context.saga_id = run.id;
+  context.step_id = step.id;
+  context.attempt = command.attempt;
+  context.idempotency_key = run.id + "/" + step.id + (forward ? "" : "/compensate");
+  context.inputs = &run.inputs;
+  context.step_output = [&run](std::string_view id) { return run.StepOutput(id); };
+  auto rendered = saga::RenderAction(action, context);
+  if (!rendered.ok()) {
+    finish_now(Failure(400, false,
+                       std::string(forward ? "run" : "compensate") + " of step '" + step.id +
+                           "': " + rendered.status().message()));
+    return;
+  }
+  auto token = std::make_shared<CancelToken>();
+  run.blocking[TokenSlot(command.step, command.phase)] = {command.attempt, token};
+  pool_->Submit([this, key = run.key, phase = command.phase, step_index = command.step,
+                 attempt = command.attempt, token, action = std::move(*rendered)] {
+    LoopItem item;
+    item.key = key;
+    item.phase = phase;
+    item.step = step_index;
+    item.attempt = attempt;
+    if (token->cancelled()) {
+      item.outcome = Failure(saga::kCodeCancelled, false, "cancelled before it started");
+    } else if (const auto* exec = std::get_if<saga::ExecAction>(&action)) {
+      item.outcome = RunProcess(*exec, options_.process, *token);
+    } else {
+      item.outcome = RunHttp(std::get<saga::HttpAction>(action), options_.http, *token);
+    }
+    Post(std::move(item));
+  });
+}
+
+void Runtime::FinishSaga(SagaRun& run) {
+  TRI_ASSERT(run.orch.finished());
+  SagaResult result;
+  result.saga_id = run.id;
+  result.name = run.def->spec.name;
+  result.outcome = run.orch.outcome();
+  result.stop_cause = run.orch.stop_cause();
+  result.stats = run.orch.stats();
+  result.steps.reserve(run.def->spec.steps.size());
+  for (StepIndex s = 0; s < run.def->spec.steps.size(); ++s) {
+    result.steps.push_back(StepReport{.id = run.def->spec.steps[s].id,
+                                      .state = run.orch.step_state(s),
+                                      .forward_state = run.orch.forward_state(s),
+                                      .attempts = run.orch.attempts(s),
+                                      .compensation_attempts = run.orch.compensation_attempts(s),
+                                      .code = run.orch.last_code(s),
+                                      .message = run.orch.last_message(s),
+                                      .output = run.orch.output(s)});
+  }
+  for (StepIndex s : run.orch.compensation_failed_steps()) {
+    result.compensation_failed_steps.push_back(run.def->spec.steps[s].id);
+  }
+  // Attempts still in flight were cancelled by the orchestrator; make sure.
+  for (auto& [slot, blocking] : run.blocking)
+    blocking.token->Cancel();
+
+  auto on_finished = std::move(run.on_finished);
+  {
+    std::lock_guard lock(mutex_);
+    running_ids_.erase(run.id);
+  }
+  sagas_.erase(run.key);  // `run` is gone from here on
+  if (on_finished) on_finished(std::move(result));
+}
+
+}  // namespace tri::exec

@@ -1,0 +1,172 @@
+#pragma once
+
+// The in-process saga runtime: one event-loop thread drives an Orchestrator
+// per running saga with the real clock, and runs the commands it emits.
+// `noop` completes on the loop itself, `sleep` and `fail` are loop timers,
+// `exec` and `http` run on a BlockingPool and post their result back. The
+// orchestrator stays the single source of truth for what happens next; the
+// runtime only carries events in and commands out (docs/runtime.md).
+//
+// Later issues run the same driver on a replicated node, where events are
+// committed to the log before the orchestrator sees them.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/result.h"
+#include "exec/blocking_actions.h"
+#include "saga/orchestrator.h"
+#include "saga/plan.h"
+#include "saga/spec.h"
+
+namespace tri::exec {
+
+struct RuntimeOptions {
+  // Admission control: Submit fails with kResourceExhausted beyond this.
+  std::uint32_t max_running_sagas = 1024;
+  // Concurrent exec/http attempts; more wait for a free thread.
+  std::uint32_t blocking_threads = 64;
+  ProcessOptions process;
+  HttpOptions http;
+  // max_step_output_bytes bounds every step's output.
+  saga::SagaLimits limits;
+  // Seeds the backoff jitter of each saga (saga k gets seed + k).
+  std::uint64_t seed = 1;
+  // Time source; nullptr = the process-wide RealClock.
+  const Clock* clock = nullptr;
+};
+
+// A validated saga, ready to run any number of times.
+struct SagaDefinition {
+  saga::SagaSpec spec;
+  std::shared_ptr<const saga::SagaPlan> plan;
+  std::map<std::string, saga::StepIndex, std::less<>> step_index;  // id -> index
+
+  static Result<std::shared_ptr<const SagaDefinition>> Make(saga::SagaSpec spec);
+};
+
+using SagaInputs = std::map<std::string, std::string, std::less<>>;
+
+// Checks `given` against the saga's declared inputs and fills defaults.
+// Errors name the unknown or missing input.
+Result<SagaInputs> ResolveInputs(const saga::SagaSpec& spec, const SagaInputs& given);
+
+struct StepReport {
+  std::string id;
+  saga::StepState state = saga::StepState::kPending;          // final state
+  saga::StepState forward_state = saga::StepState::kPending;  // how its forward phase ended
+  std::uint32_t attempts = 0;
+  std::uint32_t compensation_attempts = 0;
+  int code = 0;         // last failure code, 0 if none
+  std::string message;  // last failure message
+  std::string output;   // output of a succeeded step
+};
+
+struct SagaResult {
+  std::string saga_id;
+  std::string name;
+  saga::SagaOutcome outcome = saga::SagaOutcome::kRunning;
+  saga::StopCause stop_cause = saga::StopCause::kNone;
+  saga::SagaStats stats;
+  std::vector<StepReport> steps;  // in document order
+  std::vector<std::string> compensation_failed_steps;
+};
+
+// One transition of a running saga, as the orchestrator traced it.
+struct SagaEvent {
+  const std::string& saga_id;
+  const SagaDefinition& definition;
+  const saga::TraceRecord& record;
+  Duration since_start;  // monotonic, from the saga's start
+};
+
+struct SubmitOptions {
+  std::string saga_id;  // empty: "<name>-<n>"
+  SagaInputs inputs;    // checked and completed with defaults by Submit
+  // Both run on the event loop thread: keep them short, never block. They may
+  // call Runtime::Submit and Runtime::Abort.
+  std::function<void(const SagaEvent&)> on_event;
+  std::function<void(SagaResult)> on_finished;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  // Running sagas are abandoned (their attempts cancelled, on_finished not
+  // called); returns once every child process is reaped.
+  ~Runtime();
+
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Starts a saga; returns its id. Errors: kResourceExhausted "too many
+  // running sagas", kInvalidArgument for inputs or a duplicate id.
+  Result<std::string> Submit(std::shared_ptr<const SagaDefinition> definition,
+                             SubmitOptions options);
+
+  // Requests an abort (running steps cancelled, then compensation).
+  // kNotFound when no saga with that id is running.
+  Status Abort(std::string_view saga_id);
+
+  std::uint32_t running_sagas() const;
+
+  // Submit, then block until the saga finishes. Not from the loop thread.
+  Result<SagaResult> Run(std::shared_ptr<const SagaDefinition> definition, SubmitOptions options);
+
+ private:
+  struct SagaRun;
+  struct LoopItem;
+  struct Timer;
+  struct TimerLater {
+    bool operator()(const Timer& a, const Timer& b) const;
+  };
+
+  void LoopMain();
+  void Post(LoopItem item);
+  void HandleItem(LoopItem& item);
+  // After an orchestrator input that filled commands_: reports its trace and
+  // executes its commands (the saga may be gone afterwards).
+  void AfterInput(SagaRun& run);
+  void Execute(SagaRun& run, const saga::Command& command);
+  void StartAttempt(SagaRun& run, const saga::Command& command);
+  void Complete(LoopItem& item);
+  void FireTimer(const Timer& timer);
+  void PushTimer(const Timer& timer);
+  void FinishSaga(SagaRun& run);
+  TimePoint Now();
+
+  RuntimeOptions options_;
+  const Clock& clock_;
+
+  // Shared with other threads (Submit, Abort, pool completions).
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<LoopItem> inbox_;
+  std::map<std::string, std::uint64_t, std::less<>> running_ids_;  // id -> key
+  std::uint64_t next_key_ = 1;
+  bool stopping_ = false;
+
+  // Loop thread only.
+  std::map<std::uint64_t, std::unique_ptr<SagaRun>> sagas_;
+  std::vector<Timer> timers_;  // min-heap by (fire_at, seq)
+  std::uint64_t timer_seq_ = 0;
+  std::vector<LoopItem> ready_;  // completions produced on the loop (noop, fail after 0)
+  std::vector<saga::Command> commands_;
+  TimePoint last_now_{0};
+  std::uint32_t now_reuses_ = 0;
+
+  std::unique_ptr<class BlockingPool> pool_;
+  std::thread loop_;
+};
+
+}  // namespace tri::exec
