@@ -124,7 +124,7 @@ void PrintSummary(const exec::SagaResult& result) {
       stats.avg_parallelism);
   for (const auto& step : result.steps) {
     if (step.code == 0 && step.message.empty()) continue;
-    std::printf("  %s: %s, code %d%s%s\n", step.id.c_str(), saga::StepStateName(step.state),
+    std::printf("  %.*s: %s, code %d%s%s\n", static_cast<int>(step.id.size()), step.id.data(), saga::StepStateName(step.state),
                 step.code, step.message.empty() ? "" : ": ", step.message.c_str());
   }
   if (!result.compensation_failed_steps.empty()) {

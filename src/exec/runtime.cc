@@ -55,6 +55,15 @@ Result<std::shared_ptr<const SagaDefinition>> SagaDefinition::Make(saga::SagaSpe
   }
   definition->spec = std::move(spec);
   definition->plan = std::move(plan);
+  // After the move: short ids live inside the StepSpecs.
+  for (const saga::StepSpec& step : definition->spec.steps) {
+    definition->step_ids.push_back(step.id);
+    const bool noop_run = std::holds_alternative<saga::NoopAction>(step.run);
+    const bool noop_compensate =
+        step.compensate.has_value() && std::holds_alternative<saga::NoopAction>(*step.compensate);
+    definition->noop_actions.push_back(
+        static_cast<std::uint8_t>((noop_run ? 1 : 0) | (noop_compensate ? 2 : 0)));
+  }
   return std::shared_ptr<const SagaDefinition>(std::move(definition));
 }
 
@@ -291,7 +300,8 @@ TimePoint Runtime::Now() {
 
 void Runtime::LoopMain() {
   std::vector<LoopItem> batch;
-  std::vector<LoopItem> draining;
+  std::vector<LocalSuccess> draining;
+  std::vector<LoopItem> draining_items;
   for (;;) {
     {
       std::unique_lock lock(mutex_);
@@ -325,11 +335,20 @@ void Runtime::LoopMain() {
 
     // Completions made on the loop (noop) may start more steps that complete
     // on the loop: drain until quiet.
-    while (!ready_.empty()) {
+    while (!ready_.empty() || !ready_items_.empty()) {
       draining.swap(ready_);
-      for (auto& item : draining)
-        HandleItem(item);
+      for (const LocalSuccess& done : draining) {
+        if (SagaRun* run = FindRun(done.key)) {
+          commands_.clear();
+          run->orch.OnAttemptSucceeded(done.phase, done.step, done.attempt, Now(), commands_);
+          AfterInput(*run);
+        }
+      }
       draining.clear();
+      draining_items.swap(ready_items_);
+      for (auto& item : draining_items)
+        HandleItem(item);
+      draining_items.clear();
     }
   }
 
@@ -339,8 +358,20 @@ void Runtime::LoopMain() {
       blocking.token->Cancel();
   }
   sagas_.clear();
+  cached_key_ = 0;
+  cached_run_ = nullptr;
   timers_.clear();
   ready_.clear();
+  ready_items_.clear();
+}
+
+Runtime::SagaRun* Runtime::FindRun(std::uint64_t key) {
+  if (key == cached_key_) return cached_run_;
+  auto it = sagas_.find(key);
+  if (it == sagas_.end()) return nullptr;  // finished: a late result or timer
+  cached_key_ = key;
+  cached_run_ = it->second.get();
+  return cached_run_;
 }
 
 void Runtime::HandleItem(LoopItem& item) {
@@ -355,11 +386,11 @@ void Runtime::HandleItem(LoopItem& item) {
       return;
     }
     case LoopItem::Kind::kAbort: {
-      auto it = sagas_.find(item.key);
-      if (it == sagas_.end()) return;  // finished meanwhile
+      SagaRun* run = FindRun(item.key);
+      if (run == nullptr) return;  // finished meanwhile
       commands_.clear();
-      it->second->orch.Abort(Now(), commands_);
-      AfterInput(*it->second);
+      run->orch.Abort(Now(), commands_);
+      AfterInput(*run);
       return;
     }
     case LoopItem::Kind::kCompletion:
@@ -370,14 +401,17 @@ void Runtime::HandleItem(LoopItem& item) {
 }
 
 void Runtime::Complete(LoopItem& item) {
-  auto it = sagas_.find(item.key);
-  if (it == sagas_.end()) return;  // the saga finished; a late result
-  SagaRun& run = *it->second;
-  auto blocking = run.blocking.find(TokenSlot(item.step, item.phase));
-  if (blocking != run.blocking.end() && blocking->second.attempt == item.attempt) {
+  SagaRun* run = FindRun(item.key);
+  if (run == nullptr) return;
+  Complete(*run, item.phase, item.step, item.attempt, item.outcome);
+}
+
+void Runtime::Complete(SagaRun& run, AttemptPhase phase, StepIndex step, std::uint32_t attempt,
+                       ActionOutcome& outcome) {
+  auto blocking = run.blocking.find(TokenSlot(step, phase));
+  if (blocking != run.blocking.end() && blocking->second.attempt == attempt) {
     run.blocking.erase(blocking);
   }
-  ActionOutcome& outcome = item.outcome;
   if (outcome.succeeded && outcome.output.size() > options_.limits.max_step_output_bytes) {
     outcome = Failure(saga::kCodeFailed, false,
                       "step output of " + std::to_string(outcome.output.size()) +
@@ -386,40 +420,35 @@ void Runtime::Complete(LoopItem& item) {
   }
   commands_.clear();
   if (outcome.succeeded) {
-    run.orch.OnAttemptSucceeded(item.phase, item.step, item.attempt, Now(), commands_,
-                                outcome.output);
+    run.orch.OnAttemptSucceeded(phase, step, attempt, Now(), commands_, outcome.output);
   } else {
-    run.orch.OnAttemptFailed(item.phase, item.step, item.attempt, outcome.code, outcome.retryable,
-                             outcome.message, Now(), commands_);
+    run.orch.OnAttemptFailed(phase, step, attempt, outcome.code, outcome.retryable, outcome.message,
+                             Now(), commands_);
   }
   AfterInput(run);
 }
 
 void Runtime::FireTimer(const Timer& timer) {
-  auto it = sagas_.find(timer.key);
-  if (it == sagas_.end()) return;
-  SagaRun& run = *it->second;
+  SagaRun* found = FindRun(timer.key);
+  if (found == nullptr) return;
+  SagaRun& run = *found;
   if (timer.kind == Timer::Kind::kOrchestrator) {
     commands_.clear();
     run.orch.OnTimerFired(timer.timer, Now(), commands_);
     AfterInput(run);
     return;
   }
-  LoopItem item;
-  item.key = timer.key;
-  item.phase = timer.phase;
-  item.step = timer.step;
-  item.attempt = timer.attempt;
+  ActionOutcome outcome;
   if (timer.kind == Timer::Kind::kSleepDone) {
-    item.outcome.succeeded = true;
+    outcome.succeeded = true;
   } else {
     const auto& step = run.def->spec.steps[timer.step];
     const saga::Action& action =
         timer.phase == AttemptPhase::kForward ? step.run : *step.compensate;
     const auto& fail = std::get<saga::FailAction>(action);
-    item.outcome = Failure(fail.code, fail.retryable, fail.message);
+    outcome = Failure(fail.code, fail.retryable, fail.message);
   }
-  Complete(item);
+  Complete(run, timer.phase, timer.step, timer.attempt, outcome);
 }
 
 void Runtime::PushTimer(const Timer& timer) {
@@ -477,20 +506,26 @@ void Runtime::Execute(SagaRun& run, const Command& command) {
 }
 
 void Runtime::StartAttempt(SagaRun& run, const Command& command) {
+  const std::uint8_t noop_bit = command.phase == AttemptPhase::kForward ? 1 : 2;
+  if ((run.def->noop_actions[command.step] & noop_bit) != 0) {
+    ready_.push_back(LocalSuccess{
+        .key = run.key, .phase = command.phase, .step = command.step, .attempt = command.attempt});
+    return;
+  }
   const saga::StepSpec& step = run.def->spec.steps[command.step];
   const bool forward = command.phase == AttemptPhase::kForward;
   TRI_ASSERT_MSG(forward || step.compensate.has_value(),
                  "compensation started for a step without a compensate action");
   const saga::Action& action = forward ? step.run : *step.compensate;
 
-  auto finish_now = [&](ActionOutcome outcome) {
+  auto fail_now = [&](ActionOutcome outcome) {
     LoopItem item;
     item.key = run.key;
     item.phase = command.phase;
     item.step = command.step;
     item.attempt = command.attempt;
     item.outcome = std::move(outcome);
-    ready_.push_back(std::move(item));
+    ready_items_.push_back(std::move(item));
   };
   auto finish_at = [&](Duration after, Timer::Kind kind) {
     PushTimer(Timer{.fire_at = last_now_ + after,
@@ -501,10 +536,7 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
                     .attempt = command.attempt});
   };
 
-  if (std::holds_alternative<saga::NoopAction>(action)) {
-    finish_now(ActionOutcome{.succeeded = true});
-    return;
-  }
+  TRI_DASSERT(!std::holds_alternative<saga::NoopAction>(action));
   if (const auto* sleep = std::get_if<saga::SleepAction>(&action)) {
     finish_at(sleep->duration, Timer::Kind::kSleepDone);
     return;
@@ -524,9 +556,9 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
   context.step_output = [&run](std::string_view id) { return run.StepOutput(id); };
   auto rendered = saga::RenderAction(action, context);
   if (!rendered.ok()) {
-    finish_now(Failure(400, false,
-                       std::string(forward ? "run" : "compensate") + " of step '" + step.id +
-                           "': " + rendered.status().message()));
+    fail_now(Failure(400, false,
+                     std::string(forward ? "run" : "compensate") + " of step '" + step.id +
+                         "': " + rendered.status().message()));
     return;
   }
   auto token = std::make_shared<CancelToken>();
@@ -552,21 +584,26 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
 void Runtime::FinishSaga(SagaRun& run) {
   TRI_ASSERT(run.orch.finished());
   SagaResult result;
+  result.definition = run.def;
   result.saga_id = run.id;
   result.name = run.def->spec.name;
   result.outcome = run.orch.outcome();
   result.stop_cause = run.orch.stop_cause();
   result.stats = run.orch.stats();
-  result.steps.reserve(run.def->spec.steps.size());
-  for (StepIndex s = 0; s < run.def->spec.steps.size(); ++s) {
-    result.steps.push_back(StepReport{.id = run.def->spec.steps[s].id,
-                                      .state = run.orch.step_state(s),
-                                      .forward_state = run.orch.forward_state(s),
-                                      .attempts = run.orch.attempts(s),
-                                      .compensation_attempts = run.orch.compensation_attempts(s),
-                                      .code = run.orch.last_code(s),
-                                      .message = run.orch.last_message(s),
-                                      .output = run.orch.output(s)});
+  result.steps.resize(run.def->spec.steps.size());
+  for (StepIndex s = 0; s < result.steps.size(); ++s) {
+    StepReport& report = result.steps[s];
+    report.id = run.def->step_ids[s];
+    report.state = run.orch.step_state(s);
+    report.forward_state = run.orch.forward_state(s);
+    report.attempts = run.orch.attempts(s);
+    report.compensation_attempts = run.orch.compensation_attempts(s);
+    report.code = run.orch.last_code(s);
+    // Most steps have neither: skip the copy of an empty string.
+    if (const std::string& message = run.orch.last_message(s); !message.empty()) {
+      report.message = message;
+    }
+    if (const std::string& output = run.orch.output(s); !output.empty()) report.output = output;
   }
   for (StepIndex s : run.orch.compensation_failed_steps()) {
     result.compensation_failed_steps.push_back(run.def->spec.steps[s].id);
@@ -579,6 +616,10 @@ void Runtime::FinishSaga(SagaRun& run) {
   {
     std::lock_guard lock(mutex_);
     running_ids_.erase(run.id);
+  }
+  if (cached_key_ == run.key) {
+    cached_key_ = 0;
+    cached_run_ = nullptr;
   }
   sagas_.erase(run.key);  // `run` is gone from here on
   if (on_finished) on_finished(std::move(result));

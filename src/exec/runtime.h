@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
@@ -51,6 +52,10 @@ struct SagaDefinition {
   saga::SagaSpec spec;
   std::shared_ptr<const saga::SagaPlan> plan;
   std::map<std::string, saga::StepIndex, std::less<>> step_index;  // id -> index
+  std::vector<std::string_view> step_ids;  // by index, into spec (compact, for reports)
+  // By index: is the step's run (bit 0) / compensate (bit 1) action a noop?
+  // Lets the loop finish empty steps without touching the (large) StepSpecs.
+  std::vector<std::uint8_t> noop_actions;
 
   static Result<std::shared_ptr<const SagaDefinition>> Make(saga::SagaSpec spec);
 };
@@ -62,7 +67,7 @@ using SagaInputs = std::map<std::string, std::string, std::less<>>;
 Result<SagaInputs> ResolveInputs(const saga::SagaSpec& spec, const SagaInputs& given);
 
 struct StepReport {
-  std::string id;
+  std::string_view id;                                        // points into SagaResult::definition
   saga::StepState state = saga::StepState::kPending;          // final state
   saga::StepState forward_state = saga::StepState::kPending;  // how its forward phase ended
   std::uint32_t attempts = 0;
@@ -73,6 +78,7 @@ struct StepReport {
 };
 
 struct SagaResult {
+  std::shared_ptr<const SagaDefinition> definition;  // keeps StepReport::id valid
   std::string saga_id;
   std::string name;
   saga::SagaOutcome outcome = saga::SagaOutcome::kRunning;
@@ -139,7 +145,10 @@ class Runtime {
   void AfterInput(SagaRun& run);
   void Execute(SagaRun& run, const saga::Command& command);
   void StartAttempt(SagaRun& run, const saga::Command& command);
+  SagaRun* FindRun(std::uint64_t key);
   void Complete(LoopItem& item);
+  void Complete(SagaRun& run, saga::AttemptPhase phase, saga::StepIndex step, std::uint32_t attempt,
+                ActionOutcome& outcome);
   void FireTimer(const Timer& timer);
   void PushTimer(const Timer& timer);
   void FinishSaga(SagaRun& run);
@@ -157,10 +166,21 @@ class Runtime {
   bool stopping_ = false;
 
   // Loop thread only.
-  std::map<std::uint64_t, std::unique_ptr<SagaRun>> sagas_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<SagaRun>> sagas_;
+  std::uint64_t cached_key_ = 0;  // FindRun's last answer (0 = none)
+  SagaRun* cached_run_ = nullptr;
   std::vector<Timer> timers_;  // min-heap by (fire_at, seq)
   std::uint64_t timer_seq_ = 0;
-  std::vector<LoopItem> ready_;  // completions produced on the loop (noop, fail after 0)
+  // Successes produced on the loop itself (noop), kept small: a chain of
+  // empty steps is a stream of these.
+  struct LocalSuccess {
+    std::uint64_t key;
+    saga::AttemptPhase phase;
+    saga::StepIndex step;
+    std::uint32_t attempt;
+  };
+  std::vector<LocalSuccess> ready_;
+  std::vector<LoopItem> ready_items_;  // other results produced on the loop (template errors)
   std::vector<saga::Command> commands_;
   TimePoint last_now_{0};
   std::uint32_t now_reuses_ = 0;
