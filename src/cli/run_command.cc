@@ -122,10 +122,11 @@ void PrintSummary(const exec::SagaResult& result) {
       static_cast<double>(stats.wall.count()) / 1e9, stats.steps_succeeded, stats.steps_failed,
       stats.steps_timed_out, stats.steps_cancelled, stats.steps_compensated, stats.max_parallelism,
       stats.avg_parallelism);
-  for (const auto& step : result.steps) {
+  for (const auto& step : result.steps()) {
     if (step.code == 0 && step.message.empty()) continue;
-    std::printf("  %.*s: %s, code %d%s%s\n", static_cast<int>(step.id.size()), step.id.data(), saga::StepStateName(step.state),
-                step.code, step.message.empty() ? "" : ": ", step.message.c_str());
+    std::printf("  %.*s: %s, code %d%s%.*s\n", static_cast<int>(step.id.size()), step.id.data(),
+                saga::StepStateName(step.state), step.code, step.message.empty() ? "" : ": ",
+                static_cast<int>(step.message.size()), step.message.data());
   }
   if (!result.compensation_failed_steps.empty()) {
     std::string steps;

@@ -99,7 +99,7 @@ SagaSummary Summarize(const exec::SagaResult& result) {
   summary.compensations = result.stats.steps_compensated;
   summary.max_parallelism = result.stats.max_parallelism;
   // Counted from the steps' final codes, so a 408 or 499 is what the step saw.
-  for (const exec::StepReport& step : result.steps) {
+  for (const exec::StepReport& step : result.steps()) {
     if (step.forward_state == saga::StepState::kTimedOut && step.code == saga::kCodeTimedOut) {
       ++summary.timed_out;
     }

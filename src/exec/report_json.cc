@@ -14,19 +14,20 @@ double Millis(Duration d) {
 nlohmann::json SagaResultToJson(const SagaResult& result) {
   const saga::SagaStats& stats = result.stats;
   nlohmann::json steps = nlohmann::json::array();
-  for (const StepReport& step : result.steps) {
+  for (const StepReport& step : result.steps()) {
     nlohmann::json output;  // null when there is none
     if (!step.output.empty()) {
-      output = nlohmann::json::parse(step.output, nullptr, /*allow_exceptions=*/false);
-      if (output.is_discarded()) output = step.output;
+      output = nlohmann::json::parse(step.output.begin(), step.output.end(), nullptr,
+                                     /*allow_exceptions=*/false);
+      if (output.is_discarded()) output = std::string(step.output);
     }
-    steps.push_back({{"id", step.id},
+    steps.push_back({{"id", std::string(step.id)},
                      {"state", saga::StepStateName(step.state)},
                      {"forward_state", saga::StepStateName(step.forward_state)},
                      {"attempts", step.attempts},
                      {"compensation_attempts", step.compensation_attempts},
                      {"code", step.code},
-                     {"message", step.message},
+                     {"message", std::string(step.message)},
                      {"output", std::move(output)}});
   }
   return {{"saga", result.saga_id},

@@ -99,6 +99,27 @@ Result<SagaInputs> ResolveInputs(const saga::SagaSpec& spec, const SagaInputs& g
   return resolved;
 }
 
+StepReport SagaResult::step(StepIndex s) const {
+  TRI_ASSERT(s < step_count() && final_state != nullptr);
+  const saga::Orchestrator& orch = *final_state;
+  return StepReport{.id = definition->step_ids[s],
+                    .state = orch.step_state(s),
+                    .forward_state = orch.forward_state(s),
+                    .attempts = orch.attempts(s),
+                    .compensation_attempts = orch.compensation_attempts(s),
+                    .code = orch.last_code(s),
+                    .message = orch.last_message(s),
+                    .output = orch.output(s)};
+}
+
+std::vector<StepReport> SagaResult::steps() const {
+  std::vector<StepReport> reports;
+  reports.reserve(step_count());
+  for (StepIndex s = 0; s < step_count(); ++s)
+    reports.push_back(step(s));
+  return reports;
+}
+
 // --- loop state ------------------------------------------------------------------
 
 struct Runtime::SagaRun {
@@ -300,7 +321,6 @@ TimePoint Runtime::Now() {
 
 void Runtime::LoopMain() {
   std::vector<LoopItem> batch;
-  std::vector<LocalSuccess> draining;
   std::vector<LoopItem> draining_items;
   for (;;) {
     {
@@ -336,15 +356,16 @@ void Runtime::LoopMain() {
     // Completions made on the loop (noop) may start more steps that complete
     // on the loop: drain until quiet.
     while (!ready_.empty() || !ready_items_.empty()) {
-      draining.swap(ready_);
-      for (const LocalSuccess& done : draining) {
+      // By index and by value: handling an entry appends to ready_.
+      for (std::size_t i = 0; i < ready_.size(); ++i) {
+        const LocalSuccess done = ready_[i];
         if (SagaRun* run = FindRun(done.key)) {
           commands_.clear();
           run->orch.OnAttemptSucceeded(done.phase, done.step, done.attempt, Now(), commands_);
           AfterInput(*run);
         }
       }
-      draining.clear();
+      ready_.clear();
       draining_items.swap(ready_items_);
       for (auto& item : draining_items)
         HandleItem(item);
@@ -590,27 +611,14 @@ void Runtime::FinishSaga(SagaRun& run) {
   result.outcome = run.orch.outcome();
   result.stop_cause = run.orch.stop_cause();
   result.stats = run.orch.stats();
-  result.steps.resize(run.def->spec.steps.size());
-  for (StepIndex s = 0; s < result.steps.size(); ++s) {
-    StepReport& report = result.steps[s];
-    report.id = run.def->step_ids[s];
-    report.state = run.orch.step_state(s);
-    report.forward_state = run.orch.forward_state(s);
-    report.attempts = run.orch.attempts(s);
-    report.compensation_attempts = run.orch.compensation_attempts(s);
-    report.code = run.orch.last_code(s);
-    // Most steps have neither: skip the copy of an empty string.
-    if (const std::string& message = run.orch.last_message(s); !message.empty()) {
-      report.message = message;
-    }
-    if (const std::string& output = run.orch.output(s); !output.empty()) report.output = output;
-  }
   for (StepIndex s : run.orch.compensation_failed_steps()) {
     result.compensation_failed_steps.push_back(run.def->spec.steps[s].id);
   }
   // Attempts still in flight were cancelled by the orchestrator; make sure.
   for (auto& [slot, blocking] : run.blocking)
     blocking.token->Cancel();
+
+  result.final_state = std::make_shared<const saga::Orchestrator>(std::move(run.orch));
 
   auto on_finished = std::move(run.on_finished);
   {

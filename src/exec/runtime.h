@@ -72,20 +72,26 @@ struct StepReport {
   saga::StepState forward_state = saga::StepState::kPending;  // how its forward phase ended
   std::uint32_t attempts = 0;
   std::uint32_t compensation_attempts = 0;
-  int code = 0;         // last failure code, 0 if none
-  std::string message;  // last failure message
-  std::string output;   // output of a succeeded step
+  int code = 0;              // last failure code, 0 if none
+  std::string_view message;  // last failure message
+  std::string_view output;   // output of a succeeded step
 };
 
 struct SagaResult {
-  std::shared_ptr<const SagaDefinition> definition;  // keeps StepReport::id valid
+  std::shared_ptr<const SagaDefinition> definition;
   std::string saga_id;
   std::string name;
   saga::SagaOutcome outcome = saga::SagaOutcome::kRunning;
   saga::StopCause stop_cause = saga::StopCause::kNone;
   saga::SagaStats stats;
-  std::vector<StepReport> steps;  // in document order
   std::vector<std::string> compensation_failed_steps;
+  // The finished orchestrator itself: per-step reports are read from it on
+  // demand, so finishing a saga of many steps copies nothing per step.
+  std::shared_ptr<const saga::Orchestrator> final_state;
+
+  std::size_t step_count() const { return definition->spec.steps.size(); }
+  StepReport step(saga::StepIndex s) const;
+  std::vector<StepReport> steps() const;  // in document order
 };
 
 // One transition of a running saga, as the orchestrator traced it.

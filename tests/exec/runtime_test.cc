@@ -28,12 +28,12 @@ std::shared_ptr<const SagaDefinition> Define(const std::string& yaml) {
   return *definition;
 }
 
-const StepReport& Step(const SagaResult& result, const std::string& id) {
-  for (const auto& step : result.steps) {
+StepReport Step(const SagaResult& result, const std::string& id) {
+  for (const auto& step : result.steps()) {
     if (step.id == id) return step;
   }
   ADD_FAILURE() << "no step " << id;
-  return result.steps.front();
+  return result.steps().front();
 }
 
 // Collects trace lines (as JSON) of one saga.
@@ -233,7 +233,7 @@ steps:
                             {});
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->outcome, saga::SagaOutcome::kCompleted) << SagaResultToJson(*result).dump(2);
-  EXPECT_EQ(nlohmann::json::parse(Step(*result, "produce").output)["id"], 7);
+  EXPECT_EQ(nlohmann::json::parse(std::string(Step(*result, "produce").output))["id"], 7);
 }
 
 TEST(Runtime, OutputBeyondTheStepOutputLimitFailsTheStep) {
