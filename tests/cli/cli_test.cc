@@ -1,0 +1,93 @@
+// The `tri` binary end to end: exit codes, located validation errors, the
+// trace file and the demo's JSON, as a user sees them.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Ran {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+};
+
+Ran RunTri(const std::string& args) {
+  const std::string command =
+      std::string("cd ") + TRI_SOURCE_DIR + " && " + TRI_BINARY + " " + args + " 2>&1";
+  Ran ran;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return ran;
+  std::array<char, 4096> buffer;
+  std::size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
+    ran.out.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  ran.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return ran;
+}
+
+TEST(TriCli, RunOfAnInvalidFileExits2WithLocatedErrors) {
+  const Ran ran = RunTri("run examples/invalid.yaml");
+  EXPECT_EQ(ran.exit_code, 2) << ran.out;
+  EXPECT_NE(
+      ran.out.find("examples/invalid.yaml:7:13: step 'a': field 'needs': cycle: a -> c -> b -> a"),
+      std::string::npos)
+      << ran.out;
+  EXPECT_NE(ran.out.find("unknown step 'paymnt'"), std::string::npos) << ran.out;
+}
+
+TEST(TriCli, RunOfAMissingFileOrUnknownInputExits2) {
+  EXPECT_EQ(RunTri("run no-such-file.yaml").exit_code, 2);
+  const Ran ran = RunTri("run examples/compensation.yaml --input nope=1");
+  EXPECT_EQ(ran.exit_code, 2);
+  EXPECT_NE(ran.out.find("unknown input 'nope'"), std::string::npos) << ran.out;
+  EXPECT_EQ(RunTri("run examples/compensation.yaml --input novalue").exit_code, 2);
+}
+
+TEST(TriCli, RunOfACompletingSagaExits0) {
+  const Ran ran = RunTri("run examples/diamond.yaml");
+  EXPECT_EQ(ran.exit_code, 0) << ran.out;
+  EXPECT_NE(ran.out.find("completed"), std::string::npos) << ran.out;
+}
+
+TEST(TriCli, RunOfACompensatedSagaExits1AndWritesTheTrace) {
+  const std::string trace = ::testing::TempDir() + "tri_cli_trace.jsonl";
+  const Ran ran = RunTri("run examples/compensation.yaml --json --trace-json " + trace);
+  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  const auto result = nlohmann::json::parse(ran.out, nullptr, false);
+  ASSERT_FALSE(result.is_discarded()) << ran.out;
+  EXPECT_EQ(result["outcome"], "compensated");
+  std::ifstream in(trace);
+  std::string line, last_event;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    const auto event = nlohmann::json::parse(line);
+    last_event = event["event"];
+    ++lines;
+  }
+  EXPECT_GT(lines, 5);
+  EXPECT_EQ(last_event, "saga_compensated");
+}
+
+TEST(TriCli, DemoJsonReportsTheFourScenarios) {
+  const Ran ran = RunTri("demo --json");
+  ASSERT_EQ(ran.exit_code, 0) << ran.out;
+  const auto report = nlohmann::json::parse(ran.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << ran.out;
+  ASSERT_EQ(report["scenarios"].size(), 4u);
+  EXPECT_EQ(report["scenarios"][0]["name"], "diamond");
+  EXPECT_EQ(report["scenarios"][0]["completed"], 30);
+  EXPECT_EQ(report["scenarios"][1]["compensations"], 30);
+  EXPECT_EQ(report["scenarios"][2]["timed_out"], 4);
+  EXPECT_EQ(report["scenarios"][2]["cancelled"], 4);
+  EXPECT_EQ(report["scenarios"][3]["completed"], 15);
+}
+
+}  // namespace
