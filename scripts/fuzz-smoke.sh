@@ -5,7 +5,7 @@ set -euo pipefail
 seconds=${1:-60}
 cd "$(dirname "$0")/.."
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
+cmake --build --preset fuzz -j "$(nproc)" --target fuzzers
 shopt -s nullglob
 ran=0
 for bin in build/fuzz/fuzz/fuzz_*; do
