@@ -170,9 +170,10 @@ std::string SegmentFileName(std::uint64_t seq, std::uint64_t first_index) {
   return buf;
 }
 
-std::optional<SegmentHeader> ParseSegmentFileName(std::string_view name) {
-  if (name.size() != 16 + 1 + 16 + kSegmentSuffix.size()) return std::nullopt;
-  if (name[16] != '-' || name.substr(33) != kSegmentSuffix) return std::nullopt;
+bool ParseHexPairFileName(std::string_view name, std::string_view suffix, std::uint64_t* first,
+                          std::uint64_t* second) {
+  if (name.size() != 16 + 1 + 16 + suffix.size()) return false;
+  if (name[16] != '-' || name.substr(33) != suffix) return false;
   auto parse_hex = [](std::string_view s, std::uint64_t* out) {
     std::uint64_t v = 0;
     for (char c : s) {
@@ -188,10 +189,12 @@ std::optional<SegmentHeader> ParseSegmentFileName(std::string_view name) {
     *out = v;
     return true;
   };
+  return parse_hex(name.substr(0, 16), first) && parse_hex(name.substr(17, 16), second);
+}
+
+std::optional<SegmentHeader> ParseSegmentFileName(std::string_view name) {
   SegmentHeader h;
-  if (!parse_hex(name.substr(0, 16), &h.seq) || !parse_hex(name.substr(17, 16), &h.first_index)) {
-    return std::nullopt;
-  }
+  if (!ParseHexPairFileName(name, kSegmentSuffix, &h.seq, &h.first_index)) return std::nullopt;
   return h;
 }
 

@@ -90,6 +90,11 @@ std::string SegmentFileName(std::uint64_t seq, std::uint64_t first_index);
 // Parses a name made by SegmentFileName; nullopt for any other name.
 std::optional<SegmentHeader> ParseSegmentFileName(std::string_view name);
 
+// Segment and snapshot files are named "%016x-%016x<suffix>" (lowercase hex):
+// parses such a name into its two numbers; false for any other name.
+bool ParseHexPairFileName(std::string_view name, std::string_view suffix, std::uint64_t* first,
+                          std::uint64_t* second);
+
 // Little-endian helpers shared by the WAL and snapshot formats.
 void PutU32(std::string& out, std::uint32_t v);
 void PutU64(std::string& out, std::uint64_t v);

@@ -16,26 +16,7 @@ constexpr std::string_view kSnapshotSuffix = ".snap";
 constexpr std::string_view kTempSuffix = ".tmp";
 
 bool ParseSnapshotFileName(std::string_view name, SnapshotMeta* meta) {
-  if (name.size() != 16 + 1 + 16 + kSnapshotSuffix.size() || name[16] != '-' ||
-      name.substr(33) != kSnapshotSuffix) {
-    return false;
-  }
-  auto hex = [](std::string_view s, std::uint64_t* out) {
-    std::uint64_t v = 0;
-    for (char c : s) {
-      int d;
-      if (c >= '0' && c <= '9')
-        d = c - '0';
-      else if (c >= 'a' && c <= 'f')
-        d = c - 'a' + 10;
-      else
-        return false;
-      v = (v << 4) | static_cast<std::uint64_t>(d);
-    }
-    *out = v;
-    return true;
-  };
-  return hex(name.substr(0, 16), &meta->last_index) && hex(name.substr(17, 16), &meta->last_term);
+  return ParseHexPairFileName(name, kSnapshotSuffix, &meta->last_index, &meta->last_term);
 }
 
 }  // namespace
