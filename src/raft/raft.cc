@@ -48,6 +48,11 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   }
   TRI_RETURN_IF_ERROR(r->RestoreMembership(init.conf_state));
   r->BecomeFollower(r->term_, kNoNode);
+  // A node that ever joined a term may have acknowledged a leader's heartbeat just
+  // before it stopped; with lease-based reads it must not vote until that leader's
+  // lease has run out. A node with term 0 has acknowledged nothing.
+  const bool may_have_acked = config.read_only == ReadOnlyOption::kLeaseBased && r->term_ > 0;
+  r->leader_contact_elapsed_ = may_have_acked ? 0 : config.election_ticks;
   r->conf_changed_ = false;
   return r;
 }
@@ -139,6 +144,8 @@ void Raft::Reset(Term term) {
   ResetRandomizedElectionTimeout();
   AbortLeaderTransfer();
   votes_.clear();
+  duplicate_votes_counted_ = 0;
+  lease_revoked_ = false;
   ResetProgress();
   pending_conf_index_ = 0;
   uncommitted_size_bytes_ = 0;
@@ -157,6 +164,7 @@ void Raft::BecomePreCandidate() {
   TRI_ASSERT_MSG(role_ != Role::kLeader, "leader cannot become pre-candidate");
   // Pre-vote changes neither term nor vote (thesis 9.6).
   votes_.clear();
+  duplicate_votes_counted_ = 0;
   lead_ = kNoNode;
   role_ = Role::kPreCandidate;
 }
@@ -230,7 +238,19 @@ void Raft::Campaign(CampaignType type) {
 }
 
 VoteResult Raft::Poll(NodeId id, MessageType /*type*/, bool granted) {
-  votes_.emplace(id, granted);  // the first answer of a voter counts, never a second
+  const bool first_answer = votes_.emplace(id, granted).second;  // never a second one
+  if (!first_answer && granted && config_.testing_bugs.count_duplicate_votes && votes_.at(id) &&
+      conf_.IsVoter(id)) {
+    ++duplicate_votes_counted_;  // TEST ONLY: the injected bug
+  }
+  if (duplicate_votes_counted_ > 0) {
+    std::size_t granted_votes = duplicate_votes_counted_;
+    for (NodeId v : conf_.voters) {
+      auto it = votes_.find(v);
+      if (it != votes_.end() && it->second) ++granted_votes;
+    }
+    if (granted_votes >= MajoritySize(conf_.voters.size())) return VoteResult::kWon;
+  }
   return TallyVotes(conf_.voters, votes_);
 }
 
@@ -255,6 +275,7 @@ void Raft::Send(Message m) {
 
 void Raft::Tick() {
   ++ticks_;
+  if (leader_contact_elapsed_ < config_.election_ticks) ++leader_contact_elapsed_;
   if (role_ == Role::kLeader) {
     TickHeartbeat();
   } else {
@@ -307,11 +328,10 @@ Status Raft::Step(Message m) {
   } else if (m.term > term_) {
     if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
       const bool force = m.context == kCampaignTransfer;
-      const bool in_lease =
-          config_.check_quorum && lead_ != kNoNode && election_elapsed_ < config_.election_ticks;
       // A node that heard from a leader within the election timeout does not help
-      // depose it (thesis 4.2.3): this keeps a rejoining node from disrupting.
-      if (!force && in_lease) return Status::Ok();
+      // depose it (thesis 4.2.3): this keeps a rejoining node from disrupting, and
+      // it is what leader leases rely on.
+      if (!force && InLeaderLease()) return Status::Ok();
     }
     if (m.type == MessageType::kPreVote) {
       // Never change our term in response to a pre-vote.
@@ -347,6 +367,12 @@ Status Raft::Step(Message m) {
     case MessageType::kHup:
       if (role_ == Role::kLeader) return Status::Ok();
       if (!Promotable()) return FailedPrecondition("raft: this node cannot campaign (not a voter)");
+      if (HeardFromLeaderRecently()) {
+        // Voting for itself would break the lease of the leader it acknowledged. (An
+        // election timeout always lies past this window; only Campaign() gets here.)
+        return FailedPrecondition(
+            "raft: a leader was heard within the election timeout (lease-based reads)");
+      }
       if (log_.committed() > conf_applied_index_) {
         // Committed entries not yet reflected in the membership may remove us.
         auto ents = log_.Entries(std::max(conf_applied_index_ + 1, log_.FirstIndex()),
@@ -366,8 +392,14 @@ Status Raft::Step(Message m) {
     case MessageType::kPreVote: {
       // We can vote for the same candidate again (duplicate request), for anyone when
       // we have not voted and know no leader, or in a pre-vote for a future term.
-      const bool can_vote = vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) ||
-                            (m.type == MessageType::kPreVote && m.term > term_);
+      // kLeaseBased: the term may have moved on (or the node restarted) since it last
+      // acknowledged a leader; its lease must still be honoured (a vote already given to
+      // this candidate may be repeated).
+      const bool lease_refusal =
+          m.context != kCampaignTransfer && vote_ != m.from && HeardFromLeaderRecently();
+      const bool can_vote =
+          !lease_refusal && (vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) ||
+                             (m.type == MessageType::kPreVote && m.term > term_));
       Message resp;
       resp.type = VoteRespType(m.type);
       resp.to = m.from;
@@ -444,8 +476,11 @@ bool Raft::MaybeCommit() {
   if (matches.empty()) return false;
   const Index quorum_index = QuorumCommittedIndex(std::move(matches));
   // Figure 8: only an entry of the current term is committed by counting replicas;
-  // earlier entries are committed indirectly.
-  if (!log_.MaybeCommit(quorum_index, term_)) return false;
+  // earlier entries are committed indirectly. (TEST ONLY: the injected bug commits
+  // whatever a quorum stores.)
+  const Term commit_term =
+      config_.testing_bugs.commit_previous_term_by_count ? log_.TermOrZero(quorum_index) : term_;
+  if (!log_.MaybeCommit(quorum_index, commit_term)) return false;
   // Committed batches no longer count against the uncommitted budget.
   while (!uncommitted_batches_.empty() &&
          uncommitted_batches_.front().first <= log_.committed()) {
@@ -586,13 +621,22 @@ bool Raft::SendSnapshotChunk(NodeId to, Progress& pr) {
 }
 
 void Raft::SendTimeoutNow(NodeId to) {
+  // The target's campaign bypasses the voters' leader lease; ours ends here.
+  lease_revoked_ = true;
   Message m;
   m.type = MessageType::kTimeoutNow;
   m.to = to;
   Send(std::move(m));
 }
 
+bool Raft::InLeaderLease() const {
+  if (!config_.check_quorum) return false;
+  if (lead_ != kNoNode && election_elapsed_ < config_.election_ticks) return true;
+  return HeardFromLeaderRecently();
+}
+
 bool Raft::LeaseValid() const {
+  if (lease_revoked_) return false;
   std::vector<std::uint64_t> acks;
   for (NodeId v : conf_.voters) {
     auto it = prs_.find(v);
@@ -601,9 +645,7 @@ bool Raft::LeaseValid() const {
   if (acks.empty()) return false;
   const std::uint64_t lease_start = QuorumCommittedIndex(std::move(acks));
   if (lease_start == 0) return false;  // no quorum acknowledged any heartbeat yet
-  const int lease_ticks =
-      config_.lease_ticks > 0 ? config_.lease_ticks : config_.election_ticks * 3 / 4;
-  return ticks_ < lease_start + static_cast<std::uint64_t>(lease_ticks);
+  return ticks_ < lease_start + static_cast<std::uint64_t>(config_.EffectiveLeaseTicks());
 }
 
 bool Raft::QuorumActive() {
@@ -983,6 +1025,7 @@ Status Raft::StepFollower(Message& m) {
 }
 
 void Raft::HandleAppendEntries(Message& m) {
+  leader_contact_elapsed_ = 0;  // from the leader of our term
   if (m.index == 0 && m.snapshot && m.snapshot->metadata.index == 0 && conf_.voters.empty() &&
       conf_.learners.empty() && conf_.removed.empty() && conf_applied_index_ == 0 &&
       log_.committed() == 0) {
@@ -1020,6 +1063,7 @@ void Raft::HandleAppendEntries(Message& m) {
 }
 
 void Raft::HandleHeartbeat(const Message& m) {
+  leader_contact_elapsed_ = 0;  // from the leader of our term
   log_.CommitTo(std::min(m.commit, log_.LastIndex()));
   Message resp;
   resp.type = MessageType::kHeartbeatResp;
@@ -1030,6 +1074,7 @@ void Raft::HandleHeartbeat(const Message& m) {
 }
 
 void Raft::HandleSnapshotChunk(const Message& m) {
+  leader_contact_elapsed_ = 0;  // from the leader of our term
   TRI_ASSERT(m.snapshot.has_value());
   const SnapshotChunk& chunk = *m.snapshot;
   Message resp;

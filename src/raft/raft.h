@@ -119,8 +119,19 @@ class Raft {
   void ReleasePendingReads();
   void RespondToRead(NodeId from, Index index, std::string context);
   bool CommittedEntryInCurrentTerm() const;
-  // kLeaseBased: a quorum acknowledged a heartbeat sent less than lease_ticks ago.
+  // kLeaseBased: a quorum acknowledged a heartbeat sent less than lease_ticks ago, and
+  // no TimeoutNow was sent in this term.
   bool LeaseValid() const;
+  // Check-quorum's leader lease on the voter side: this node heard from a leader within
+  // the election timeout, so it refuses (pre-)votes that would depose it (except for a
+  // transfer campaign). With kLeaseBased this also holds after the term moved on
+  // without a new leader, and for election_ticks after a restart: the guarantee that
+  // leader leases rely on (Config::lease_ticks).
+  bool InLeaderLease() const;
+  bool HeardFromLeaderRecently() const {
+    return config_.read_only == ReadOnlyOption::kLeaseBased &&
+           leader_contact_elapsed_ < config_.election_ticks;
+  }
   bool QuorumActive();
   void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
   void ResetRandomizedElectionTimeout();
@@ -156,6 +167,16 @@ class Raft {
   std::vector<Message> msgs_;
   std::vector<ReadState> read_states_;
 
+  // Ticks since this node last received an append, heartbeat or snapshot chunk from a
+  // leader of its term (saturates at election_ticks). Unlike election_elapsed_ it is not
+  // reset by term changes. kLeaseBased: 0 after a restart with a non-zero term, as the
+  // node may have acknowledged a heartbeat just before it crashed.
+  int leader_contact_elapsed_ = 0;
+  // Leader: TimeoutNow was sent in this term. Voters grant a transfer campaign despite
+  // their lease, so this leader's lease can no longer be trusted until its term ends.
+  bool lease_revoked_ = false;
+  // TestingBugs::count_duplicate_votes: duplicated grants counted in this election.
+  std::size_t duplicate_votes_counted_ = 0;
   std::uint64_t heartbeat_rounds_ = 0;
   std::uint64_t ticks_ = 0;  // every Tick(); the leader's lease clock
   int election_elapsed_ = 0;

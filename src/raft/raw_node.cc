@@ -29,6 +29,11 @@ Status Config::Validate() const {
   return Status::Ok();
 }
 
+double LeaseMaxClockRateRatio(const Config& config) {
+  return static_cast<double>(config.election_ticks - 1) /
+         static_cast<double>(config.EffectiveLeaseTicks());
+}
+
 std::string_view ProgressStateName(ProgressState s) {
   switch (s) {
     case ProgressState::kProbe: return "StateProbe";
