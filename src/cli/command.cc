@@ -1,5 +1,6 @@
 #include "cli/command.h"
 
+#include <cstdio>
 #include <map>
 #include <string>
 
@@ -18,7 +19,13 @@ CommandRegistration::CommandRegistration(const char* name, CommandInstaller inst
 }
 
 void InstallCommands(CLI::App& app) {
-  for (const auto& [name, installer] : Registry()) installer(app);
+  for (const auto& [name, installer] : Registry())
+    installer(app);
+}
+
+void ExitWithError(int exit_code, const std::string& message) {
+  std::fprintf(stderr, "%s\n", message.c_str());
+  throw CLI::RuntimeError(exit_code);
 }
 
 }  // namespace tri::cli

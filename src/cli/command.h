@@ -5,6 +5,7 @@
 // throwing CLI::RuntimeError(code) from its callback (printed nothing by CLI11).
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace tri::cli {
 
@@ -18,5 +19,9 @@ struct CommandRegistration {
 
 // Installs every registered command into `app`, in name order.
 void InstallCommands(CLI::App& app);
+
+// Prints `message` to standard error and ends the command with `exit_code`
+// (e.g. 2 for invalid input).
+[[noreturn]] void ExitWithError(int exit_code, const std::string& message);
 
 }  // namespace tri::cli

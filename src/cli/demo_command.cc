@@ -29,9 +29,7 @@ void RunDemo(const DemoArgs& args) {
     }
   }
   if (scenarios.empty()) {
-    std::fprintf(stderr,
-                 "no such scenario; the scenarios are diamond, failure, parallel, pipeline\n");
-    throw CLI::RuntimeError(2);
+    ExitWithError(2, "no such scenario; the scenarios are diamond, failure, parallel, pipeline");
   }
   exec::Runtime runtime;
   std::vector<demo::ScenarioReport> reports;
@@ -41,8 +39,7 @@ void RunDemo(const DemoArgs& args) {
     std::fflush(stdout);
     auto report = demo::RunScenario(scenario, runtime);
     if (!report.ok()) {
-      std::fprintf(stderr, "%s\n", report.status().ToString().c_str());
-      throw CLI::RuntimeError(1);
+      ExitWithError(1, report.status().ToString());
     }
     reports.push_back(std::move(*report));
   }

@@ -69,10 +69,7 @@ void InstallGraphCommand(CLI::App& app) {
   cmd->add_flag("--dot", *dot, "print a Graphviz digraph instead of levels");
   cmd->callback([file, dot] {
     auto spec = saga::LoadSagaFile(*file);
-    if (!spec.ok()) {
-      std::fprintf(stderr, "%s\n", spec.status().message().c_str());
-      throw CLI::RuntimeError(2);
-    }
+    if (!spec.ok()) ExitWithError(2, spec.status().message());
     auto graph = saga::SagaGraph::FromSpec(*spec);
     TRI_ASSERT_MSG(graph.ok(), "a validated saga has an acyclic graph");
     if (*dot) {

@@ -43,8 +43,7 @@ void OnInterrupt(int) {
 }
 
 [[noreturn]] void InvalidInput(const std::string& message) {
-  std::fprintf(stderr, "%s\n", message.c_str());
-  throw CLI::RuntimeError(2);
+  ExitWithError(2, message);
 }
 
 // What the progress display knows; updated on the runtime's loop thread.

@@ -18,10 +18,7 @@ void InstallValidateCommand(CLI::App& app) {
   cmd->add_option("FILE", *file, "saga file, or - for standard input")->required();
   cmd->callback([file] {
     auto spec = saga::LoadSagaFile(*file);
-    if (!spec.ok()) {
-      std::fprintf(stderr, "%s\n", spec.status().message().c_str());
-      throw CLI::RuntimeError(2);
-    }
+    if (!spec.ok()) ExitWithError(2, spec.status().message());
     auto graph = saga::SagaGraph::FromSpec(*spec);
     TRI_ASSERT_MSG(graph.ok(), "a validated saga has an acyclic graph");
     std::printf("ok: saga '%s': %zu step%s, %u level%s\n", spec->name.c_str(), spec->steps.size(),
