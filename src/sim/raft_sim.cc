@@ -33,7 +33,10 @@ class Nemesis {
     if (options_.faults.partition) actions_.push_back(Action::kPartition);
     if (options_.faults.crash) actions_.push_back(Action::kCrash);
     if (options_.faults.drift) actions_.push_back(Action::kDrift);
-    if (options_.faults.crash) cluster_->set_leader_crash_after_append_probability(0.02);
+    if (options_.faults.crash) {
+      cluster_->set_leader_crash_after_append_probability(0.02);
+      cluster_->set_new_leader_crash_probability(options_.new_leader_crash_probability);
+    }
     if (options_.faults.loss) actions_.push_back(Action::kLossBurst);
     if (options_.faults.transfer) actions_.push_back(Action::kTransfer);
     if (options_.faults.membership) actions_.push_back(Action::kMembership);
@@ -75,7 +78,7 @@ class Nemesis {
     for (SimNodeId crashed : cluster_->TakeSuddenCrashes()) {
       const SimTimeUs down_us = rng_->Range(100'000, 1'500'000);
       restart_at_[crashed] = now_us + down_us;
-      Log(now_us, fmt::format("leader {} crashed right after appending, down {} ms", crashed,
+      Log(now_us, fmt::format("leader {} crashed before sending its Ready, down {} ms", crashed,
                               down_us / 1000));
     }
     if (actions_.empty() || now_us < next_us_) return;
@@ -127,6 +130,7 @@ class Nemesis {
     net.duplicate_probability = 0;
     actions_.clear();
     cluster_->set_leader_crash_after_append_probability(0);
+    cluster_->set_new_leader_crash_probability(0);
     for (SimNodeId crashed : cluster_->TakeSuddenCrashes())
       cluster_->Restart(crashed, now_us);
     Log(now_us, "all faults stop");
@@ -208,13 +212,19 @@ class Nemesis {
     const auto ids = cluster_->node_ids();
     const SimNodeId target = ids[rng_->Uniform(ids.size())];
     TickClock& clock = cluster_->clock(target);
+    const double max_drift = cluster_->max_drift();
     if (rng_->Bernoulli(0.3)) {
+      if (max_drift < kMaxDrift) {
+        // Lease reads: a paused leader clock is unbounded drift. Skipped.
+        Log(now_us, fmt::format("(no clock pause of node {}: lease reads)", target));
+        return;
+      }
       // A stalled process: no ticks for a while (GC pause, SIGSTOP).
       const SimTimeUs pause_us = rng_->Range(50'000, 1'000'000);
       clock.ResumeAt(std::max(clock.next_tick_us(), now_us) + pause_us);
       Log(now_us, fmt::format("pause node {} clock for {} ms", target, pause_us / 1000));
     } else {
-      const double drift = rng_->NextDouble() * 0.6 - 0.3;
+      const double drift = DriftFromUniform(rng_->NextDouble(), max_drift);
       clock.SetDrift(drift);
       Log(now_us, fmt::format("node {} tick drift {:+.0f}%", target, drift * 100));
     }
@@ -290,8 +300,12 @@ Result<InjectedBug> ParseInjectedBug(std::string_view name) {
   if (name == "forget-vote") return InjectedBug::kForgetVote;
   if (name == "stale-read") return InjectedBug::kStaleRead;
   if (name == "lazy-fsync") return InjectedBug::kLazyFsync;
+  if (name == "double-vote") return InjectedBug::kDoubleVote;
+  if (name == "commit-by-count") return InjectedBug::kCommitByCount;
   return InvalidArgument(
-      fmt::format("unknown bug '{}' (known: none, forget-vote, stale-read, lazy-fsync)", name));
+      fmt::format("unknown bug '{}' (known: none, forget-vote, stale-read, lazy-fsync, "
+                  "double-vote, commit-by-count)",
+                  name));
 }
 
 std::string_view InjectedBugName(InjectedBug bug) {
@@ -304,6 +318,10 @@ std::string_view InjectedBugName(InjectedBug bug) {
       return "stale-read";
     case InjectedBug::kLazyFsync:
       return "lazy-fsync";
+    case InjectedBug::kDoubleVote:
+      return "double-vote";
+    case InjectedBug::kCommitByCount:
+      return "commit-by-count";
   }
   return "?";
 }
@@ -435,6 +453,10 @@ std::string ReplayArguments(const RaftSimOptions& o) {
   if (o.clients != defaults.clients) args += fmt::format(" --clients {}", o.clients);
   if (o.keys != defaults.keys) args += fmt::format(" --keys {}", o.keys);
   if (o.lease_reads) args += " --lease-reads";
+  if (o.drift_beyond_lease_bound) args += " --drift-beyond-lease-bound";
+  if (o.new_leader_crash_probability != defaults.new_leader_crash_probability) {
+    args += fmt::format(" --new-leader-crashes {}", o.new_leader_crash_probability);
+  }
   if (o.liveness_bound_ticks != defaults.liveness_bound_ticks) {
     args += fmt::format(" --liveness-bound-ticks {}", o.liveness_bound_ticks);
   }
@@ -444,8 +466,12 @@ std::string ReplayArguments(const RaftSimOptions& o) {
 
 std::string FormatRaftSimResult(const RaftSimOptions& o, const RaftSimResult& r) {
   const std::string head = fmt::format(
-      "seed {} nodes {} ops {} faults {}{}{}", o.seed, o.nodes, o.ops, o.faults.ToString(),
+      "seed {} nodes {} ops {} faults {}{}{}{}{}", o.seed, o.nodes, o.ops, o.faults.ToString(),
       o.lease_reads ? " lease-reads" : "",
+      o.lease_reads && o.drift_beyond_lease_bound ? " drift-beyond-lease-bound" : "",
+      o.new_leader_crash_probability > 0
+          ? fmt::format(" new-leader-crashes {}", o.new_leader_crash_probability)
+          : std::string(),
       o.bug == InjectedBug::kNone ? std::string() : fmt::format(" bug {}", InjectedBugName(o.bug)));
   const std::string stats = fmt::format(
       "sim {:.2f}s, committed {}, terms {} leaders {}, ops ok {} timed-out {} refused {}, "

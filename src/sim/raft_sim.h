@@ -37,8 +37,9 @@ struct FaultSet {
   std::string ToString() const;
 };
 
-// Driver bugs the simulator can inject on purpose, to show the checkers catch
-// them. The Raft core itself is never modified.
+// Bugs the simulator can inject on purpose, to show the checkers catch them:
+// driver bugs (the simulator mishandles the Ready contract or storage), and core
+// bugs switched on through raft::Config::TestingBugs (test-only knobs).
 enum class InjectedBug : std::uint8_t {
   kNone = 0,
   // The driver does not persist the vote: a restarted node forgets whom it
@@ -49,6 +50,12 @@ enum class InjectedBug : std::uint8_t {
   // The driver sends messages before its writes are synced; a crash loses the
   // unsynced tail of the log although peers were told it was durable.
   kLazyFsync,
+  // Core (TestingBugs::count_duplicate_votes): a duplicated vote response counts
+  // as another vote.
+  kDoubleVote,
+  // Core (TestingBugs::commit_previous_term_by_count): a leader commits an entry
+  // of an earlier term once a quorum stores it (Figure 8 of the Raft paper).
+  kCommitByCount,
 };
 Result<InjectedBug> ParseInjectedBug(std::string_view name);
 std::string_view InjectedBugName(InjectedBug bug);
@@ -70,9 +77,18 @@ struct RaftSimOptions {
   // Fault phase ends when the workload is done or after this much simulated time.
   SimTimeUs max_fault_phase_us = 120'000'000;
   // Reads use the leader lease (raft::ReadOnlyOption::kLeaseBased) instead of a
-  // heartbeat round: linearizable only while tick rates are bounded, so clock
-  // drift and pauses (the drift fault) are expected to break it.
+  // heartbeat round: linearizable only while tick rates stay within the bound the
+  // core states (raft::LeaseMaxClockRateRatio). With lease reads the drift fault
+  // therefore keeps within that bound (drift limited accordingly, no clock pauses),
+  // unless drift_beyond_lease_bound: then the usual +-30% drift and pauses apply
+  // and stale lease reads are expected.
   bool lease_reads = false;
+  bool drift_beyond_lease_bound = false;
+  // With the crash fault: probability that a newly elected leader crashes right
+  // after persisting its first entries, and right after its first commit-index
+  // advance, before sending either (SimCluster::set_new_leader_crash_probability).
+  // 0 by default; raising it makes Figure-8 interleavings common.
+  double new_leader_crash_probability = 0;
   bool verbose = false;  // log faults to stdout
 };
 

@@ -33,6 +33,11 @@ struct SimCluster::Node {
   raft::Index last_snapshot_index = 0;
   // Majority size of the node's configuration as of its last Ready.
   std::size_t quorum = 1;
+  // The term the node last led, and which of its first steps in that term are still
+  // to come (for set_new_leader_crash_probability).
+  raft::Term leading_term = 0;
+  bool first_append_pending = false;
+  bool first_commit_pending = false;
 
   // A founding member gets the initial membership; a spare starts empty and joins later.
   Node(SimNodeId node_id, const raft::ConfState* founding, SeededRng node_rng, TickClock tick_clock)
@@ -64,7 +69,8 @@ SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* worklo
     conf.voters.insert(static_cast<raft::NodeId>(i));
   const int total = options_.nodes + (options_.faults.membership ? kSpareNodes : 0);
   for (int i = 1; i <= total; ++i) {
-    const double drift = options_.faults.drift ? rng_->NextDouble() * 0.6 - 0.3 : 0.0;
+    const double drift =
+        options_.faults.drift ? DriftFromUniform(rng_->NextDouble(), max_drift()) : 0.0;
     TickClock clock(options_.tick_us, drift, rng_->Range(0, options_.tick_us));
     SeededRng node_rng(rng_->Next());
     nodes_.push_back(std::make_unique<Node>(
@@ -85,6 +91,14 @@ SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* worklo
 }
 
 SimCluster::~SimCluster() = default;
+
+double SimCluster::max_drift() const {
+  if (!options_.lease_reads || options_.drift_beyond_lease_bound) return kMaxDrift;
+  raft::Config config;
+  config.election_ticks = options_.election_ticks;
+  // 10% below the core's bound: tick periods are rounded to whole microseconds.
+  return std::min(kMaxDrift, 0.9 * MaxDriftForRateRatio(raft::LeaseMaxClockRateRatio(config)));
+}
 
 SimCluster::Node& SimCluster::node(SimNodeId id) {
   TRI_ASSERT(id >= 1 && id <= nodes_.size());
@@ -171,6 +185,8 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
       options_.lease_reads ? raft::ReadOnlyOption::kLeaseBased : raft::ReadOnlyOption::kSafe;
   config.pre_vote = true;
   config.check_quorum = true;
+  config.testing_bugs.count_duplicate_votes = options_.bug == InjectedBug::kDoubleVote;
+  config.testing_bugs.commit_previous_term_by_count = options_.bug == InjectedBug::kCommitByCount;
   auto raw = raft::RawNode::Create(config);
   TRI_ASSERT_MSG(raw.ok(), "RawNode::Create failed on the simulator's storage");
   n.raw = std::move(raw).value();
@@ -246,9 +262,30 @@ void SimCluster::ObserveRole(Node& n) {
   invariants_->CheckLeaderCompleteness(n.id, n.raw->term(), n.storage);
 }
 
+bool SimCluster::SuddenLeaderCrash(Node& n, const raft::Ready& rd, raft::Index commit_before) {
+  if (n.raw->role() != raft::Role::kLeader) return false;
+  if (n.raw->term() != n.leading_term) {
+    n.leading_term = n.raw->term();
+    n.first_append_pending = true;
+    n.first_commit_pending = true;
+  }
+  if (new_leader_crash_probability_ > 0) {
+    if (n.first_append_pending && !rd.entries.empty()) {
+      n.first_append_pending = false;
+      if (rng_->Bernoulli(new_leader_crash_probability_)) return true;
+    } else if (n.first_commit_pending && rd.hard_state && rd.hard_state->commit > commit_before) {
+      n.first_commit_pending = false;
+      if (rng_->Bernoulli(new_leader_crash_probability_)) return true;
+    }
+  }
+  return leader_crash_after_append_probability_ > 0 && !rd.entries.empty() &&
+         rng_->Bernoulli(leader_crash_after_append_probability_);
+}
+
 void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
   while (n.raw->HasReady() && invariants_->ok()) {
     raft::Ready rd = n.raw->GetReady();
+    const raft::Index commit_before = n.storage.hard_state().commit;
     // 1. Persist (snapshots are not produced in the simulator yet: no compaction).
     if (rd.snapshot) {
       const raft::Snapshot& snap = *rd.snapshot;
@@ -274,10 +311,8 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
     }
     ObserveRole(n);
     if (crash_midway) return;
-    if (leader_crash_after_append_probability_ > 0 && !rd.entries.empty() &&
-        n.raw->role() == raft::Role::kLeader &&
-        rng_->Bernoulli(leader_crash_after_append_probability_)) {
-      // The leader dies with entries only it has: the first half of Figure 8.
+    if (SuddenLeaderCrash(n, rd, commit_before)) {
+      // The leader dies with entries or a commit index only it has (Figure 8).
       sudden_crashes_.push_back(n.id);
       return;
     }

@@ -55,6 +55,9 @@ class SimCluster final : public KvCluster {
   // A node that currently believes it is leader (highest term), if any is up.
   std::optional<SimNodeId> Leader() const;
   TickClock& clock(SimNodeId id);
+  // The drift fault's range: kMaxDrift, or with lease reads (unless
+  // drift_beyond_lease_bound) what keeps clock rates within the lease's bound.
+  double max_drift() const;
   SimNetwork<raft::Message>& network() { return network_; }
 
   // Proposes a random membership change at the leader: add a spare node as a
@@ -83,6 +86,12 @@ class SimCluster final : public KvCluster {
     leader_crash_after_append_probability_ = p;
   }
   std::vector<SimNodeId> TakeSuddenCrashes();
+  // With this probability a newly elected leader crashes right after persisting its
+  // first entries (its empty entry of the new term, before sending them), and again
+  // right after the Ready in which its commit index first advances (before announcing
+  // it): the moments Figure 8 of the Raft paper is about. Reported by
+  // TakeSuddenCrashes() like the crashes above; 0 (the default) turns it off.
+  void set_new_leader_crash_probability(double p) { new_leader_crash_probability_ = p; }
 
   // Nodes that granted a vote since the last call (the nemesis likes to crash them).
   std::vector<SimNodeId> TakeRecentVoters();
@@ -98,6 +107,8 @@ class SimCluster final : public KvCluster {
   void Apply(Node& node, const raft::Entry& entry);
   void ServeReads(Node& node);
   void ObserveRole(Node& node);
+  // Whether a leader crashes now, after persisting `rd` and before sending it.
+  bool SuddenLeaderCrash(Node& node, const raft::Ready& rd, raft::Index commit_before);
   void DropVolatileState(Node& node);
   void MaybeCompact(Node& node);
   Node& node(SimNodeId id);
@@ -118,6 +129,7 @@ class SimCluster final : public KvCluster {
   std::vector<SimNodeId> recent_voters_;
   std::vector<SimNodeId> sudden_crashes_;
   double leader_crash_after_append_probability_ = 0;
+  double new_leader_crash_probability_ = 0;
   std::uint64_t crashes_ = 0;
   std::uint64_t compactions_ = 0;
   std::uint64_t snapshots_installed_ = 0;

@@ -15,6 +15,22 @@
 
 namespace tri::sim {
 
+// The drift fault's range: tick periods vary by up to +-30% between nodes.
+inline constexpr double kMaxDrift = 0.3;
+
+// A drift in [-max_drift, max_drift) from a uniform draw `u` in [0, 1).
+inline double DriftFromUniform(double u, double max_drift) {
+  return u * (2 * max_drift) - max_drift;
+}
+
+// The largest drift d such that two clocks with drifts in [-d, d] differ in rate by
+// at most `max_rate_ratio` (the faster one's rate over the slower one's):
+// (1 + d) / (1 - d) <= max_rate_ratio.
+inline double MaxDriftForRateRatio(double max_rate_ratio) {
+  TRI_ASSERT(max_rate_ratio >= 1);
+  return (max_rate_ratio - 1) / (max_rate_ratio + 1);
+}
+
 class TickClock {
  public:
   // drift in (-0.9, 0.9): the relative change of the tick period (see SetDrift).

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/tick_clock.h"
+
 namespace tri::sim {
 namespace {
 
@@ -25,6 +27,33 @@ TEST(FaultSet, ParsesListsAllAndNoneAndRejectsUnknownNames) {
   EXPECT_FALSE(FaultSet::Parse("loss,meteor").ok());
   EXPECT_FALSE(ParseInjectedBug("typo").ok());
   EXPECT_EQ(*ParseInjectedBug("forget-vote"), InjectedBug::kForgetVote);
+  for (InjectedBug bug : {InjectedBug::kDoubleVote, InjectedBug::kCommitByCount}) {
+    EXPECT_EQ(*ParseInjectedBug(InjectedBugName(bug)), bug);
+  }
+}
+
+TEST(RaftSim, ReplayLineNamesEveryNonDefaultOption) {
+  RaftSimOptions o = Options(9, 3, *FaultSet::Parse("partition,crash"));
+  o.new_leader_crash_probability = 0.6;
+  o.lease_reads = true;
+  o.drift_beyond_lease_bound = true;
+  o.bug = InjectedBug::kCommitByCount;
+  EXPECT_EQ(ReplayArguments(o),
+            "--seed 9 --nodes 3 --ops 200 --faults partition,crash --lease-reads "
+            "--drift-beyond-lease-bound --new-leader-crashes 0.6 --inject-bug commit-by-count");
+}
+
+TEST(TickClock, LeaseDriftRangeKeepsClockRatesWithinTheCoresBound) {
+  const double ratio = 9.0 / 7.0;  // raft::LeaseMaxClockRateRatio with the defaults
+  const double d = MaxDriftForRateRatio(ratio);
+  // The fastest clock (period 1 - d) against the slowest (period 1 + d).
+  EXPECT_NEAR((1 + d) / (1 - d), ratio, 1e-12);
+  EXPECT_DOUBLE_EQ(DriftFromUniform(0, d), -d);
+  EXPECT_LT(DriftFromUniform(0.999999, d), d);
+  // The unbounded range is the historic one (seeds replay as before).
+  for (double u : {0.0, 0.1234, 0.5, 0.987}) {
+    EXPECT_EQ(DriftFromUniform(u, kMaxDrift), u * 0.6 - 0.3);
+  }
 }
 
 TEST(RaftSim, FaultFreeClusterServesEveryOperation) {
