@@ -182,7 +182,9 @@ class RawNode {
   // Advances the logical clock by one tick (elections, heartbeats, check-quorum,
   // transfer timeout).
   void Tick();
-  // Starts an election now (pre-vote first if enabled).
+  // Starts an election now (pre-vote first if enabled). kFailedPrecondition when this
+  // node is not a voter, or (kLeaseBased) heard from a leader within the election
+  // timeout (its vote for itself would break that leader's lease).
   Status Campaign();
   // Proposes `data` for the log. Errors: kUnavailable when there is no leader or a
   // leader transfer is in progress (retry later, maybe at the new leader);
