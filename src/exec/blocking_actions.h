@@ -39,16 +39,21 @@ class CancelToken {
 // How one attempt ended.
 struct ActionOutcome {
   bool succeeded = false;
-  int code = 0;            // failure code: exit status, 128+signal, HTTP status, 500...
-  bool retryable = true;   // false: retrying cannot help (e.g. program not found)
-  std::string output;      // succeeded: stdout / response body (bounded)
-  std::string message;     // failed: what went wrong (bounded)
+  int code = 0;           // failure code: exit status, 128+signal, HTTP status, 500...
+  bool retryable = true;  // false: retrying cannot help (e.g. program not found)
+  std::string output;     // succeeded: stdout / response body (bounded)
+  std::string message;    // failed: what went wrong (bounded)
 };
 
+// A failed outcome whose message is cut to its first `max_message_bytes`
+// (never inside a UTF-8 character).
+ActionOutcome FailedOutcome(int code, bool retryable, std::string message,
+                            std::uint64_t max_message_bytes = UINT64_MAX);
+
 struct ProcessOptions {
-  Duration kill_grace = std::chrono::seconds(2);    // SIGTERM -> SIGKILL on cancel
-  std::uint64_t max_output_bytes = 64ull << 10;     // stdout bound (step output limit)
-  std::uint64_t max_message_bytes = 4ull << 10;     // bound of the failure message
+  Duration kill_grace = std::chrono::seconds(2);  // SIGTERM -> SIGKILL on cancel
+  std::uint64_t max_output_bytes = 64ull << 10;   // stdout bound (step output limit)
+  std::uint64_t max_message_bytes = 4ull << 10;   // bound of the failure message
   // Child exit is watched through a pidfd (Linux >= 5.3). false forces the
   // fallback used when pidfd_open is unavailable: waitid(WNOHANG) polled
   // every few milliseconds. For tests.

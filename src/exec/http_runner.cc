@@ -33,14 +33,6 @@ namespace {
 
 constexpr std::array<const char*, 6> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
 
-ActionOutcome Failure(int code, bool retryable, std::string message,
-                      std::uint64_t max_message_bytes) {
-  return ActionOutcome{.succeeded = false,
-                       .code = code,
-                       .retryable = retryable,
-                       .message = TruncateHead(std::move(message), max_message_bytes)};
-}
-
 // RFC 9110 token characters.
 bool IsHeaderNameChar(char c) {
   if (std::isalnum(static_cast<unsigned char>(c)) != 0) return true;
@@ -156,13 +148,13 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
   for (char& c : method)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
-    return Failure(
+    return FailedOutcome(
         400, false,
         "unsupported HTTP method '" + action.method + "' (GET, POST, PUT, PATCH, DELETE, HEAD are)",
         max_message);
   }
   Result<HttpUrl> url = ParseHttpUrl(action.url);
-  if (!url.ok()) return Failure(400, false, url.status().message(), max_message);
+  if (!url.ok()) return FailedOutcome(400, false, url.status().message(), max_message);
   const std::string what = Describe(method, action.url);
 
   httplib::Request request;
@@ -170,11 +162,11 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
   request.path = url->target;
   for (const auto& [name, value] : action.headers) {
     if (!IsValidHeaderName(name)) {
-      return Failure(400, false, what + ": invalid header name '" + name + "'", max_message);
+      return FailedOutcome(400, false, what + ": invalid header name '" + name + "'", max_message);
     }
     if (!IsValidHeaderValue(value)) {
-      return Failure(400, false, what + ": header '" + name + "' has a line break or NUL",
-                     max_message);
+      return FailedOutcome(400, false, what + ": header '" + name + "' has a line break or NUL",
+                           max_message);
     }
     request.headers.emplace(name, value);
   }
@@ -185,7 +177,7 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
   request.body = action.body;
 
   if (cancel.cancelled()) {
-    return Failure(saga::kCodeCancelled, false, "cancelled before it started", max_message);
+    return FailedOutcome(saga::kCodeCancelled, false, "cancelled before it started", max_message);
   }
 
   std::unique_ptr<httplib::ClientImpl> client;
@@ -230,16 +222,16 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
   }
 
   if (body_too_large) {
-    return Failure(saga::kCodeFailed, false,
-                   what + ": response body exceeds the limit of " +
-                       std::to_string(options.max_output_bytes) + " bytes",
-                   max_message);
+    return FailedOutcome(saga::kCodeFailed, false,
+                         what + ": response body exceeds the limit of " +
+                             std::to_string(options.max_output_bytes) + " bytes",
+                         max_message);
   }
   if (canceller->cancelled()) {
-    return Failure(saga::kCodeCancelled, false, what + ": cancelled", max_message);
+    return FailedOutcome(saga::kCodeCancelled, false, what + ": cancelled", max_message);
   }
   if (!sent) {
-    return Failure(503, true, what + ": " + httplib::to_string(error), max_message);
+    return FailedOutcome(503, true, what + ": " + httplib::to_string(error), max_message);
   }
   const int status = response.status;
   if (Expected(action, status)) {
@@ -247,7 +239,7 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
   }
   std::string message = what + ": unexpected status " + std::to_string(status);
   if (!body.empty()) message += "; body: " + body;
-  return Failure(status, IsRetryableStatus(status), std::move(message), max_message);
+  return FailedOutcome(status, IsRetryableStatus(status), std::move(message), max_message);
 }
 
 }  // namespace tri::exec

@@ -80,14 +80,6 @@ class Fd {
   int fd_ = -1;
 };
 
-ActionOutcome Failure(int code, bool retryable, std::string message,
-                      std::uint64_t max_message_bytes) {
-  return ActionOutcome{.succeeded = false,
-                       .code = code,
-                       .retryable = retryable,
-                       .message = TruncateHead(std::move(message), max_message_bytes)};
-}
-
 std::string Errno(int error) {
   return std::strerror(error);
 }
@@ -397,11 +389,11 @@ class ChildWatcher {
   ActionOutcome Outcome(const std::string& program, std::optional<int> status) {
     const std::uint64_t max_message = options_.max_message_bytes;
     if (output_overflow_) {
-      return Failure(saga::kCodeFailed, false,
-                     "'" + program + "' wrote more than the output limit of " +
-                         std::to_string(options_.max_output_bytes) +
-                         " bytes to stdout; its process group was killed (SIGKILL)",
-                     max_message);
+      return FailedOutcome(saga::kCodeFailed, false,
+                           "'" + program + "' wrote more than the output limit of " +
+                               std::to_string(options_.max_output_bytes) +
+                               " bytes to stdout; its process group was killed (SIGKILL)",
+                           max_message);
     }
     if (cancel_seen_ && (sigterm_sent_ || sigkill_sent_)) {
       std::string how = sigterm_sent_ ? "SIGTERM" : "SIGKILL";
@@ -412,14 +404,14 @@ class ChildWatcher {
                        .count()) +
                " ms";
       }
-      return Failure(saga::kCodeCancelled, false,
-                     "cancelled: sent " + how + " to the process group of '" + program + "'",
-                     max_message);
+      return FailedOutcome(saga::kCodeCancelled, false,
+                           "cancelled: sent " + how + " to the process group of '" + program + "'",
+                           max_message);
     }
     if (!status) {
-      return Failure(saga::kCodeFailed, true,
-                     "'" + program + "' ended but its exit status was lost (reaped elsewhere)",
-                     max_message);
+      return FailedOutcome(
+          saga::kCodeFailed, true,
+          "'" + program + "' ended but its exit status was lost (reaped elsewhere)", max_message);
     }
     if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) {
       return ActionOutcome{.succeeded = true, .output = std::move(stdout_data_)};
@@ -448,7 +440,7 @@ class ChildWatcher {
       std::uint64_t room = max_message > prefix.size() ? max_message - prefix.size() : 0;
       what = prefix + TruncateTail(std::move(tail), room);
     }
-    return Failure(code, true, std::move(what), max_message);
+    return FailedOutcome(code, true, std::move(what), max_message);
   }
 
   const pid_t pid_;
@@ -472,7 +464,7 @@ ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& o
                          CancelToken& cancel) {
   const std::uint64_t max_message = options.max_message_bytes;
   if (action.argv.empty() || action.argv[0].empty()) {
-    return Failure(127, false, "exec: empty command (argv)", max_message);
+    return FailedOutcome(127, false, "exec: empty command (argv)", max_message);
   }
   std::vector<std::string> argv;
   if (action.shell) {
@@ -490,36 +482,37 @@ ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& o
                                                  (argv[2].size() > kMaxScriptNameBytes ? "..." : "")
                                            : argv[0];
   for (const std::string& arg : argv) {
-    if (HasNul(arg)) return Failure(127, false, "exec: argument contains a NUL byte", max_message);
+    if (HasNul(arg))
+      return FailedOutcome(127, false, "exec: argument contains a NUL byte", max_message);
   }
   for (const auto& [name, value] : action.env) {
     if (name.empty() || name.find('=') != std::string::npos || HasNul(name) || HasNul(value)) {
-      return Failure(127, false, "exec: invalid environment variable name '" + name + "'",
-                     max_message);
+      return FailedOutcome(127, false, "exec: invalid environment variable name '" + name + "'",
+                           max_message);
     }
   }
   if (HasNul(action.cwd)) {
-    return Failure(127, false, "exec: working directory contains a NUL byte", max_message);
+    return FailedOutcome(127, false, "exec: working directory contains a NUL byte", max_message);
   }
   if (cancel.cancelled()) {
-    return Failure(saga::kCodeCancelled, false, "cancelled before it started", max_message);
+    return FailedOutcome(saga::kCodeCancelled, false, "cancelled before it started", max_message);
   }
 
   Fd stdout_read, stdout_write, stderr_read, stderr_write;
   if (!MakePipe(stdout_read, stdout_write) || !MakePipe(stderr_read, stderr_write)) {
-    return Failure(saga::kCodeFailed, true, "exec: cannot create pipes: " + Errno(errno),
-                   max_message);
+    return FailedOutcome(saga::kCodeFailed, true, "exec: cannot create pipes: " + Errno(errno),
+                         max_message);
   }
   Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake.valid()) {
-    return Failure(saga::kCodeFailed, true, "exec: cannot create eventfd: " + Errno(errno),
-                   max_message);
+    return FailedOutcome(saga::kCodeFailed, true, "exec: cannot create eventfd: " + Errno(errno),
+                         max_message);
   }
 
   SpawnSetup setup;
   if (int rc = setup.Configure(stdout_write.get(), stderr_write.get(), action.cwd); rc != 0) {
-    return Failure(saga::kCodeFailed, true, "exec: cannot set up posix_spawn: " + Errno(rc),
-                   max_message);
+    return FailedOutcome(saga::kCodeFailed, true, "exec: cannot set up posix_spawn: " + Errno(rc),
+                         max_message);
   }
   std::vector<std::string> env = BuildEnvironment(action.env);
   std::vector<char*> argv_c = CStrings(argv);
@@ -529,8 +522,8 @@ ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& o
       ::posix_spawnp(&pid, argv_c[0], setup.actions(), setup.attr(), argv_c.data(), env_c.data());
   if (rc != 0) {
     bool transient = IsResourceShortage(rc);
-    return Failure(transient ? saga::kCodeFailed : 127, transient,
-                   DescribeSpawnError(argv[0], action.cwd, rc), max_message);
+    return FailedOutcome(transient ? saga::kCodeFailed : 127, transient,
+                         DescribeSpawnError(argv[0], action.cwd, rc), max_message);
   }
   TRI_ASSERT(pid > 0);
   // Only the child may hold the write ends, or we would never see EOF.

@@ -34,11 +34,6 @@ std::uint32_t TokenSlot(StepIndex step, AttemptPhase phase) {
   return step * 2 + (phase == AttemptPhase::kCompensate ? 1 : 0);
 }
 
-ActionOutcome Failure(int code, bool retryable, std::string message) {
-  return ActionOutcome{
-      .succeeded = false, .code = code, .retryable = retryable, .message = std::move(message)};
-}
-
 }  // namespace
 
 // --- definitions and inputs ---------------------------------------------------
@@ -51,13 +46,15 @@ Result<std::shared_ptr<const SagaDefinition>> SagaDefinition::Make(saga::SagaSpe
       return Internal("plan and spec disagree on the compensation of step '" + spec.steps[s].id +
                       "'");
     }
-    definition->step_index.emplace(spec.steps[s].id, s);
   }
   definition->spec = std::move(spec);
   definition->plan = std::move(plan);
-  // After the move: short ids live inside the StepSpecs.
-  for (const saga::StepSpec& step : definition->spec.steps) {
+  // After the move: short ids live inside the StepSpecs, and the views below
+  // point at them.
+  for (StepIndex s = 0; s < definition->spec.steps.size(); ++s) {
+    const saga::StepSpec& step = definition->spec.steps[s];
     definition->step_ids.push_back(step.id);
+    definition->step_index.emplace(step.id, s);
     const bool noop_run = std::holds_alternative<saga::NoopAction>(step.run);
     const bool noop_compensate =
         step.compensate.has_value() && std::holds_alternative<saga::NoopAction>(*step.compensate);
@@ -434,10 +431,10 @@ void Runtime::Complete(SagaRun& run, AttemptPhase phase, StepIndex step, std::ui
     run.blocking.erase(blocking);
   }
   if (outcome.succeeded && outcome.output.size() > options_.limits.max_step_output_bytes) {
-    outcome = Failure(saga::kCodeFailed, false,
-                      "step output of " + std::to_string(outcome.output.size()) +
-                          " bytes exceeds the limit of " +
-                          std::to_string(options_.limits.max_step_output_bytes) + " bytes");
+    outcome = FailedOutcome(saga::kCodeFailed, false,
+                            "step output of " + std::to_string(outcome.output.size()) +
+                                " bytes exceeds the limit of " +
+                                std::to_string(options_.limits.max_step_output_bytes) + " bytes");
   }
   commands_.clear();
   if (outcome.succeeded) {
@@ -467,7 +464,7 @@ void Runtime::FireTimer(const Timer& timer) {
     const saga::Action& action =
         timer.phase == AttemptPhase::kForward ? step.run : *step.compensate;
     const auto& fail = std::get<saga::FailAction>(action);
-    outcome = Failure(fail.code, fail.retryable, fail.message);
+    outcome = FailedOutcome(fail.code, fail.retryable, fail.message);
   }
   Complete(run, timer.phase, timer.step, timer.attempt, outcome);
 }
@@ -577,9 +574,9 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
   context.step_output = [&run](std::string_view id) { return run.StepOutput(id); };
   auto rendered = saga::RenderAction(action, context);
   if (!rendered.ok()) {
-    fail_now(Failure(400, false,
-                     std::string(forward ? "run" : "compensate") + " of step '" + step.id +
-                         "': " + rendered.status().message()));
+    fail_now(FailedOutcome(400, false,
+                           std::string(forward ? "run" : "compensate") + " of step '" + step.id +
+                               "': " + rendered.status().message()));
     return;
   }
   auto token = std::make_shared<CancelToken>();
@@ -592,7 +589,7 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
     item.step = step_index;
     item.attempt = attempt;
     if (token->cancelled()) {
-      item.outcome = Failure(saga::kCodeCancelled, false, "cancelled before it started");
+      item.outcome = FailedOutcome(saga::kCodeCancelled, false, "cancelled before it started");
     } else if (const auto* exec = std::get_if<saga::ExecAction>(&action)) {
       item.outcome = RunProcess(*exec, options_.process, *token);
     } else {

@@ -49,9 +49,14 @@ struct RuntimeOptions {
 
 // A validated saga, ready to run any number of times.
 struct SagaDefinition {
+  SagaDefinition() = default;
+  // step_index and step_ids view into spec: a copy would point at the original.
+  SagaDefinition(const SagaDefinition&) = delete;
+  SagaDefinition& operator=(const SagaDefinition&) = delete;
+
   saga::SagaSpec spec;
   std::shared_ptr<const saga::SagaPlan> plan;
-  std::map<std::string, saga::StepIndex, std::less<>> step_index;  // id -> index
+  std::map<std::string_view, saga::StepIndex> step_index;  // id -> index, views into spec
   std::vector<std::string_view> step_ids;  // by index, into spec (compact, for reports)
   // By index: is the step's run (bit 0) / compensate (bit 1) action a noop?
   // Lets the loop finish empty steps without touching the (large) StepSpecs.

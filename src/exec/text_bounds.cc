@@ -1,5 +1,7 @@
 #include "exec/text_bounds.h"
 
+#include "exec/blocking_actions.h"
+
 namespace tri::exec {
 namespace {
 
@@ -29,6 +31,14 @@ std::string TruncateTail(std::string text, std::uint64_t max_bytes) {
     ++start;
   text.erase(0, start);
   return text;
+}
+
+ActionOutcome FailedOutcome(int code, bool retryable, std::string message,
+                            std::uint64_t max_message_bytes) {
+  return ActionOutcome{.succeeded = false,
+                       .code = code,
+                       .retryable = retryable,
+                       .message = TruncateHead(std::move(message), max_message_bytes)};
 }
 
 }  // namespace tri::exec
