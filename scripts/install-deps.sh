@@ -9,8 +9,12 @@ PACKAGES=(
   # libraries
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcpp-httplib-dev libcli11-dev
   libssl-dev zlib1g-dev libbrotli-dev  # headers that cpp-httplib.pc (SSL, zlib, brotli support) pulls in
+  libasio-dev                                   # peer transport (standalone Asio)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # client API (gRPC 1.51, protobuf 3.21)
   # tests and benchmarks
   libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libtbb-dev
+  # multi-process tests and benchmarks against real etcd and real etcd clients
+  etcd-server etcd-client python3-pytest python3-etcd3 python3-grpcio
   # formatting
   clang-format
 )
