@@ -1,4 +1,4 @@
-#include "raft/log.h"
+#include "raft/internal/log.h"
 
 #include <algorithm>
 

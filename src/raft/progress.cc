@@ -1,10 +1,19 @@
-#include "raft/progress.h"
+#include "raft/internal/progress.h"
 
 #include <algorithm>
 
 #include "base/assert.h"
 
 namespace tri::raft {
+
+std::string_view ProgressStateName(ProgressState s) {
+  switch (s) {
+    case ProgressState::kProbe: return "StateProbe";
+    case ProgressState::kReplicate: return "StateReplicate";
+    case ProgressState::kSnapshot: return "StateSnapshot";
+  }
+  return "StateUnknown";
+}
 
 void Inflights::Add(Index last_index, std::uint64_t bytes) {
   TRI_ASSERT_MSG(!Full(), "inflights window overflow");

@@ -1,4 +1,4 @@
-#include "raft/quorum.h"
+#include "raft/internal/quorum.h"
 
 #include <algorithm>
 #include <functional>

@@ -1,9 +1,9 @@
-#include "raft/raft.h"
+#include "raft/internal/raft.h"
 
 #include <algorithm>
 
 #include "base/assert.h"
-#include "raft/quorum.h"
+#include "raft/internal/quorum.h"
 
 namespace tri::raft {
 namespace {

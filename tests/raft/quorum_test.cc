@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "raft/quorum.h"
+#include "raft/internal/quorum.h"
 
 namespace tri::raft {
 namespace {

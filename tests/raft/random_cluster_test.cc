@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "base/rng.h"
-#include "raft/raft.h"
+#include "raft/internal/raft.h"
 #include "raft/raw_node.h"
 
 namespace tri::raft {

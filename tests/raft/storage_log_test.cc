@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include "raft/log.h"
-#include "raft/progress.h"
+#include "raft/internal/log.h"
+#include "raft/internal/progress.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
 

@@ -8,7 +8,7 @@
 #include <deque>
 #include <memory>
 
-#include "raft/raw_node.h"
+#include "raft/progress_state.h"
 #include "raft/types.h"
 
 namespace tri::raft {

@@ -9,13 +9,17 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "raft/log.h"
-#include "raft/progress.h"
-#include "raft/quorum.h"
-#include "raft/raw_node.h"
+#include "base/result.h"
+#include "base/status.h"
+#include "raft/config.h"
+#include "raft/internal/log.h"
+#include "raft/internal/progress.h"
+#include "raft/internal/quorum.h"
+#include "raft/storage.h"
 #include "raft/types.h"
 
 namespace tri::raft {
