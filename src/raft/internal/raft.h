@@ -1,7 +1,10 @@
 #pragma once
 
 // Raft: the protocol state machine (one step and one tick function per role,
-// as in etcd's raft.go). Private to the core; the API is RawNode.
+// as in etcd's raft.go). Private to the core; the API is RawNode. Defined by
+// concern: raft.cc (roles, elections, step/tick dispatch), replication.cc (appends,
+// commit, flow control, snapshots), read_only.cc (ReadIndex, leases) and
+// membership.cc (conf changes, restore, leadership transfer).
 // Section numbers (5.x, 6, 9.6) refer to the Raft paper and Ongaro's thesis.
 
 #include <cstdint>
