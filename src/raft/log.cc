@@ -110,6 +110,19 @@ Result<std::vector<Entry>> RaftLog::EntriesFrom(Index lo, std::uint64_t max_size
   return Entries(lo, LastIndex() + 1, max_size_bytes);
 }
 
+Status RaftLog::Scan(Index lo, Index hi, std::uint64_t page_size_bytes,
+                     const std::function<bool(const Entry&)>& visit) const {
+  while (lo < hi) {
+    TRI_ASSIGN_OR_RETURN(std::vector<Entry> page, Entries(lo, hi, page_size_bytes));
+    TRI_ASSERT_MSG(!page.empty() && page.front().index == lo, "a page starts at the asked index");
+    for (const Entry& e : page) {
+      if (!visit(e)) return Status::Ok();
+    }
+    lo = page.back().index + 1;
+  }
+  return Status::Ok();
+}
+
 bool RaftLog::IsUpToDate(Index last_index, Term last_term) const {
   const Term our_term = LastTerm();
   return last_term > our_term || (last_term == our_term && last_index >= LastIndex());

@@ -18,20 +18,39 @@ Status Raft::RestoreMembership(const ConfState& from_snapshot) {
   const Index upto = log_.committed();
   conf_applied_index_ = first - 1;
   if (upto >= first) {
-    auto ents = log_.Entries(first, upto + 1, kNoSizeLimit);
-    if (!ents.ok()) return ents.status();
-    for (const Entry& e : *ents) {
-      if (e.type != EntryType::kConfChange) continue;
+    // Read in pages: the committed tail after the snapshot can be long.
+    Status malformed = Status::Ok();
+    auto replay = [&](const Entry& e) {
+      if (e.type != EntryType::kConfChange) return true;
       ConfChange cc;
       if (!DecodeConfChange(e.data, &cc)) {
-        return Corruption("raft: malformed conf change at index " + std::to_string(e.index));
+        malformed = Corruption("raft: malformed conf change at index " + std::to_string(e.index));
+        return false;
       }
       ApplyConfChange(cc);
-    }
+      return true;
+    };
+    TRI_RETURN_IF_ERROR(
+        log_.Scan(first, upto + 1, config_.max_committed_size_per_ready_bytes, replay));
+    TRI_RETURN_IF_ERROR(malformed);
     conf_applied_index_ = upto;
   }
   ResetProgress();
   return Status::Ok();
+}
+
+bool Raft::HasUnappliedCommittedConfChange() const {
+  if (log_.committed() <= conf_applied_index_) return false;
+  // Read in pages: a node far behind in applying can have a long committed tail. The
+  // scan starts at FirstIndex() or later, so it cannot fail with compaction.
+  bool found = false;
+  auto is_conf_change = [&](const Entry& e) {
+    found = e.type == EntryType::kConfChange;
+    return !found;
+  };
+  (void)log_.Scan(std::max(conf_applied_index_ + 1, log_.FirstIndex()), log_.committed() + 1,
+                  config_.max_committed_size_per_ready_bytes, is_conf_change);
+  return found;
 }
 
 Status Raft::CheckConfChangeProposal(const Entry& e) const {

@@ -351,17 +351,9 @@ Status Raft::Step(Message m) {
         return FailedPrecondition(
             "raft: a leader was heard within the election timeout (lease-based reads)");
       }
-      if (log_.committed() > conf_applied_index_) {
+      if (HasUnappliedCommittedConfChange()) {
         // Committed entries not yet reflected in the membership may remove us.
-        auto ents = log_.Entries(std::max(conf_applied_index_ + 1, log_.FirstIndex()),
-                                 log_.committed() + 1, kNoSizeLimit);
-        if (ents.ok()) {
-          for (const Entry& e : *ents) {
-            if (e.type == EntryType::kConfChange) {
-              return Unavailable("raft: cannot campaign with unapplied conf changes");
-            }
-          }
-        }
+        return Unavailable("raft: cannot campaign with unapplied conf changes");
       }
       Campaign(config_.pre_vote ? CampaignType::kPreElection : CampaignType::kElection);
       return Status::Ok();

@@ -5,6 +5,7 @@
 // persisted by Advance(). Private to the core.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -29,6 +30,12 @@ class RaftLog {
   Result<std::vector<Entry>> Entries(Index lo, Index hi, std::uint64_t max_size_bytes) const;
   // Entries from lo to the end.
   Result<std::vector<Entry>> EntriesFrom(Index lo, std::uint64_t max_size_bytes) const;
+  // Visits the entries in [lo, hi) in order, reading them in pages of at most
+  // page_size_bytes (at least one entry per page), so that a long range never sits in
+  // memory at once (etcd's raftLog.scan). Stops early, with Ok, when `visit` returns
+  // false. Errors as Entries (compacted), from the page that failed.
+  Status Scan(Index lo, Index hi, std::uint64_t page_size_bytes,
+              const std::function<bool(const Entry&)>& visit) const;
 
   // Candidate log (last_index, last_term) at least as up-to-date as ours (5.4.1).
   bool IsUpToDate(Index last_index, Term last_term) const;

@@ -110,6 +110,8 @@ class Raft {
   // Leader helpers.
   Status HandlePropose(Message& m);
   Status CheckConfChangeProposal(const Entry& e) const;
+  // A committed conf change not yet reflected in the membership (it may remove us).
+  bool HasUnappliedCommittedConfChange() const;
   bool AppendEntries(std::vector<Entry> entries);
   bool MaybeCommit();
   void BcastAppend();
