@@ -95,10 +95,24 @@ std::optional<SegmentHeader> ParseSegmentFileName(std::string_view name);
 bool ParseHexPairFileName(std::string_view name, std::string_view suffix, std::uint64_t* first,
                           std::uint64_t* second);
 
-// Little-endian helpers shared by the WAL and snapshot formats.
-void PutU32(std::string& out, std::uint32_t v);
-void PutU64(std::string& out, std::uint64_t v);
-std::uint32_t GetU32(const char* p);
-std::uint64_t GetU64(const char* p);
+// One framed record found in a byte string.
+struct RecordView {
+  RecordType type;
+  std::uint64_t offset = 0;  // of the record header within the bytes scanned
+  std::string_view payload;
+};
+
+enum class RecordCheck {
+  kValid,       // *record is filled in
+  kZeroHeader,  // an all-zero (or all-zero short) header: end of data if only zeros follow
+  kInvalid,     // *problem says what is wrong
+};
+
+// The one record verifier, used by the log scanner (recovery, `tri wal`) and by
+// Wal::Read: checks the record starting at bytes[offset] (header in bounds, known
+// type, length in bounds, CRC32C over type and payload).
+// REQUIRES: offset < bytes.size().
+RecordCheck CheckRecordAt(std::string_view bytes, std::uint64_t offset, RecordView* record,
+                          std::string* problem);
 
 }  // namespace tri::wal

@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "wal/format.h"
 
@@ -32,13 +33,13 @@ std::string EncodeSnapshot(const SnapshotMeta& meta, std::string_view body) {
   std::string out;
   out.reserve(kSnapshotHeaderBytes + body.size());
   out.append(kSnapshotMagic);
-  PutU32(out, kSnapshotFormatVersion);
-  PutU32(out, 0);  // flags
-  PutU64(out, meta.last_index);
-  PutU64(out, meta.last_term);
-  PutU64(out, body.size());
-  PutU32(out, crc32c::Value(body));
-  PutU32(out, crc32c::Value(out.data(), out.size()));
+  coding::PutFixed32(out, kSnapshotFormatVersion);
+  coding::PutFixed32(out, 0);  // flags
+  coding::PutFixed64(out, meta.last_index);
+  coding::PutFixed64(out, meta.last_term);
+  coding::PutFixed64(out, body.size());
+  coding::PutFixed32(out, crc32c::Value(body));
+  coding::PutFixed32(out, crc32c::Value(out.data(), out.size()));
   out.append(body);
   return out;
 }
@@ -49,24 +50,25 @@ Result<Snapshot> DecodeSnapshot(std::string_view bytes) {
                       " bytes is shorter than the 48-byte header");
   }
   if (bytes.substr(0, 8) != kSnapshotMagic) return Corruption("bad magic (not a snapshot file)");
-  if (crc32c::Value(bytes.data(), 44) != GetU32(bytes.data() + 44)) {
+  if (crc32c::Value(bytes.data(), 44) != coding::DecodeFixed32(bytes.data() + 44)) {
     return Corruption("header checksum mismatch");
   }
-  const std::uint32_t version = GetU32(bytes.data() + 8);
+  const std::uint32_t version = coding::DecodeFixed32(bytes.data() + 8);
   if (version != kSnapshotFormatVersion) {
     return Corruption("format version " + std::to_string(version) + " is not supported");
   }
   Snapshot snap;
-  snap.meta.last_index = GetU64(bytes.data() + 16);
-  snap.meta.last_term = GetU64(bytes.data() + 24);
-  const std::uint64_t body_bytes = GetU64(bytes.data() + 32);
+  snap.meta.last_index = coding::DecodeFixed64(bytes.data() + 16);
+  snap.meta.last_term = coding::DecodeFixed64(bytes.data() + 24);
+  const std::uint64_t body_bytes = coding::DecodeFixed64(bytes.data() + 32);
   if (body_bytes != bytes.size() - kSnapshotHeaderBytes) {
     return Corruption("header says the body has " + std::to_string(body_bytes) +
                       " bytes, the file holds " +
                       std::to_string(bytes.size() - kSnapshotHeaderBytes));
   }
   const std::string_view body = bytes.substr(kSnapshotHeaderBytes);
-  if (crc32c::Value(body) != GetU32(bytes.data() + 40)) return Corruption("body checksum mismatch");
+  if (crc32c::Value(body) != coding::DecodeFixed32(bytes.data() + 40))
+    return Corruption("body checksum mismatch");
   snap.body.assign(body);
   return snap;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "wal/log_scanner.h"
 
@@ -13,9 +14,9 @@ TEST(WalFormat, RecordIsLengthCrcTypePayloadLittleEndian) {
   std::string out;
   AppendRecord(out, RecordType::kEntry, "abc");
   ASSERT_EQ(out.size(), kRecordHeaderBytes + 3);
-  EXPECT_EQ(GetU32(out.data()), 3u);
+  EXPECT_EQ(coding::DecodeFixed32(out.data()), 3u);
   const std::string typed = std::string(1, '\x02') + "abc";
-  EXPECT_EQ(GetU32(out.data() + 4), crc32c::Value(typed));
+  EXPECT_EQ(coding::DecodeFixed32(out.data() + 4), crc32c::Value(typed));
   EXPECT_EQ(out[8], '\x02');
   EXPECT_EQ(out.substr(9), "abc");
 }
@@ -58,10 +59,10 @@ RC_GTEST_PROP(WalFormat, HardStateAndSegmentHeaderRoundTrip,
 
 TEST(WalFormat, RejectsAnUnsupportedSegmentVersion) {
   std::string payload(kSegmentMagic);
-  PutU32(payload, kWalFormatVersion + 1);
-  PutU32(payload, 0);
-  PutU64(payload, 1);
-  PutU64(payload, 1);
+  coding::PutFixed32(payload, kWalFormatVersion + 1);
+  coding::PutFixed32(payload, 0);
+  coding::PutFixed64(payload, 1);
+  coding::PutFixed64(payload, 1);
   auto header = DecodeSegmentHeader(payload);
   ASSERT_FALSE(header.ok());
   EXPECT_NE(header.status().message().find("version 2 is not supported"), std::string::npos);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "base/coding.h"
 #include "base/rng.h"
 #include "io/sim_file_system.h"
 #include "wal/format.h"
@@ -36,10 +37,10 @@ TEST_F(SnapshotTest, HeaderLayoutIsAsDocumented) {
   const std::string bytes = EncodeSnapshot({0x1122, 0x33}, "body");
   ASSERT_EQ(bytes.size(), kSnapshotHeaderBytes + 4);
   EXPECT_EQ(bytes.substr(0, 8), "TRISNAP1");
-  EXPECT_EQ(GetU32(bytes.data() + 8), kSnapshotFormatVersion);
-  EXPECT_EQ(GetU64(bytes.data() + 16), 0x1122u);
-  EXPECT_EQ(GetU64(bytes.data() + 24), 0x33u);
-  EXPECT_EQ(GetU64(bytes.data() + 32), 4u);
+  EXPECT_EQ(coding::DecodeFixed32(bytes.data() + 8), kSnapshotFormatVersion);
+  EXPECT_EQ(coding::DecodeFixed64(bytes.data() + 16), 0x1122u);
+  EXPECT_EQ(coding::DecodeFixed64(bytes.data() + 24), 0x33u);
+  EXPECT_EQ(coding::DecodeFixed64(bytes.data() + 32), 4u);
   EXPECT_TRUE(DecodeSnapshot(bytes).ok());
 }
 
