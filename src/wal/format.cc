@@ -90,12 +90,13 @@ void AppendRecord(std::string& out, RecordType type, std::string_view payload) {
   FinishRecord(out, start, type);
 }
 
-void AppendEntryRecord(std::string& out, const Entry& entry) {
+void AppendEntryRecord(std::string& out, const Entry& entry, std::uint32_t version) {
   const std::size_t start = out.size();
   out.reserve(start + EntryRecordBytes(entry.data.size()));
   out.append(kRecordHeaderBytes, '\0');
   coding::PutFixed64(out, entry.index);
   coding::PutFixed64(out, entry.term);
+  if (version >= 2) coding::PutFixed8(out, entry.type);
   out.append(entry.data);
   FinishRecord(out, start, RecordType::kEntry);
 }
@@ -113,7 +114,7 @@ void AppendSegmentHeaderRecord(std::string& out, const SegmentHeader& header) {
   const std::size_t start = out.size();
   out.append(kRecordHeaderBytes, '\0');
   out.append(kSegmentMagic);
-  coding::PutFixed32(out, kWalFormatVersion);
+  coding::PutFixed32(out, header.version);
   coding::PutFixed32(out, header.flags);
   coding::PutFixed64(out, header.seq);
   coding::PutFixed64(out, header.first_index);
@@ -135,12 +136,17 @@ Result<std::uint64_t> DecodeSyncMark(std::string_view payload) {
   return coding::DecodeFixed64(payload.data());
 }
 
-Result<Entry> DecodeEntry(std::string_view payload) {
+Result<Entry> DecodeEntry(std::string_view payload, std::uint32_t version) {
   coding::Decoder in(payload);
   Entry e;
-  if (!in.ReadFixed64(e.index) || !in.ReadFixed64(e.term)) {
+  if (version < 2) {
+    if (!in.ReadFixed64(e.index) || !in.ReadFixed64(e.term)) {
+      return Corruption("entry payload of " + std::to_string(payload.size()) +
+                        " bytes is shorter than its 16-byte index and term");
+    }
+  } else if (!in.ReadFixed64(e.index) || !in.ReadFixed64(e.term) || !in.ReadFixed8(e.type)) {
     return Corruption("entry payload of " + std::to_string(payload.size()) +
-                      " bytes is shorter than its 16-byte index and term");
+                      " bytes is shorter than its 17-byte index, term and type");
   }
   e.data.assign(in.rest());
   return e;
@@ -173,11 +179,13 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
   in.ReadFixed64(h.seq);
   in.ReadFixed64(h.first_index);
   if (magic != kSegmentMagic) return Corruption("segment header has a bad magic");
-  if (version != kWalFormatVersion) {
+  if (version < kOldestWalFormatVersion || version > kWalFormatVersion) {
     return Corruption("segment format version " + std::to_string(version) +
-                      " is not supported (this build reads version " +
+                      " is not supported (this build reads versions " +
+                      std::to_string(kOldestWalFormatVersion) + " to " +
                       std::to_string(kWalFormatVersion) + ")");
   }
+  h.version = version;
   return h;
 }
 

@@ -8,6 +8,11 @@
 //   end of data in a preallocated segment (a real record never has crc 0 with type 0).
 // A segment:  file "<seq:016x>-<first_index:016x>.wal", preallocated (zeros),
 //   starting with a kSegmentHeader record; then kEntry and kHardState records.
+// Versions: the segment header's version says how its entry records are laid out.
+//   v1: entry payload = index u64 | term u64 | data
+//   v2: entry payload = index u64 | term u64 | type u8 | data
+//   This build writes v2 and reads both (a v1 entry reads as type 0); a log recovered
+//   with a v1 tail segment rolls to a new v2 segment before appending.
 
 #include <cstdint>
 #include <optional>
@@ -18,7 +23,8 @@
 
 namespace tri::wal {
 
-inline constexpr std::uint32_t kWalFormatVersion = 1;
+inline constexpr std::uint32_t kWalFormatVersion = 2;
+inline constexpr std::uint32_t kOldestWalFormatVersion = 1;  // the oldest version read
 inline constexpr std::size_t kRecordHeaderBytes = 9;
 inline constexpr std::string_view kSegmentMagic = "TRIWALSG";
 inline constexpr std::string_view kSegmentSuffix = ".wal";
@@ -32,11 +38,13 @@ enum class RecordType : std::uint8_t {
 bool IsKnownRecordType(std::uint8_t type);
 std::string_view RecordTypeName(std::uint8_t type);
 
-// One Raft log entry: index and term, and opaque bytes.
+// One Raft log entry: index and term, opaque bytes, and an opaque type byte (the
+// Raft storage adapter stores raft::EntryType there: 0 normal, 1 conf change).
 struct Entry {
   std::uint64_t index = 0;
   std::uint64_t term = 0;
   std::string data;
+  std::uint8_t type = 0;
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 
@@ -58,18 +66,23 @@ struct SegmentHeader {
   std::uint64_t seq = 0;
   std::uint64_t first_index = 0;
   std::uint32_t flags = 0;
+  std::uint32_t version = kWalFormatVersion;  // the layout of this segment's entry records
   friend bool operator==(const SegmentHeader&, const SegmentHeader&) = default;
 };
 
 inline constexpr std::size_t kSegmentHeaderPayloadBytes = 8 + 4 + 4 + 8 + 8;
-inline constexpr std::size_t kEntryPayloadFixedBytes = 16;
+inline constexpr std::size_t kEntryPayloadFixedBytes = 17;    // v2: index, term, type
+inline constexpr std::size_t kEntryPayloadFixedBytesV1 = 16;  // v1: index, term
 inline constexpr std::size_t kHardStatePayloadBytes = 24;
 inline constexpr std::size_t kSyncMarkPayloadBytes = 8;
 
 // Appends one framed record to `out`.
 void AppendRecord(std::string& out, RecordType type, std::string_view payload);
-void AppendEntryRecord(std::string& out, const Entry& entry);
+// `version` is the segment's format version (tests write v1 segments with it).
+void AppendEntryRecord(std::string& out, const Entry& entry,
+                       std::uint32_t version = kWalFormatVersion);
 void AppendHardStateRecord(std::string& out, const HardState& state);
+// Writes header.version (kWalFormatVersion unless a test writes an old segment).
 void AppendSegmentHeaderRecord(std::string& out, const SegmentHeader& header);
 // A sync mark states that every byte of its segment before `durable_offset` had
 // been fdatasynced when the mark was written. Recovery refuses damage below the
@@ -81,7 +94,8 @@ inline std::size_t EntryRecordBytes(std::size_t data_bytes) {
 }
 
 // Payload decoders; the error says what is wrong with the payload.
-Result<Entry> DecodeEntry(std::string_view payload);
+// `version` is the format version of the segment holding the record.
+Result<Entry> DecodeEntry(std::string_view payload, std::uint32_t version);
 Result<HardState> DecodeHardState(std::string_view payload);
 Result<SegmentHeader> DecodeSegmentHeader(std::string_view payload);
 Result<std::uint64_t> DecodeSyncMark(std::string_view payload);

@@ -184,7 +184,7 @@ Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir, std::uint64_
         case RecordType::kSegmentHeader:
           return Corruption(where + "a second segment header");
         case RecordType::kEntry: {
-          auto entry = DecodeEntry(rec.payload);
+          auto entry = DecodeEntry(rec.payload, header->version);
           if (!entry.ok()) return Corruption(where + entry.status().message());
           if (entry->index != log.last_index + 1) {
             return Corruption(where + "entry index " + std::to_string(entry->index) + " where " +

@@ -98,6 +98,9 @@ Status Wal::Recover() {
     // What was read may have come from a cache that was never flushed (the previous
     // process died between write and sync): make it durable before calling it so.
     TRI_RETURN_IF_ERROR(ActiveLocked().file->Sync());
+    // New records are always written in the current format: a tail segment of an
+    // older version is sealed and a new one started.
+    if (ActiveLocked().header.version != kWalFormatVersion) TRI_RETURN_IF_ERROR(RollLocked(0));
   }
 
   // Superseded by a reset or a truncation. Newest first, each removal durable
@@ -336,7 +339,7 @@ Result<std::vector<Entry>> Wal::Read(std::uint64_t lo, std::uint64_t hi, std::ui
       return Corruption(where + "entry " + std::to_string(index) + " fails its check on read" +
                         (problem.empty() ? std::string() : " (" + problem + ")"));
     }
-    TRI_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(record.payload));
+    TRI_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(record.payload, segment.header.version));
     if (entry.index != index) {
       return Corruption(where + "holds index " + std::to_string(entry.index) + ", expected " +
                         std::to_string(index));

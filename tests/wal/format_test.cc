@@ -40,7 +40,7 @@ RC_GTEST_PROP(WalFormat, EntryRoundTrips,
   auto scan = ScanSegment(out, "x", /*is_last=*/false);
   RC_ASSERT(scan.ok());
   RC_ASSERT(scan->records.size() == 1u);
-  auto entry = DecodeEntry(scan->records[0].payload);
+  auto entry = DecodeEntry(scan->records[0].payload, kWalFormatVersion);
   RC_ASSERT(entry.ok());
   RC_ASSERT(*entry == (Entry{index, term, data}));
 }
@@ -65,7 +65,36 @@ TEST(WalFormat, RejectsAnUnsupportedSegmentVersion) {
   coding::PutFixed64(payload, 1);
   auto header = DecodeSegmentHeader(payload);
   ASSERT_FALSE(header.ok());
-  EXPECT_NE(header.status().message().find("version 2 is not supported"), std::string::npos);
+  EXPECT_NE(header.status().message().find("version " + std::to_string(kWalFormatVersion + 1) +
+                                           " is not supported"),
+            std::string::npos);
+}
+
+TEST(WalFormat, VersionOneEntriesReadAsTypeZeroAndVersionTwoKeepTheType) {
+  const Entry conf_change{7, 3, "change", 1};
+  std::string v2;
+  AppendEntryRecord(v2, conf_change);
+  auto scan = ScanSegment(v2, "test", /*is_last=*/true);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(*DecodeEntry(scan->records[0].payload, 2), conf_change);
+
+  std::string v1;
+  AppendEntryRecord(v1, conf_change, /*version=*/1);
+  EXPECT_EQ(v1.size(), v2.size() - 1);  // no type byte
+  scan = ScanSegment(v1, "test", /*is_last=*/true);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(*DecodeEntry(scan->records[0].payload, 1), (Entry{7, 3, "change", 0}));
+}
+
+TEST(WalFormat, SegmentHeaderCarriesItsVersion) {
+  std::string out;
+  AppendSegmentHeaderRecord(out, SegmentHeader{4, 9, 0, 1});
+  auto scan = ScanSegment(out, "test", /*is_last=*/true);
+  ASSERT_TRUE(scan.ok());
+  auto header = DecodeSegmentHeader(scan->records[0].payload);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->version, 1u);
+  EXPECT_EQ(SegmentHeader{}.version, kWalFormatVersion);
 }
 
 }  // namespace
