@@ -57,8 +57,11 @@ void RaftLog::CheckStorageStatus(const Status& s) {
   // Compacted / unavailable are part of the protocol; anything else (corruption, an
   // I/O error) means the log cannot be trusted, and guessing around it could lose
   // committed entries: stop loudly instead.
-  TRI_ASSERT_MSG(s.ok() || s.code() == StatusCode::kOutOfRange || s.code() == StatusCode::kNotFound,
-                 "raft: storage failed while reading the log (corruption or I/O error)");
+  if (s.ok()) return;
+  const bool protocol_answer = IsCompacted(s) || IsUnavailableIndex(s);
+  if (protocol_answer) return;
+  const std::string failure = "raft: storage failed while reading the log: " + s.ToString();
+  TRI_ASSERT_MSG(protocol_answer, failure.c_str());
 }
 
 Term RaftLog::TermOrZero(Index i) const {

@@ -1,16 +1,54 @@
 #include <algorithm>
+#include <string_view>
 
 #include "base/assert.h"
 #include "raft/storage.h"
 
 namespace tri::raft {
 
-Status ErrCompacted() { return OutOfRange("raft storage: requested index is compacted"); }
-Status ErrUnavailableIndex() { return NotFound("raft storage: requested index is unavailable"); }
-Status ErrSnapshotTemporarilyUnavailable() {
-  return Unavailable("raft storage: snapshot is temporarily unavailable");
+namespace {
+
+constexpr std::string_view kCompactedMessage = "raft storage: requested index is compacted";
+constexpr std::string_view kUnavailableMessage = "raft storage: requested index is unavailable";
+constexpr std::string_view kSnapshotUnavailableMessage =
+    "raft storage: snapshot is temporarily unavailable";
+
+}  // namespace
+
+Status StorageError(StorageErrorKind kind) {
+  switch (kind) {
+    case StorageErrorKind::kCompacted:
+      return OutOfRange(std::string(kCompactedMessage));
+    case StorageErrorKind::kUnavailable:
+      return NotFound(std::string(kUnavailableMessage));
+    case StorageErrorKind::kSnapshotTemporarilyUnavailable:
+      return Unavailable(std::string(kSnapshotUnavailableMessage));
+  }
+  TRI_UNREACHABLE();
 }
-bool IsCompacted(const Status& s) { return s.code() == StatusCode::kOutOfRange; }
+
+std::optional<StorageErrorKind> StorageErrorKindOf(const Status& s) {
+  if (s.code() == StatusCode::kOutOfRange && s.message() == kCompactedMessage) {
+    return StorageErrorKind::kCompacted;
+  }
+  if (s.code() == StatusCode::kNotFound && s.message() == kUnavailableMessage) {
+    return StorageErrorKind::kUnavailable;
+  }
+  if (s.code() == StatusCode::kUnavailable && s.message() == kSnapshotUnavailableMessage) {
+    return StorageErrorKind::kSnapshotTemporarilyUnavailable;
+  }
+  return std::nullopt;
+}
+
+bool IsCompacted(const Status& s) {
+  return StorageErrorKindOf(s) == StorageErrorKind::kCompacted;
+}
+bool IsUnavailableIndex(const Status& s) {
+  return StorageErrorKindOf(s) == StorageErrorKind::kUnavailable;
+}
+bool IsSnapshotTemporarilyUnavailable(const Status& s) {
+  return StorageErrorKindOf(s) == StorageErrorKind::kSnapshotTemporarilyUnavailable;
+}
 
 MemoryStorage::MemoryStorage() {
   entries_.push_back(Entry{});  // dummy at index 0, term 0
@@ -25,8 +63,12 @@ Result<InitialState> MemoryStorage::GetInitialState() const {
   return InitialState{hard_state_, snapshot_.metadata.conf_state};
 }
 
-Index MemoryStorage::FirstIndex() const { return entries_.front().index + 1; }
-Index MemoryStorage::LastIndex() const { return entries_.front().index + entries_.size() - 1; }
+Index MemoryStorage::FirstIndex() const {
+  return entries_.front().index + 1;
+}
+Index MemoryStorage::LastIndex() const {
+  return entries_.front().index + entries_.size() - 1;
+}
 
 Result<std::vector<Entry>> MemoryStorage::Entries(Index lo, Index hi,
                                                   std::uint64_t max_size_bytes) const {
@@ -52,9 +94,13 @@ Result<Term> MemoryStorage::TermAt(Index i) const {
   return entries_[i - offset].term;
 }
 
-Result<Snapshot> MemoryStorage::GetSnapshot() const { return snapshot_; }
+Result<Snapshot> MemoryStorage::GetSnapshot() const {
+  return snapshot_;
+}
 
-void MemoryStorage::SetHardState(const HardState& hs) { hard_state_ = hs; }
+void MemoryStorage::SetHardState(const HardState& hs) {
+  hard_state_ = hs;
+}
 
 Status MemoryStorage::Append(const std::vector<Entry>& entries) {
   if (entries.empty()) return Status::Ok();
@@ -94,7 +140,8 @@ Status MemoryStorage::ApplySnapshot(const Snapshot& snapshot) {
   }
   snapshot_ = snapshot;
   entries_.clear();
-  entries_.push_back(Entry{snapshot.metadata.index, snapshot.metadata.term, EntryType::kNormal, {}});
+  entries_.push_back(
+      Entry{snapshot.metadata.index, snapshot.metadata.term, EntryType::kNormal, {}});
   return Status::Ok();
 }
 

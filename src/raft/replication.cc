@@ -172,7 +172,14 @@ bool Raft::SendSnapshotChunk(NodeId to, Progress& pr) {
     // if the application makes newer ones meanwhile: restarting on every new snapshot
     // could keep a slow follower from ever finishing (hashicorp/raft #212, consul #9609).
     auto latest = log_.GetSnapshot();
-    if (!latest.ok() || latest->empty()) return false;  // temporarily unavailable
+    if (!latest.ok()) {
+      // Only "temporarily unavailable" is an answer; anything else is a storage failure.
+      const std::string failure = "raft: storage failed to load the snapshot: " +
+                                  latest.status().ToString();
+      TRI_ASSERT_MSG(IsSnapshotTemporarilyUnavailable(latest.status()), failure.c_str());
+      return false;  // try again on a later heartbeat
+    }
+    if (latest->empty()) return false;
     if (!sending_snapshot_ || sending_snapshot_->metadata.index != latest->metadata.index) {
       sending_snapshot_ = std::make_shared<const Snapshot>(std::move(latest).value());
     }

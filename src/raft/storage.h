@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "base/result.h"
@@ -16,14 +17,35 @@
 
 namespace tri::raft {
 
-// Error conventions of Storage (and the codes the core checks for):
-//  - the requested index is below FirstIndex(): StatusCode::kOutOfRange ("compacted")
-//  - the requested index is above LastIndex():  StatusCode::kNotFound ("unavailable")
-//  - a snapshot is being prepared, try later:   StatusCode::kUnavailable
-Status ErrCompacted();
-Status ErrUnavailableIndex();
-Status ErrSnapshotTemporarilyUnavailable();
+// The errors of Storage that are part of the protocol: the core reacts to these.
+// Any other error from a Storage (an I/O error, corruption, a missing file) is a real
+// failure, and the core stops rather than guess around it (see RaftLog).
+enum class StorageErrorKind : std::uint8_t {
+  kCompacted,                       // the requested index is below FirstIndex()
+  kUnavailable,                     // the requested index is above LastIndex()
+  kSnapshotTemporarilyUnavailable,  // a snapshot is being prepared: try later
+};
+
+// Each kind is one canonical Status (codes kOutOfRange, kNotFound, kUnavailable, and a
+// message of its own). The predicates match that exact status, code and message, so a
+// storage's own error that happens to share a code (a disk's "file not found" is
+// kNotFound) is never read as a protocol answer. Storages must return these values
+// unchanged (no WithContext).
+Status StorageError(StorageErrorKind kind);
+// The kind of a protocol error, or nullopt for ok and for real failures.
+std::optional<StorageErrorKind> StorageErrorKindOf(const Status& s);
+inline Status ErrCompacted() {
+  return StorageError(StorageErrorKind::kCompacted);
+}
+inline Status ErrUnavailableIndex() {
+  return StorageError(StorageErrorKind::kUnavailable);
+}
+inline Status ErrSnapshotTemporarilyUnavailable() {
+  return StorageError(StorageErrorKind::kSnapshotTemporarilyUnavailable);
+}
 bool IsCompacted(const Status& s);
+bool IsUnavailableIndex(const Status& s);
+bool IsSnapshotTemporarilyUnavailable(const Status& s);
 
 inline constexpr std::uint64_t kNoSizeLimit = std::numeric_limits<std::uint64_t>::max();
 
@@ -41,7 +63,7 @@ class Storage {
   virtual Result<InitialState> GetInitialState() const = 0;
   // Entries in [lo, hi), at least one if any exist, at most `max_size_bytes` in total
   // (counted with EntrySizeBytes). REQUIRES: FirstIndex() <= lo < hi <= LastIndex() + 1,
-  // else an error per the conventions above.
+  // else ErrCompacted() / ErrUnavailableIndex().
   virtual Result<std::vector<Entry>> Entries(Index lo, Index hi,
                                              std::uint64_t max_size_bytes) const = 0;
   // Term of entry i, for i in [FirstIndex() - 1, LastIndex()] (FirstIndex()-1 is the

@@ -1,49 +1,29 @@
 #include "raft/types.h"
 
-#include <cstring>
-
-#include "base/assert.h"
+#include "base/coding.h"
 
 namespace tri::raft {
-namespace {
-
-void PutU64(std::string* out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-bool GetU64(std::string_view* in, std::uint64_t* v) {
-  if (in->size() < 8) return false;
-  std::uint64_t r = 0;
-  for (int i = 0; i < 8; ++i) r |= static_cast<std::uint64_t>(static_cast<unsigned char>((*in)[i])) << (8 * i);
-  in->remove_prefix(8);
-  *v = r;
-  return true;
-}
-
-}  // namespace
-
 // Layout (little endian): u8 version=1 | u8 type | u64 node_id | u64 context_len | context.
 std::string EncodeConfChange(const ConfChange& cc) {
   std::string out;
-  out.push_back(1);
-  out.push_back(static_cast<char>(cc.type));
-  PutU64(&out, cc.node_id);
-  PutU64(&out, cc.context.size());
+  coding::PutFixed8(out, 1);
+  coding::PutFixed8(out, static_cast<std::uint8_t>(cc.type));
+  coding::PutFixed64(out, cc.node_id);
+  coding::PutFixed64(out, cc.context.size());
   out.append(cc.context);
   return out;
 }
 
-bool DecodeConfChange(std::string_view in, ConfChange* out) {
-  if (in.size() < 2 || in[0] != 1) return false;
-  const auto type = static_cast<std::uint8_t>(in[1]);
-  if (type > static_cast<std::uint8_t>(ConfChangeType::kRemoveNode)) return false;
-  in.remove_prefix(2);
+bool DecodeConfChange(std::string_view bytes, ConfChange* out) {
+  coding::Decoder in(bytes);
+  std::uint8_t version = 0, type = 0;
   std::uint64_t id = 0, len = 0;
-  if (!GetU64(&in, &id) || !GetU64(&in, &len)) return false;
-  if (len != in.size()) return false;
+  if (!in.ReadFixed8(version) || version != 1 || !in.ReadFixed8(type)) return false;
+  if (type > static_cast<std::uint8_t>(ConfChangeType::kRemoveNode)) return false;
+  if (!in.ReadFixed64(id) || !in.ReadFixed64(len) || len != in.remaining()) return false;
   out->type = static_cast<ConfChangeType>(type);
   out->node_id = id;
-  out->context.assign(in.data(), in.size());
+  out->context.assign(in.rest());
   return true;
 }
 

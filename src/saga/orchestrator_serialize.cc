@@ -16,100 +16,102 @@
 // attempt) and is validated against the step state when it fires, so the
 // per-step state is the whole timer state.
 
-#include <bit>
-#include <cstring>
 #include <type_traits>
 
 #include "base/assert.h"
+#include "base/coding.h"
 #include "saga/orchestrator.h"
 
 namespace tri::saga {
 namespace {
 
-static_assert(std::endian::native == std::endian::little, "serialization assumes little-endian");
-
 constexpr std::uint32_t kMagic = 0x4f535254;  // "TRSO"
 constexpr std::uint32_t kVersion = 1;
 
-class Writer {
- public:
-  explicit Writer(std::string& out) : out_(out) {}
-  template <typename T>
-  void Put(T value) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    char buf[sizeof(T)];
-    std::memcpy(buf, &value, sizeof(T));
-    out_.append(buf, sizeof(T));
-  }
-  void Bytes(const std::string& s) {
-    Put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
-    out_.append(s);
-  }
-
- private:
-  std::string& out_;
-};
-
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  template <typename T>
-  bool Get(T& value) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    if (in_.size() - pos_ < sizeof(T)) return false;
-    std::memcpy(&value, in_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool Bytes(std::string& s) {
-    std::uint32_t len = 0;
-    if (!Get(len) || in_.size() - pos_ < len) return false;
-    s.assign(in_.data() + pos_, len);
-    pos_ += len;
-    return true;
-  }
-  bool done() const { return pos_ == in_.size(); }
-  std::size_t remaining() const { return in_.size() - pos_; }
-
- private:
-  std::string_view in_;
-  std::size_t pos_ = 0;
-};
-
-void PutStrings(Writer& w, const std::vector<std::string>& strings) {
-  std::uint32_t count = 0;
-  for (const auto& s : strings)
-    count += s.empty() ? 0 : 1;
-  w.Put(count);
-  for (std::uint32_t i = 0; i < strings.size(); ++i) {
-    if (strings[i].empty()) continue;
-    w.Put(i);
-    w.Bytes(strings[i]);
+// Fixed-width little-endian integers of the widths the format uses (1, 4 or 8 bytes),
+// signed ones as their two's-complement bits.
+template <typename T>
+void Put(std::string& out, T value) {
+  static_assert(std::is_integral_v<T>);
+  const auto bits = static_cast<std::make_unsigned_t<T>>(value);
+  if constexpr (sizeof(T) == 1) {
+    coding::PutFixed8(out, bits);
+  } else if constexpr (sizeof(T) == 4) {
+    coding::PutFixed32(out, bits);
+  } else {
+    static_assert(sizeof(T) == 8);
+    coding::PutFixed64(out, bits);
   }
 }
 
-bool GetStrings(Reader& r, std::uint32_t n, std::vector<std::string>& strings) {
+template <typename T>
+bool Get(coding::Decoder& in, T& value) {
+  static_assert(std::is_integral_v<T>);
+  if constexpr (sizeof(T) == 1) {
+    std::uint8_t bits = 0;
+    if (!in.ReadFixed8(bits)) return false;
+    value = static_cast<T>(bits);
+  } else if constexpr (sizeof(T) == 4) {
+    std::uint32_t bits = 0;
+    if (!in.ReadFixed32(bits)) return false;
+    value = static_cast<T>(bits);
+  } else {
+    static_assert(sizeof(T) == 8);
+    std::uint64_t bits = 0;
+    if (!in.ReadFixed64(bits)) return false;
+    value = static_cast<T>(bits);
+  }
+  return true;
+}
+
+// u32 length, then the bytes.
+void PutBytes(std::string& out, const std::string& s) {
+  Put(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+bool GetBytes(coding::Decoder& in, std::string& s) {
+  std::uint32_t len = 0;
+  std::string_view bytes;
+  if (!Get(in, len) || !in.ReadBytes(len, bytes)) return false;
+  s.assign(bytes);
+  return true;
+}
+
+void PutStrings(std::string& out, const std::vector<std::string>& strings) {
   std::uint32_t count = 0;
-  if (!r.Get(count) || count > n) return false;
+  for (const auto& s : strings)
+    count += s.empty() ? 0 : 1;
+  Put(out, count);
+  for (std::uint32_t i = 0; i < strings.size(); ++i) {
+    if (strings[i].empty()) continue;
+    Put(out, i);
+    PutBytes(out, strings[i]);
+  }
+}
+
+bool GetStrings(coding::Decoder& r, std::uint32_t n, std::vector<std::string>& strings) {
+  std::uint32_t count = 0;
+  if (!Get(r, count) || count > n) return false;
   strings.clear();
   if (count > 0) strings.resize(n);
   std::uint32_t previous = 0;
   for (std::uint32_t k = 0; k < count; ++k) {
     std::uint32_t index = 0;
-    if (!r.Get(index) || index >= n || (k > 0 && index <= previous)) return false;
-    if (!r.Bytes(strings[index]) || strings[index].empty()) return false;
+    if (!Get(r, index) || index >= n || (k > 0 && index <= previous)) return false;
+    if (!GetBytes(r, strings[index]) || strings[index].empty()) return false;
     previous = index;
   }
   return true;
 }
 
 template <typename T>
-bool GetVector(Reader& r, std::vector<T>& v, std::size_t max_count) {
+bool GetVector(coding::Decoder& r, std::vector<T>& v, std::size_t max_count) {
   std::uint32_t count = 0;
-  if (!r.Get(count) || count > max_count || count * sizeof(T) > r.remaining()) return false;
+  if (!Get(r, count) || count > max_count || count * sizeof(T) > r.remaining()) return false;
   v.resize(count);
   for (auto& x : v) {
-    if (!r.Get(x)) return false;
+    if (!Get(r, x)) return false;
   }
   return true;
 }
@@ -117,70 +119,69 @@ bool GetVector(Reader& r, std::vector<T>& v, std::size_t max_count) {
 }  // namespace
 
 std::string Orchestrator::Serialize() const {
-  std::string bytes;
-  bytes.reserve(128 + steps_.size() * 48);
-  Writer w(bytes);
-  w.Put(kMagic);
-  w.Put(kVersion);
-  w.Put(plan_->fingerprint());
-  w.Put(static_cast<std::uint32_t>(steps_.size()));
-  w.Put(static_cast<std::uint8_t>(phase_));
-  w.Put(static_cast<std::uint8_t>(outcome_));
-  w.Put(static_cast<std::uint8_t>(stop_cause_));
-  w.Put(started_ns_);
-  w.Put(finished_ns_);
-  w.Put(last_now_ns_);
-  w.Put(forward_unfinished_);
-  w.Put(comp_unfinished_);
-  w.Put(running_);
-  w.Put(in_flight_);
-  w.Put(max_parallelism_);
-  w.Put(busy_ns_);
-  w.Put(attempts_total_);
-  w.Put(comp_attempts_total_);
-  w.Put(stale_ignored_);
+  std::string out;
+  out.reserve(128 + steps_.size() * 48);
+  Put(out, kMagic);
+  Put(out, kVersion);
+  Put(out, plan_->fingerprint());
+  Put(out, static_cast<std::uint32_t>(steps_.size()));
+  Put(out, static_cast<std::uint8_t>(phase_));
+  Put(out, static_cast<std::uint8_t>(outcome_));
+  Put(out, static_cast<std::uint8_t>(stop_cause_));
+  Put(out, started_ns_);
+  Put(out, finished_ns_);
+  Put(out, last_now_ns_);
+  Put(out, forward_unfinished_);
+  Put(out, comp_unfinished_);
+  Put(out, running_);
+  Put(out, in_flight_);
+  Put(out, max_parallelism_);
+  Put(out, busy_ns_);
+  Put(out, attempts_total_);
+  Put(out, comp_attempts_total_);
+  Put(out, stale_ignored_);
   for (std::uint32_t c : {count_succeeded_, count_failed_, count_timed_out_, count_cancelled_,
                           count_compensated_, count_compensation_failed_}) {
-    w.Put(c);
+    Put(out, c);
   }
   for (StepIndex s = 0; s < steps_.size(); ++s) {
     const StepRuntime& st = steps_[s];
-    w.Put(pending_[s]);
-    w.Put(st.attempt);
-    w.Put(st.comp_attempt);
-    w.Put(static_cast<std::int32_t>(st.last_code));
-    w.Put(static_cast<std::uint8_t>(st.state));
-    w.Put(static_cast<std::uint8_t>(st.forward_state));
-    w.Put(static_cast<std::uint8_t>(st.in_comp_set));
-    w.Put(static_cast<std::uint8_t>(st.attempt_running));
-    w.Put(st.first_start_ns);
-    w.Put(st.attempt_start_ns);
-    w.Put(st.end_ns);
+    Put(out, pending_[s]);
+    Put(out, st.attempt);
+    Put(out, st.comp_attempt);
+    Put(out, static_cast<std::int32_t>(st.last_code));
+    Put(out, static_cast<std::uint8_t>(st.state));
+    Put(out, static_cast<std::uint8_t>(st.forward_state));
+    Put(out, static_cast<std::uint8_t>(st.in_comp_set));
+    Put(out, static_cast<std::uint8_t>(st.attempt_running));
+    Put(out, st.first_start_ns);
+    Put(out, st.attempt_start_ns);
+    Put(out, st.end_ns);
   }
-  PutStrings(w, outputs_);
-  PutStrings(w, messages_);
-  w.Put(static_cast<std::uint32_t>(comp_before_offsets_.size()));
+  PutStrings(out, outputs_);
+  PutStrings(out, messages_);
+  Put(out, static_cast<std::uint32_t>(comp_before_offsets_.size()));
   for (std::uint32_t v : comp_before_offsets_)
-    w.Put(v);
-  w.Put(static_cast<std::uint32_t>(comp_before_.size()));
+    Put(out, v);
+  Put(out, static_cast<std::uint32_t>(comp_before_.size()));
   for (StepIndex v : comp_before_)
-    w.Put(v);
-  return bytes;
+    Put(out, v);
+  return out;
 }
 
 Status Orchestrator::Restore(std::string_view bytes) {
-  Reader r(bytes);
+  coding::Decoder r(bytes);
   const auto corrupt = [](const char* what) {
     return Corruption(std::string("orchestrator state: ") + what);
   };
   std::uint32_t magic = 0, version = 0, n = 0;
   std::uint64_t fingerprint = 0;
-  if (!r.Get(magic) || magic != kMagic) return corrupt("bad magic");
-  if (!r.Get(version)) return corrupt("truncated header");
+  if (!Get(r, magic) || magic != kMagic) return corrupt("bad magic");
+  if (!Get(r, version)) return corrupt("truncated header");
   if (version != kVersion) {
     return FailedPrecondition("orchestrator state: unsupported version " + std::to_string(version));
   }
-  if (!r.Get(fingerprint) || !r.Get(n)) return corrupt("truncated header");
+  if (!Get(r, fingerprint) || !Get(r, n)) return corrupt("truncated header");
   if (fingerprint != plan_->fingerprint() || n != steps_.size()) {
     return FailedPrecondition("orchestrator state: serialized for a different plan");
   }
@@ -188,7 +189,7 @@ Status Orchestrator::Restore(std::string_view bytes) {
   // Decode into a scratch orchestrator so that an error leaves *this unchanged.
   Orchestrator next(plan_, *rng_, options_);
   std::uint8_t phase = 0, outcome = 0, cause = 0;
-  if (!r.Get(phase) || !r.Get(outcome) || !r.Get(cause)) return corrupt("truncated");
+  if (!Get(r, phase) || !Get(r, outcome) || !Get(r, cause)) return corrupt("truncated");
   if (phase > static_cast<std::uint8_t>(Phase::kFinished) ||
       outcome > static_cast<std::uint8_t>(SagaOutcome::kFailed) ||
       cause > static_cast<std::uint8_t>(StopCause::kAbort)) {
@@ -197,14 +198,14 @@ Status Orchestrator::Restore(std::string_view bytes) {
   next.phase_ = static_cast<Phase>(phase);
   next.outcome_ = static_cast<SagaOutcome>(outcome);
   next.stop_cause_ = static_cast<StopCause>(cause);
-  bool ok = r.Get(next.started_ns_) && r.Get(next.finished_ns_) && r.Get(next.last_now_ns_) &&
-            r.Get(next.forward_unfinished_) && r.Get(next.comp_unfinished_) &&
-            r.Get(next.running_) && r.Get(next.in_flight_) && r.Get(next.max_parallelism_) &&
-            r.Get(next.busy_ns_) && r.Get(next.attempts_total_) &&
-            r.Get(next.comp_attempts_total_) && r.Get(next.stale_ignored_) &&
-            r.Get(next.count_succeeded_) && r.Get(next.count_failed_) &&
-            r.Get(next.count_timed_out_) && r.Get(next.count_cancelled_) &&
-            r.Get(next.count_compensated_) && r.Get(next.count_compensation_failed_);
+  bool ok = Get(r, next.started_ns_) && Get(r, next.finished_ns_) && Get(r, next.last_now_ns_) &&
+            Get(r, next.forward_unfinished_) && Get(r, next.comp_unfinished_) &&
+            Get(r, next.running_) && Get(r, next.in_flight_) && Get(r, next.max_parallelism_) &&
+            Get(r, next.busy_ns_) && Get(r, next.attempts_total_) &&
+            Get(r, next.comp_attempts_total_) && Get(r, next.stale_ignored_) &&
+            Get(r, next.count_succeeded_) && Get(r, next.count_failed_) &&
+            Get(r, next.count_timed_out_) && Get(r, next.count_cancelled_) &&
+            Get(r, next.count_compensated_) && Get(r, next.count_compensation_failed_);
   if (!ok) return corrupt("truncated counters");
   if (next.forward_unfinished_ > n || next.comp_unfinished_ > n || next.running_ > n ||
       next.in_flight_ > n || next.running_ > next.in_flight_) {
@@ -214,9 +215,10 @@ Status Orchestrator::Restore(std::string_view bytes) {
     StepRuntime& st = next.steps_[s];
     std::int32_t code = 0;
     std::uint8_t state = 0, forward_state = 0, in_set = 0, running = 0;
-    ok = r.Get(next.pending_[s]) && r.Get(st.attempt) && r.Get(st.comp_attempt) && r.Get(code) &&
-         r.Get(state) && r.Get(forward_state) && r.Get(in_set) && r.Get(running) &&
-         r.Get(st.first_start_ns) && r.Get(st.attempt_start_ns) && r.Get(st.end_ns);
+    ok = Get(r, next.pending_[s]) && Get(r, st.attempt) && Get(r, st.comp_attempt) &&
+         Get(r, code) && Get(r, state) && Get(r, forward_state) && Get(r, in_set) &&
+         Get(r, running) && Get(r, st.first_start_ns) && Get(r, st.attempt_start_ns) &&
+         Get(r, st.end_ns);
     if (!ok) return corrupt("truncated step");
     if (next.pending_[s] > n) return corrupt("pending count out of range");
     if (state > static_cast<std::uint8_t>(StepState::kCompensationFailed) ||

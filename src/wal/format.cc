@@ -1,9 +1,11 @@
 #include "wal/format.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 
+#include "base/coding.h"
 #include "base/crc32c.h"
 
 namespace tri::wal {
@@ -28,32 +30,42 @@ std::string_view RecordTypeName(std::uint8_t type) {
   }
 }
 
-void PutU32(std::string& out, std::uint32_t v) {
-  char b[4];
-  for (int i = 0; i < 4; ++i)
-    b[i] = static_cast<char>(v >> (8 * i));
-  out.append(b, 4);
-}
-
-void PutU64(std::string& out, std::uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i)
-    b[i] = static_cast<char>(v >> (8 * i));
-  out.append(b, 8);
-}
-
-std::uint32_t GetU32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i)
-    v = (v << 8) | static_cast<std::uint8_t>(p[i]);
-  return v;
-}
-
-std::uint64_t GetU64(const char* p) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i)
-    v = (v << 8) | static_cast<std::uint8_t>(p[i]);
-  return v;
+RecordCheck CheckRecordAt(std::string_view bytes, std::uint64_t offset, RecordView* record,
+                          std::string* problem) {
+  const std::uint64_t remaining = bytes.size() - offset;
+  const char* p = bytes.data() + offset;
+  const std::uint64_t header_bytes = std::min<std::uint64_t>(remaining, kRecordHeaderBytes);
+  if (std::all_of(p, p + header_bytes, [](char c) { return c == 0; })) {
+    return RecordCheck::kZeroHeader;
+  }
+  if (remaining < kRecordHeaderBytes) {
+    *problem = "truncated record header (" + std::to_string(remaining) + " bytes left)";
+    return RecordCheck::kInvalid;
+  }
+  const std::uint32_t length = coding::DecodeFixed32(p);
+  const std::uint32_t stored_crc = coding::DecodeFixed32(p + 4);
+  const auto type = static_cast<std::uint8_t>(p[8]);
+  if (!IsKnownRecordType(type)) {
+    *problem = "bad record type " + std::to_string(type);
+    return RecordCheck::kInvalid;
+  }
+  if (length > remaining - kRecordHeaderBytes) {
+    *problem = "record length " + std::to_string(length) + " runs past the end of the segment (" +
+               std::to_string(remaining - kRecordHeaderBytes) + " bytes left)";
+    return RecordCheck::kInvalid;
+  }
+  const std::uint32_t crc = crc32c::Extend(crc32c::Value(p + 8, 1), p + kRecordHeaderBytes, length);
+  if (crc != stored_crc) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "checksum mismatch in %s record (stored %08x, computed %08x)",
+                  std::string(RecordTypeName(type)).c_str(), stored_crc, crc);
+    *problem = buf;
+    return RecordCheck::kInvalid;
+  }
+  record->type = static_cast<RecordType>(type);
+  record->offset = offset;
+  record->payload = bytes.substr(offset + kRecordHeaderBytes, length);
+  return RecordCheck::kValid;
 }
 
 namespace {
@@ -65,10 +77,8 @@ void FinishRecord(std::string& out, std::size_t start, RecordType type) {
   out[start + 8] = type_byte;
   const std::uint32_t crc = crc32c::Extend(crc32c::Value(&type_byte, 1),
                                            out.data() + start + kRecordHeaderBytes, payload_bytes);
-  std::string header;
-  PutU32(header, static_cast<std::uint32_t>(payload_bytes));
-  PutU32(header, crc);
-  std::memcpy(out.data() + start, header.data(), 8);
+  coding::EncodeFixed32(out.data() + start, static_cast<std::uint32_t>(payload_bytes));
+  coding::EncodeFixed32(out.data() + start + 4, crc);
 }
 
 }  // namespace
@@ -80,12 +90,13 @@ void AppendRecord(std::string& out, RecordType type, std::string_view payload) {
   FinishRecord(out, start, type);
 }
 
-void AppendEntryRecord(std::string& out, const Entry& entry) {
+void AppendEntryRecord(std::string& out, const Entry& entry, std::uint32_t version) {
   const std::size_t start = out.size();
   out.reserve(start + EntryRecordBytes(entry.data.size()));
   out.append(kRecordHeaderBytes, '\0');
-  PutU64(out, entry.index);
-  PutU64(out, entry.term);
+  coding::PutFixed64(out, entry.index);
+  coding::PutFixed64(out, entry.term);
+  if (version >= 2) coding::PutFixed8(out, entry.type);
   out.append(entry.data);
   FinishRecord(out, start, RecordType::kEntry);
 }
@@ -93,9 +104,9 @@ void AppendEntryRecord(std::string& out, const Entry& entry) {
 void AppendHardStateRecord(std::string& out, const HardState& state) {
   const std::size_t start = out.size();
   out.append(kRecordHeaderBytes, '\0');
-  PutU64(out, state.term);
-  PutU64(out, state.vote);
-  PutU64(out, state.commit);
+  coding::PutFixed64(out, state.term);
+  coding::PutFixed64(out, state.vote);
+  coding::PutFixed64(out, state.commit);
   FinishRecord(out, start, RecordType::kHardState);
 }
 
@@ -103,17 +114,17 @@ void AppendSegmentHeaderRecord(std::string& out, const SegmentHeader& header) {
   const std::size_t start = out.size();
   out.append(kRecordHeaderBytes, '\0');
   out.append(kSegmentMagic);
-  PutU32(out, kWalFormatVersion);
-  PutU32(out, header.flags);
-  PutU64(out, header.seq);
-  PutU64(out, header.first_index);
+  coding::PutFixed32(out, header.version);
+  coding::PutFixed32(out, header.flags);
+  coding::PutFixed64(out, header.seq);
+  coding::PutFixed64(out, header.first_index);
   FinishRecord(out, start, RecordType::kSegmentHeader);
 }
 
 void AppendSyncMarkRecord(std::string& out, std::uint64_t durable_offset) {
   const std::size_t start = out.size();
   out.append(kRecordHeaderBytes, '\0');
-  PutU64(out, durable_offset);
+  coding::PutFixed64(out, durable_offset);
   FinishRecord(out, start, RecordType::kSyncMark);
 }
 
@@ -122,27 +133,34 @@ Result<std::uint64_t> DecodeSyncMark(std::string_view payload) {
     return Corruption("sync-mark payload has " + std::to_string(payload.size()) +
                       " bytes, expected 8");
   }
-  return GetU64(payload.data());
+  return coding::DecodeFixed64(payload.data());
 }
 
-Result<Entry> DecodeEntry(std::string_view payload) {
-  if (payload.size() < kEntryPayloadFixedBytes) {
-    return Corruption("entry payload of " + std::to_string(payload.size()) +
-                      " bytes is shorter than its 16-byte index and term");
-  }
+Result<Entry> DecodeEntry(std::string_view payload, std::uint32_t version) {
+  coding::Decoder in(payload);
   Entry e;
-  e.index = GetU64(payload.data());
-  e.term = GetU64(payload.data() + 8);
-  e.data.assign(payload.substr(kEntryPayloadFixedBytes));
+  if (version < 2) {
+    if (!in.ReadFixed64(e.index) || !in.ReadFixed64(e.term)) {
+      return Corruption("entry payload of " + std::to_string(payload.size()) +
+                        " bytes is shorter than its 16-byte index and term");
+    }
+  } else if (!in.ReadFixed64(e.index) || !in.ReadFixed64(e.term) || !in.ReadFixed8(e.type)) {
+    return Corruption("entry payload of " + std::to_string(payload.size()) +
+                      " bytes is shorter than its 17-byte index, term and type");
+  }
+  e.data.assign(in.rest());
   return e;
 }
 
 Result<HardState> DecodeHardState(std::string_view payload) {
-  if (payload.size() != kHardStatePayloadBytes) {
+  coding::Decoder in(payload);
+  HardState state;
+  if (!in.ReadFixed64(state.term) || !in.ReadFixed64(state.vote) || !in.ReadFixed64(state.commit) ||
+      !in.done()) {
     return Corruption("hard-state payload has " + std::to_string(payload.size()) +
                       " bytes, expected 24");
   }
-  return HardState{GetU64(payload.data()), GetU64(payload.data() + 8), GetU64(payload.data() + 16)};
+  return state;
 }
 
 Result<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
@@ -150,17 +168,24 @@ Result<SegmentHeader> DecodeSegmentHeader(std::string_view payload) {
     return Corruption("segment-header payload has " + std::to_string(payload.size()) +
                       " bytes, expected 32");
   }
-  if (payload.substr(0, 8) != kSegmentMagic) return Corruption("segment header has a bad magic");
-  const std::uint32_t version = GetU32(payload.data() + 8);
-  if (version != kWalFormatVersion) {
+  coding::Decoder in(payload);
+  std::string_view magic;
+  std::uint32_t version = 0;
+  SegmentHeader h;
+  // Cannot fail: the size was checked above.
+  in.ReadBytes(kSegmentMagic.size(), magic);
+  in.ReadFixed32(version);
+  in.ReadFixed32(h.flags);
+  in.ReadFixed64(h.seq);
+  in.ReadFixed64(h.first_index);
+  if (magic != kSegmentMagic) return Corruption("segment header has a bad magic");
+  if (version < kOldestWalFormatVersion || version > kWalFormatVersion) {
     return Corruption("segment format version " + std::to_string(version) +
-                      " is not supported (this build reads version " +
+                      " is not supported (this build reads versions " +
+                      std::to_string(kOldestWalFormatVersion) + " to " +
                       std::to_string(kWalFormatVersion) + ")");
   }
-  SegmentHeader h;
-  h.flags = GetU32(payload.data() + 12);
-  h.seq = GetU64(payload.data() + 16);
-  h.first_index = GetU64(payload.data() + 24);
+  h.version = version;
   return h;
 }
 

@@ -36,13 +36,14 @@ class DumpVisitor final : public LogVisitor {
  public:
   DumpVisitor(std::ostream& out, std::uint64_t from) : out_(out), from_(from) {}
   void OnSegment(const SegmentInfo& s) override {
-    out_ << "segment " << s.name << " seq=" << s.header.seq
+    out_ << "segment " << s.name << " version=" << s.header.version << " seq=" << s.header.seq
          << " first_index=" << s.header.first_index << Flags(s.header.flags) << "\n";
   }
   void OnEntry(const SegmentInfo& s, std::uint64_t offset, const Entry& e) override {
     if (e.index < from_) return;
     out_ << "  @" << offset << " entry index=" << e.index << " term=" << e.term
-         << " bytes=" << e.data.size() << " data=\"" << Preview(e.data) << "\"\n";
+         << " type=" << static_cast<int>(e.type) << " bytes=" << e.data.size() << " data=\""
+         << Preview(e.data) << "\"\n";
   }
   void OnHardState(const SegmentInfo& s, std::uint64_t offset, const HardState& h) override {
     out_ << "  @" << offset << " hard-state term=" << h.term << " vote=" << h.vote
@@ -63,9 +64,10 @@ int Verdict(const Result<LogScan>& scan, std::ostream& out, bool list_segments) 
   const LogScan& log = *scan;
   if (list_segments) {
     for (const SegmentInfo& s : log.segments) {
-      out << s.name << " seq=" << s.header.seq << " first_index=" << s.header.first_index
-          << " entries=" << s.entry_count << " hard_states=" << s.hard_state_count
-          << " used=" << s.end_offset << "/" << s.file_bytes << Flags(s.header.flags) << "\n";
+      out << s.name << " version=" << s.header.version << " seq=" << s.header.seq
+          << " first_index=" << s.header.first_index << " entries=" << s.entry_count
+          << " hard_states=" << s.hard_state_count << " used=" << s.end_offset << "/"
+          << s.file_bytes << Flags(s.header.flags) << "\n";
     }
   }
   for (const std::string& name : log.obsolete)

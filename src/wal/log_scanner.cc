@@ -3,48 +3,8 @@
 #include <algorithm>
 #include <optional>
 
-#include "base/crc32c.h"
-
 namespace tri::wal {
 namespace {
-
-enum class Parse { kValid, kZeroHeader, kInvalid };
-
-Parse ParseRecordAt(std::string_view bytes, std::uint64_t offset, RecordView* record,
-                    std::string* problem) {
-  const std::uint64_t remaining = bytes.size() - offset;
-  const char* p = bytes.data() + offset;
-  const std::uint64_t header_bytes = std::min<std::uint64_t>(remaining, kRecordHeaderBytes);
-  if (std::all_of(p, p + header_bytes, [](char c) { return c == 0; })) return Parse::kZeroHeader;
-  if (remaining < kRecordHeaderBytes) {
-    *problem = "truncated record header (" + std::to_string(remaining) + " bytes left)";
-    return Parse::kInvalid;
-  }
-  const std::uint32_t length = GetU32(p);
-  const std::uint32_t stored_crc = GetU32(p + 4);
-  const auto type = static_cast<std::uint8_t>(p[8]);
-  if (!IsKnownRecordType(type)) {
-    *problem = "bad record type " + std::to_string(type);
-    return Parse::kInvalid;
-  }
-  if (length > remaining - kRecordHeaderBytes) {
-    *problem = "record length " + std::to_string(length) + " runs past the end of the segment (" +
-               std::to_string(remaining - kRecordHeaderBytes) + " bytes left)";
-    return Parse::kInvalid;
-  }
-  const std::uint32_t crc = crc32c::Extend(crc32c::Value(p + 8, 1), p + kRecordHeaderBytes, length);
-  if (crc != stored_crc) {
-    char buf[96];
-    std::snprintf(buf, sizeof(buf), "checksum mismatch in %s record (stored %08x, computed %08x)",
-                  std::string(RecordTypeName(type)).c_str(), stored_crc, crc);
-    *problem = buf;
-    return Parse::kInvalid;
-  }
-  record->type = static_cast<RecordType>(type);
-  record->offset = offset;
-  record->payload = bytes.substr(offset + kRecordHeaderBytes, length);
-  return Parse::kValid;
-}
 
 // The offset of the first valid record starting in [from, end), if any.
 std::optional<std::uint64_t> FindValidRecord(std::string_view bytes, std::uint64_t from) {
@@ -56,7 +16,7 @@ std::optional<std::uint64_t> FindValidRecord(std::string_view bytes, std::uint64
     if (!IsKnownRecordType(static_cast<std::uint8_t>(bytes[off + 8]))) continue;
     RecordView record;
     std::string problem;
-    if (ParseRecordAt(bytes, off, &record, &problem) == Parse::kValid) return off;
+    if (CheckRecordAt(bytes, off, &record, &problem) == RecordCheck::kValid) return off;
   }
   return std::nullopt;
 }
@@ -74,7 +34,8 @@ std::uint64_t NewestSyncMarkFrom(std::string_view bytes, std::uint64_t from) {
   std::uint64_t newest = 0;
   RecordView record;
   std::string problem;
-  while (from < bytes.size() && ParseRecordAt(bytes, from, &record, &problem) == Parse::kValid) {
+  while (from < bytes.size() &&
+         CheckRecordAt(bytes, from, &record, &problem) == RecordCheck::kValid) {
     if (auto mark = SyncMarkOf(record); mark && *mark <= record.offset) {
       newest = std::max(newest, *mark);
     }
@@ -97,8 +58,8 @@ Result<SegmentScan> ScanSegment(std::string_view bytes, std::string_view file_na
   while (offset < bytes.size()) {
     RecordView record;
     std::string problem;
-    const Parse parse = ParseRecordAt(bytes, offset, &record, &problem);
-    if (parse == Parse::kValid) {
+    const RecordCheck parse = CheckRecordAt(bytes, offset, &record, &problem);
+    if (parse == RecordCheck::kValid) {
       if (auto mark = SyncMarkOf(record)) {
         if (*mark > record.offset) {
           return CorruptionAt(file_name, offset,
@@ -110,7 +71,7 @@ Result<SegmentScan> ScanSegment(std::string_view bytes, std::string_view file_na
       offset += kRecordHeaderBytes + record.payload.size();
       continue;
     }
-    if (parse == Parse::kZeroHeader) {
+    if (parse == RecordCheck::kZeroHeader) {
       const auto rest = bytes.substr(offset);
       const auto nonzero = rest.find_first_not_of('\0');
       if (nonzero == std::string_view::npos) break;  // clean end of data
@@ -223,7 +184,7 @@ Result<LogScan> ScanLog(io::FileSystem& fs, const std::string& dir, std::uint64_
         case RecordType::kSegmentHeader:
           return Corruption(where + "a second segment header");
         case RecordType::kEntry: {
-          auto entry = DecodeEntry(rec.payload);
+          auto entry = DecodeEntry(rec.payload, header->version);
           if (!entry.ok()) return Corruption(where + entry.status().message());
           if (entry->index != log.last_index + 1) {
             return Corruption(where + "entry index " + std::to_string(entry->index) + " where " +

@@ -26,12 +26,6 @@
 
 namespace tri::wal {
 
-struct RecordView {
-  RecordType type;
-  std::uint64_t offset = 0;  // of the record header within the segment
-  std::string_view payload;
-};
-
 struct SegmentScan {
   std::vector<RecordView> records;  // valid records, in order
   std::uint64_t end_offset = 0;     // just past the last valid record

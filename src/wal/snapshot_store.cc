@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "wal/format.h"
 
@@ -28,18 +29,61 @@ std::string SnapshotFileName(const SnapshotMeta& meta) {
   return buf;
 }
 
-std::string EncodeSnapshot(const SnapshotMeta& meta, std::string_view body) {
+namespace {
+
+void PutIdList(std::string& out, const std::vector<std::uint64_t>& ids) {
+  coding::PutVarint64(out, ids.size());
+  for (std::uint64_t id : ids)
+    coding::PutVarint64(out, id);
+}
+
+// Each id takes at least one byte, so the count is bounded by the section's size.
+bool ReadIdList(coding::Decoder& in, std::vector<std::uint64_t>& ids) {
+  std::uint64_t count = 0;
+  if (!in.ReadVarint64(count) || count > in.remaining()) return false;
+  ids.resize(count);
+  for (std::uint64_t& id : ids) {
+    if (!in.ReadVarint64(id)) return false;
+  }
+  return true;
+}
+
+std::string EncodeMembership(const SnapshotMembership& m) {
   std::string out;
-  out.reserve(kSnapshotHeaderBytes + body.size());
+  PutIdList(out, m.voters);
+  PutIdList(out, m.learners);
+  PutIdList(out, m.removed);
+  return out;
+}
+
+Result<SnapshotMembership> DecodeMembership(std::string_view bytes) {
+  coding::Decoder in(bytes);
+  SnapshotMembership m;
+  if (!ReadIdList(in, m.voters) || !ReadIdList(in, m.learners) || !ReadIdList(in, m.removed) ||
+      !in.done()) {
+    return Corruption("membership section of " + std::to_string(bytes.size()) +
+                      " bytes is malformed");
+  }
+  return m;
+}
+
+}  // namespace
+
+std::string EncodeSnapshot(const SnapshotMeta& meta, std::string_view body, std::uint32_t version) {
+  std::string rest;  // everything after the header
+  if (version >= 2) coding::PutLengthPrefixed(rest, EncodeMembership(meta.membership));
+  rest.append(body);
+  std::string out;
+  out.reserve(kSnapshotHeaderBytes + rest.size());
   out.append(kSnapshotMagic);
-  PutU32(out, kSnapshotFormatVersion);
-  PutU32(out, 0);  // flags
-  PutU64(out, meta.last_index);
-  PutU64(out, meta.last_term);
-  PutU64(out, body.size());
-  PutU32(out, crc32c::Value(body));
-  PutU32(out, crc32c::Value(out.data(), out.size()));
-  out.append(body);
+  coding::PutFixed32(out, version);
+  coding::PutFixed32(out, 0);  // flags
+  coding::PutFixed64(out, meta.last_index);
+  coding::PutFixed64(out, meta.last_term);
+  coding::PutFixed64(out, rest.size());
+  coding::PutFixed32(out, crc32c::Value(rest));
+  coding::PutFixed32(out, crc32c::Value(out.data(), out.size()));
+  out.append(rest);
   return out;
 }
 
@@ -49,24 +93,37 @@ Result<Snapshot> DecodeSnapshot(std::string_view bytes) {
                       " bytes is shorter than the 48-byte header");
   }
   if (bytes.substr(0, 8) != kSnapshotMagic) return Corruption("bad magic (not a snapshot file)");
-  if (crc32c::Value(bytes.data(), 44) != GetU32(bytes.data() + 44)) {
+  if (crc32c::Value(bytes.data(), 44) != coding::DecodeFixed32(bytes.data() + 44)) {
     return Corruption("header checksum mismatch");
   }
-  const std::uint32_t version = GetU32(bytes.data() + 8);
-  if (version != kSnapshotFormatVersion) {
+  const std::uint32_t version = coding::DecodeFixed32(bytes.data() + 8);
+  if (version < kOldestSnapshotFormatVersion || version > kSnapshotFormatVersion) {
     return Corruption("format version " + std::to_string(version) + " is not supported");
   }
   Snapshot snap;
-  snap.meta.last_index = GetU64(bytes.data() + 16);
-  snap.meta.last_term = GetU64(bytes.data() + 24);
-  const std::uint64_t body_bytes = GetU64(bytes.data() + 32);
+  snap.meta.last_index = coding::DecodeFixed64(bytes.data() + 16);
+  snap.meta.last_term = coding::DecodeFixed64(bytes.data() + 24);
+  const std::uint64_t body_bytes = coding::DecodeFixed64(bytes.data() + 32);
   if (body_bytes != bytes.size() - kSnapshotHeaderBytes) {
     return Corruption("header says the body has " + std::to_string(body_bytes) +
                       " bytes, the file holds " +
                       std::to_string(bytes.size() - kSnapshotHeaderBytes));
   }
-  const std::string_view body = bytes.substr(kSnapshotHeaderBytes);
-  if (crc32c::Value(body) != GetU32(bytes.data() + 40)) return Corruption("body checksum mismatch");
+  std::string_view body = bytes.substr(kSnapshotHeaderBytes);
+  if (crc32c::Value(body) != coding::DecodeFixed32(bytes.data() + 40)) {
+    return Corruption("body checksum mismatch");
+  }
+  if (version >= 2) {
+    coding::Decoder in(body);
+    std::string_view membership;
+    if (!in.ReadLengthPrefixed(membership)) {
+      return Corruption("membership section runs past the end of the body");
+    }
+    TRI_ASSIGN_OR_RETURN(snap.meta.membership, DecodeMembership(membership));
+    body = in.rest();
+  } else {
+    snap.meta.membership_recorded = false;
+  }
   snap.body.assign(body);
   return snap;
 }
@@ -143,7 +200,9 @@ Result<Snapshot> SnapshotStore::LoadNewest(std::vector<std::string>* problems) {
       if (snap.ok()) {
         SnapshotMeta named;
         ParseSnapshotFileName(name, &named);
-        if (snap->meta == named) return std::move(snap).value();
+        if (snap->meta.last_index == named.last_index && snap->meta.last_term == named.last_term) {
+          return std::move(snap).value();
+        }
         problem = Corruption("header says index " + std::to_string(snap->meta.last_index) +
                              " term " + std::to_string(snap->meta.last_term) +
                              ", which does not match the file name");

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "base/assert.h"
-#include "base/crc32c.h"
 
 namespace tri::wal {
 namespace {
@@ -99,6 +98,9 @@ Status Wal::Recover() {
     // What was read may have come from a cache that was never flushed (the previous
     // process died between write and sync): make it durable before calling it so.
     TRI_RETURN_IF_ERROR(ActiveLocked().file->Sync());
+    // New records are always written in the current format: a tail segment of an
+    // older version is sealed and a new one started.
+    if (ActiveLocked().header.version != kWalFormatVersion) TRI_RETURN_IF_ERROR(RollLocked(0));
   }
 
   // Superseded by a reset or a truncation. Newest first, each removal durable
@@ -329,16 +331,15 @@ Result<std::vector<Entry>> Wal::Read(std::uint64_t lo, std::uint64_t hi, std::ui
     const std::string where = segment.path + " at offset " + std::to_string(loc.offset) + ": ";
     if (n != buf.size())
       return Corruption(where + "entry " + std::to_string(index) + " is cut short");
-    const std::uint32_t length = GetU32(buf.data());
-    const std::uint32_t crc =
-        crc32c::Extend(crc32c::Value(buf.data() + 8, 1), buf.data() + kRecordHeaderBytes,
-                       buf.size() - kRecordHeaderBytes);
-    if (length + kRecordHeaderBytes != buf.size() || crc != GetU32(buf.data() + 4) ||
-        buf[8] != static_cast<char>(RecordType::kEntry)) {
-      return Corruption(where + "entry " + std::to_string(index) + " fails its checksum on read");
+    RecordView record;
+    std::string problem;
+    const RecordCheck check = CheckRecordAt(buf, 0, &record, &problem);
+    if (check != RecordCheck::kValid || record.type != RecordType::kEntry ||
+        kRecordHeaderBytes + record.payload.size() != buf.size()) {
+      return Corruption(where + "entry " + std::to_string(index) + " fails its check on read" +
+                        (problem.empty() ? std::string() : " (" + problem + ")"));
     }
-    TRI_ASSIGN_OR_RETURN(Entry entry,
-                         DecodeEntry(std::string_view(buf).substr(kRecordHeaderBytes)));
+    TRI_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(record.payload, segment.header.version));
     if (entry.index != index) {
       return Corruption(where + "holds index " + std::to_string(entry.index) + ", expected " +
                         std::to_string(index));

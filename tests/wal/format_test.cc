@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include "base/coding.h"
 #include "base/crc32c.h"
 #include "wal/log_scanner.h"
 
@@ -13,9 +14,9 @@ TEST(WalFormat, RecordIsLengthCrcTypePayloadLittleEndian) {
   std::string out;
   AppendRecord(out, RecordType::kEntry, "abc");
   ASSERT_EQ(out.size(), kRecordHeaderBytes + 3);
-  EXPECT_EQ(GetU32(out.data()), 3u);
+  EXPECT_EQ(coding::DecodeFixed32(out.data()), 3u);
   const std::string typed = std::string(1, '\x02') + "abc";
-  EXPECT_EQ(GetU32(out.data() + 4), crc32c::Value(typed));
+  EXPECT_EQ(coding::DecodeFixed32(out.data() + 4), crc32c::Value(typed));
   EXPECT_EQ(out[8], '\x02');
   EXPECT_EQ(out.substr(9), "abc");
 }
@@ -39,7 +40,7 @@ RC_GTEST_PROP(WalFormat, EntryRoundTrips,
   auto scan = ScanSegment(out, "x", /*is_last=*/false);
   RC_ASSERT(scan.ok());
   RC_ASSERT(scan->records.size() == 1u);
-  auto entry = DecodeEntry(scan->records[0].payload);
+  auto entry = DecodeEntry(scan->records[0].payload, kWalFormatVersion);
   RC_ASSERT(entry.ok());
   RC_ASSERT(*entry == (Entry{index, term, data}));
 }
@@ -58,13 +59,42 @@ RC_GTEST_PROP(WalFormat, HardStateAndSegmentHeaderRoundTrip,
 
 TEST(WalFormat, RejectsAnUnsupportedSegmentVersion) {
   std::string payload(kSegmentMagic);
-  PutU32(payload, kWalFormatVersion + 1);
-  PutU32(payload, 0);
-  PutU64(payload, 1);
-  PutU64(payload, 1);
+  coding::PutFixed32(payload, kWalFormatVersion + 1);
+  coding::PutFixed32(payload, 0);
+  coding::PutFixed64(payload, 1);
+  coding::PutFixed64(payload, 1);
   auto header = DecodeSegmentHeader(payload);
   ASSERT_FALSE(header.ok());
-  EXPECT_NE(header.status().message().find("version 2 is not supported"), std::string::npos);
+  EXPECT_NE(header.status().message().find("version " + std::to_string(kWalFormatVersion + 1) +
+                                           " is not supported"),
+            std::string::npos);
+}
+
+TEST(WalFormat, VersionOneEntriesReadAsTypeZeroAndVersionTwoKeepTheType) {
+  const Entry conf_change{7, 3, "change", 1};
+  std::string v2;
+  AppendEntryRecord(v2, conf_change);
+  auto scan = ScanSegment(v2, "test", /*is_last=*/true);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(*DecodeEntry(scan->records[0].payload, 2), conf_change);
+
+  std::string v1;
+  AppendEntryRecord(v1, conf_change, /*version=*/1);
+  EXPECT_EQ(v1.size(), v2.size() - 1);  // no type byte
+  scan = ScanSegment(v1, "test", /*is_last=*/true);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(*DecodeEntry(scan->records[0].payload, 1), (Entry{7, 3, "change", 0}));
+}
+
+TEST(WalFormat, SegmentHeaderCarriesItsVersion) {
+  std::string out;
+  AppendSegmentHeaderRecord(out, SegmentHeader{4, 9, 0, 1});
+  auto scan = ScanSegment(out, "test", /*is_last=*/true);
+  ASSERT_TRUE(scan.ok());
+  auto header = DecodeSegmentHeader(scan->records[0].payload);
+  ASSERT_TRUE(header.ok());
+  EXPECT_EQ(header->version, 1u);
+  EXPECT_EQ(SegmentHeader{}.version, kWalFormatVersion);
 }
 
 }  // namespace

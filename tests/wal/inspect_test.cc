@@ -31,8 +31,9 @@ TEST_F(InspectTest, CheckOfAnIntactLogListsSegmentsAndSaysOk) {
   std::ostringstream out;
   EXPECT_EQ(RunWalCheck(fs_, kDir, out), kInspectOk);
   const std::string text = out.str();
-  EXPECT_NE(text.find("0000000000000001-0000000000000001.wal seq=1 first_index=1 entries=32"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find("0000000000000001-0000000000000001.wal version=2 seq=1 first_index=1 entries=32"),
+      std::string::npos)
       << text;
   EXPECT_NE(text.find("entries: [1, 40], last term 2"), std::string::npos) << text;
   EXPECT_NE(text.find("hard state: term=2 vote=1 commit=39"), std::string::npos) << text;
@@ -68,7 +69,7 @@ TEST_F(InspectTest, DumpPrintsRecordsFromTheGivenIndex) {
   EXPECT_EQ(RunWalDump(fs_, kDir, 39, out), kInspectOk);
   const std::string text = out.str();
   EXPECT_EQ(text.find("entry index=38 "), std::string::npos) << text;
-  EXPECT_NE(text.find("entry index=39 term=2 bytes=100 data=\""), std::string::npos) << text;
+  EXPECT_NE(text.find("entry index=39 term=2 type=0 bytes=100 data=\""), std::string::npos) << text;
   EXPECT_NE(text.find("entry index=40 "), std::string::npos) << text;
   EXPECT_NE(text.find("hard-state term=2 vote=1 commit=39"), std::string::npos) << text;
   EXPECT_NE(text.find("segment 0000000000000002-0000000000000021.wal"), std::string::npos) << text;

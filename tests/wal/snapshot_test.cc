@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "base/coding.h"
+#include "base/crc32c.h"
 #include "base/rng.h"
 #include "io/sim_file_system.h"
 #include "wal/format.h"
@@ -33,14 +35,66 @@ TEST_F(SnapshotTest, SavedSnapshotLoadsBack) {
 }
 
 TEST_F(SnapshotTest, HeaderLayoutIsAsDocumented) {
-  const std::string bytes = EncodeSnapshot({0x1122, 0x33}, "body");
-  ASSERT_EQ(bytes.size(), kSnapshotHeaderBytes + 4);
+  SnapshotMeta meta{0x1122, 0x33};
+  meta.membership.voters = {1, 300};
+  const std::string bytes = EncodeSnapshot(meta, "body");
+  // Membership section: length 6, then voters (count 2: 1, 300 = 2 bytes), learners
+  // (count 0), removed (count 0).
+  const std::string membership("\x06\x02\x01\xac\x02\x00\x00", 7);
+  ASSERT_EQ(bytes.size(), kSnapshotHeaderBytes + membership.size() + 4);
   EXPECT_EQ(bytes.substr(0, 8), "TRISNAP1");
-  EXPECT_EQ(GetU32(bytes.data() + 8), kSnapshotFormatVersion);
-  EXPECT_EQ(GetU64(bytes.data() + 16), 0x1122u);
-  EXPECT_EQ(GetU64(bytes.data() + 24), 0x33u);
-  EXPECT_EQ(GetU64(bytes.data() + 32), 4u);
-  EXPECT_TRUE(DecodeSnapshot(bytes).ok());
+  EXPECT_EQ(coding::DecodeFixed32(bytes.data() + 8), kSnapshotFormatVersion);
+  EXPECT_EQ(coding::DecodeFixed64(bytes.data() + 16), 0x1122u);
+  EXPECT_EQ(coding::DecodeFixed64(bytes.data() + 24), 0x33u);
+  EXPECT_EQ(coding::DecodeFixed64(bytes.data() + 32), membership.size() + 4);
+  EXPECT_EQ(bytes.substr(kSnapshotHeaderBytes, membership.size()), membership);
+  EXPECT_EQ(bytes.substr(kSnapshotHeaderBytes + membership.size()), "body");
+  auto decoded = DecodeSnapshot(bytes);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->meta, meta);
+  EXPECT_EQ(decoded->body, "body");
+}
+
+TEST_F(SnapshotTest, MembershipRoundTripsThroughTheStore) {
+  auto store = OpenStore();
+  SnapshotMeta meta{12, 4};
+  meta.membership = {{1, 2, 3}, {7}, {5, 6}};
+  ASSERT_TRUE(store->Save(meta, "state").ok());
+  auto snap = store->LoadNewest();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->meta, meta);
+  EXPECT_TRUE(snap->meta.membership_recorded);
+  EXPECT_EQ(snap->body, "state");
+}
+
+TEST_F(SnapshotTest, VersionOneFilesStillReadWithoutMembership) {
+  SnapshotMeta meta{9, 2};
+  meta.membership.voters = {1};  // not representable in v1: dropped
+  const std::string v1 = EncodeSnapshot(meta, "old body", /*version=*/1);
+  EXPECT_EQ(v1.size(), kSnapshotHeaderBytes + 8);
+  EXPECT_EQ(coding::DecodeFixed32(v1.data() + 8), 1u);
+  auto snap = DecodeSnapshot(v1);
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->meta.last_index, 9u);
+  EXPECT_EQ(snap->meta.last_term, 2u);
+  EXPECT_FALSE(snap->meta.membership_recorded);
+  EXPECT_EQ(snap->meta.membership, SnapshotMembership{});
+  EXPECT_EQ(snap->body, "old body");
+}
+
+TEST_F(SnapshotTest, MalformedMembershipIsCorruption) {
+  SnapshotMeta meta{3, 1};
+  std::string bytes = EncodeSnapshot(meta, "");
+  // The section claims 200 voters in 3 bytes; fix the body CRC so only the section is wrong.
+  bytes[kSnapshotHeaderBytes + 1] = static_cast<char>(100);
+  std::string header = bytes.substr(0, 40);
+  coding::PutFixed32(header, crc32c::Value(std::string_view(bytes).substr(kSnapshotHeaderBytes)));
+  coding::PutFixed32(header, crc32c::Value(header.data(), header.size()));
+  bytes.replace(0, kSnapshotHeaderBytes, header);
+  auto snap = DecodeSnapshot(bytes);
+  ASSERT_FALSE(snap.ok());
+  EXPECT_EQ(snap.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(snap.status().message().find("membership section"), std::string::npos);
 }
 
 TEST_F(SnapshotTest, KeepsOnlyTheNewestN) {
@@ -79,7 +133,7 @@ TEST_F(SnapshotTest, EachKindOfDamageIsNamed) {
   EXPECT_NE(DecodeSnapshot(good.substr(0, 30)).status().message().find("shorter than"),
             std::string::npos);
   EXPECT_NE(
-      DecodeSnapshot(good.substr(0, good.size() - 1)).status().message().find("body has 7 bytes"),
+      DecodeSnapshot(good.substr(0, good.size() - 1)).status().message().find("body has 11 bytes"),
       std::string::npos);
 }
 
