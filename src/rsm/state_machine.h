@@ -1,0 +1,81 @@
+#pragma once
+
+// The replicated state machine: applies committed log entries (rsm/command.h
+// envelopes) in log order to the MVCC store, and snapshots, restores and hashes
+// the whole state (docs/rsm.md). A pure core, single-threaded: the node calls it
+// from its apply thread and serves reads from the same thread (or a copy).
+//
+// Determinism: the result of Apply depends only on the state, the entry and the
+// options, so every replica with the same options reaches the same state at the
+// same applied index (StateHash() compares them).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+#include "rsm/kv_error.h"
+#include "rsm/kv_options.h"
+#include "rsm/kv_types.h"
+#include "rsm/mvcc_store.h"
+
+namespace tri::rsm {
+
+// Snapshot body header: magic, then a fixed32 format version.
+inline constexpr std::string_view kStateSnapshotMagic = "TRIRSMSS";
+inline constexpr std::uint32_t kStateSnapshotVersion = 1;
+
+// What applying one entry answers, for the node to hand to the waiting client.
+struct Applied {
+  std::uint64_t index = 0;
+  // The envelope's request_id; 0 when the envelope itself did not decode.
+  std::uint64_t request_id = 0;
+  // The store's revision after the entry (whatever the outcome).
+  std::int64_t revision = 0;
+  // The response, or the etcd error (with its gRPC code). An entry that does not
+  // decode, is too large, or has an unknown kind is an error here, never a crash.
+  KvOr<Response> result;
+};
+
+class StateMachine {
+ public:
+  explicit StateMachine(KvOptions options = {});
+
+  // Applies the committed entry at `index`. REQUIRES: index > applied_index()
+  // (gaps are allowed: the node does not pass entries without a command, such
+  // as the leader's empty entry or membership changes).
+  Applied Apply(std::uint64_t index, std::string_view data);
+
+  std::uint64_t applied_index() const { return applied_index_; }
+  // max(timestamp_ms) over the applied commands: the replicated clock.
+  std::uint64_t time_ms() const { return time_ms_; }
+
+  // Reads outside the log (serializable reads, or linearizable ones after a
+  // ReadIndex): exactly what a Range entry applied now would answer.
+  KvOr<RangeResponse> Range(const RangeRequest& request) const { return store_.Range(request); }
+  KvOr<HashKVResponse> HashKV(std::int64_t revision) const { return store_.HashKV(revision); }
+
+  // 64-bit FNV-1a of Snapshot(): equal on replicas at the same applied index.
+  std::uint64_t StateHash() const;
+
+  // The whole state, versioned (docs/rsm.md). Integrity (a checksum) is the
+  // snapshot file's job (wal::SnapshotStore); this body is validated on Restore.
+  std::string Snapshot() const;
+  // Replaces the state with a snapshot's. On error the state is unchanged and the
+  // status (InvalidArgument) names what is wrong and where.
+  Status Restore(std::string_view snapshot);
+
+  const MvccStore& store() const { return store_; }
+  const KvOptions& options() const { return options_; }
+
+ private:
+  KvOr<Response> ApplyKv(std::uint64_t index, std::string_view payload);
+  KvOr<Response> ApplyAlarm(std::uint64_t index, std::string_view payload);
+
+  KvOptions options_;
+  MvccStore store_;
+  std::uint64_t applied_index_ = 0;
+  std::uint64_t time_ms_ = 0;
+};
+
+}  // namespace tri::rsm
