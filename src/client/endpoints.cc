@@ -21,7 +21,8 @@ Result<std::string> ParseOne(std::string_view item) {
     return InvalidArgument(quoted + ": expected host:port");
   const std::string_view port_text = rest.substr(colon + 1);
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
       port == 0 || port > 65535)
     return InvalidArgument(quoted + ": port must be a number in 1..65535");

@@ -5,7 +5,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
-#include <thread>
+#include <algorithm>
 
 #include "client/grpc_status.h"
 
@@ -48,21 +48,27 @@ Result<std::unique_ptr<EtcdClient>> EtcdClient::Connect(ClientOptions options) {
   if (options.endpoints.empty()) return InvalidArgument("etcd client: no endpoints given");
   std::unique_ptr<EtcdClient> client(new EtcdClient(std::move(options)));
   const Clock::time_point deadline = Clock::now() + client->options_.dial_timeout;
-  // Start every connection at once, then take the first that is ready. The
-  // poll is bounded by the dial timeout.
-  for (const Endpoint& ep : client->endpoints_) ep.channel->GetState(/*try_to_connect=*/true);
-  while (true) {
+  // Start every connection at once, then take the first that is ready. A
+  // channel only makes progress while some thread polls, which
+  // WaitForStateChange does (briefly, for each channel in turn).
+  for (const Endpoint& ep : client->endpoints_)
+    ep.channel->GetState(/*try_to_connect=*/true);
+  while (Clock::now() < deadline) {
     for (std::size_t i = 0; i < client->endpoints_.size(); ++i) {
-      if (client->endpoints_[i].channel->GetState(true) == GRPC_CHANNEL_READY) {
+      grpc::Channel& channel = *client->endpoints_[i].channel;
+      const grpc_connectivity_state state = channel.GetState(true);
+      if (state == GRPC_CHANNEL_READY) {
         client->current_ = i;
         return client;
       }
+      const Clock::time_point slice =
+          std::min(deadline, Clock::now() + std::chrono::milliseconds(10));
+      channel.WaitForStateChange(state, ToSystemDeadline(slice));
     }
-    if (Clock::now() >= deadline) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::string targets;
-  for (const Endpoint& ep : client->endpoints_) targets += (targets.empty() ? "" : ",") + ep.target;
+  for (const Endpoint& ep : client->endpoints_)
+    targets += (targets.empty() ? "" : ",") + ep.target;
   return DeadlineExceeded("context deadline exceeded (no connection to " + targets + " within " +
                           std::to_string(client->options_.dial_timeout.count()) + "ms)");
 }
@@ -131,9 +137,10 @@ Result<etcdserverpb::MemberListResponse> EtcdClient::MemberList() {
 }
 
 Result<etcdserverpb::MemberAddResponse> EtcdClient::MemberAdd(std::vector<std::string> peer_urls,
-                                                             bool is_learner) {
+                                                              bool is_learner) {
   etcdserverpb::MemberAddRequest request;
-  for (std::string& url : peer_urls) request.add_peerurls(std::move(url));
+  for (std::string& url : peer_urls)
+    request.add_peerurls(std::move(url));
   request.set_islearner(is_learner);
   return CallWithFailover<etcdserverpb::MemberAddResponse>(
       [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::MemberAddResponse& out) {
@@ -163,7 +170,8 @@ Result<etcdserverpb::MemberUpdateResponse> EtcdClient::MemberUpdate(
     std::uint64_t id, std::vector<std::string> peer_urls) {
   etcdserverpb::MemberUpdateRequest request;
   request.set_id(id);
-  for (std::string& url : peer_urls) request.add_peerurls(std::move(url));
+  for (std::string& url : peer_urls)
+    request.add_peerurls(std::move(url));
   return CallWithFailover<etcdserverpb::MemberUpdateResponse>(
       [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::MemberUpdateResponse& out) {
         return ep.cluster->MemberUpdate(&ctx, request, &out);
@@ -175,7 +183,8 @@ Result<etcdserverpb::StatusResponse> EtcdClient::Status(const std::string& endpo
   grpc::ClientContext context;
   context.set_deadline(ToSystemDeadline(Clock::now() + options_.command_timeout));
   etcdserverpb::StatusResponse response;
-  const grpc::Status st = ep->maintenance->Status(&context, etcdserverpb::StatusRequest(), &response);
+  const grpc::Status st =
+      ep->maintenance->Status(&context, etcdserverpb::StatusRequest(), &response);
   if (!st.ok()) return FromGrpcStatus(st);
   return response;
 }

@@ -58,11 +58,11 @@ class EtcdClient {
   // Cluster.
   Result<etcdserverpb::MemberListResponse> MemberList();
   Result<etcdserverpb::MemberAddResponse> MemberAdd(std::vector<std::string> peer_urls,
-                                                   bool is_learner);
+                                                    bool is_learner);
   Result<etcdserverpb::MemberRemoveResponse> MemberRemove(std::uint64_t id);
   Result<etcdserverpb::MemberPromoteResponse> MemberPromote(std::uint64_t id);
   Result<etcdserverpb::MemberUpdateResponse> MemberUpdate(std::uint64_t id,
-                                                         std::vector<std::string> peer_urls);
+                                                          std::vector<std::string> peer_urls);
 
   // Maintenance. Status and HashKV describe one member, so they go to
   // `endpoint` only (one of options.endpoints) and never fail over.

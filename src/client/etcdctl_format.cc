@@ -79,7 +79,8 @@ void AppendScalar(const pb::Message& m, const pb::FieldDescriptor* f, int index,
       break;
     case pb::FieldDescriptor::CPPTYPE_STRING: {
       const std::string s = rep ? r->GetRepeatedString(m, f, index) : r->GetString(m, f);
-      out += f->type() == pb::FieldDescriptor::TYPE_BYTES ? "\"" + Base64(s) + "\"" : GoJsonString(s);
+      out +=
+          f->type() == pb::FieldDescriptor::TYPE_BYTES ? "\"" + Base64(s) + "\"" : GoJsonString(s);
       break;
     }
     case pb::FieldDescriptor::CPPTYPE_MESSAGE:
@@ -157,14 +158,16 @@ std::string CenterPad(const std::string& text, std::size_t width) {
 std::string TableTitle(const std::string& header) {
   std::string out;
   for (char c : header)
-    out += (c == '_' || c == '.') ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out += (c == '_' || c == '.') ? ' '
+                                  : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
 // Display width: UTF-8 continuation bytes take no column.
 std::size_t DisplayWidth(const std::string& s) {
   std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
   return n;
 }
 
@@ -221,10 +224,12 @@ std::string RenderTable(const std::vector<std::string>& header,
       if (c < row.size()) width[c] = std::max(width[c], DisplayWidth(row[c]));
   }
   std::string line = "+";
-  for (std::size_t w : width) line += std::string(w + 2, '-') + "+";
+  for (std::size_t w : width)
+    line += std::string(w + 2, '-') + "+";
   line += "\n";
   std::string out = line + "|";
-  for (std::size_t c = 0; c < titles.size(); ++c) out += " " + CenterPad(titles[c], width[c]) + " |";
+  for (std::size_t c = 0; c < titles.size(); ++c)
+    out += " " + CenterPad(titles[c], width[c]) + " |";
   out += "\n" + line;
   for (const auto& row : rows) {
     out += "|";
@@ -262,7 +267,8 @@ std::string GoDuration(std::chrono::nanoseconds duration) {
     if (frac != 0) {
       std::string f = std::to_string(frac);
       f = std::string(digits - f.size(), '0') + f;
-      while (!f.empty() && f.back() == '0') f.pop_back();
+      while (!f.empty() && f.back() == '0')
+        f.pop_back();
       out += "." + f;
     }
     return out;
@@ -292,7 +298,8 @@ std::vector<std::string> MemberListHeader() {
 std::vector<std::vector<std::string>> MemberListRows(const etcdserverpb::MemberListResponse& r) {
   auto join = [](const auto& urls) {
     std::string out;
-    for (const std::string& u : urls) out += (out.empty() ? "" : ",") + u;
+    for (const std::string& u : urls)
+      out += (out.empty() ? "" : ",") + u;
     return out;
   };
   std::vector<std::vector<std::string>> rows;
@@ -304,14 +311,16 @@ std::vector<std::vector<std::string>> MemberListRows(const etcdserverpb::MemberL
 }
 
 std::vector<std::string> EndpointStatusHeader() {
-  return {"endpoint",  "ID",        "version",    "db size",            "is leader",
-          "is learner", "raft term", "raft index", "raft applied index", "errors"};
+  return {"endpoint",           "ID",         "version",   "db size",
+          "is leader",          "is learner", "raft term", "raft index",
+          "raft applied index", "errors"};
 }
 
 std::vector<std::string> EndpointStatusRow(const std::string& endpoint,
                                            const etcdserverpb::StatusResponse& r) {
   std::string errors;
-  for (const std::string& e : r.errors()) errors += (errors.empty() ? "" : ", ") + e;
+  for (const std::string& e : r.errors())
+    errors += (errors.empty() ? "" : ", ") + e;
   return {endpoint,
           HexId(r.header().member_id()),
           r.version(),

@@ -42,8 +42,9 @@ Status FromGrpcStatus(const grpc::Status& status) {
     case grpc::StatusCode::UNAUTHENTICATED:
       return Status(StatusCode::kPermissionDenied, "unauthenticated: " + msg);
     default:
-      return Status(StatusCode::kInternal,
-                    "grpc code " + std::to_string(static_cast<int>(status.error_code())) + ": " + msg);
+      return Status(
+          StatusCode::kInternal,
+          "grpc code " + std::to_string(static_cast<int>(status.error_code())) + ": " + msg);
   }
 }
 
@@ -62,8 +63,9 @@ grpc::StatusCode GrpcCodeOf(const Status& status) {
     case StatusCode::kAlreadyExists:
       return grpc::StatusCode::ALREADY_EXISTS;
     case StatusCode::kPermissionDenied:
-      return status.message().starts_with("unauthenticated: ") ? grpc::StatusCode::UNAUTHENTICATED
-                                                                : grpc::StatusCode::PERMISSION_DENIED;
+      return status.message().starts_with("unauthenticated: ")
+                 ? grpc::StatusCode::UNAUTHENTICATED
+                 : grpc::StatusCode::PERMISSION_DENIED;
     case StatusCode::kResourceExhausted:
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case StatusCode::kFailedPrecondition:
@@ -80,7 +82,7 @@ grpc::StatusCode GrpcCodeOf(const Status& status) {
       return grpc::StatusCode::DATA_LOSS;
     case StatusCode::kInternal:
       return status.message().starts_with("unknown: ") ? grpc::StatusCode::UNKNOWN
-                                                        : grpc::StatusCode::INTERNAL;
+                                                       : grpc::StatusCode::INTERNAL;
     default:
       return grpc::StatusCode::INTERNAL;
   }

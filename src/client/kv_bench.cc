@@ -64,7 +64,9 @@ Result<std::string> FindLeader(const BenchOptions& options) {
   return Unavailable("bench --target-leader: no endpoint reports itself leader" + errors);
 }
 
-double Ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+double Ms(std::uint64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
 
 }  // namespace
 
@@ -79,7 +81,8 @@ Status ValidateBenchOptions(const BenchOptions& o) {
   if (o.key_size < 1 || o.key_size > kMaxBenchKeyBytes)
     return InvalidArgument("bench: --key-size must be in 1.." + std::to_string(kMaxBenchKeyBytes));
   if (o.val_size < 0 || o.val_size > kMaxBenchValueBytes)
-    return InvalidArgument("bench: --val-size must be in 0.." + std::to_string(kMaxBenchValueBytes));
+    return InvalidArgument("bench: --val-size must be in 0.." +
+                           std::to_string(kMaxBenchValueBytes));
   if (o.key_space_size < 1) return InvalidArgument("bench: --key-space-size must be at least 1");
   if (o.txn_ops < 1 || o.txn_ops > kMaxBenchTxnOps)
     return InvalidArgument("bench: --txn-ops must be in 1.." + std::to_string(kMaxBenchTxnOps));
@@ -111,7 +114,8 @@ Result<BenchReport> RunKvBench(const BenchOptions& options) {
 
   SeededRng value_rng(options.seed);
   std::string value(static_cast<std::size_t>(options.val_size), '\0');
-  for (char& ch : value) ch = static_cast<char>('a' + value_rng.Uniform(26));
+  for (char& ch : value)
+    ch = static_cast<char>('a' + value_rng.Uniform(26));
 
   std::vector<std::uint64_t> latency_ns(options.total, kFailedSlot);
   std::atomic<std::uint64_t> next{0};
@@ -181,7 +185,8 @@ Result<BenchReport> RunKvBench(const BenchOptions& options) {
   {
     std::vector<std::jthread> threads;
     threads.reserve(static_cast<std::size_t>(options.clients));
-    for (int c = 0; c < options.clients; ++c) threads.emplace_back(client_loop, c);
+    for (int c = 0; c < options.clients; ++c)
+      threads.emplace_back(client_loop, c);
   }
   const double elapsed_s = std::chrono::duration<double>(Clock::now() - begin).count();
 
@@ -208,7 +213,8 @@ Result<BenchReport> RunKvBench(const BenchOptions& options) {
     report.latency_p99_ms = percentile(0.99);
     report.latency_max_ms = Ms(latency_ns[ok - 1]);
     long double sum = 0;
-    for (std::size_t i = 0; i < ok; ++i) sum += latency_ns[i];
+    for (std::size_t i = 0; i < ok; ++i)
+      sum += latency_ns[i];
     report.latency_mean_ms = static_cast<double>(sum / ok) / 1e6;
   }
   return report;

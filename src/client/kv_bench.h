@@ -55,9 +55,9 @@ struct BenchReport {
   std::string op;
   std::uint64_t requests = 0;  // issued
   std::uint64_t errors = 0;
-  std::string first_error;     // empty when errors == 0
+  std::string first_error;  // empty when errors == 0
   double elapsed_s = 0;
-  double requests_per_s = 0;   // successful requests per second
+  double requests_per_s = 0;  // successful requests per second
   double latency_p50_ms = 0;
   double latency_p90_ms = 0;
   double latency_p99_ms = 0;
