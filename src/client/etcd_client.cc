@@ -1,0 +1,225 @@
+#include "client/etcd_client.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <algorithm>
+
+#include "client/grpc_status.h"
+
+namespace tri::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::system_clock::time_point ToSystemDeadline(Clock::time_point deadline) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(deadline - Clock::now());
+}
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> DialChannel(const std::string& endpoint, int connection_index,
+                                           int max_receive_message_bytes) {
+  grpc::ChannelArguments args;
+  // A local subchannel pool plus a distinguishing argument keeps channels from
+  // sharing one connection.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("tri.connection_index", connection_index);
+  args.SetMaxReceiveMessageSize(max_receive_message_bytes);
+  return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+}
+
+EtcdClient::EtcdClient(ClientOptions options) : options_(std::move(options)) {
+  for (const std::string& target : options_.endpoints) {
+    Endpoint ep;
+    ep.target = target;
+    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes);
+    ep.kv = etcdserverpb::KV::NewStub(ep.channel);
+    ep.cluster = etcdserverpb::Cluster::NewStub(ep.channel);
+    ep.maintenance = etcdserverpb::Maintenance::NewStub(ep.channel);
+    endpoints_.push_back(std::move(ep));
+  }
+}
+
+Result<std::unique_ptr<EtcdClient>> EtcdClient::Connect(ClientOptions options) {
+  if (options.endpoints.empty()) return InvalidArgument("etcd client: no endpoints given");
+  std::unique_ptr<EtcdClient> client(new EtcdClient(std::move(options)));
+  const Clock::time_point deadline = Clock::now() + client->options_.dial_timeout;
+  // Start every connection at once, then take the first that is ready. A
+  // channel only makes progress while some thread polls, which
+  // WaitForStateChange does (briefly, for each channel in turn).
+  for (const Endpoint& ep : client->endpoints_)
+    ep.channel->GetState(/*try_to_connect=*/true);
+  while (Clock::now() < deadline) {
+    for (std::size_t i = 0; i < client->endpoints_.size(); ++i) {
+      grpc::Channel& channel = *client->endpoints_[i].channel;
+      const grpc_connectivity_state state = channel.GetState(true);
+      if (state == GRPC_CHANNEL_READY) {
+        client->current_ = i;
+        return client;
+      }
+      const Clock::time_point slice =
+          std::min(deadline, Clock::now() + std::chrono::milliseconds(10));
+      channel.WaitForStateChange(state, ToSystemDeadline(slice));
+    }
+  }
+  std::string targets;
+  for (const Endpoint& ep : client->endpoints_)
+    targets += (targets.empty() ? "" : ",") + ep.target;
+  return DeadlineExceeded("context deadline exceeded (no connection to " + targets + " within " +
+                          std::to_string(client->options_.dial_timeout.count()) + "ms)");
+}
+
+template <typename Response, typename Rpc>
+Result<Response> EtcdClient::CallWithFailover(Rpc rpc) {
+  const Clock::time_point deadline = Clock::now() + options_.command_timeout;
+  const std::size_t first = current_.load(std::memory_order_relaxed);
+  grpc::Status last;
+  for (std::size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
+    const std::size_t index = (first + attempt) % endpoints_.size();
+    grpc::ClientContext context;
+    context.set_deadline(ToSystemDeadline(deadline));
+    Response response;
+    last = rpc(endpoints_[index], context, response);
+    if (last.ok()) {
+      current_.store(index, std::memory_order_relaxed);
+      return response;
+    }
+    if (last.error_code() != grpc::StatusCode::UNAVAILABLE || Clock::now() >= deadline) break;
+  }
+  return FromGrpcStatus(last);
+}
+
+Result<const EtcdClient::Endpoint*> EtcdClient::FindEndpoint(const std::string& target) const {
+  for (const Endpoint& ep : endpoints_)
+    if (ep.target == target) return &ep;
+  return InvalidArgument("etcd client: endpoint '" + target + "' is not one of the client's");
+}
+
+Result<etcdserverpb::PutResponse> EtcdClient::Put(const etcdserverpb::PutRequest& request) {
+  return CallWithFailover<etcdserverpb::PutResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::PutResponse& out) {
+        return ep.kv->Put(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::RangeResponse> EtcdClient::Range(const etcdserverpb::RangeRequest& request) {
+  return CallWithFailover<etcdserverpb::RangeResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::RangeResponse& out) {
+        return ep.kv->Range(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::DeleteRangeResponse> EtcdClient::DeleteRange(
+    const etcdserverpb::DeleteRangeRequest& request) {
+  return CallWithFailover<etcdserverpb::DeleteRangeResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::DeleteRangeResponse& out) {
+        return ep.kv->DeleteRange(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::TxnResponse> EtcdClient::Txn(const etcdserverpb::TxnRequest& request) {
+  return CallWithFailover<etcdserverpb::TxnResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::TxnResponse& out) {
+        return ep.kv->Txn(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::MemberListResponse> EtcdClient::MemberList() {
+  etcdserverpb::MemberListRequest request;
+  return CallWithFailover<etcdserverpb::MemberListResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::MemberListResponse& out) {
+        return ep.cluster->MemberList(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::MemberAddResponse> EtcdClient::MemberAdd(std::vector<std::string> peer_urls,
+                                                              bool is_learner) {
+  etcdserverpb::MemberAddRequest request;
+  for (std::string& url : peer_urls)
+    request.add_peerurls(std::move(url));
+  request.set_islearner(is_learner);
+  return CallWithFailover<etcdserverpb::MemberAddResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::MemberAddResponse& out) {
+        return ep.cluster->MemberAdd(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::MemberRemoveResponse> EtcdClient::MemberRemove(std::uint64_t id) {
+  etcdserverpb::MemberRemoveRequest request;
+  request.set_id(id);
+  return CallWithFailover<etcdserverpb::MemberRemoveResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::MemberRemoveResponse& out) {
+        return ep.cluster->MemberRemove(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::MemberPromoteResponse> EtcdClient::MemberPromote(std::uint64_t id) {
+  etcdserverpb::MemberPromoteRequest request;
+  request.set_id(id);
+  return CallWithFailover<etcdserverpb::MemberPromoteResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::MemberPromoteResponse& out) {
+        return ep.cluster->MemberPromote(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::MemberUpdateResponse> EtcdClient::MemberUpdate(
+    std::uint64_t id, std::vector<std::string> peer_urls) {
+  etcdserverpb::MemberUpdateRequest request;
+  request.set_id(id);
+  for (std::string& url : peer_urls)
+    request.add_peerurls(std::move(url));
+  return CallWithFailover<etcdserverpb::MemberUpdateResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::MemberUpdateResponse& out) {
+        return ep.cluster->MemberUpdate(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::StatusResponse> EtcdClient::Status(const std::string& endpoint) {
+  TRI_ASSIGN_OR_RETURN(const Endpoint* ep, FindEndpoint(endpoint));
+  grpc::ClientContext context;
+  context.set_deadline(ToSystemDeadline(Clock::now() + options_.command_timeout));
+  etcdserverpb::StatusResponse response;
+  const grpc::Status st =
+      ep->maintenance->Status(&context, etcdserverpb::StatusRequest(), &response);
+  if (!st.ok()) return FromGrpcStatus(st);
+  return response;
+}
+
+Result<etcdserverpb::HashKVResponse> EtcdClient::HashKV(const std::string& endpoint,
+                                                        std::int64_t revision) {
+  TRI_ASSIGN_OR_RETURN(const Endpoint* ep, FindEndpoint(endpoint));
+  grpc::ClientContext context;
+  context.set_deadline(ToSystemDeadline(Clock::now() + options_.command_timeout));
+  etcdserverpb::HashKVRequest request;
+  request.set_revision(revision);
+  etcdserverpb::HashKVResponse response;
+  const grpc::Status st = ep->maintenance->HashKV(&context, request, &response);
+  if (!st.ok()) return FromGrpcStatus(st);
+  return response;
+}
+
+Result<etcdserverpb::AlarmResponse> EtcdClient::Alarm(const etcdserverpb::AlarmRequest& request) {
+  return CallWithFailover<etcdserverpb::AlarmResponse>(
+      [&](Endpoint& ep, grpc::ClientContext& ctx, etcdserverpb::AlarmResponse& out) {
+        return ep.maintenance->Alarm(&ctx, request, &out);
+      });
+}
+
+Result<etcdserverpb::MoveLeaderResponse> EtcdClient::MoveLeader(const std::string& leader_endpoint,
+                                                                std::uint64_t target_id) {
+  TRI_ASSIGN_OR_RETURN(const Endpoint* ep, FindEndpoint(leader_endpoint));
+  grpc::ClientContext context;
+  context.set_deadline(ToSystemDeadline(Clock::now() + options_.command_timeout));
+  etcdserverpb::MoveLeaderRequest request;
+  request.set_targetid(target_id);
+  etcdserverpb::MoveLeaderResponse response;
+  const grpc::Status st = ep->maintenance->MoveLeader(&context, request, &response);
+  if (!st.ok()) return FromGrpcStatus(st);
+  return response;
+}
+
+}  // namespace tri::client
