@@ -6,7 +6,9 @@ src/<layer>/ may include "x/..." only when x is its own layer or a layer listed
 before it. A core (a deterministic state machine: no I/O, threads, clock or
 randomness) is stricter: it includes only base/ and its own directory, plus
 standard C++ headers, and none of the standard headers that do I/O, threads or
-randomness. Layers in TRI_LAYERS without a directory are tolerated; a quoted
+randomness. Headers under <layer>/internal/ are private to that layer (its
+white-box tests, outside src/, may include them). Layers in TRI_LAYERS without a
+directory are tolerated; a quoted
 include whose first directory is not under src/ is a generated header (protobuf
 output such as "etcdserverpb/rpc.pb.h") and is allowed outside cores.
 
@@ -122,6 +124,10 @@ def check_file(rel_path, text, layers, src_dirs):
                 problems.append(f'{where}: include "{header}" names src/{target}/, '
                                 "which is not a layer in TRI_LAYERS")
             # Otherwise a generated header outside src/ (e.g. "etcdserverpb/rpc.pb.h").
+            continue
+        if "/internal/" in header and target != layer:
+            problems.append(f'{where}: include "{header}" is internal to layer "{target}" '
+                            "(use its public headers)")
             continue
         if layers.index(target) > own:
             problems.append(f'{where}: layer "{layer}" includes "{header}" from the later '

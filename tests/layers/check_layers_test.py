@@ -111,6 +111,10 @@ class CheckLayersTest(unittest.TestCase):
         self.check({"saga/bad.cc": "#include <thread>\n"}, "core 'saga' includes <thread>")
         self.check({"raft/bad.cc": "  #  include <fstream>\n"}, "core 'raft' includes <fstream>")
 
+    def test_another_layer_including_an_internal_header_fails(self):
+        self.check({"sim/bad.cc": '#include "raft/internal/x.h"\n'},
+                   'include "raft/internal/x.h" is internal to layer "raft"')
+
     def test_a_core_including_the_logging_setup_fails(self):
         self.check({"raft/bad.cc": '#include "base/log.h"\n'},
                    'core "raft" includes the driver-side "base/log.h"')
