@@ -1,0 +1,1 @@
+int tri_link_rule_check_symbol;
