@@ -6,7 +6,7 @@
 // more it holds must be what was written last. The model then restarts from what
 // the disk recovered.
 //
-// TRI_STORAGE_CRASH_SEEDS (default 40) and TRI_STORAGE_CRASH_SEED (one seed) widen
+// TRI_STORAGE_CRASH_SEEDS (default 200) and TRI_STORAGE_CRASH_SEED (one seed) widen
 // or pin the run.
 
 #include <gtest/gtest.h>
@@ -345,7 +345,7 @@ class CrashProperty {
 std::vector<std::uint64_t> Seeds() {
   if (const char* one = std::getenv("TRI_STORAGE_CRASH_SEED"))
     return {std::strtoull(one, nullptr, 10)};
-  std::uint64_t count = 40;
+  std::uint64_t count = 200;
   if (const char* n = std::getenv("TRI_STORAGE_CRASH_SEEDS")) count = std::strtoull(n, nullptr, 10);
   std::vector<std::uint64_t> seeds;
   for (std::uint64_t s = 1; s <= count; ++s)
