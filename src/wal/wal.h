@@ -91,9 +91,9 @@ class Wal {
                                       const std::optional<HardState>& state = std::nullopt);
 
   // Entries [lo, hi), stopping early (but after at least one) once `max_bytes` of
-  // data is collected. Every record read is checksummed again. Errors follow the
-  // Raft storage conventions: lo < FirstIndex() is kOutOfRange (compacted), hi past
-  // LastIndex() + 1 is kNotFound (unavailable).
+  // data is collected. Every record read is checksummed again. lo < FirstIndex() is
+  // kOutOfRange, hi past LastIndex() + 1 is kNotFound (storage::WalRaftStorage checks
+  // ranges itself and answers Raft with raft's own error kinds).
   Result<std::vector<Entry>> Read(
       std::uint64_t lo, std::uint64_t hi,
       std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max());

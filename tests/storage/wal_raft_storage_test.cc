@@ -225,6 +225,27 @@ TEST_F(WalRaftStorageTest, AFailedSyncPoisonsEveryLaterCall) {
   EXPECT_EQ(s->poisoned(), failed);
 }
 
+TEST_F(WalRaftStorageTest, AfterAFailedSyncAndACrashTheAcknowledgedStateIsRecovered) {
+  {
+    auto s = OpenOk(Options(Voters({1})));
+    ASSERT_TRUE(s->Append(Entries(1, {1, 1})).ok());
+    ASSERT_TRUE(s->SetHardState({1, 1, 2}).ok());
+    ASSERT_TRUE(s->Sync().ok());
+    ASSERT_TRUE(s->Append(Entries(3, {1})).ok());
+    io::SimFaults faults;
+    faults.sync_error_probability = 1;
+    fs_.SetFaults(faults);
+    ASSERT_FALSE(s->Sync().ok());
+    fs_.SetFaults({});
+    fs_.Crash();
+  }
+  auto s = OpenOk(Options());
+  ASSERT_GE(s->LastIndex(), 2u);
+  EXPECT_EQ(*s->Entries(1, 3, raft::kNoSizeLimit), Entries(1, {1, 1}));
+  EXPECT_EQ(s->hard_state(), (raft::HardState{1, 1, 2}));
+  EXPECT_TRUE(s->poisoned().ok());
+}
+
 TEST_F(WalRaftStorageTest, PersistWritesAReadyDurably) {
   {
     auto s = OpenOk(Options(Voters({1})));

@@ -210,10 +210,20 @@ TEST_F(WalCorruptionTest, UnsyncedWritesThatReachedDiskOutOfOrderAreATornTail) {
 }
 
 TEST_F(WalCorruptionTest, GarbageAfterTheEndMarkerOfASealedSegmentIsRefused) {
-  const SegmentInfo& first = scan_.segments.front();
-  if (first.end_offset + 30 > first.file_bytes) GTEST_SKIP() << "segment is full";
-  Fill(SegmentPath(first.header.seq), first.end_offset + 20, 3, 'x');
-  ExpectRefused(SegmentPath(first.header.seq), first.end_offset, "after the end-of-data marker");
+  // An entry too big for the room left in the last segment seals it with room to spare.
+  ASSERT_TRUE(OpenOrDie()->AppendAndSync(MakeEntries(82, 1, 1, 3000)).ok());
+  auto scan = ScanLog(fs_, kDir);
+  ASSERT_TRUE(scan.ok());
+  scan_ = *scan;
+  const SegmentInfo* sealed = nullptr;
+  for (std::size_t i = 0; i + 1 < scan_.segments.size() && sealed == nullptr; ++i) {
+    const SegmentInfo& s = scan_.segments[i];
+    if (s.end_offset + 30 <= s.file_bytes) sealed = &s;
+  }
+  ASSERT_NE(sealed, nullptr) << "every sealed segment is full: change the fixture's sizes";
+  Fill(SegmentPath(sealed->header.seq), sealed->end_offset + 20, 3, 'x');
+  ExpectRefused(SegmentPath(sealed->header.seq), sealed->end_offset,
+                "after the end-of-data marker");
 }
 
 TEST_F(WalCorruptionTest, EntryIndexGapIsRefusedEvenWithValidChecksums) {
