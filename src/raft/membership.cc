@@ -57,14 +57,13 @@ Status Raft::CheckConfChangeProposal(const Entry& e) const {
   ConfChange cc;
   if (!DecodeConfChange(e.data, &cc)) return InvalidArgument("raft: malformed conf change");
   if (pending_conf_index_ > log_.applying()) {
-    return FailedPrecondition("raft: a membership change is already in flight (index " +
+    return Unavailable("raft: a membership change is already in flight (index " +
                               std::to_string(pending_conf_index_) + "); retry after it applies");
   }
   if (!CommittedEntryInCurrentTerm()) {
     // The single-server-change safety fix: a new leader first commits an entry of its own
     // term, so a change proposed by a previous leader cannot overlap this one.
-    return FailedPrecondition(
-        "raft: leader has not committed an entry of its term yet; retry shortly");
+    return Unavailable("raft: leader has not committed an entry of its term yet; retry shortly");
   }
   if (cc.node_id == kNoNode) return InvalidArgument("raft: conf change for node id 0");
   if (conf_.removed.count(cc.node_id) != 0) {

@@ -118,7 +118,7 @@ Ready RawNode::GetReady() {
   if (log.unstable_snapshot()) {
     rd.snapshot = *log.unstable_snapshot();
   } else if (r.pending_base_conf()) {
-    rd.snapshot = Snapshot{SnapshotMetadata{0, 0, *r.pending_base_conf()}, {}};
+    rd.snapshot = Snapshot{SnapshotMetadata{0, 0, *r.pending_base_conf()}, r.pending_base_data()};
     pending_base_conf_handed_ = true;
   }
   rd.entries = log.unstable_entries();

@@ -98,9 +98,10 @@ class RawNode {
   // kInvalidArgument when the entry exceeds max_entry_size_bytes; kResourceExhausted
   // when too many uncommitted bytes are pending. Success does not mean committed.
   Status Propose(std::string data);
-  // Proposes a membership change. Also kFailedPrecondition when another change is in
-  // flight, the leader has not committed an entry of its term yet, the id was removed
-  // before (reuse refused), or the change is a no-op / would remove the last voter.
+  // Proposes a membership change. Also kUnavailable (retry later) when another change
+  // is in flight or the leader has not committed an entry of its term yet;
+  // kFailedPrecondition when the id was removed before (reuse refused), or the change
+  // is a no-op / would remove the last voter.
   // Refusals on the leader are returned; a follower forwards and the leader may drop.
   Status ProposeConfChange(const ConfChange& cc);
   // Handles a message from a peer. Messages from unknown/removed nodes, and stale

@@ -140,7 +140,8 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
     // which lives in the snapshot at index 0 rather than in the log.
     auto base = log_.storage()->GetSnapshot();
     if (base.ok() && base->metadata.index == 0) {
-      m.snapshot = SnapshotChunk{base->metadata, 0, 0, {}};
+      // Its data (the application's founding state, usually small) goes along.
+      m.snapshot = SnapshotChunk{base->metadata, 0, base->data.size(), base->data};
     }
   }
   if (!m.entries.empty()) {
@@ -332,6 +333,7 @@ void Raft::HandleAppendEntries(Message& m) {
     conf_ = m.snapshot->metadata.conf_state;
     conf_changed_ = true;
     pending_base_conf_ = conf_;
+    pending_base_data_ = m.snapshot->data;
   }
   Message resp;
   resp.type = MessageType::kAppResp;

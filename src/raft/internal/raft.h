@@ -67,6 +67,7 @@ class Raft {
   // snapshot at index 0.
   std::optional<ConfState>& pending_base_conf() { return pending_base_conf_; }
   bool has_pending_base_conf() const { return pending_base_conf_.has_value(); }
+  const std::string& pending_base_data() const { return pending_base_data_; }
   // New entries and commit-index advances are sent once per Ready (not once per
   // proposal or response): a burst of proposals leaves in one append per follower, and
   // a burst of acknowledgements costs at most one empty append per follower.
@@ -169,6 +170,7 @@ class Raft {
   bool conf_changed_ = false;
   Index conf_applied_index_ = 0;  // membership reflects conf changes up to here
   std::optional<ConfState> pending_base_conf_;
+  std::string pending_base_data_;  // the founding snapshot's data, with pending_base_conf_
   bool commit_broadcast_pending_ = false;
   bool append_broadcast_pending_ = false;
   std::map<NodeId, Progress> prs_;  // every member (voter or learner), self included
