@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -378,6 +377,22 @@ TEST(PeerTransport, HelloFromAnUnknownPeerIsRejected) {
   // Once a adds b (a member being added), b's next dial is accepted.
   ASSERT_TRUE(a->transport->AddPeer(2, "127.0.0.1", b->port()).ok());
   ASSERT_TRUE(WaitFor([&] { return b->Connected(1) && a->Connected(2); }));
+}
+
+TEST(PeerTransport, RemovePeerClosesBothDirectionsAndRefusesItsRedials) {
+  auto a = Node::Start(1);
+  auto b = Node::Start(2);
+  ASSERT_TRUE(a && b);
+  Connect(*a, 1, *b, 2);
+  ASSERT_TRUE(a->transport->RemovePeer(2).ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return a->statuses().back() == std::make_pair(raft::NodeId{2}, false); }));
+  // b loses its connection to a, redials, and is refused as no longer known.
+  ASSERT_TRUE(WaitFor([&] { return a->transport->metrics().inbound_rejected >= 1; }));
+  EXPECT_FALSE(b->Connected(1));
+  EXPECT_EQ(a->transport->metrics().peers.count(2), 0u);
+  a->transport->Send({Heartbeat(1, 2, 1)});
+  EXPECT_EQ(a->transport->metrics().messages_dropped_unknown_peer, 1u);
 }
 
 // --- raw sockets -----------------------------------------------------------
