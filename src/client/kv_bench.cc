@@ -86,6 +86,12 @@ Status ValidateBenchOptions(const BenchOptions& o) {
   if (o.key_space_size < 1) return InvalidArgument("bench: --key-space-size must be at least 1");
   if (o.txn_ops < 1 || o.txn_ops > kMaxBenchTxnOps)
     return InvalidArgument("bench: --txn-ops must be in 1.." + std::to_string(kMaxBenchTxnOps));
+  if (o.op == BenchOp::kTxn && static_cast<std::uint64_t>(o.txn_ops) > o.key_space_size)
+    return InvalidArgument(
+        "bench: --txn-ops must not exceed --key-space-size (a txn may not put "
+        "one key twice)");
+  if (o.key_size < 8 && o.key_space_size > (std::uint64_t{1} << (8 * o.key_size)))
+    return InvalidArgument("bench: --key-space-size exceeds the keys --key-size bytes can hold");
   return Status::Ok();
 }
 
@@ -159,9 +165,12 @@ Result<BenchReport> RunKvBench(const BenchOptions& options) {
         }
         case BenchOp::kTxn: {
           etcdserverpb::TxnRequest req;
+          // Consecutive key numbers: a txn may not put one key twice.
+          const std::uint64_t base = rng.Uniform(options.key_space_size);
           for (int op = 0; op < options.txn_ops; ++op) {
             etcdserverpb::PutRequest* put = req.add_success()->mutable_request_put();
-            put->set_key(MakeKey(rng.Uniform(options.key_space_size), options.key_size));
+            put->set_key(MakeKey((base + static_cast<std::uint64_t>(op)) % options.key_space_size,
+                                 options.key_size));
             put->set_value(value);
           }
           etcdserverpb::TxnResponse resp;
