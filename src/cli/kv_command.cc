@@ -127,6 +127,8 @@ void AddGet(CLI::App* kv) {
   AddEtcdFlags(cmd, &s->etcd);
   cmd->callback([s] {
     const OutputFormat format = KvFormatOrExit(s->etcd);
+    if (s->print_value_only && format != OutputFormat::kSimple)
+      ExitWithError(kExitUsage, "Error: print-value-only is only for `--write-out=simple`");
     auto req = client::BuildGetRequest(s->args, s->get);
     if (!req.ok()) ExitWithStatus(req.status(), kExitUsage);
     auto client = ConnectOrExit(s->etcd);
