@@ -80,7 +80,8 @@ void AddPut(CLI::App* kv) {
     client::PutFlags put;
   };
   auto s = std::make_shared<State>();
-  auto* cmd = kv->add_subcommand("put", "put KEY VALUE into the store");
+  auto* cmd = kv->add_subcommand(
+      "put", "put KEY VALUE into the store (VALUE from stdin when only KEY is given)");
   cmd->add_option("KEY VALUE", s->args, "the key and its value")->expected(1, 2);
   cmd->add_flag("--prev-kv", s->put.prev_kv, "return the previous key-value pair");
   cmd->add_option("--lease", s->put.lease, "lease ID (in hex) to attach to the key");
@@ -89,6 +90,16 @@ void AddPut(CLI::App* kv) {
   AddEtcdFlags(cmd, &s->etcd);
   cmd->callback([s] {
     const OutputFormat format = KvFormatOrExit(s->etcd);
+    if (s->args.size() == 1 && !s->put.ignore_value) {
+      // etcdctl reads the value from stdin when only the key is given.
+      std::string value(client::kMaxStdinValueBytes + 1, '\0');
+      std::cin.read(value.data(), static_cast<std::streamsize>(value.size()));
+      value.resize(static_cast<std::size_t>(std::cin.gcount()));
+      if (value.size() > client::kMaxStdinValueBytes)
+        ExitWithError(kExitUsage, "Error: value on stdin larger than " +
+                                      std::to_string(client::kMaxStdinValueBytes) + " bytes");
+      s->args.push_back(std::move(value));
+    }
     auto req = client::BuildPutRequest(s->args, s->put);
     if (!req.ok()) ExitWithStatus(req.status(), kExitUsage);
     auto client = ConnectOrExit(s->etcd);
@@ -127,6 +138,8 @@ void AddGet(CLI::App* kv) {
   AddEtcdFlags(cmd, &s->etcd);
   cmd->callback([s] {
     const OutputFormat format = KvFormatOrExit(s->etcd);
+    if (s->print_value_only && format != OutputFormat::kSimple)
+      ExitWithError(kExitUsage, "Error: print-value-only is only for `--write-out=simple`");
     auto req = client::BuildGetRequest(s->args, s->get);
     if (!req.ok()) ExitWithStatus(req.status(), kExitUsage);
     auto client = ConnectOrExit(s->etcd);

@@ -25,8 +25,11 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own exit status (see command.h)
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and version exit 0; every command-line mistake is a usage error, 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   return 0;
 }

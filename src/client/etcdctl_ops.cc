@@ -335,7 +335,9 @@ Result<etcdserverpb::Compare> ParseCompare(std::string_view raw) {
   else
     return malformed("unknown operator " + op + "; use =, !=, < or >");
 
-  auto number = [&](int base) { return ParseInt(*value, base, "compare value"); };
+  auto number = [&](int base) {
+    return ParseInt(*value, base, "malformed comparison: " + line + ": value");
+  };
   if (target == "ver" || target == "version") {
     TRI_ASSIGN_OR_RETURN(std::int64_t v, number(10));
     cmp.set_target(etcdserverpb::Compare::VERSION);

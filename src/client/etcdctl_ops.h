@@ -28,6 +28,8 @@ namespace tri::client {
 
 // Bound on the lines of one txn text (compares plus ops).
 inline constexpr std::size_t kMaxTxnLines = 10000;
+// Bound on a value read from stdin by `put KEY` (etcd's default request limit is 1.5 MiB).
+inline constexpr std::size_t kMaxStdinValueBytes = 16 << 20;
 
 struct GetFlags {
   bool prefix = false;

@@ -108,7 +108,8 @@ Result<BenchReport> RunKvBench(const BenchOptions& options) {
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs;
   const Clock::time_point dial_deadline = Clock::now() + options.dial_timeout;
   for (int c = 0; c < options.conns; ++c) {
-    auto channel = DialChannel(targets[static_cast<std::size_t>(c) % targets.size()], c, 64 << 20);
+    auto channel = DialChannel(targets[static_cast<std::size_t>(c) % targets.size()], c,
+                               ClientOptions{}.max_receive_message_bytes);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                    (dial_deadline - Clock::now()))) {
       return DeadlineExceeded("bench: connection " + std::to_string(c) + " to " +
