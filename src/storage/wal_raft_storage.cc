@@ -82,11 +82,12 @@ Result<std::unique_ptr<WalRaftStorage>> WalRaftStorage::Open(io::FileSystem& fs,
       wal::SnapshotStore::Open(fs, io::JoinPath(dir, kSnapshotSubdir), options.snapshot);
   if (!snapshots.ok()) return snapshots.status().WithContext("storage: opening " + dir);
   storage->snapshots_ = std::move(snapshots).value();
-  TRI_RETURN_IF_ERROR(storage->Recover(options.bootstrap).WithContext("storage: opening " + dir));
+  TRI_RETURN_IF_ERROR(storage->Recover(options.bootstrap, options.bootstrap_data).WithContext("storage: opening " + dir));
   return storage;
 }
 
-Status WalRaftStorage::Recover(const std::optional<raft::ConfState>& bootstrap) {
+Status WalRaftStorage::Recover(const std::optional<raft::ConfState>& bootstrap,
+                               const std::string& bootstrap_data) {
   std::vector<std::string> problems;
   auto newest = snapshots_->LoadNewest(&problems);
   if (newest.ok()) {
@@ -113,6 +114,7 @@ Status WalRaftStorage::Recover(const std::optional<raft::ConfState>& bootstrap) 
       }
       raft::Snapshot founding;
       founding.metadata.conf_state = *bootstrap;
+      founding.data = bootstrap_data;
       TRI_RETURN_IF_ERROR(SaveSnapshot(founding));
       snapshot_ = std::move(founding);
     } else if (snapshot_.metadata.index == 0 && snapshot_.metadata.conf_state != *bootstrap) {
@@ -308,6 +310,7 @@ Status WalRaftStorage::ApplySnapshot(const raft::Snapshot& snapshot) {
     }
     raft::Snapshot founding;
     founding.metadata.conf_state = meta.conf_state;
+    founding.data = snapshot.data;
     const Status saved = SaveSnapshot(founding);
     if (!saved.ok()) return Poison(saved);
     snapshot_ = std::move(founding);

@@ -57,6 +57,9 @@ struct WalRaftStorageOptions {
   // snapshot exists it is ignored. Absent: a joining node, which learns membership
   // from the leader.
   std::optional<raft::ConfState> bootstrap;
+  // The application's founding state, kept as the data of that index-0 snapshot
+  // (a joining node receives it with the founding membership).
+  std::string bootstrap_data;
   // Bytes (counted as raft::EntrySizeBytes) of the newest entries kept in memory, so
   // that a leader reading recent entries for its followers does not read the disk.
   std::uint64_t tail_cache_bytes = std::uint64_t{64} << 20;
@@ -130,7 +133,7 @@ class WalRaftStorage final : public raft::Storage {
 
  private:
   WalRaftStorage(std::string dir, const WalRaftStorageOptions& options);
-  Status Recover(const std::optional<raft::ConfState>& bootstrap);
+  Status Recover(const std::optional<raft::ConfState>& bootstrap, const std::string& bootstrap_data);
   // Makes the WAL's log start right after (index, term): keeps entries after it when
   // the log holds (index, term), else discards the whole log. Durable on return.
   Status ResetLogAfter(raft::Index index, raft::Term term);

@@ -1,0 +1,139 @@
+// `tri server`: runs a node (server/node.h) with etcd's flag names; with no flags, a
+// one-member cluster in ./default.tri on 127.0.0.1:2379 / 2380 / 2381.
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "base/log.h"
+#include "cli/command.h"
+#include "server/config.h"
+#include "server/node.h"
+
+namespace tri::cli {
+namespace {
+
+void AddServerCommand(CLI::App& app) {
+  auto config = std::make_shared<server::ServerConfig>();
+  auto config_file = std::make_shared<std::string>();
+  auto* cmd =
+      app.add_subcommand("server", "run a Trinity node (etcd-compatible flags; docs/server.md)");
+  server::ServerConfig& c = *config;
+  cmd->add_option("--config-file", *config_file, "YAML file with the same keys as the flags");
+  cmd->add_option("--name", c.name, "human-readable name of this member")->capture_default_str();
+  cmd->add_option("--data-dir", c.data_dir, "data directory (default: <name>.tri)");
+  cmd->add_option("--listen-client-urls", c.listen_client_urls, "URLs to serve clients on")
+      ->capture_default_str();
+  cmd->add_option("--advertise-client-urls", c.advertise_client_urls,
+                  "client URLs told to the cluster")
+      ->capture_default_str();
+  cmd->add_option("--listen-peer-urls", c.listen_peer_urls, "URLs to serve peers on")
+      ->capture_default_str();
+  cmd->add_option("--initial-advertise-peer-urls", c.initial_advertise_peer_urls,
+                  "peer URLs told to the cluster")
+      ->capture_default_str();
+  cmd->add_option("--initial-cluster", c.initial_cluster,
+                  "name=peer-url,... of the founding members");
+  cmd->add_option("--initial-cluster-state", c.initial_cluster_state, "new or existing")
+      ->capture_default_str();
+  cmd->add_option("--initial-cluster-token", c.initial_cluster_token,
+                  "cluster token (distinguishes clusters)")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-interval", c.heartbeat_interval_ms,
+                  "heartbeat interval, ms (the Raft tick)")
+      ->capture_default_str();
+  cmd->add_option("--election-timeout", c.election_timeout_ms, "election timeout, ms")
+      ->capture_default_str();
+  cmd->add_option("--snapshot-count", c.snapshot_count, "applied entries between snapshots")
+      ->capture_default_str();
+  cmd->add_option("--quota-backend-bytes", c.quota_backend_bytes, "state size quota, bytes")
+      ->capture_default_str();
+  cmd->add_option("--max-request-bytes", c.max_request_bytes, "largest client request, bytes")
+      ->capture_default_str();
+  cmd->add_option("--max-txn-ops", c.max_txn_ops, "most operations in one txn")
+      ->capture_default_str();
+  cmd->add_option("--listen-metrics-urls", c.listen_metrics_urls,
+                  "URLs for /metrics and health (empty: off)")
+      ->capture_default_str();
+
+  cmd->callback([config, config_file, cmd] {
+    server::ServerConfig effective;
+    if (!config_file->empty()) {
+      if (Status st = server::LoadConfigFile(*config_file, effective); !st.ok())
+        ExitWithError(2, st.message());
+    }
+    // Flags given on the command line win over the file.
+    for (const CLI::Option* opt : cmd->get_options()) {
+      if (opt->count() == 0 || opt->get_name() == "--config-file") continue;
+      const std::string name = opt->get_name();
+      const server::ServerConfig& f = *config;
+      if (name == "--name")
+        effective.name = f.name;
+      else if (name == "--data-dir")
+        effective.data_dir = f.data_dir;
+      else if (name == "--listen-client-urls")
+        effective.listen_client_urls = f.listen_client_urls;
+      else if (name == "--advertise-client-urls")
+        effective.advertise_client_urls = f.advertise_client_urls;
+      else if (name == "--listen-peer-urls")
+        effective.listen_peer_urls = f.listen_peer_urls;
+      else if (name == "--initial-advertise-peer-urls")
+        effective.initial_advertise_peer_urls = f.initial_advertise_peer_urls;
+      else if (name == "--initial-cluster")
+        effective.initial_cluster = f.initial_cluster;
+      else if (name == "--initial-cluster-state")
+        effective.initial_cluster_state = f.initial_cluster_state;
+      else if (name == "--initial-cluster-token")
+        effective.initial_cluster_token = f.initial_cluster_token;
+      else if (name == "--heartbeat-interval")
+        effective.heartbeat_interval_ms = f.heartbeat_interval_ms;
+      else if (name == "--election-timeout")
+        effective.election_timeout_ms = f.election_timeout_ms;
+      else if (name == "--snapshot-count")
+        effective.snapshot_count = f.snapshot_count;
+      else if (name == "--quota-backend-bytes")
+        effective.quota_backend_bytes = f.quota_backend_bytes;
+      else if (name == "--max-request-bytes")
+        effective.max_request_bytes = f.max_request_bytes;
+      else if (name == "--max-txn-ops")
+        effective.max_txn_ops = f.max_txn_ops;
+      else if (name == "--listen-metrics-urls")
+        effective.listen_metrics_urls = f.listen_metrics_urls;
+    }
+    auto resolved = server::ResolveConfig(effective);
+    if (!resolved.ok()) ExitWithError(2, resolved.status().message());
+
+    // Signals are taken by one thread with sigwait, never by whichever thread runs.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
+    auto node = server::Node::Start(*resolved);
+    if (!node.ok()) ExitWithError(1, "tri server: " + node.status().message());
+    std::thread watcher([&signals, n = node->get()] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      if (sig != 0) {
+        spdlog::info("received signal {}: shutting down", sig);
+        n->Shutdown();
+      }
+    });
+    const Status reason = (*node)->Wait();
+    // Wake the watcher if no signal came.
+    pthread_kill(watcher.native_handle(), SIGTERM);
+    watcher.join();
+    node->reset();
+    if (!reason.ok()) ExitWithError(1, "tri server: " + reason.message());
+  });
+}
+
+const CommandRegistration kServerCommand("server", &AddServerCommand);
+
+}  // namespace
+}  // namespace tri::cli

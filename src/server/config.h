@@ -1,0 +1,87 @@
+#pragma once
+
+// The configuration of `tri server`, with etcd's flag and config-file names so that
+// operators feel at home (docs/server.md). With no flags at all it describes the
+// embedded default: a one-member cluster in ./default.tri, clients on
+// 127.0.0.1:2379, peers on 127.0.0.1:2380, metrics on 127.0.0.1:2381.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "base/status.h"
+
+namespace tri::server {
+
+// "http://host:port". Only plain http is served today (no TLS).
+struct Url {
+  std::string scheme;  // "http"
+  std::string host;
+  std::uint16_t port = 0;
+
+  std::string ToString() const;
+  friend bool operator==(const Url&, const Url&) = default;
+};
+
+// Parses one URL; the error names the URL and what is wrong with it.
+Result<Url> ParseUrl(std::string_view text);
+// Comma-separated list of URLs (at least one).
+Result<std::vector<Url>> ParseUrlList(std::string_view text);
+std::string JoinUrls(const std::vector<Url>& urls);
+
+struct ServerConfig {
+  std::string name = "default";
+  std::string data_dir;  // empty: "<name>.tri" in the working directory
+  std::string listen_client_urls = "http://127.0.0.1:2379";
+  std::string advertise_client_urls = "http://127.0.0.1:2379";
+  std::string listen_peer_urls = "http://127.0.0.1:2380";
+  std::string initial_advertise_peer_urls = "http://127.0.0.1:2380";
+  // "name=url[,name=url...]"; empty: "<name>=<initial-advertise-peer-urls>".
+  std::string initial_cluster;
+  std::string initial_cluster_state = "new";  // new | existing
+  std::string initial_cluster_token = "tri-cluster";
+  std::uint32_t heartbeat_interval_ms = 100;
+  std::uint32_t election_timeout_ms = 1000;
+  std::uint64_t snapshot_count = 100000;
+  std::uint64_t quota_backend_bytes = std::uint64_t{2} << 30;
+  std::uint64_t max_request_bytes = 1536 * 1024;
+  std::uint32_t max_txn_ops = 128;
+  std::string listen_metrics_urls = "http://127.0.0.1:2381";
+  std::string log_level = "info";
+
+  // Effective data directory.
+  std::string DataDir() const { return data_dir.empty() ? name + ".tri" : data_dir; }
+};
+
+// Reads a YAML config file with etcd's keys ("name", "data-dir", "listen-client-urls",
+// ...). Keys not present keep the values already in `config`. Unknown keys and values
+// of the wrong type are errors that name the key and the file.
+Status LoadConfigFile(const std::string& path, ServerConfig& config);
+
+// The cluster as the configuration describes it, validated.
+struct ResolvedMember {
+  std::string name;
+  std::vector<Url> peer_urls;
+};
+
+struct ResolvedConfig {
+  ServerConfig raw;
+  std::vector<Url> listen_client_urls;
+  std::vector<Url> advertise_client_urls;
+  std::vector<Url> listen_peer_urls;
+  std::vector<Url> advertise_peer_urls;
+  std::vector<Url> listen_metrics_urls;         // may be empty (metrics off)
+  std::vector<ResolvedMember> initial_cluster;  // sorted by name
+  bool new_cluster = true;
+  int heartbeat_ticks = 1;  // the tick is the heartbeat interval
+  int election_ticks = 10;
+};
+
+// Validates everything and derives the typed form. Errors name the flag
+// ("--election-timeout: ...").
+Result<ResolvedConfig> ResolveConfig(const ServerConfig& config);
+
+}  // namespace tri::server

@@ -1,0 +1,561 @@
+#include "server/etcd_services.h"
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+
+#include "etcdserverpb/rpc.grpc.pb.h"
+#include "rsm/kv_codec.h"
+#include "server/etcd_convert.h"
+#include "server/ids.h"
+#include "server/node.h"
+
+namespace tri::server {
+namespace {
+
+// Reported as the server version: etcd's API version, marked as Trinity's build.
+constexpr const char* kServerVersion = "3.4.0+trinity.0.1.0";
+
+grpc::Status ToGrpc(const Status& s) {
+  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
+  switch (s.code()) {
+    case StatusCode::kOk:
+      return grpc::Status::OK;
+    case StatusCode::kCancelled:
+      code = grpc::StatusCode::CANCELLED;
+      break;
+    case StatusCode::kInvalidArgument:
+      code = grpc::StatusCode::INVALID_ARGUMENT;
+      break;
+    case StatusCode::kDeadlineExceeded:
+      code = grpc::StatusCode::DEADLINE_EXCEEDED;
+      break;
+    case StatusCode::kNotFound:
+      code = grpc::StatusCode::NOT_FOUND;
+      break;
+    case StatusCode::kAlreadyExists:
+      code = grpc::StatusCode::ALREADY_EXISTS;
+      break;
+    case StatusCode::kPermissionDenied:
+      code = grpc::StatusCode::PERMISSION_DENIED;
+      break;
+    case StatusCode::kResourceExhausted:
+      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
+      break;
+    case StatusCode::kFailedPrecondition:
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+      break;
+    case StatusCode::kAborted:
+      code = grpc::StatusCode::ABORTED;
+      break;
+    case StatusCode::kOutOfRange:
+      code = grpc::StatusCode::OUT_OF_RANGE;
+      break;
+    case StatusCode::kUnimplemented:
+      code = grpc::StatusCode::UNIMPLEMENTED;
+      break;
+    case StatusCode::kUnavailable:
+      code = grpc::StatusCode::UNAVAILABLE;
+      break;
+    case StatusCode::kDataLoss:
+    case StatusCode::kCorruption:
+      code = grpc::StatusCode::DATA_LOSS;
+      break;
+    case StatusCode::kInternal:
+    case StatusCode::kIoError:
+      code = grpc::StatusCode::INTERNAL;
+      break;
+  }
+  return grpc::Status(code, s.message());
+}
+
+grpc::Status ToGrpc(const rsm::KvError& e) {
+  return grpc::Status(static_cast<grpc::StatusCode>(e.grpc_code), e.message);
+}
+
+void FillHeader(const NodeCore& core, std::int64_t revision, etcdserverpb::ResponseHeader* h) {
+  h->set_cluster_id(core.cluster_id());
+  h->set_member_id(core.id());
+  h->set_raft_term(core.term());
+  h->set_revision(revision);
+}
+
+void ToProto(const Member& m, etcdserverpb::Member* out) {
+  out->set_id(m.id);
+  out->set_name(m.name);
+  for (const auto& u : m.peer_urls)
+    out->add_peerurls(u);
+  for (const auto& u : m.client_urls)
+    out->add_clienturls(u);
+  out->set_islearner(m.is_learner);
+}
+
+template <typename Response>
+void FillMembers(const NodeCore& core, Response* resp) {
+  for (const auto& [id, m] : core.members().members())
+    ToProto(m, resp->add_members());
+}
+
+// Per-method request counters and latency, finished exactly once.
+class Call {
+ public:
+  Call(Node* node, const char* method, grpc::ServerUnaryReactor* reactor)
+      : reactor_(reactor), started_(std::chrono::steady_clock::now()) {
+    const Labels labels{{"grpc_method", method}};
+    handled_ =
+        node->metrics().GetCounter("grpc_server_handled_total", "gRPC requests handled.", labels);
+    failed_ = node->metrics().GetCounter("grpc_server_failed_total", "gRPC requests that failed.",
+                                         labels);
+    latency_ = node->metrics().GetHistogram("grpc_server_handling_seconds", "gRPC request latency.",
+                                            ExponentialBuckets(0.0001, 2, 18), labels);
+  }
+  void Finish(const grpc::Status& status) const {
+    handled_->Add();
+    if (!status.ok()) failed_->Add();
+    latency_->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    reactor_->Finish(status);
+  }
+
+ private:
+  grpc::ServerUnaryReactor* reactor_;
+  std::chrono::steady_clock::time_point started_;
+  Counter* handled_;
+  Counter* failed_;
+  Histogram* latency_;
+};
+
+}  // namespace
+
+class EtcdServices::Impl {
+ public:
+  explicit Impl(Node* node) : kv(node), cluster(node), maintenance(node) {}
+
+  // ---- KV ----
+  class Kv final : public etcdserverpb::KV::CallbackService {
+   public:
+    explicit Kv(Node* node) : node_(node) {}
+
+    grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
+                                    const etcdserverpb::RangeRequest* req,
+                                    etcdserverpb::RangeResponse* resp) override {
+      Call call(node_, "Range", ctx->DefaultReactor());
+      rsm::RangeRequest r = FromProto(*req);
+      const bool serializable = r.serializable;
+      node_->Post([this, call, r = std::move(r), resp, serializable](NodeCore& core) {
+        const auto answer = [call, r, resp](NodeCore& core) {
+          auto result = core.state_machine().Range(r);
+          if (!result.ok()) return call.Finish(ToGrpc(result.error()));
+          ToProto(*result, resp);
+          FillHeader(core, result->header.revision, resp->mutable_header());
+          call.Finish(grpc::Status::OK);
+        };
+        if (serializable) return answer(core);
+        core.ReadLinearizable(node_->Track([call, answer](NodeCore& core, const Completion& c) {
+          if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
+          answer(core);
+        }));
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
+                                  const etcdserverpb::PutRequest* req,
+                                  etcdserverpb::PutResponse* resp) override {
+      Call call(node_, "Put", ctx->DefaultReactor());
+      Propose(
+          call, rsm::KvRequest(FromProto(*req)), [resp](NodeCore& core, const rsm::Response& r) {
+            ToProto(std::get<rsm::PutResponse>(r), resp);
+            FillHeader(core, std::get<rsm::PutResponse>(r).header.revision, resp->mutable_header());
+          });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
+                                          const etcdserverpb::DeleteRangeRequest* req,
+                                          etcdserverpb::DeleteRangeResponse* resp) override {
+      Call call(node_, "DeleteRange", ctx->DefaultReactor());
+      Propose(call, rsm::KvRequest(FromProto(*req)),
+              [resp](NodeCore& core, const rsm::Response& r) {
+                const auto& d = std::get<rsm::DeleteRangeResponse>(r);
+                ToProto(d, resp);
+                FillHeader(core, d.header.revision, resp->mutable_header());
+              });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx,
+                                  const etcdserverpb::TxnRequest* req,
+                                  etcdserverpb::TxnResponse* resp) override {
+      Call call(node_, "Txn", ctx->DefaultReactor());
+      Propose(call, rsm::KvRequest(FromProto(*req)),
+              [resp](NodeCore& core, const rsm::Response& r) {
+                const auto& t = std::get<rsm::TxnResponse>(r);
+                ToProto(t, resp);
+                FillHeader(core, t.header.revision, resp->mutable_header());
+                // Nested responses carry headers too in etcd; fill them the same way.
+                for (auto& op : *resp->mutable_responses()) {
+                  if (op.has_response_range())
+                    FillHeader(core, op.response_range().header().revision(),
+                               op.mutable_response_range()->mutable_header());
+                  if (op.has_response_put())
+                    FillHeader(core, op.response_put().header().revision(),
+                               op.mutable_response_put()->mutable_header());
+                  if (op.has_response_delete_range())
+                    FillHeader(core, op.response_delete_range().header().revision(),
+                               op.mutable_response_delete_range()->mutable_header());
+                }
+              });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx,
+                                      const etcdserverpb::CompactionRequest* req,
+                                      etcdserverpb::CompactionResponse* resp) override {
+      Call call(node_, "Compact", ctx->DefaultReactor());
+      Propose(call, rsm::KvRequest(FromProto(*req)),
+              [resp](NodeCore& core, const rsm::Response& r) {
+                FillHeader(core, std::get<rsm::CompactionResponse>(r).header.revision,
+                           resp->mutable_header());
+              });
+      return ctx->DefaultReactor();
+    }
+
+   private:
+    using Fill = std::function<void(NodeCore&, const rsm::Response&)>;
+
+    void Propose(Call call, const rsm::KvRequest& request, Fill fill) {
+      std::string payload = rsm::EncodeKvRequest(request);
+      const auto limit = node_->config().raw.max_request_bytes;
+      if (payload.size() > limit) return call.Finish(ToGrpc(rsm::ErrRequestTooLarge()));
+      node_->Post([this, call, payload = std::move(payload),
+                   fill = std::move(fill)](NodeCore& core) mutable {
+        core.Propose(node_->Track([call, fill](NodeCore& core, const Completion& c) {
+          if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
+          if (!c.applied->result.ok()) return call.Finish(ToGrpc(c.applied->result.error()));
+          fill(core, *c.applied->result);
+          call.Finish(grpc::Status::OK);
+        }),
+                     rsm::CommandKind::kKv, std::move(payload));
+      });
+    }
+
+    Node* node_;
+  };
+
+  // ---- Cluster ----
+  class ClusterService final : public etcdserverpb::Cluster::CallbackService {
+   public:
+    explicit ClusterService(Node* node) : node_(node) {}
+
+    grpc::ServerUnaryReactor* MemberAdd(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::MemberAddRequest* req,
+                                        etcdserverpb::MemberAddResponse* resp) override {
+      Call call(node_, "MemberAdd", ctx->DefaultReactor());
+      std::vector<std::string> urls;
+      for (const auto& u : req->peerurls()) {
+        auto parsed = ParseUrl(u);
+        if (!parsed.ok()) {
+          call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "etcdserver: " + parsed.status().message()));
+          return ctx->DefaultReactor();
+        }
+        urls.push_back(parsed->ToString());
+      }
+      if (urls.empty()) {
+        call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "etcdserver: member peer URLs are not provided"));
+        return ctx->DefaultReactor();
+      }
+      Member m;
+      // Deterministic from the URLs and the token, so the new member started with
+      // --initial-cluster-state existing derives the same id (docs/server.md).
+      m.id = ComputeMemberId(urls, node_->config().raw.initial_cluster_token);
+      m.peer_urls = urls;
+      m.is_learner = req->islearner();
+      node_->Post([this, call, m, resp](NodeCore& core) {
+        core.ProposeMemberAdd(node_->Track([call, m, resp](NodeCore& core, const Completion& c) {
+          if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
+          ToProto(m, resp->mutable_member());
+          FillMembers(core, resp);
+          FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+          call.Finish(grpc::Status::OK);
+        }),
+                              m, m.is_learner);
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* MemberRemove(grpc::CallbackServerContext* ctx,
+                                           const etcdserverpb::MemberRemoveRequest* req,
+                                           etcdserverpb::MemberRemoveResponse* resp) override {
+      Call call(node_, "MemberRemove", ctx->DefaultReactor());
+      const std::uint64_t id = req->id();
+      node_->Post([this, call, id, resp](NodeCore& core) {
+        core.ProposeMemberRemove(node_->Track(MembersReply(call, resp)), id);
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* MemberUpdate(grpc::CallbackServerContext* ctx,
+                                           const etcdserverpb::MemberUpdateRequest* req,
+                                           etcdserverpb::MemberUpdateResponse* resp) override {
+      Call call(node_, "MemberUpdate", ctx->DefaultReactor());
+      std::vector<std::string> urls;
+      for (const auto& u : req->peerurls()) {
+        auto parsed = ParseUrl(u);
+        if (!parsed.ok()) {
+          call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "etcdserver: " + parsed.status().message()));
+          return ctx->DefaultReactor();
+        }
+        urls.push_back(parsed->ToString());
+      }
+      const std::uint64_t id = req->id();
+      node_->Post([this, call, id, urls, resp](NodeCore& core) {
+        core.ProposeMemberUpdate(node_->Track(MembersReply(call, resp)), id, urls);
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* ctx,
+                                         const etcdserverpb::MemberListRequest*,
+                                         etcdserverpb::MemberListResponse* resp) override {
+      Call call(node_, "MemberList", ctx->DefaultReactor());
+      node_->Post([call, resp](NodeCore& core) {
+        FillMembers(core, resp);
+        FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+        call.Finish(grpc::Status::OK);
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* MemberPromote(grpc::CallbackServerContext* ctx,
+                                            const etcdserverpb::MemberPromoteRequest* req,
+                                            etcdserverpb::MemberPromoteResponse* resp) override {
+      Call call(node_, "MemberPromote", ctx->DefaultReactor());
+      const std::uint64_t id = req->id();
+      node_->Post([this, call, id, resp](NodeCore& core) {
+        core.ProposeMemberPromote(node_->Track(MembersReply(call, resp)), id);
+      });
+      return ctx->DefaultReactor();
+    }
+
+   private:
+    template <typename Response>
+    static std::function<void(NodeCore&, const Completion&)> MembersReply(Call call,
+                                                                          Response* resp) {
+      return [call, resp](NodeCore& core, const Completion& c) {
+        if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
+        FillMembers(core, resp);
+        FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+        call.Finish(grpc::Status::OK);
+      };
+    }
+
+    Node* node_;
+  };
+
+  // ---- Maintenance ----
+  class Maintenance final : public etcdserverpb::Maintenance::CallbackService {
+   public:
+    explicit Maintenance(Node* node) : node_(node) {}
+
+    grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* ctx,
+                                    const etcdserverpb::AlarmRequest* req,
+                                    etcdserverpb::AlarmResponse* resp) override {
+      Call call(node_, "Alarm", ctx->DefaultReactor());
+      rsm::AlarmRequest a;
+      a.action = static_cast<rsm::AlarmRequest::AlarmAction>(req->action());
+      a.member_id = req->memberid();
+      a.alarm = static_cast<rsm::AlarmType>(req->alarm());
+      node_->Post([this, call, a, resp](NodeCore& core) {
+        const auto fill = [call, resp](NodeCore& core, const rsm::AlarmResponse& r) {
+          for (const auto& m : r.alarms) {
+            auto* out = resp->add_alarms();
+            // Alarms are cluster-wide in Trinity's state; report them against this member.
+            out->set_memberid(m.member_id != 0 ? m.member_id : core.id());
+            out->set_alarm(static_cast<etcdserverpb::AlarmType>(m.alarm));
+          }
+          FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+          call.Finish(grpc::Status::OK);
+        };
+        if (a.action == rsm::AlarmRequest::GET) {
+          rsm::AlarmResponse r;
+          if (core.state_machine().store().nospace_alarm())
+            r.alarms.push_back({0, rsm::AlarmType::NOSPACE});
+          return fill(core, r);
+        }
+        core.Propose(node_->Track([call, fill](NodeCore& core, const Completion& c) {
+          if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
+          if (!c.applied->result.ok()) return call.Finish(ToGrpc(c.applied->result.error()));
+          fill(core, std::get<rsm::AlarmResponse>(*c.applied->result));
+        }),
+                     rsm::CommandKind::kAlarm, rsm::EncodeAlarmRequest(a));
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx,
+                                     const etcdserverpb::StatusRequest*,
+                                     etcdserverpb::StatusResponse* resp) override {
+      Call call(node_, "Status", ctx->DefaultReactor());
+      node_->Post([call, resp](NodeCore& core) {
+        const auto& store = core.state_machine().store();
+        FillHeader(core, store.current_revision(), resp->mutable_header());
+        resp->set_version(kServerVersion);
+        resp->set_dbsize(static_cast<std::int64_t>(store.used_bytes()));
+        resp->set_dbsizeinuse(static_cast<std::int64_t>(store.used_bytes()));
+        resp->set_leader(core.leader());
+        resp->set_raftindex(core.committed_index());
+        resp->set_raftterm(core.term());
+        resp->set_raftappliedindex(core.applied_index());
+        const Member* me = core.members().Find(core.id());
+        resp->set_islearner(me != nullptr && me->is_learner);
+        if (store.nospace_alarm())
+          resp->add_errors("memberID:" + std::to_string(core.id()) + " alarm:NOSPACE ");
+        call.Finish(grpc::Status::OK);
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* ctx,
+                                     const etcdserverpb::HashKVRequest* req,
+                                     etcdserverpb::HashKVResponse* resp) override {
+      Call call(node_, "HashKV", ctx->DefaultReactor());
+      const std::int64_t rev = req->revision();
+      node_->Post([call, rev, resp](NodeCore& core) {
+        auto r = core.state_machine().HashKV(rev);
+        if (!r.ok()) return call.Finish(ToGrpc(r.error()));
+        resp->set_hash(r->hash);
+        resp->set_compact_revision(r->compact_revision);
+        FillHeader(core, r->header.revision, resp->mutable_header());
+        call.Finish(grpc::Status::OK);
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* ctx,
+                                         const etcdserverpb::MoveLeaderRequest* req,
+                                         etcdserverpb::MoveLeaderResponse* resp) override {
+      Call call(node_, "MoveLeader", ctx->DefaultReactor());
+      const std::uint64_t target = req->targetid();
+      node_->Post([this, call, target, resp](NodeCore& core) {
+        if (core.leader() != core.id())
+          return call.Finish(
+              grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader"));
+        const Member* m = core.members().Find(target);
+        if (m == nullptr || m->is_learner)
+          return call.Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                          m == nullptr ? "etcdserver: bad leader transferee"
+                                                       : "etcdserver: learner cannot be leader"));
+        core.TransferLeader(node_->Track([call, resp](NodeCore& core, const Completion& c) {
+          if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
+          FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+          call.Finish(grpc::Status::OK);
+        }),
+                            target);
+      });
+      return ctx->DefaultReactor();
+    }
+
+    grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* ctx,
+                                         const etcdserverpb::DefragmentRequest*,
+                                         etcdserverpb::DefragmentResponse* resp) override {
+      // The state lives in memory: there is nothing to defragment, and etcd clients
+      // call this after compaction as routine.
+      Call call(node_, "Defragment", ctx->DefaultReactor());
+      node_->Post([call, resp](NodeCore& core) {
+        FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+        call.Finish(grpc::Status::OK);
+      });
+      return ctx->DefaultReactor();
+    }
+
+   private:
+    Node* node_;
+  };
+
+  Kv kv;
+  ClusterService cluster;
+  Maintenance maintenance;
+  // Services not built yet answer UNIMPLEMENTED with a message; gRPC's own answer
+  // for an unregistered service has none.
+  class WatchUnimplemented final : public etcdserverpb::Watch::Service {
+    grpc::Status Watch(grpc::ServerContext*,
+                       grpc::ServerReaderWriter<etcdserverpb::WatchResponse,
+                                                etcdserverpb::WatchRequest>*) override {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "trinity: Watch is not implemented yet");
+    }
+  } watch;
+  class LeaseUnimplemented final : public etcdserverpb::Lease::Service {
+#define TRI_UNIMPLEMENTED(Rpc, Req, Resp)                                                          \
+  grpc::Status Rpc(grpc::ServerContext*, const etcdserverpb::Req*, etcdserverpb::Resp*) override { \
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,                                           \
+                        "trinity: " #Rpc " is not implemented yet");                               \
+  }
+    TRI_UNIMPLEMENTED(LeaseGrant, LeaseGrantRequest, LeaseGrantResponse)
+    TRI_UNIMPLEMENTED(LeaseRevoke, LeaseRevokeRequest, LeaseRevokeResponse)
+    TRI_UNIMPLEMENTED(LeaseTimeToLive, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse)
+    TRI_UNIMPLEMENTED(LeaseLeases, LeaseLeasesRequest, LeaseLeasesResponse)
+    grpc::Status LeaseKeepAlive(
+        grpc::ServerContext*,
+        grpc::ServerReaderWriter<etcdserverpb::LeaseKeepAliveResponse,
+                                 etcdserverpb::LeaseKeepAliveRequest>*) override {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          "trinity: LeaseKeepAlive is not implemented yet");
+    }
+  } lease;
+  class AuthUnimplemented final
+      : public etcdserverpb::Auth::Service{
+            TRI_UNIMPLEMENTED(AuthEnable, AuthEnableRequest, AuthEnableResponse) TRI_UNIMPLEMENTED(
+                AuthDisable, AuthDisableRequest,
+                AuthDisableResponse) TRI_UNIMPLEMENTED(Authenticate, AuthenticateRequest,
+                                                       AuthenticateResponse)
+                TRI_UNIMPLEMENTED(UserAdd, AuthUserAddRequest, AuthUserAddResponse)
+                    TRI_UNIMPLEMENTED(UserGet, AuthUserGetRequest,
+                                      AuthUserGetResponse) TRI_UNIMPLEMENTED(UserList,
+                                                                             AuthUserListRequest,
+                                                                             AuthUserListResponse)
+                        TRI_UNIMPLEMENTED(UserDelete, AuthUserDeleteRequest, AuthUserDeleteResponse)
+                            TRI_UNIMPLEMENTED(UserChangePassword, AuthUserChangePasswordRequest,
+                                              AuthUserChangePasswordResponse)
+                                TRI_UNIMPLEMENTED(UserGrantRole, AuthUserGrantRoleRequest,
+                                                  AuthUserGrantRoleResponse)
+                                    TRI_UNIMPLEMENTED(UserRevokeRole, AuthUserRevokeRoleRequest,
+                                                      AuthUserRevokeRoleResponse)
+                                        TRI_UNIMPLEMENTED(RoleAdd, AuthRoleAddRequest,
+                                                          AuthRoleAddResponse)
+                                            TRI_UNIMPLEMENTED(RoleGet, AuthRoleGetRequest,
+                                                              AuthRoleGetResponse)
+                                                TRI_UNIMPLEMENTED(RoleList, AuthRoleListRequest,
+                                                                  AuthRoleListResponse)
+                                                    TRI_UNIMPLEMENTED(RoleDelete,
+                                                                      AuthRoleDeleteRequest,
+                                                                      AuthRoleDeleteResponse)
+                                                        TRI_UNIMPLEMENTED(
+                                                            RoleGrantPermission,
+                                                            AuthRoleGrantPermissionRequest,
+                                                            AuthRoleGrantPermissionResponse)
+                                                            TRI_UNIMPLEMENTED(
+                                                                RoleRevokePermission,
+                                                                AuthRoleRevokePermissionRequest,
+                                                                AuthRoleRevokePermissionResponse)
+#undef TRI_UNIMPLEMENTED
+        } auth;
+};
+
+EtcdServices::EtcdServices(Node* node) : impl_(std::make_unique<Impl>(node)) {}
+EtcdServices::~EtcdServices() = default;
+
+void EtcdServices::Register(grpc::ServerBuilder& builder) {
+  builder.RegisterService(&impl_->kv);
+  builder.RegisterService(&impl_->cluster);
+  builder.RegisterService(&impl_->maintenance);
+  builder.RegisterService(&impl_->watch);
+  builder.RegisterService(&impl_->lease);
+  builder.RegisterService(&impl_->auth);
+}
+
+}  // namespace tri::server

@@ -1,0 +1,496 @@
+#include "server/node.h"
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <random>
+
+#include "base/assert.h"
+#include "base/rng.h"
+#include "io/posix_file_system.h"
+#include "net/peer_transport.h"
+#include "server/etcd_services.h"
+#include "server/http_endpoints.h"
+#include "server/identity.h"
+#include "server/ids.h"
+#include "server/observed_file_system.h"
+#include "storage/wal_raft_storage.h"
+
+namespace tri::server {
+namespace {
+
+std::uint64_t WallMs() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Hands the core's outgoing messages to the transport (non-blocking).
+class TransportSink final : public MessageSink {
+ public:
+  void Send(std::vector<raft::Message> messages) override {
+    if (transport != nullptr) transport->Send(std::move(messages));
+  }
+  net::PeerTransport* transport = nullptr;
+};
+
+std::vector<std::string> UrlStrings(const std::vector<Url>& urls) {
+  std::vector<std::string> out;
+  for (const Url& u : urls)
+    out.push_back(u.ToString());
+  return out;
+}
+
+}  // namespace
+
+class Node::Impl {
+ public:
+  std::unique_ptr<ObservedFileSystem> observed_fs;
+  io::FileSystem* fs = nullptr;
+  bool disk_full_logged = false;
+  NodeIdentity identity;
+  std::unique_ptr<storage::WalRaftStorage> storage;
+  std::unique_ptr<SeededRng> rng;
+  TransportSink sink;
+  std::unique_ptr<net::PeerTransport> transport;
+  std::unique_ptr<NodeCore> core;
+  std::unique_ptr<EtcdServices> services;
+  std::unique_ptr<grpc::Server> grpc_server;
+  std::unique_ptr<HttpEndpoints> http;
+
+  // Loop thread only.
+  RequestToken next_token = 0;
+  std::map<RequestToken, std::function<void(NodeCore&, const Completion&)>> pending;
+  std::map<std::uint64_t, std::string> peer_addresses;  // member id -> "host:port" dialled
+  bool published_attributes = false;
+  bool transfer_started = false;
+  std::chrono::steady_clock::time_point shutdown_deadline;
+
+  // Metrics, updated on the loop thread.
+  Gauge* has_leader = nullptr;
+  Gauge* is_leader = nullptr;
+  Counter* leader_changes = nullptr;
+  Counter* proposals_committed = nullptr;
+  Counter* proposals_applied = nullptr;
+  Counter* proposals_failed = nullptr;
+  Gauge* proposals_pending = nullptr;
+  Histogram* apply_seconds = nullptr;
+  Histogram* snapshot_seconds = nullptr;
+  Histogram* process_seconds = nullptr;
+  Counter* snapshots = nullptr;
+  NodeCoreStats last_stats;
+};
+
+Node::Node(const ResolvedConfig& config) : config_(config), impl_(std::make_unique<Impl>()) {}
+
+Node::~Node() {
+  Shutdown();
+  if (loop_.joinable()) {
+    Wait();
+    loop_.join();
+  }
+}
+
+Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
+  std::unique_ptr<Node> node(new Node(config));
+  Impl& impl = *node->impl_;
+  const ServerConfig& raw = config.raw;
+  const std::string data_dir = raw.DataDir();
+  const char* fault_file = std::getenv("TRI_TESTING_FAULT_FILE");
+  impl.observed_fs = std::make_unique<ObservedFileSystem>(
+      io::PosixFileSystem::Instance(),
+      node->metrics_.GetHistogram("etcd_disk_wal_fsync_duration_seconds", "WAL fdatasync latency.",
+                                  ExponentialBuckets(0.0001, 2, 16)),
+      fault_file != nullptr ? fault_file : "");
+  impl.fs = impl.observed_fs.get();
+  if (fault_file != nullptr) spdlog::warn("TESTING: disk faults are switched by {}", fault_file);
+
+  // Identity: from the data directory when it has one, else from the flags.
+  TRI_ASSIGN_OR_RETURN(auto stored, LoadIdentity(*impl.fs, data_dir));
+  std::vector<Member> founders;
+  std::optional<raft::ConfState> bootstrap;
+  if (stored) {
+    impl.identity = *stored;
+    if (stored->name != raw.name)
+      spdlog::warn("data directory {} belongs to member \"{}\"; --name \"{}\" is ignored", data_dir,
+                   stored->name, raw.name);
+  } else {
+    impl.identity.name = raw.name;
+    impl.identity.member_id =
+        ComputeMemberId(UrlStrings(config.advertise_peer_urls), raw.initial_cluster_token);
+    if (config.new_cluster) {
+      std::vector<std::uint64_t> ids;
+      raft::ConfState cs;
+      for (const ResolvedMember& rm : config.initial_cluster) {
+        Member m;
+        m.id = ComputeMemberId(UrlStrings(rm.peer_urls), raw.initial_cluster_token);
+        m.name = rm.name;
+        m.peer_urls = UrlStrings(rm.peer_urls);
+        ids.push_back(m.id);
+        cs.voters.insert(m.id);
+        founders.push_back(std::move(m));
+      }
+      impl.identity.cluster_id = ComputeClusterId(ids);
+      bootstrap = cs;
+    }
+  }
+
+  NodeCoreOptions copts;
+  copts.id = impl.identity.member_id;
+  copts.cluster_id = impl.identity.cluster_id;
+  copts.election_ticks = config.election_ticks;
+  copts.heartbeat_ticks = config.heartbeat_ticks;
+  copts.tick_ms = raw.heartbeat_interval_ms;
+  copts.snapshot_count = raw.snapshot_count;
+  copts.request_timeout_ms = 5000 + 2 * std::uint64_t{raw.election_timeout_ms};
+  copts.state_machine.max_request_bytes = raw.max_request_bytes;
+  copts.state_machine.max_txn_ops = raw.max_txn_ops;
+  copts.state_machine.quota_bytes = raw.quota_backend_bytes;
+  copts.max_entry_size_bytes = raw.max_request_bytes + 4096;
+  storage::WalRaftStorageOptions sopts;
+  sopts.bootstrap = bootstrap;
+  if (bootstrap) {
+    sopts.bootstrap_data =
+        NodeCore::FoundingSnapshotData(founders, impl.identity.cluster_id, copts.state_machine);
+  }
+  TRI_ASSIGN_OR_RETURN(impl.storage, storage::WalRaftStorage::Open(*impl.fs, data_dir, sopts));
+  if (!stored) TRI_RETURN_IF_ERROR(SaveIdentity(*impl.fs, data_dir, impl.identity));
+
+  impl.rng = std::make_unique<SeededRng>(std::random_device{}() ^ impl.identity.member_id);
+
+  TRI_ASSIGN_OR_RETURN(
+      impl.core, NodeCore::Create(copts, impl.storage.get(), &impl.sink, impl.rng.get(), WallMs()));
+
+  // Peer transport.
+  net::PeerTransportOptions topts;
+  topts.cluster_id = impl.core->cluster_id();
+  topts.self = impl.identity.member_id;
+  topts.listen_host = config.listen_peer_urls.front().host;
+  topts.listen_port = config.listen_peer_urls.front().port;
+  Node* self = node.get();
+  TRI_ASSIGN_OR_RETURN(impl.transport,
+                       net::PeerTransport::Start(
+                           topts,
+                           [self](raft::NodeId, std::vector<raft::Message> messages) {
+                             self->Post([messages = std::move(messages)](NodeCore& core) mutable {
+                               for (raft::Message& m : messages)
+                                 core.Step(std::move(m));
+                             });
+                           },
+                           [self](raft::NodeId peer, bool connected) {
+                             // The transport logs the connection change itself.
+                             if (!connected)
+                               self->Post([peer](NodeCore& core) { core.ReportUnreachable(peer); });
+                           }));
+  impl.sink.transport = impl.transport.get();
+
+  // Metrics.
+  MetricsRegistry& m = node->metrics_;
+  impl.has_leader = m.GetGauge("etcd_server_has_leader", "Whether a leader exists (1) or not (0).");
+  impl.is_leader = m.GetGauge("etcd_server_is_leader", "Whether this member is the leader.");
+  impl.leader_changes =
+      m.GetCounter("etcd_server_leader_changes_seen_total", "Leader changes seen.");
+  impl.proposals_committed =
+      m.GetCounter("etcd_server_proposals_committed_total", "Entries committed.");
+  impl.proposals_applied = m.GetCounter("etcd_server_proposals_applied_total", "Entries applied.");
+  impl.proposals_failed =
+      m.GetCounter("etcd_server_proposals_failed_total", "Local requests that failed.");
+  impl.proposals_pending = m.GetGauge("etcd_server_proposals_pending", "Local requests in flight.");
+  impl.process_seconds =
+      m.GetHistogram("trinity_node_round_duration_seconds", "One loop round: persist, send, apply.",
+                     ExponentialBuckets(0.0001, 2, 16));
+  impl.snapshots = m.GetCounter("trinity_snapshots_total", "Snapshots saved.");
+
+  // Client API.
+  impl.services = std::make_unique<EtcdServices>(self);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  for (std::size_t i = 0; i < config.listen_client_urls.size(); ++i) {
+    const Url& u = config.listen_client_urls[i];
+    builder.AddListeningPort(fmt::format("{}:{}", u.host, u.port),
+                             grpc::InsecureServerCredentials(), i == 0 ? &bound_port : nullptr);
+  }
+  // etcd's overhead allowance on top of --max-request-bytes for the gRPC envelope.
+  builder.SetMaxReceiveMessageSize(static_cast<int>(raw.max_request_bytes + 512 * 1024));
+  builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+  impl.services->Register(builder);
+  impl.grpc_server = builder.BuildAndStart();
+  if (!impl.grpc_server || bound_port == 0)
+    return Unavailable(
+        fmt::format("--listen-client-urls: cannot listen on {}", raw.listen_client_urls));
+  node->client_port_ = static_cast<std::uint16_t>(bound_port);
+
+  if (!config.listen_metrics_urls.empty()) {
+    TRI_ASSIGN_OR_RETURN(impl.http, HttpEndpoints::Start(self, config.listen_metrics_urls));
+  }
+
+  spdlog::info("member {} ({}) of cluster {} starting: clients {}, peers {}, data {}",
+               IdToString(impl.identity.member_id), impl.identity.name,
+               IdToString(impl.core->cluster_id()), raw.advertise_client_urls,
+               raw.initial_advertise_peer_urls, data_dir);
+  node->Publish();
+  node->loop_ = std::thread([self] { self->Loop(); });
+  return node;
+}
+
+void Node::Post(std::function<void(NodeCore&)> fn) {
+  {
+    std::lock_guard lock(mu_);
+    inbox_.push_back(std::move(fn));
+  }
+  wake_.notify_one();
+}
+
+RequestToken Node::Track(std::function<void(NodeCore&, const Completion&)> done) {
+  const RequestToken token = ++impl_->next_token;
+  impl_->pending.emplace(token, std::move(done));
+  return token;
+}
+
+std::uint16_t Node::peer_port() const {
+  return impl_->transport ? impl_->transport->listen_port() : 0;
+}
+
+NodeStatusView Node::status() const {
+  std::lock_guard lock(mu_);
+  return published_;
+}
+
+void Node::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_requested_) return;
+    stop_requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+Status Node::Wait() {
+  std::unique_lock lock(mu_);
+  stopped_cv_.wait(lock, [&] { return stopped_; });
+  return stop_reason_;
+}
+
+void Node::Loop() {
+  Impl& impl = *impl_;
+  NodeCore& core = *impl.core;
+  const auto tick = std::chrono::milliseconds(config_.raw.heartbeat_interval_ms);
+  auto next_tick = std::chrono::steady_clock::now() + tick;
+  std::vector<std::function<void(NodeCore&)>> batch;
+  Status reason;
+  bool shutting_down = false;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_until(lock, next_tick,
+                       [&] { return !inbox_.empty() || (stop_requested_ && !shutting_down); });
+      batch.swap(inbox_);
+      if (stop_requested_ && !shutting_down) {
+        shutting_down = true;
+        impl.shutdown_deadline = std::chrono::steady_clock::now() +
+                                 std::chrono::milliseconds(config_.raw.election_timeout_ms);
+      }
+    }
+    for (auto& fn : batch)
+      fn(core);
+    batch.clear();
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_tick) {
+      core.Tick(WallMs());
+      next_tick += tick;
+      if (next_tick < now) next_tick = now + tick;  // a stall: do not tick in a burst
+    }
+    const auto started = std::chrono::steady_clock::now();
+    ProcessOutput out = core.Process();
+    impl.process_seconds->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!out.fatal.ok()) {
+      spdlog::critical("stopping: {} (the member recovers from its log when restarted)",
+                       out.fatal.ToString());
+      reason = out.fatal;
+      HandleOutput(std::move(out));
+      break;
+    }
+    HandleOutput(std::move(out));
+    if (!core.disk_full().ok() && !impl.disk_full_logged) {
+      impl.disk_full_logged = true;
+      spdlog::error(
+          "disk full: {}; this member no longer takes part in consensus and refuses writes, "
+          "serializable reads go on; free space and restart it",
+          core.disk_full().message());
+    }
+    if (core.removed()) {
+      reason = FailedPrecondition("this member was removed from the cluster");
+      spdlog::warn("stopping: {}", reason.message());
+      break;
+    }
+    if (shutting_down) {
+      // A leader hands over first so the cluster does not wait an election timeout.
+      const auto st = core.raft_status();
+      const bool leader = core.leader() == core.id();
+      if (leader && st.conf_state.voters.size() > 1 && now < impl.shutdown_deadline) {
+        if (!impl.transfer_started) {
+          impl.transfer_started = true;
+          raft::NodeId best = raft::kNoNode;
+          raft::Index best_match = 0;
+          for (const auto& [id, pr] : st.progress) {
+            if (id == core.id() || !st.conf_state.IsVoter(id)) continue;
+            if (best == raft::kNoNode || pr.match > best_match) {
+              best = id;
+              best_match = pr.match;
+            }
+          }
+          if (best != raft::kNoNode) {
+            spdlog::info("shutting down: transferring leadership to {}", IdToString(best));
+            core.TransferLeader(Track([](NodeCore&, const Completion&) {}), best);
+          }
+        }
+        continue;
+      }
+      spdlog::info("shutting down");
+      break;
+    }
+  }
+  // Stop the producers before failing what is left, so nothing new arrives.
+  if (impl.http) impl.http->Stop();
+  if (impl.grpc_server)
+    impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  impl.transport->Stop();
+  {
+    std::lock_guard lock(mu_);
+    batch.swap(inbox_);
+  }
+  for (auto& fn : batch)
+    fn(core);  // posted requests complete with errors below
+  const Completion stopped{0, Unavailable("etcdserver: server stopped"), std::nullopt};
+  for (auto& [token, done] : impl.pending)
+    done(core, Completion{token, stopped.status, std::nullopt});
+  impl.pending.clear();
+  Publish();
+  {
+    std::lock_guard lock(mu_);
+    published_.stopping = true;
+    stopped_ = true;
+    stop_reason_ = reason;
+  }
+  stopped_cv_.notify_all();
+}
+
+void Node::HandleOutput(ProcessOutput out) {
+  Impl& impl = *impl_;
+  NodeCore& core = *impl.core;
+  for (const Completion& c : out.completions) {
+    auto it = impl.pending.find(c.token);
+    if (it == impl.pending.end()) continue;
+    auto done = std::move(it->second);
+    impl.pending.erase(it);
+    done(core, c);
+  }
+  bool membership_changed = false;
+  for (const NodeEvent& e : out.events) {
+    switch (e.kind) {
+      case NodeEvent::Kind::kLeaderChanged:
+        impl.leader_changes->Add();
+        spdlog::info("leader changed: {}", e.detail);
+        break;
+      case NodeEvent::Kind::kMembershipChanged:
+        membership_changed = true;
+        spdlog::info("membership: {}", e.detail);
+        break;
+      case NodeEvent::Kind::kSnapshotSaved:
+        impl.snapshots->Add();
+        spdlog::info("snapshot: {}", e.detail);
+        break;
+      case NodeEvent::Kind::kSnapshotInstalled:
+        membership_changed = true;
+        spdlog::info("snapshot: {}", e.detail);
+        break;
+      case NodeEvent::Kind::kLogCompacted:
+        spdlog::info("compaction: {}", e.detail);
+        break;
+      case NodeEvent::Kind::kRemovedFromCluster:
+        spdlog::warn("membership: {}", e.detail);
+        break;
+    }
+  }
+  // Peers follow the replicated member table.
+  if (membership_changed || impl.peer_addresses.empty()) {
+    std::map<std::uint64_t, std::string> wanted;
+    for (const auto& [id, member] : core.members().members()) {
+      if (id == core.id() || member.peer_urls.empty()) continue;
+      auto url = ParseUrl(member.peer_urls.front());
+      if (url.ok()) wanted[id] = fmt::format("{}:{}", url->host, url->port);
+    }
+    for (const auto& [id, addr] : impl.peer_addresses) {
+      if (!wanted.count(id)) (void)impl.transport->RemovePeer(id);
+    }
+    for (const auto& [id, addr] : wanted) {
+      auto it = impl.peer_addresses.find(id);
+      const auto colon = addr.rfind(':');
+      const std::string host = addr.substr(0, colon);
+      const auto port = static_cast<std::uint16_t>(std::stoi(addr.substr(colon + 1)));
+      if (it == impl.peer_addresses.end()) {
+        (void)impl.transport->AddPeer(id, host, port);
+      } else if (it->second != addr) {
+        (void)impl.transport->UpdatePeer(id, host, port);
+      }
+    }
+    impl.peer_addresses = std::move(wanted);
+  }
+  // A member publishes its name and client URLs once a leader is known (etcd's publish).
+  if (!impl.published_attributes && core.leader() != raft::kNoNode) {
+    const Member* me = core.members().Find(core.id());
+    const auto client_urls = UrlStrings(config_.advertise_client_urls);
+    if (me != nullptr && me->name == impl.identity.name && me->client_urls == client_urls) {
+      impl.published_attributes = true;
+    } else if (me != nullptr) {
+      impl.published_attributes = true;
+      core.ProposePublish(Track([this](NodeCore&, const Completion& c) {
+                            if (!c.status.ok()) {
+                              spdlog::warn("publishing member attributes failed: {}; retrying",
+                                           c.status.message());
+                              impl_->published_attributes = false;
+                            }
+                          }),
+                          impl.identity.name, client_urls);
+    }
+  }
+  // Metrics.
+  const NodeCoreStats& s = core.stats();
+  impl.proposals_committed->Add(
+      double(s.proposals_committed - impl.last_stats.proposals_committed));
+  impl.proposals_applied->Add(double(s.proposals_applied - impl.last_stats.proposals_applied));
+  impl.proposals_failed->Add(double(s.proposals_failed - impl.last_stats.proposals_failed));
+  impl.last_stats = s;
+  impl.proposals_pending->Set(double(core.pending_requests()));
+  impl.has_leader->Set(core.leader() != raft::kNoNode ? 1 : 0);
+  impl.is_leader->Set(core.leader() == core.id() ? 1 : 0);
+  Publish();
+}
+
+void Node::Publish() {
+  const NodeCore& core = *impl_->core;
+  NodeStatusView v;
+  v.member_id = core.id();
+  v.cluster_id = core.cluster_id();
+  v.leader = core.leader();
+  v.term = core.term();
+  v.committed_index = core.committed_index();
+  v.applied_index = core.applied_index();
+  v.revision = core.state_machine().store().current_revision();
+  v.db_size_bytes = core.state_machine().store().used_bytes();
+  const Member* me = core.members().Find(core.id());
+  v.is_learner = me != nullptr && me->is_learner;
+  v.nospace_alarm = core.state_machine().store().nospace_alarm();
+  std::lock_guard lock(mu_);
+  const bool stopping = published_.stopping;
+  published_ = v;
+  published_.stopping = stopping;
+}
+
+}  // namespace tri::server
