@@ -52,46 +52,12 @@ class NaiveModel {
     return response;
   }
 
-  // Only txns from GenTxn: every key written at most once, no nested txns.
+  // Only txns from GenTxn: every key written at most once.
   KvOr<TxnResponse> Txn(const TxnRequest& t) {
-    TxnResponse response;
-    response.succeeded = std::all_of(t.compare.begin(), t.compare.end(),
-                                     [this](const Compare& c) { return Holds(c); });
-    const auto& ops = response.succeeded ? t.success : t.failure;
-    for (const RequestOp& op : ops) {
-      if (const auto* put = std::get_if<PutRequest>(&op.request)) {
-        if (put->ignore_value && !Get(put->key, current_)) return ErrKeyNotFound();
-      }
-    }
+    if (!IgnoredValuesExist(t)) return ErrKeyNotFound();
     const std::int64_t revision = current_ + 1;
     bool changed = false;
-    for (const RequestOp& op : ops) {
-      const std::int64_t read = changed ? revision : current_;
-      if (const auto* range = std::get_if<RangeRequest>(&op.request)) {
-        response.responses.push_back(ResponseOp{RangeAt(*range, read)});
-      } else if (const auto* put = std::get_if<PutRequest>(&op.request)) {
-        const auto before = Get(put->key, read);
-        PutResponse p;
-        if (put->prev_kv) p.prev_kv = before;
-        writes_.push_back({revision, put->key, put->ignore_value ? before->value : put->value});
-        changed = true;
-        p.header.revision = revision;
-        response.responses.push_back(ResponseOp{p});
-      } else {
-        const auto& del = std::get<DeleteRangeRequest>(op.request);
-        DeleteRangeResponse d;
-        for (const std::string& key : KeysIn(del.key, del.range_end)) {
-          auto kv = Get(key, read);
-          if (!kv) continue;
-          if (del.prev_kv) d.prev_kvs.push_back(*kv);
-          writes_.push_back({revision, key, std::nullopt});
-          ++d.deleted;
-          changed = true;
-        }
-        d.header.revision = changed ? revision : current_;
-        response.responses.push_back(ResponseOp{d});
-      }
-    }
+    TxnResponse response = Execute(t, revision, changed);
     if (changed) current_ = revision;
     response.header.revision = current_;
     return response;
@@ -196,6 +162,60 @@ class NaiveModel {
         kv.value.clear();
     }
     response.kvs = std::move(kept);
+    return response;
+  }
+
+  // Every put with ignore_value on the branches that will run names a key that
+  // exists before the txn.
+  bool IgnoredValuesExist(const TxnRequest& t) const {
+    const bool succeeded = std::all_of(t.compare.begin(), t.compare.end(),
+                                       [this](const Compare& c) { return Holds(c); });
+    for (const RequestOp& op : succeeded ? t.success : t.failure) {
+      if (const auto* put = std::get_if<PutRequest>(&op.request)) {
+        if (put->ignore_value && !Get(put->key, current_)) return false;
+      } else if (const auto* nested = std::get_if<TxnRequest>(&op.request)) {
+        if (!IgnoredValuesExist(*nested)) return false;
+      }
+    }
+    return true;
+  }
+
+  // Runs the txn's branch; writes go in at `revision` but current_ stays put
+  // until the end, so Holds (which reads at current_) judges every compare,
+  // nested ones included, on the state before the txn.
+  TxnResponse Execute(const TxnRequest& t, std::int64_t revision, bool& changed) {
+    TxnResponse response;
+    response.succeeded = std::all_of(t.compare.begin(), t.compare.end(),
+                                     [this](const Compare& c) { return Holds(c); });
+    for (const RequestOp& op : response.succeeded ? t.success : t.failure) {
+      const std::int64_t read = changed ? revision : current_;
+      if (const auto* range = std::get_if<RangeRequest>(&op.request)) {
+        response.responses.push_back(ResponseOp{RangeAt(*range, read)});
+      } else if (const auto* put = std::get_if<PutRequest>(&op.request)) {
+        const auto before = Get(put->key, read);
+        PutResponse p;
+        if (put->prev_kv) p.prev_kv = before;
+        writes_.push_back({revision, put->key, put->ignore_value ? before->value : put->value});
+        changed = true;
+        p.header.revision = revision;
+        response.responses.push_back(ResponseOp{p});
+      } else if (const auto* del = std::get_if<DeleteRangeRequest>(&op.request)) {
+        DeleteRangeResponse d;
+        for (const std::string& key : KeysIn(del->key, del->range_end)) {
+          auto kv = Get(key, read);
+          if (!kv) continue;
+          if (del->prev_kv) d.prev_kvs.push_back(*kv);
+          writes_.push_back({revision, key, std::nullopt});
+          ++d.deleted;
+          changed = true;
+        }
+        d.header.revision = changed ? revision : current_;
+        response.responses.push_back(ResponseOp{d});
+      } else {
+        response.responses.push_back(
+            ResponseOp{Execute(std::get<TxnRequest>(op.request), revision, changed)});
+      }
+    }
     return response;
   }
 

@@ -124,41 +124,63 @@ inline Compare GenCompare(std::int64_t current) {
   return c;
 }
 
-// A branch that writes each key at most once (so the txn is valid): each op
-// takes a distinct key; writes are puts or single-key deletes.
-inline std::vector<RequestOp> GenBranch(std::int64_t current) {
-  std::vector<std::string> keys = RandomKeys();
+inline TxnRequest GenTxnFrom(std::int64_t current, const std::vector<std::string>& keys, int depth);
+
+// Takes a random key out of `keys`.
+inline std::string TakeKey(std::vector<std::string>& keys) {
+  const std::size_t at = Uniform<std::size_t>(0, keys.size());
+  std::string key = keys[at];
+  keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(at));
+  return key;
+}
+
+// A branch that writes each key at most once (so the txn is valid): every op
+// takes its own keys out of `keys`; writes are puts or single-key deletes; a
+// nested txn (up to `depth` levels) gets a share of the keys for both its
+// branches, which exclude each other.
+inline std::vector<RequestOp> GenBranch(std::int64_t current, std::vector<std::string> keys,
+                                        int depth) {
   const int n = Uniform<int>(0, 4);
   std::vector<RequestOp> ops;
   for (int i = 0; i < n && !keys.empty(); ++i) {
-    const std::size_t at = Uniform<std::size_t>(0, keys.size());
-    const std::string key = keys[at];
-    keys.erase(keys.begin() + static_cast<std::ptrdiff_t>(at));
-    switch (Uniform<int>(0, 3)) {
+    switch (Uniform<int>(0, depth > 0 ? 4 : 3)) {
       case 0:
-        ops.push_back(RequestOp{GenPut(key)});
+        ops.push_back(RequestOp{GenPut(TakeKey(keys))});
         break;
       case 1:
-        ops.push_back(RequestOp{GenDelete(key, true)});
+        ops.push_back(RequestOp{GenDelete(TakeKey(keys), true)});
         break;
-      default: {
+      case 2: {
         RangeRequest range = GenRange(Revisions{current, 0}, false);
-        range.key = key;
+        range.key = TakeKey(keys);
         ops.push_back(RequestOp{range});
+        break;
+      }
+      default: {
+        std::vector<std::string> share;
+        const int take = Uniform<int>(1, 3);
+        for (int k = 0; k < take && !keys.empty(); ++k)
+          share.push_back(TakeKey(keys));
+        ops.push_back(RequestOp{GenTxnFrom(current, share, depth - 1)});
       }
     }
   }
   return ops;
 }
 
-inline TxnRequest GenTxn(std::int64_t current) {
+inline TxnRequest GenTxnFrom(std::int64_t current, const std::vector<std::string>& keys,
+                             int depth) {
   TxnRequest t;
   const int compares = Uniform<int>(0, 3);
   for (int i = 0; i < compares; ++i)
     t.compare.push_back(GenCompare(current));
-  t.success = GenBranch(current);
-  t.failure = GenBranch(current);
+  t.success = GenBranch(current, keys, depth);
+  t.failure = GenBranch(current, keys, depth);
   return t;
+}
+
+inline TxnRequest GenTxn(std::int64_t current) {
+  return GenTxnFrom(current, RandomKeys(), 2);
 }
 
 // Any request, valid or not (ignore_value on a missing key, bad revisions, ...).
