@@ -1,5 +1,7 @@
 #include "rsm/kv_error.h"
 
+#include <string>
+
 namespace tri::rsm {
 
 namespace {
@@ -40,6 +42,10 @@ KvError ErrRequestTooLarge() {
 }
 KvError ErrLeaseNotFound() {
   return Make(GrpcCode::kNotFound, "etcdserver: requested lease not found");
+}
+KvError ErrTxnTooDeep(int max_txn_depth) {
+  return KvError{GrpcCode::kInvalidArgument,
+                 "rsm: txn nested deeper than " + std::to_string(max_txn_depth) + " levels"};
 }
 KvError ErrMalformed(std::string what) {
   return KvError{GrpcCode::kInvalidArgument, "rsm: malformed command: " + std::move(what)};

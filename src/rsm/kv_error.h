@@ -43,6 +43,9 @@ KvError ErrFutureRev();  // OutOfRange "etcdserver: mvcc: required revision is a
 KvError ErrNoSpace();    // ResourceExhausted "etcdserver: mvcc: database space exceeded"
 KvError ErrRequestTooLarge();  // InvalidArgument "etcdserver: request is too large"
 KvError ErrLeaseNotFound();    // NotFound "etcdserver: requested lease not found"
+// A txn nested more than KvOptions::max_txn_depth levels below the top one
+// (etcd has no such bound beyond protobuf's recursion limit of 100).
+KvError ErrTxnTooDeep(int max_txn_depth);  // InvalidArgument
 // A command or request that does not decode (a corrupt entry, or one written by a
 // newer version): InvalidArgument with `what` naming the field and log index.
 KvError ErrMalformed(std::string what);

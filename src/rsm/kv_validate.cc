@@ -19,11 +19,11 @@ std::optional<KvError> CheckKey(const std::string& key, const std::string& range
 }
 
 std::optional<KvError> CheckTxn(const TxnRequest& r, const KvOptions& options,
-                                std::uint64_t max_ops);
+                                std::uint64_t max_ops, int depth);
 
 // etcd's checkRequestOp: nested txns get the budget that is left at their level.
-std::optional<KvError> CheckOp(const RequestOp& op, const KvOptions& options,
-                               std::uint64_t max_ops) {
+std::optional<KvError> CheckOp(const RequestOp& op, const KvOptions& options, std::uint64_t max_ops,
+                               int depth) {
   if (const auto* range = std::get_if<RangeRequest>(&op.request)) {
     return ValidateRange(*range, options);
   }
@@ -31,11 +31,12 @@ std::optional<KvError> CheckOp(const RequestOp& op, const KvOptions& options,
   if (const auto* del = std::get_if<DeleteRangeRequest>(&op.request)) {
     return ValidateDeleteRange(*del, options);
   }
-  return CheckTxn(std::get<TxnRequest>(op.request), options, max_ops);
+  return CheckTxn(std::get<TxnRequest>(op.request), options, max_ops, depth + 1);
 }
 
 std::optional<KvError> CheckTxn(const TxnRequest& r, const KvOptions& options,
-                                std::uint64_t max_ops) {
+                                std::uint64_t max_ops, int depth) {
+  if (depth > options.max_txn_depth) return ErrTxnTooDeep(options.max_txn_depth);
   const std::uint64_t opc = std::max({r.compare.size(), r.success.size(), r.failure.size()});
   if (opc > max_ops) return ErrTooManyOps();
   for (const Compare& c : r.compare) {
@@ -43,7 +44,7 @@ std::optional<KvError> CheckTxn(const TxnRequest& r, const KvOptions& options,
   }
   for (const auto* ops : {&r.success, &r.failure}) {
     for (const RequestOp& op : *ops) {
-      if (auto error = CheckOp(op, options, max_ops - opc)) return error;
+      if (auto error = CheckOp(op, options, max_ops - opc, depth)) return error;
     }
   }
   return std::nullopt;
@@ -130,7 +131,7 @@ std::optional<KvError> ValidateDeleteRange(const DeleteRangeRequest& r, const Kv
 }
 
 std::optional<KvError> ValidateTxn(const TxnRequest& r, const KvOptions& options) {
-  if (auto error = CheckTxn(r, options, options.max_txn_ops)) return error;
+  if (auto error = CheckTxn(r, options, options.max_txn_ops, 0)) return error;
   Writes success_writes;
   Writes failure_writes;
   if (!CheckIntervals(r.success, success_writes) || !CheckIntervals(r.failure, failure_writes)) {

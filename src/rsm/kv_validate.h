@@ -2,7 +2,8 @@
 
 // Stateless request checks, exactly etcd v3.4's kvServer checks
 // (etcdserver/api/v3rpc/key.go): empty keys, ignore_value/ignore_lease with a
-// value/lease, too many txn ops, duplicate keys in a txn, plus the key-size bound.
+// value/lease, too many txn ops, duplicate keys in a txn, plus the key-size and
+// txn-depth bounds.
 // The API runs them before proposing (to fail fast); the store runs them again
 // when applying, so a committed entry is judged the same way on every replica.
 //

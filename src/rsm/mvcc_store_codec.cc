@@ -1,6 +1,7 @@
 // MvccStore's part of the snapshot (docs/rsm.md, "Snapshot format") and the
 // checks that make a decoded store one that the write paths could have built.
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -59,9 +60,10 @@ Result<MvccStore> MvccStore::DecodeFrom(coding::Decoder& in, const KvOptions& op
     return InvalidArgument("rsm snapshot: store header truncated at byte " +
                            std::to_string(in.position()));
   }
-  if (store.current_revision_ < 1) {
+  // INT64_MAX is refused too: the next write would overflow the revision.
+  if (store.current_revision_ < 1 || store.current_revision_ == INT64_MAX) {
     return InvalidArgument("rsm snapshot: current revision " +
-                           std::to_string(store.current_revision_) + " is below 1");
+                           std::to_string(store.current_revision_) + " is outside 1..2^63-2");
   }
   if (store.compact_revision_ > store.current_revision_) {
     return InvalidArgument("rsm snapshot: compact revision " +

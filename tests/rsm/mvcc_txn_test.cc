@@ -235,6 +235,20 @@ TEST(MvccTxn, ARangeAtAFutureRevisionFailsTheWholeTxn) {
   EXPECT_EQ(store.current_revision(), 1);
 }
 
+TEST(MvccTxn, NestingDeeperThanMaxTxnDepthFails) {
+  KvOptions options;
+  options.max_txn_depth = 2;
+  MvccStore store(options);
+  TxnRequest txn = TxnReq({}, {Op(PutReq("a", "1"))});
+  txn = TxnReq({}, {Op(std::move(txn))});
+  txn = TxnReq({}, {Op(std::move(txn))});  // two levels below the top
+  EXPECT_TRUE(store.Txn(txn).ok());
+  txn = TxnReq({}, {Op(std::move(txn))});
+  auto r = store.Txn(txn);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), ErrTxnTooDeep(2));
+}
+
 TEST(MvccTxn, EmptyCompareKeyFailsKeyNotProvided) {
   MvccStore store;
   auto r = store.Txn(TxnReq({VersionIs("", 0)}, {}));
