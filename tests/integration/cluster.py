@@ -223,7 +223,7 @@ class Member:
         }
 
 
-class EtcdctlError(AssertionError):
+class EtcdctlError(Exception):
     pass
 
 
@@ -317,6 +317,49 @@ class Cluster:
             if mid == member_id:
                 return name
         return None
+
+    def add_member(self, name, learner=False, start=True):
+        """`member add` (with --learner if asked), then starts the new member
+        with --initial-cluster-state existing and the cluster that `member
+        add` reported. Returns the Member; its id is `member.member_id`."""
+        member = self.new_member(name)
+        args = ["member", "add", name, "--peer-urls", member.advertised_peer_url, "-w", "json"]
+        if learner:
+            args.append("--learner")
+        added = json.loads(self.reconfigure(*args).stdout)
+        member.member_id = int(added["member"]["ID"])
+        names = [m.get("name") or name for m in added["members"]]
+        peer_urls = [m["peerURLs"][0] for m in added["members"]]
+        member.initial_cluster = ",".join("%s=%s" % (n, u) for n, u in zip(names, peer_urls))
+        member.initial_cluster_state = "existing"
+        if start:
+            member.start(wait=False)
+        return member
+
+    def remove_member(self, member_id):
+        return self.reconfigure("member", "remove", "%x" % member_id)
+
+    def reconfigure(self, *args, timeout_s=15.0):
+        """Runs a `member` command, retrying while the server refuses it as
+        unsafe for now (etcd refuses changes until every member has been
+        connected for 5 s, "etcdserver: unhealthy cluster")."""
+        last = []
+
+        def attempt():
+            result = self.etcdctl(*args, check=False)
+            last[:] = [result]
+            if result.returncode == 0:
+                return result
+            if "unhealthy cluster" in result.stderr:
+                return None
+            raise AssertionError("etcdctl %s failed: %s" % (" ".join(args), result.stderr.strip()))
+
+        try:
+            return wait_until(attempt, timeout_s, interval_s=0.3, message="etcdctl " + args[1])
+        except AssertionError:
+            if last and last[0].returncode != 0:
+                raise EtcdctlError("etcdctl %s failed: %s" % (" ".join(args), last[0].stderr))
+            raise
 
     def followers(self, leader):
         return [m for m in self.members.values() if m.name != leader and m.running()]

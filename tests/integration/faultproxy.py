@@ -279,6 +279,8 @@ def wait_until(predicate, timeout_s, interval_s=0.05, message="condition"):
             value = predicate()
             if value:
                 return value
+        except AssertionError:
+            raise
         except Exception as error:  # transient: the cluster is changing
             last_error = error
         time.sleep(interval_s)
