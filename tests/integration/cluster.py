@@ -11,11 +11,9 @@ import atexit
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 
 from faultproxy import FaultProxy, wait_until
@@ -89,6 +87,8 @@ class Member:
         self.env = {}
         self.initial_cluster = None
         self.initial_cluster_state = "new"
+        self.token = cluster.token
+        self.proxy_name = name  # the name the FaultProxy knows the process by
         self.starts = 0
 
     @property
@@ -113,7 +113,7 @@ class Member:
             "--initial-advertise-peer-urls", self.advertised_peer_url,
             "--initial-cluster", self.initial_cluster,
             "--initial-cluster-state", self.initial_cluster_state,
-            "--initial-cluster-token", self.cluster.token,
+            "--initial-cluster-token", self.token,
             "--heartbeat-interval", str(HEARTBEAT_MS),
             "--election-timeout", str(ELECTION_MS),
             "--listen-metrics-urls", "http://127.0.0.1:%d" % self.metrics_port,
@@ -133,7 +133,7 @@ class Member:
                 env=env, start_new_session=True,
             )
         _live_process_groups.add(self.process.pid)
-        self.cluster.proxy.set_pid(self.name, self.process.pid)
+        self.cluster.proxy.set_pid(self.proxy_name, self.process.pid)
         if wait:
             self.wait_healthy()
         return self
@@ -154,7 +154,7 @@ class Member:
         self._signal_group(signal.SIGKILL)
         self.process.wait(timeout=10)
         _live_process_groups.discard(self.process.pid)
-        self.cluster.proxy.set_pid(self.name, None)
+        self.cluster.proxy.set_pid(self.proxy_name, None)
 
     def stop(self, timeout_s=10.0):
         """SIGTERM, then SIGKILL after timeout_s."""
@@ -182,7 +182,7 @@ class Member:
         """Waits for the process to exit by itself; returns its exit status."""
         code = self.process.wait(timeout=timeout_s)
         _live_process_groups.discard(self.process.pid)
-        self.cluster.proxy.set_pid(self.name, None)
+        self.cluster.proxy.set_pid(self.proxy_name, None)
         return code
 
     def http_get(self, path, timeout_s=2.0):
@@ -248,18 +248,22 @@ class Cluster:
             "%s=%s" % (n, self.members[n].advertised_peer_url) for n in names
         )
 
-    def start(self, size, extra_flags=(), env=None):
+    def start(self, size, extra_flags=(), env=None, tokens=None, wait=True):
+        """Starts members m1..m<size>; `tokens` maps a name to its own
+        --initial-cluster-token; with wait, waits until all are healthy."""
         names = ["m%d" % (i + 1) for i in range(size)]
         for name in names:
             member = self.new_member(name)
             member.extra_flags = list(extra_flags)
             member.env = dict(env or {})
+            member.token = (tokens or {}).get(name, self.token)
         initial = self.initial_cluster_string(names)
         for name in names:
             self.members[name].initial_cluster = initial
             self.members[name].start(wait=False)
-        for name in names:
-            self.members[name].wait_healthy()
+        if wait:
+            for name in names:
+                self.members[name].wait_healthy()
         return self
 
     def __getitem__(self, name):

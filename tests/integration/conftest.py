@@ -96,13 +96,14 @@ def etcd_server():
 def _cluster_fixture(request, tmp_path, server_kind):
     clusters = []
 
-    def make(size=1, extra_flags=(), env=None, start=True, token="trinity-test", kind=None):
+    def make(size=1, extra_flags=(), env=None, start=True, token="trinity-test", kind=None,
+             tokens=None, wait=True):
         workdir = tmp_path / ("cluster%d" % len(clusters))
         workdir.mkdir()
         cluster = Cluster(kind or server_kind, str(workdir), token=token)
         clusters.append(cluster)
         if start:
-            cluster.start(size, extra_flags=extra_flags, env=env)
+            cluster.start(size, extra_flags=extra_flags, env=env, tokens=tokens, wait=wait)
         return cluster
 
     def finish():
@@ -120,7 +121,8 @@ def _cluster_fixture(request, tmp_path, server_kind):
 
 @pytest.fixture
 def make_cluster(request, tmp_path, server):
-    """make_cluster(size, extra_flags=(), env=None, start=True, kind=None) -> Cluster.
+    """make_cluster(size, extra_flags=(), env=None, start=True, kind=None, tokens=None,
+    wait=True) -> Cluster (see Cluster.start).
 
     Every cluster made is killed (process groups, SIGKILL) when the test ends;
     member logs are printed when it failed."""

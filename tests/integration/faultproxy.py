@@ -184,11 +184,15 @@ class FaultProxy:
                 server.close()
             for connection in list(self._connections):
                 connection.close()
-            current = asyncio.current_task()
-            tasks = [t for t in asyncio.all_tasks() if t is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Connections accepted meanwhile start new tasks: repeat until none.
+            for _ in range(10):
+                current = asyncio.current_task()
+                tasks = [t for t in asyncio.all_tasks() if t is not current]
+                if not tasks:
+                    break
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
         try:
             asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=10)

@@ -5,7 +5,6 @@ acknowledged write survives, and the history is linearizable
 import time
 
 import etcd3
-import pytest
 
 from faultproxy import wait_until
 from workload import Workload, check_linearizable
