@@ -43,8 +43,11 @@ def _tri_server_available(binary):
         result = subprocess.run([binary, "server", "--help"], capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as error:
         return False, "'%s server --help' failed: %s" % (binary, error)
-    if result.returncode != 0:
-        return False, "'%s server --help' exited %d: the server is not built in" % (
+    # CLI11 prints the top-level help (exit 0) for an unknown subcommand with
+    # --help, so the server's own flags must be in the text.
+    text = (result.stdout + result.stderr).decode(errors="replace")
+    if result.returncode != 0 or "--initial-cluster" not in text:
+        return False, "'%s server --help' does not describe the server (exit %d)" % (
             binary, result.returncode)
     return True, ""
 
