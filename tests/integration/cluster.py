@@ -304,8 +304,9 @@ class Cluster:
 
         def agreed():
             members = among if among is not None else self.running_members()
-            ids = {s["member_id"]: m.name for m in members for s in [m.status(timeout_s=1.0)]}
-            leaders = {m.status(timeout_s=1.0)["leader"] for m in members}
+            statuses = {m.name: m.status(timeout_s=1.0) for m in members}
+            ids = {s["member_id"]: name for name, s in statuses.items()}
+            leaders = {s["leader"] for s in statuses.values()}
             if len(leaders) != 1:
                 return None
             leader_id = leaders.pop()
