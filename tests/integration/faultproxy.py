@@ -174,6 +174,11 @@ class FaultProxy:
         for connection in tainted:
             self._loop.call_soon_threadsafe(connection.close)
 
+    def connections(self):
+        """(source, destination) of every open proxied connection."""
+        with self._lock:
+            return sorted(((c.source or "?"), c.destination) for c in self._connections)
+
     def members(self):
         with self._lock:
             return sorted(set(self._pids) | set(self._servers))
@@ -182,7 +187,9 @@ class FaultProxy:
         async def shutdown():
             for server, _, _ in self._servers.values():
                 server.close()
-            for connection in list(self._connections):
+            with self._lock:
+                connections = list(self._connections)
+            for connection in connections:
                 connection.close()
             # Connections accepted meanwhile start new tasks: repeat until none.
             for _ in range(10):
@@ -229,7 +236,8 @@ class FaultProxy:
             writer.transport.abort()
             return
         connection = _Connection(source, destination, [writer, up_writer])
-        self._connections.add(connection)
+        with self._lock:
+            self._connections.add(connection)
         try:
             await asyncio.gather(
                 self._pump(connection, reader, up_writer, source, destination),
@@ -237,7 +245,8 @@ class FaultProxy:
                 return_exceptions=True,
             )
         finally:
-            self._connections.discard(connection)
+            with self._lock:
+                self._connections.discard(connection)
             connection.close()
 
     def _fault(self, source, destination):

@@ -45,6 +45,7 @@ def test_isolated_leader_cannot_commit_and_majority_elects_a_new_leader(make_clu
     new = cluster[new_name]
     assert put(cluster, new, "part/majority", "committed").returncode == 0
     majority_terms = terms(majority)
+    assert local_value(cluster, old, "part/majority") == "", "the isolation leaked"
 
     cluster.proxy.heal()
     wait_until(lambda: local_value(cluster, old, "part/majority") == "committed", 10,
@@ -71,6 +72,8 @@ def test_one_way_cut_from_leader_to_a_follower_keeps_the_leader(make_cluster):
     # with the leader, refuse: no term change, no leader change.
     assert terms([leader, other]) == before
     assert cluster.leader(among=[leader, other]) == leader.name
+    assert local_value(cluster, other, "asym/4") == "v4"
+    assert local_value(cluster, cut_off, "asym/4") == "", "the cut leaked"
 
     cluster.proxy.heal()
     wait_until(lambda: local_value(cluster, cut_off, "asym/4") == "v4", 10,
