@@ -46,6 +46,9 @@ def test_isolated_leader_cannot_commit_and_majority_elects_a_new_leader(make_clu
     assert put(cluster, new, "part/majority", "committed").returncode == 0
     majority_terms = terms(majority)
     assert local_value(cluster, old, "part/majority") == "", "the isolation leaked"
+    # Long enough for the isolated node to time out several elections: without
+    # pre-vote its term would climb and, on heal, depose the new leader.
+    time.sleep(4 * ELECTION_S)
 
     cluster.proxy.heal()
     wait_until(lambda: local_value(cluster, old, "part/majority") == "committed", 10,
