@@ -50,7 +50,20 @@ def run_kill_and_restart(cluster, tmp_path, tri_sim, victim_is_leader):
     code, output = check_linearizable(tri_sim, path)
     assert code == 0, "history %s is not linearizable (exit %d):\n%s" % (path, code, output)
     print(output.strip(), "(%d client errors)" % workload.errors)
+    assert_checker_rejects_a_corrupted_copy(tri_sim, workload, tmp_path)
     return workload
+
+
+def assert_checker_rejects_a_corrupted_copy(tri_sim, workload, tmp_path):
+    """The same recorded history with one read of a value nobody wrote must
+    fail: proof that the check above looked at these operations."""
+    reads = [op for op in workload.history if op["kind"] == "get" and op["outcome"] == "ok"]
+    assert reads, "the workload recorded no successful read"
+    corrupted = dict(reads[-1], read_value=987654321)
+    workload.history[workload.history.index(reads[-1])] = corrupted
+    path = workload.write_history(str(tmp_path / "corrupted.jsonl"))
+    code, output = check_linearizable(tri_sim, path)
+    assert code == 1, "a corrupted history was not rejected (exit %d):\n%s" % (code, output)
 
 
 def test_kill_leader_under_writes_keeps_acked_writes_and_linearizability(
