@@ -3,6 +3,7 @@
 //   tri-sim raft --seed 7 --nodes 3 --ops 200 --faults all
 //   tri-sim raft --seeds 1..200 --nodes 5 --faults all
 //   tri-sim raft --seeds 1..50 --inject-bug stale-read --expect-violation linearizability
+//   tri-sim lincheck history.jsonl   (see sim/lincheck_command.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant); 1 otherwise; 2 on bad arguments.
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/lincheck_command.h"
 #include "sim/raft_sim.h"
 
 namespace {
@@ -87,7 +89,10 @@ int main(int argc, char** argv) {
   raft->add_flag("--verbose", options.verbose, "log every fault");
   raft->add_flag("--quiet", quiet, "with --seeds: print only failures and the summary");
 
+  tri::sim::LincheckCommand lincheck(app);
+
   CLI11_PARSE(app, argc, argv);
+  if (lincheck.Selected()) return lincheck.Run();
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {
