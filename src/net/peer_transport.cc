@@ -84,6 +84,7 @@ class PeerTransport::Impl {
 
   Impl(PeerTransportOptions options, OnMessages on_messages, OnPeerStatus on_status)
       : options_(std::move(options)),
+        cluster_id_(options_.cluster_id),
         on_messages_(std::move(on_messages)),
         on_status_(std::move(on_status)),
         acceptor_(io_),
@@ -105,6 +106,15 @@ class PeerTransport::Impl {
 
   // --- transport thread only, used by the connections ---
   const PeerTransportOptions& options() const { return options_; }
+  std::uint64_t cluster_id() const { return cluster_id_.load(std::memory_order_acquire); }
+  void SetClusterId(std::uint64_t id) { cluster_id_.store(id, std::memory_order_release); }
+  // A joining member does not know the cluster id until it has the leader's state:
+  // id 0 on either side is accepted (the peer must still be a known one, which the
+  // acceptor checks separately); any other pair of ids must be equal.
+  bool ClusterIdAcceptable(std::uint64_t theirs) const {
+    const std::uint64_t ours = cluster_id();
+    return theirs == ours || theirs == 0 || ours == 0;
+  }
   asio::io_context& io() { return io_; }
   bool stopping() const { return stopping_; }
 
@@ -142,6 +152,7 @@ class PeerTransport::Impl {
   void Pump(raft::NodeId id);
 
   const PeerTransportOptions options_;
+  std::atomic<std::uint64_t> cluster_id_;
   const OnMessages on_messages_;
   const OnPeerStatus on_status_;
 
@@ -280,7 +291,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     });
     std::string hello;
     AppendFrame(hello, FrameType::kHello,
-                EncodeHello({kProtocolVersion, t_.options().cluster_id, t_.options().self, peer_}));
+                EncodeHello({kProtocolVersion, t_.cluster_id(), t_.options().self, peer_}));
     std::vector<std::string> pieces;
     pieces.push_back(std::move(hello));
     Write(std::move(pieces), 1, 0);
@@ -381,7 +392,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     std::string problem;
     if (!hello.ok()) {
       problem = hello.status().message();
-    } else if (hello->cluster_id != t_.options().cluster_id || hello->from != peer_ ||
+    } else if (!t_.ClusterIdAcceptable(hello->cluster_id) || hello->from != peer_ ||
                hello->to != t_.options().self || hello->protocol_version != kProtocolVersion) {
       problem = fmt::format(
           "hello acknowledgement does not match (cluster {}, from {}, to {}, version {})",
@@ -590,9 +601,9 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     if (hello->protocol_version != kProtocolVersion) {
       reason = fmt::format("protocol version mismatch (want {}, got {})", kProtocolVersion,
                            hello->protocol_version);
-    } else if (hello->cluster_id != o.cluster_id) {
+    } else if (!t_.ClusterIdAcceptable(hello->cluster_id)) {
       reason =
-          fmt::format("cluster id mismatch (want {}, got {})", o.cluster_id, hello->cluster_id);
+          fmt::format("cluster id mismatch (want {}, got {})", t_.cluster_id(), hello->cluster_id);
     } else if (hello->to != o.self) {
       reason = fmt::format("addressed to node {}, this is node {}", hello->to, o.self);
     } else if (hello->from == raft::kNoNode || hello->from == o.self ||
@@ -613,7 +624,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
     spdlog::info("peer {} inbound connection from {} accepted", peer_, remote_);
     std::string ack;
     AppendFrame(ack, FrameType::kHello,
-                EncodeHello({kProtocolVersion, o.cluster_id, o.self, peer_}));
+                EncodeHello({kProtocolVersion, t_.cluster_id(), o.self, peer_}));
     Enqueue(std::move(ack));
     return true;
   }
@@ -965,6 +976,14 @@ Status PeerTransport::RemovePeer(raft::NodeId id) {
 
 void PeerTransport::Send(std::vector<raft::Message> messages) {
   impl_->Send(std::move(messages));
+}
+
+void PeerTransport::SetClusterId(std::uint64_t cluster_id) {
+  impl_->SetClusterId(cluster_id);
+}
+
+std::uint64_t PeerTransport::cluster_id() const {
+  return impl_->cluster_id();
 }
 
 void PeerTransport::Stop() {

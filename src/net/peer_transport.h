@@ -34,6 +34,9 @@ namespace tri::net {
 
 struct PeerTransportOptions {
   // Every node of a cluster uses the same id; a hello with another id is rejected.
+  // 0 means "not known yet" (a member joining an existing cluster, which learns the id
+  // with the leader's state and then calls SetClusterId); hellos with id 0 are accepted
+  // from known peers, as are any ids while ours is 0.
   std::uint64_t cluster_id = 0;
   raft::NodeId self = raft::kNoNode;
   // An IP literal (no name resolution for the listener). Port 0 picks a free port.
@@ -117,6 +120,11 @@ class PeerTransport {
   // to unknown peers, to peers not connected, over the queue bounds or too large
   // for one frame are dropped and counted. Local message types are dropped too.
   void Send(std::vector<raft::Message> messages);
+
+  // Sets the cluster id once a joining member has learned it (see
+  // PeerTransportOptions::cluster_id). Established connections stay.
+  void SetClusterId(std::uint64_t cluster_id);
+  std::uint64_t cluster_id() const;
 
   // Closes every connection and joins the thread. Idempotent; the destructor calls it.
   void Stop();

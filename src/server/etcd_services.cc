@@ -7,6 +7,7 @@
 
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "rsm/kv_codec.h"
+#include "rsm/kv_validate.h"
 #include "server/etcd_convert.h"
 #include "server/ids.h"
 #include "server/node.h"
@@ -142,6 +143,12 @@ class EtcdServices::Impl {
                                     etcdserverpb::RangeResponse* resp) override {
       Call call(node_, "Range", ctx->DefaultReactor());
       rsm::RangeRequest r = FromProto(*req);
+      rsm::KvOptions limits;
+      limits.max_request_bytes = node_->config().raw.max_request_bytes;
+      if (auto error = rsm::ValidateRange(r, limits)) {
+        call.Finish(ToGrpc(*error));
+        return ctx->DefaultReactor();
+      }
       const bool serializable = r.serializable;
       node_->Post([this, call, r = std::move(r), resp, serializable](NodeCore& core) {
         const auto answer = [call, r, resp](NodeCore& core) {
@@ -226,9 +233,14 @@ class EtcdServices::Impl {
     using Fill = std::function<void(NodeCore&, const rsm::Response&)>;
 
     void Propose(Call call, const rsm::KvRequest& request, Fill fill) {
+      // Refused before it reaches the log; the state machine checks again when applying.
+      rsm::KvOptions limits;
+      limits.max_request_bytes = node_->config().raw.max_request_bytes;
+      limits.max_txn_ops = node_->config().raw.max_txn_ops;
+      if (auto error = rsm::ValidateKvRequest(request, limits)) return call.Finish(ToGrpc(*error));
       std::string payload = rsm::EncodeKvRequest(request);
-      const auto limit = node_->config().raw.max_request_bytes;
-      if (payload.size() > limit) return call.Finish(ToGrpc(rsm::ErrRequestTooLarge()));
+      if (payload.size() > limits.max_request_bytes)
+        return call.Finish(ToGrpc(rsm::ErrRequestTooLarge()));
       node_->Post([this, call, payload = std::move(payload),
                    fill = std::move(fill)](NodeCore& core) mutable {
         core.Propose(node_->Track([call, fill](NodeCore& core, const Completion& c) {

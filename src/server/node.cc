@@ -91,7 +91,7 @@ Node::Node(const ResolvedConfig& config) : config_(config), impl_(std::make_uniq
 Node::~Node() {
   Shutdown();
   if (loop_.joinable()) {
-    Wait();
+    (void)Wait();
     loop_.join();
   }
 }
@@ -421,10 +421,20 @@ void Node::HandleOutput(ProcessOutput out) {
   // Peers follow the replicated member table.
   if (membership_changed || impl.peer_addresses.empty()) {
     std::map<std::uint64_t, std::string> wanted;
-    for (const auto& [id, member] : core.members().members()) {
-      if (id == core.id() || member.peer_urls.empty()) continue;
-      auto url = ParseUrl(member.peer_urls.front());
+    const auto want = [&](std::uint64_t id, const std::vector<std::string>& peer_urls) {
+      if (id == core.id() || peer_urls.empty()) return;
+      auto url = ParseUrl(peer_urls.front());
       if (url.ok()) wanted[id] = fmt::format("{}:{}", url->host, url->port);
+    };
+    for (const auto& [id, member] : core.members().members())
+      want(id, member.peer_urls);
+    if (core.members().members().empty()) {
+      // A member joining an existing cluster knows its peers from --initial-cluster
+      // until the leader's state (with the member table) arrives.
+      for (const ResolvedMember& rm : config_.initial_cluster) {
+        const auto urls = UrlStrings(rm.peer_urls);
+        want(ComputeMemberId(urls, config_.raw.initial_cluster_token), urls);
+      }
     }
     for (const auto& [id, addr] : impl.peer_addresses) {
       if (!wanted.count(id)) (void)impl.transport->RemovePeer(id);
@@ -441,6 +451,14 @@ void Node::HandleOutput(ProcessOutput out) {
       }
     }
     impl.peer_addresses = std::move(wanted);
+  }
+  // A joining member learns the cluster id with the leader's state.
+  if (impl.identity.cluster_id == 0 && core.cluster_id() != 0) {
+    impl.identity.cluster_id = core.cluster_id();
+    impl.transport->SetClusterId(impl.identity.cluster_id);
+    if (Status st = SaveIdentity(*impl.fs, config_.raw.DataDir(), impl.identity); !st.ok())
+      spdlog::warn("recording the cluster id failed: {}", st.ToString());
+    spdlog::info("joined cluster {}", IdToString(impl.identity.cluster_id));
   }
   // A member publishes its name and client URLs once a leader is known (etcd's publish).
   if (!impl.published_attributes && core.leader() != raft::kNoNode) {

@@ -186,7 +186,10 @@ class Member:
         return code
 
     def http_get(self, path, timeout_s=2.0):
-        with urllib.request.urlopen(self.client_url + path, timeout=timeout_s) as response:
+        # Health and metrics live on --listen-metrics-urls for both servers (etcd also
+        # serves them on the client port; Trinity's client port speaks gRPC only).
+        url = "http://127.0.0.1:%d" % self.metrics_port
+        with urllib.request.urlopen(url + path, timeout=timeout_s) as response:
             return response.status, response.read().decode()
 
     def healthy(self):
