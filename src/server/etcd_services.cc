@@ -141,13 +141,15 @@ class EtcdServices::Impl {
     grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
                                     const etcdserverpb::RangeRequest* req,
                                     etcdserverpb::RangeResponse* resp) override {
-      Call call(node_, "Range", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "Range", reactor);
       rsm::RangeRequest r = FromProto(*req);
       rsm::KvOptions limits;
       limits.max_request_bytes = node_->config().raw.max_request_bytes;
       if (auto error = rsm::ValidateRange(r, limits)) {
         call.Finish(ToGrpc(*error));
-        return ctx->DefaultReactor();
+        return reactor;
       }
       const bool serializable = r.serializable;
       node_->Post([this, call, r = std::move(r), resp, serializable](NodeCore& core) {
@@ -164,38 +166,44 @@ class EtcdServices::Impl {
           answer(core);
         }));
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
                                   const etcdserverpb::PutRequest* req,
                                   etcdserverpb::PutResponse* resp) override {
-      Call call(node_, "Put", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "Put", reactor);
       Propose(
           call, rsm::KvRequest(FromProto(*req)), [resp](NodeCore& core, const rsm::Response& r) {
             ToProto(std::get<rsm::PutResponse>(r), resp);
             FillHeader(core, std::get<rsm::PutResponse>(r).header.revision, resp->mutable_header());
           });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
                                           const etcdserverpb::DeleteRangeRequest* req,
                                           etcdserverpb::DeleteRangeResponse* resp) override {
-      Call call(node_, "DeleteRange", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "DeleteRange", reactor);
       Propose(call, rsm::KvRequest(FromProto(*req)),
               [resp](NodeCore& core, const rsm::Response& r) {
                 const auto& d = std::get<rsm::DeleteRangeResponse>(r);
                 ToProto(d, resp);
                 FillHeader(core, d.header.revision, resp->mutable_header());
               });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx,
                                   const etcdserverpb::TxnRequest* req,
                                   etcdserverpb::TxnResponse* resp) override {
-      Call call(node_, "Txn", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "Txn", reactor);
       Propose(call, rsm::KvRequest(FromProto(*req)),
               [resp](NodeCore& core, const rsm::Response& r) {
                 const auto& t = std::get<rsm::TxnResponse>(r);
@@ -214,19 +222,21 @@ class EtcdServices::Impl {
                                op.mutable_response_delete_range()->mutable_header());
                 }
               });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx,
                                       const etcdserverpb::CompactionRequest* req,
                                       etcdserverpb::CompactionResponse* resp) override {
-      Call call(node_, "Compact", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "Compact", reactor);
       Propose(call, rsm::KvRequest(FromProto(*req)),
               [resp](NodeCore& core, const rsm::Response& r) {
                 FillHeader(core, std::get<rsm::CompactionResponse>(r).header.revision,
                            resp->mutable_header());
               });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
    private:
@@ -264,21 +274,23 @@ class EtcdServices::Impl {
     grpc::ServerUnaryReactor* MemberAdd(grpc::CallbackServerContext* ctx,
                                         const etcdserverpb::MemberAddRequest* req,
                                         etcdserverpb::MemberAddResponse* resp) override {
-      Call call(node_, "MemberAdd", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "MemberAdd", reactor);
       std::vector<std::string> urls;
       for (const auto& u : req->peerurls()) {
         auto parsed = ParseUrl(u);
         if (!parsed.ok()) {
           call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    "etcdserver: " + parsed.status().message()));
-          return ctx->DefaultReactor();
+          return reactor;
         }
         urls.push_back(parsed->ToString());
       }
       if (urls.empty()) {
         call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  "etcdserver: member peer URLs are not provided"));
-        return ctx->DefaultReactor();
+        return reactor;
       }
       Member m;
       // Deterministic from the URLs and the token, so the new member started with
@@ -296,31 +308,35 @@ class EtcdServices::Impl {
         }),
                               m, m.is_learner);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* MemberRemove(grpc::CallbackServerContext* ctx,
                                            const etcdserverpb::MemberRemoveRequest* req,
                                            etcdserverpb::MemberRemoveResponse* resp) override {
-      Call call(node_, "MemberRemove", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "MemberRemove", reactor);
       const std::uint64_t id = req->id();
       node_->Post([this, call, id, resp](NodeCore& core) {
         core.ProposeMemberRemove(node_->Track(MembersReply(call, resp)), id);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* MemberUpdate(grpc::CallbackServerContext* ctx,
                                            const etcdserverpb::MemberUpdateRequest* req,
                                            etcdserverpb::MemberUpdateResponse* resp) override {
-      Call call(node_, "MemberUpdate", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "MemberUpdate", reactor);
       std::vector<std::string> urls;
       for (const auto& u : req->peerurls()) {
         auto parsed = ParseUrl(u);
         if (!parsed.ok()) {
           call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                    "etcdserver: " + parsed.status().message()));
-          return ctx->DefaultReactor();
+          return reactor;
         }
         urls.push_back(parsed->ToString());
       }
@@ -328,30 +344,34 @@ class EtcdServices::Impl {
       node_->Post([this, call, id, urls, resp](NodeCore& core) {
         core.ProposeMemberUpdate(node_->Track(MembersReply(call, resp)), id, urls);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* ctx,
                                          const etcdserverpb::MemberListRequest*,
                                          etcdserverpb::MemberListResponse* resp) override {
-      Call call(node_, "MemberList", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "MemberList", reactor);
       node_->Post([call, resp](NodeCore& core) {
         FillMembers(core, resp);
         FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
         call.Finish(grpc::Status::OK);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* MemberPromote(grpc::CallbackServerContext* ctx,
                                             const etcdserverpb::MemberPromoteRequest* req,
                                             etcdserverpb::MemberPromoteResponse* resp) override {
-      Call call(node_, "MemberPromote", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "MemberPromote", reactor);
       const std::uint64_t id = req->id();
       node_->Post([this, call, id, resp](NodeCore& core) {
         core.ProposeMemberPromote(node_->Track(MembersReply(call, resp)), id);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
    private:
@@ -377,7 +397,9 @@ class EtcdServices::Impl {
     grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* ctx,
                                     const etcdserverpb::AlarmRequest* req,
                                     etcdserverpb::AlarmResponse* resp) override {
-      Call call(node_, "Alarm", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "Alarm", reactor);
       rsm::AlarmRequest a;
       a.action = static_cast<rsm::AlarmRequest::AlarmAction>(req->action());
       a.member_id = req->memberid();
@@ -406,13 +428,15 @@ class EtcdServices::Impl {
         }),
                      rsm::CommandKind::kAlarm, rsm::EncodeAlarmRequest(a));
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* Status(grpc::CallbackServerContext* ctx,
                                      const etcdserverpb::StatusRequest*,
                                      etcdserverpb::StatusResponse* resp) override {
-      Call call(node_, "Status", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "Status", reactor);
       node_->Post([call, resp](NodeCore& core) {
         const auto& store = core.state_machine().store();
         FillHeader(core, store.current_revision(), resp->mutable_header());
@@ -429,13 +453,15 @@ class EtcdServices::Impl {
           resp->add_errors("memberID:" + std::to_string(core.id()) + " alarm:NOSPACE ");
         call.Finish(grpc::Status::OK);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* ctx,
                                      const etcdserverpb::HashKVRequest* req,
                                      etcdserverpb::HashKVResponse* resp) override {
-      Call call(node_, "HashKV", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "HashKV", reactor);
       const std::int64_t rev = req->revision();
       node_->Post([call, rev, resp](NodeCore& core) {
         auto r = core.state_machine().HashKV(rev);
@@ -445,13 +471,15 @@ class EtcdServices::Impl {
         FillHeader(core, r->header.revision, resp->mutable_header());
         call.Finish(grpc::Status::OK);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* MoveLeader(grpc::CallbackServerContext* ctx,
                                          const etcdserverpb::MoveLeaderRequest* req,
                                          etcdserverpb::MoveLeaderResponse* resp) override {
-      Call call(node_, "MoveLeader", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "MoveLeader", reactor);
       const std::uint64_t target = req->targetid();
       node_->Post([this, call, target, resp](NodeCore& core) {
         if (core.leader() != core.id())
@@ -469,7 +497,7 @@ class EtcdServices::Impl {
         }),
                             target);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
     grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* ctx,
@@ -477,12 +505,14 @@ class EtcdServices::Impl {
                                          etcdserverpb::DefragmentResponse* resp) override {
       // The state lives in memory: there is nothing to defragment, and etcd clients
       // call this after compaction as routine.
-      Call call(node_, "Defragment", ctx->DefaultReactor());
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Call call(node_, "Defragment", reactor);
       node_->Post([call, resp](NodeCore& core) {
         FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
         call.Finish(grpc::Status::OK);
       });
-      return ctx->DefaultReactor();
+      return reactor;
     }
 
    private:

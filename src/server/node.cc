@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "base/assert.h"
@@ -259,6 +260,40 @@ std::uint16_t Node::peer_port() const {
 NodeStatusView Node::status() const {
   std::lock_guard lock(mu_);
   return published_;
+}
+
+std::string Node::RenderPeerMetrics() const {
+  if (!impl_->transport) return "";
+  const net::TransportMetrics t = impl_->transport->metrics();
+  std::string out;
+  const auto family = [&](const char* name, const char* type, const char* help, auto value) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    for (const auto& [id, p] : t.peers) {
+      const auto v = value(p);
+      if (v) out += fmt::format("{}{{To=\"{}\"}} {}\n", name, IdToString(id), *v);
+    }
+  };
+  using P = net::PeerMetrics;
+  using V = std::optional<double>;
+  family("etcd_network_peer_sent_bytes_total", "counter", "Bytes sent to peers.",
+         [](const P& p) -> V { return double(p.bytes_sent); });
+  family("etcd_network_peer_received_bytes_total", "counter", "Bytes received from peers.",
+         [](const P& p) -> V { return double(p.bytes_received); });
+  family("trinity_peer_messages_sent_total", "counter", "Raft messages sent to peers.",
+         [](const P& p) -> V { return double(p.messages_sent); });
+  family("trinity_peer_messages_received_total", "counter", "Raft messages received from peers.",
+         [](const P& p) -> V { return double(p.messages_received); });
+  family("trinity_peer_messages_dropped_total", "counter",
+         "Raft messages dropped (queue full, not connected, too large); Raft retransmits.",
+         [](const P& p) -> V { return double(p.messages_dropped); });
+  family("trinity_peer_round_trip_time_seconds", "gauge", "Last measured round-trip time to the peer.",
+         [](const P& p) -> V {
+           if (!p.last_rtt) return std::nullopt;
+           return std::chrono::duration<double>(*p.last_rtt).count();
+         });
+  family("trinity_peer_connected", "gauge", "Whether the connection to the peer is up.",
+         [](const P& p) -> V { return p.connected ? 1.0 : 0.0; });
+  return out;
 }
 
 void Node::Shutdown() {

@@ -70,6 +70,9 @@ class Node {
   void Shutdown();
 
   NodeStatusView status() const;
+  // Prometheus text for the peer transport: bytes, messages, drops and round-trip
+  // time per peer. Safe from any thread.
+  std::string RenderPeerMetrics() const;
   MetricsRegistry& metrics() { return metrics_; }
   const ResolvedConfig& config() const { return config_; }
   std::uint16_t client_port() const { return client_port_; }
