@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "rsm/kv_codec.h"
@@ -73,6 +74,16 @@ grpc::Status ToGrpc(const Status& s) {
 
 grpc::Status ToGrpc(const rsm::KvError& e) {
   return grpc::Status(static_cast<grpc::StatusCode>(e.grpc_code), e.message);
+}
+
+std::int64_t DirectoryBytes(const std::string& dir) {
+  std::error_code ec;
+  std::int64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += static_cast<std::int64_t>(it->file_size(ec));
+  }
+  return total;
 }
 
 void FillHeader(const NodeCore& core, std::int64_t revision, etcdserverpb::ResponseHeader* h) {
@@ -209,18 +220,6 @@ class EtcdServices::Impl {
                 const auto& t = std::get<rsm::TxnResponse>(r);
                 ToProto(t, resp);
                 FillHeader(core, t.header.revision, resp->mutable_header());
-                // Nested responses carry headers too in etcd; fill them the same way.
-                for (auto& op : *resp->mutable_responses()) {
-                  if (op.has_response_range())
-                    FillHeader(core, op.response_range().header().revision(),
-                               op.mutable_response_range()->mutable_header());
-                  if (op.has_response_put())
-                    FillHeader(core, op.response_put().header().revision(),
-                               op.mutable_response_put()->mutable_header());
-                  if (op.has_response_delete_range())
-                    FillHeader(core, op.response_delete_range().header().revision(),
-                               op.mutable_response_delete_range()->mutable_header());
-                }
               });
       return reactor;
     }
@@ -303,7 +302,7 @@ class EtcdServices::Impl {
           if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
           ToProto(m, resp->mutable_member());
           FillMembers(core, resp);
-          FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+          FillHeader(core, 0, resp->mutable_header());  // etcd's cluster headers carry no revision
           call.Finish(grpc::Status::OK);
         }),
                               m, m.is_learner);
@@ -355,7 +354,7 @@ class EtcdServices::Impl {
       Call call(node_, "MemberList", reactor);
       node_->Post([call, resp](NodeCore& core) {
         FillMembers(core, resp);
-        FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+        FillHeader(core, 0, resp->mutable_header());  // etcd's cluster headers carry no revision
         call.Finish(grpc::Status::OK);
       });
       return reactor;
@@ -381,7 +380,7 @@ class EtcdServices::Impl {
       return [call, resp](NodeCore& core, const Completion& c) {
         if (!c.status.ok()) return call.Finish(ToGrpc(c.status));
         FillMembers(core, resp);
-        FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
+        FillHeader(core, 0, resp->mutable_header());  // etcd's cluster headers carry no revision
         call.Finish(grpc::Status::OK);
       };
     }
@@ -437,12 +436,18 @@ class EtcdServices::Impl {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
       Call call(node_, "Status", reactor);
-      node_->Post([call, resp](NodeCore& core) {
+      // The "database" is the data directory: its size on disk (WAL segments as
+      // allocated, snapshots); in use is the state's quota accounting plus the fixed
+      // part of its snapshot encoding.
+      const std::int64_t disk_bytes = DirectoryBytes(node_->config().raw.DataDir());
+      node_->Post([call, resp, disk_bytes](NodeCore& core) {
         const auto& store = core.state_machine().store();
         FillHeader(core, store.current_revision(), resp->mutable_header());
         resp->set_version(kServerVersion);
-        resp->set_dbsize(static_cast<std::int64_t>(store.used_bytes()));
-        resp->set_dbsizeinuse(static_cast<std::int64_t>(store.used_bytes()));
+        static const std::int64_t kEmptyStateBytes =
+            static_cast<std::int64_t>(rsm::StateMachine(rsm::KvOptions{}).Snapshot().size());
+        resp->set_dbsize(disk_bytes);
+        resp->set_dbsizeinuse(static_cast<std::int64_t>(store.used_bytes()) + kEmptyStateBytes);
         resp->set_leader(core.leader());
         resp->set_raftindex(core.committed_index());
         resp->set_raftterm(core.term());

@@ -286,8 +286,8 @@ std::string Node::RenderPeerMetrics() const {
   family("trinity_peer_messages_dropped_total", "counter",
          "Raft messages dropped (queue full, not connected, too large); Raft retransmits.",
          [](const P& p) -> V { return double(p.messages_dropped); });
-  family("trinity_peer_round_trip_time_seconds", "gauge", "Last measured round-trip time to the peer.",
-         [](const P& p) -> V {
+  family("trinity_peer_round_trip_time_seconds", "gauge",
+         "Last measured round-trip time to the peer.", [](const P& p) -> V {
            if (!p.last_rtt) return std::nullopt;
            return std::chrono::duration<double>(*p.last_rtt).count();
          });

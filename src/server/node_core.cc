@@ -217,6 +217,12 @@ void NodeCore::SubmitQueued(Queued q) {
 }
 
 void NodeCore::ReadLinearizable(RequestToken token) {
+  if (!disk_full_.ok() && SoleVoter()) {
+    // Nothing can commit without this member, so its state is the latest: a read is
+    // linearizable even though it no longer takes part in consensus.
+    Complete(Completion{token, Status::Ok(), std::nullopt});
+    return;
+  }
   if (!AdmitOrFail(token)) return;
   reads_unasked_.push_back(Waiter{token, now_ms_ + options_.request_timeout_ms});
 }
@@ -596,6 +602,11 @@ void NodeCore::MaybeSnapshot() {
                     fmt::format("compacted the log up to index {}", compact_to), compact_to});
     }
   }
+}
+
+bool NodeCore::SoleVoter() const {
+  const raft::ConfState cs = raw_->status().conf_state;
+  return cs.voters.size() == 1 && cs.IsVoter(options_.id);
 }
 
 void NodeCore::Fatal(Status s) {

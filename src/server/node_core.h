@@ -212,6 +212,7 @@ class NodeCore {
   Status RestoreFromSnapshotData(const std::string& data);
   std::string SnapshotData() const;
   void Fatal(Status s);
+  bool SoleVoter() const;
 
   const NodeCoreOptions options_;
   storage::WalRaftStorage* const storage_;

@@ -73,7 +73,7 @@ Result<std::unique_ptr<WalRaftStorage>> WalRaftStorage::Open(io::FileSystem& fs,
   if (!wal.ok()) {
     if (wal.status().code() == StatusCode::kFailedPrecondition) {
       return FailedPrecondition("storage: data directory " + dir +
-                                " is in use by another process (" + wal.status().message() + ")");
+                                " is locked by another process (" + wal.status().message() + ")");
     }
     return wal.status().WithContext("storage: opening " + dir);
   }

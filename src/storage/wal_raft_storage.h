@@ -24,7 +24,7 @@
 //   dirty pages it failed to write, so a retry could report lost data as durable)
 //   every call fails with the first error, reads included. The node must stop; a
 //   restart reopens the directory and recovery decides what survived.
-// - The WAL's directory lock refuses a data directory in use by another process
+// - The WAL's directory lock refuses a data directory locked by another process
 //   (kFailedPrecondition, naming the directory and the holder).
 //
 // Not thread-safe: one owner (the node loop thread).

@@ -56,7 +56,7 @@ TEST_F(WalRaftStoragePosixTest, ADirectoryLockedByAnotherOpenStorageIsRefused) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(
-      second.status().message().find("data directory " + dir_ + " is in use by another process"),
+      second.status().message().find("data directory " + dir_ + " is locked by another process"),
       std::string::npos)
       << second.status().message();
   EXPECT_NE(second.status().message().find("in use by pid"), std::string::npos)

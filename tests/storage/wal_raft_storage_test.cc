@@ -201,7 +201,7 @@ TEST_F(WalRaftStorageTest, ADirectoryInUseIsRefusedWithAClearMessage) {
   auto second = WalRaftStorage::Open(fs_, kDir, Options(Voters({1})));
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(second.status().message().find("data directory /data is in use by another process"),
+  EXPECT_NE(second.status().message().find("data directory /data is locked by another process"),
             std::string::npos)
       << second.status().message();
 }
