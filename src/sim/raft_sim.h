@@ -89,6 +89,9 @@ struct RaftSimOptions {
   // advance, before sending either (SimCluster::set_new_leader_crash_probability).
   // 0 by default; raising it makes Figure-8 interleavings common.
   double new_leader_crash_probability = 0;
+  // Idle phases (idle_phase.h): every few seconds of the fault phase, faults and
+  // clients pause and no election may happen while the cluster is stable.
+  bool idle_phases = true;
   bool verbose = false;  // log faults to stdout
 };
 
@@ -108,6 +111,7 @@ struct RaftSimResult {
   std::uint64_t compactions = 0;
   std::uint64_t snapshots_installed = 0;  // snapshots received from a leader
   std::uint64_t partitions = 0;
+  std::uint64_t idle_phases = 0;  // idle phases watched (the cluster became stable)
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;
   std::int64_t liveness_ticks = -1;  // nominal ticks from "faults stop" to probe committed

@@ -1,0 +1,139 @@
+#include "sim/message_checks.h"
+
+#include <fmt/format.h>
+
+namespace tri::sim {
+namespace {
+
+constexpr std::string_view kSendDurability = "send durability";
+
+bool CarriesFutureTerm(const raft::Message& m) {
+  return m.type == raft::MessageType::kPreVote ||
+         (m.type == raft::MessageType::kPreVoteResp && !m.reject);
+}
+
+}  // namespace
+
+void MessageChecks::ObserveDelivered(raft::NodeId to, const raft::Message& m) {
+  if (m.type == raft::MessageType::kApp || m.type == raft::MessageType::kSnap) {
+    delivered_appends_.emplace(to, m.from, m.term);
+  }
+}
+
+void MessageChecks::Fail(const SenderView& sender, const raft::Message& m,
+                         const std::string& what) {
+  const raft::HardState& hs = sender.durable_hard_state;
+  invariants_->Report(
+      std::string(kSendDurability),
+      fmt::format("node {} sent {} term {} index {} to node {}{}, but {} (durable: term {} vote "
+                  "{} commit {}, log {}..{})",
+                  sender.id, raft::MessageTypeName(m.type), m.term, m.index, m.to,
+                  m.reject ? " (reject)" : "", what, hs.term, hs.vote, hs.commit,
+                  sender.durable->FirstIndex(), sender.durable->LastIndex()));
+}
+
+void MessageChecks::CheckLogClaim(const SenderView& sender, const raft::Message& m) {
+  // A campaign's log position: only while the sender still campaigns in that term,
+  // as an append from a new leader may have truncated its log since (then the claim
+  // is moot: the campaign is over).
+  const bool campaigning =
+      (sender.role == raft::Role::kCandidate || sender.role == raft::Role::kPreCandidate) &&
+      sender.term == (m.type == raft::MessageType::kPreVote ? m.term - 1 : m.term);
+  if (!campaigning || m.index < sender.durable->FirstIndex() - 1) return;
+  auto t = sender.durable->TermAt(m.index);
+  if (!t.ok() || *t != m.log_term || sender.durable->LastIndex() != m.index) {
+    Fail(sender, m,
+         fmt::format("it claims a log ending at {}/{} that is not on its disk", m.log_term,
+                     m.index));
+  }
+}
+
+void MessageChecks::CheckOneVotePerTerm(const SenderView& sender, const raft::Message& m,
+                                        raft::NodeId candidate) {
+  auto [it, inserted] = votes_.emplace(std::make_pair(sender.id, m.term), candidate);
+  if (inserted || it->second == candidate) return;
+  invariants_->Report("one vote per term",
+                      fmt::format("node {} granted its vote in term {} to node {} after granting "
+                                  "it to node {}",
+                                  sender.id, m.term, candidate, it->second));
+}
+
+void MessageChecks::CheckSend(const SenderView& sender, const raft::Message& m) {
+  using raft::MessageType;
+  const raft::HardState& hs = sender.durable_hard_state;
+  if (m.term == 0) return;  // forwarded requests claim nothing
+  if (m.type == MessageType::kPreVote) {
+    if (m.term - 1 > hs.term) Fail(sender, m, "its pre-election term is past its durable term");
+    CheckLogClaim(sender, m);
+    return;
+  }
+  if (CarriesFutureTerm(m)) return;
+  if (m.term > hs.term) {
+    Fail(sender, m, "its term is not durable");
+    return;
+  }
+  switch (m.type) {
+    case MessageType::kVote:
+      if (hs.term == m.term && hs.vote != sender.id) {
+        Fail(sender, m, "its vote for itself is not durable");
+        return;
+      }
+      CheckOneVotePerTerm(sender, m, sender.id);
+      CheckLogClaim(sender, m);
+      return;
+    case MessageType::kVoteResp:
+      if (m.reject) return;
+      if (hs.term == m.term && hs.vote != m.to) {
+        Fail(sender, m, fmt::format("the vote it grants to node {} is not durable", m.to));
+        return;
+      }
+      CheckOneVotePerTerm(sender, m, m.to);
+      return;
+    case MessageType::kAppResp:
+      if (m.reject || m.index == 0) return;  // index 0: tells a stale leader the term
+      if (delivered_appends_.count({sender.id, m.to, m.term}) == 0) {
+        invariants_->Report(
+            "stale-term append accepted",
+            fmt::format("node {} accepted an append from node {} up to index {} and answered "
+                        "with its term {}, but node {} never sent it an append of that term "
+                        "(an append from an older term must be refused)",
+                        sender.id, m.to, m.index, m.term, m.to));
+        return;
+      }
+      if (hs.term == m.term && m.index >= sender.durable->FirstIndex() &&
+          m.index > sender.durable->LastIndex()) {
+        Fail(sender, m, fmt::format("it acknowledges index {} beyond its durable log", m.index));
+      }
+      return;
+    case MessageType::kApp:
+    case MessageType::kHeartbeat:
+      if (m.commit > hs.commit) {
+        Fail(sender, m, fmt::format("the commit index {} it announces is not durable", m.commit));
+      }
+      return;
+    case MessageType::kSnap:
+      if (m.snapshot && m.snapshot->metadata.index > hs.commit) {
+        Fail(sender, m,
+             fmt::format("its snapshot at index {} is beyond its durable commit index",
+                         m.snapshot->metadata.index));
+      }
+      return;
+    case MessageType::kReadIndexResp: {
+      if (sender.sole_voter || m.index < sender.durable->FirstIndex() - 1) return;
+      auto t = sender.durable->TermAt(m.index);
+      if (!t.ok() || *t != m.term) {
+        invariants_->Report(
+            "read before term commit",
+            fmt::format("leader {} of term {} answered a read at index {} (term {}) before "
+                        "committing an entry of its own term",
+                        sender.id, m.term, m.index,
+                        t.ok() ? fmt::format("{}", *t) : std::string("unknown")));
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace tri::sim
