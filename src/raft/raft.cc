@@ -1,6 +1,7 @@
 #include "raft/raft.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "base/assert.h"
 #include "raft/quorum.h"
@@ -319,6 +320,7 @@ void Raft::TickHeartbeat() {
 }
 
 Status Raft::Step(Message m) {
+  const Term term_before_step = term_;  // TEST ONLY: vote_not_persisted_same_term
   // Messages from removed members are ignored: a removed node must not disrupt the group.
   if (!IsLocalMessage(m.type) && m.from != id_ && conf_.removed.count(m.from) != 0) {
     return Status::Ok();
@@ -343,6 +345,9 @@ Status Raft::Step(Message m) {
     } else {
       BecomeFollower(m.term, kNoNode);
     }
+  } else if (m.term < term_ && config_.testing_bugs.accept_stale_term_append &&
+             m.type == MessageType::kApp && role_ == Role::kFollower) {
+    // TEST ONLY: the injected bug handles a stale leader's append as a current one.
   } else if (m.term < term_) {
     if ((config_.check_quorum || config_.pre_vote) &&
         (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp)) {
@@ -409,7 +414,10 @@ Status Raft::Step(Message m) {
         Send(std::move(resp));
         if (m.type == MessageType::kVote) {
           election_elapsed_ = 0;
-          vote_ = m.from;
+          // TEST ONLY: the injected bug grants without recording the vote.
+          if (!config_.testing_bugs.vote_not_persisted_same_term || term_ != term_before_step) {
+            vote_ = m.from;
+          }
         }
       } else {
         resp.term = term_;
@@ -474,7 +482,18 @@ bool Raft::MaybeCommit() {
     matches.push_back(it == prs_.end() ? 0 : it->second.match);
   }
   if (matches.empty()) return false;
-  const Index quorum_index = QuorumCommittedIndex(std::move(matches));
+  Index quorum_index = 0;
+  if (config_.testing_bugs.learners_count_for_commit) {
+    // TEST ONLY: the injected bug fills the voters' majority with learners' acks.
+    for (NodeId l : conf_.learners) {
+      auto it = prs_.find(l);
+      matches.push_back(it == prs_.end() ? 0 : it->second.match);
+    }
+    std::sort(matches.begin(), matches.end(), std::greater<Index>());
+    quorum_index = matches[MajoritySize(conf_.voters.size()) - 1];
+  } else {
+    quorum_index = QuorumCommittedIndex(std::move(matches));
+  }
   // Figure 8: only an entry of the current term is committed by counting replicas;
   // earlier entries are committed indirectly. (TEST ONLY: the injected bug commits
   // whatever a quorum stores.)
@@ -759,8 +778,9 @@ void Raft::HandleReadIndexRequest(Message& m) {
     RespondToRead(m.from, log_.committed(), std::move(m.context));
     return;
   }
-  if (!CommittedEntryInCurrentTerm()) {
+  if (!CommittedEntryInCurrentTerm() && !config_.testing_bugs.read_before_own_term_commit) {
     // 6.4: a new leader does not know the commit index until it commits in its term.
+    // (TEST ONLY: the injected bug answers at once.)
     reads_before_term_commit_.push_back(std::move(m));
     return;
   }
@@ -992,7 +1012,8 @@ Status Raft::StepFollower(Message& m) {
       HandleAppendEntries(m);
       return Status::Ok();
     case MessageType::kHeartbeat:
-      election_elapsed_ = 0;
+      // TEST ONLY: the injected bug leaves the election timer running.
+      if (!config_.testing_bugs.heartbeat_no_timer_reset) election_elapsed_ = 0;
       lead_ = m.from;
       HandleHeartbeat(m);
       return Status::Ok();
