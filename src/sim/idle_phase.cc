@@ -29,6 +29,11 @@ void IdlePhases::Begin(SimTimeUs now_us) {
 bool IdlePhases::Stable(SimTimeUs now_us, Leadership* out) const {
   const auto leader = cluster_->Leader();
   if (!leader) return false;
+  // A transfer's MsgTimeoutNow may still be in flight or about to be acted on.
+  if (cluster_->last_timeout_now_us() >= 0 &&
+      now_us - cluster_->last_timeout_now_us() < config_.election_timeout_us) {
+    return false;
+  }
   const auto lv = cluster_->View(*leader, now_us);
   if (!lv || lv->commit != lv->last_index || lv->applied < lv->commit ||
       lv->lead_transferee != raft::kNoNode) {

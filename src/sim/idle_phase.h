@@ -6,7 +6,8 @@
 // duplication or clock pause; drift stays within +-30%, far below what an
 // election timeout tolerates with a heartbeat every tick). Once the cluster is
 // stable (one leader, every member of its configuration up, in its term and
-// following it, its log committed and applied, no transfer in flight) the
+// following it, its log committed and applied, no transfer in flight and no
+// MsgTimeoutNow sent within an election timeout) the
 // watch begins: for `watch_election_timeouts` election timeouts no member may
 // change its term or send a vote or pre-vote request, and the leader must stay
 // leader. A broken election timer (e.g. one that heartbeats do not reset)

@@ -58,6 +58,35 @@ void MessageChecks::CheckOneVotePerTerm(const SenderView& sender, const raft::Me
                                   sender.id, m.term, candidate, it->second));
 }
 
+void MessageChecks::CheckElected(raft::NodeId leader, raft::Term term,
+                                 const std::set<raft::NodeId>& voters_a,
+                                 const std::set<raft::NodeId>& voters_b) {
+  const auto granted = [&](const std::set<raft::NodeId>& voters, std::string* ids) {
+    std::size_t count = 0;
+    for (raft::NodeId v : voters) {
+      auto it = votes_.find({v, term});
+      if (v == leader || (it != votes_.end() && it->second == leader)) {
+        ++count;
+        *ids += fmt::format(" {}", v);
+      }
+    }
+    return count;
+  };
+  std::string ids_a;
+  std::string ids_b;
+  if (granted(voters_a, &ids_a) >= voters_a.size() / 2 + 1 ||
+      granted(voters_b, &ids_b) >= voters_b.size() / 2 + 1) {
+    return;
+  }
+  std::string all;
+  for (raft::NodeId v : voters_a)
+    all += fmt::format(" {}", v);
+  invariants_->Report("election quorum",
+                      fmt::format("node {} became leader of term {} with granted votes from "
+                                  "[{} ] only, not a majority of its voters [{} ]",
+                                  leader, term, ids_a, all));
+}
+
 void MessageChecks::CheckSend(const SenderView& sender, const raft::Message& m) {
   using raft::MessageType;
   const raft::HardState& hs = sender.durable_hard_state;

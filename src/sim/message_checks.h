@@ -28,7 +28,9 @@
 //    answering (Raft thesis 6.4), unless it is its configuration's only voter.
 //
 // Across a node's incarnations, its granted votes (kVoteResp, and kVote for
-// itself) name one candidate per term: a second one means it voted twice.
+// itself) name one candidate per term: a second one means it voted twice. And a
+// node that becomes leader of a term must have been sent granted votes by a
+// majority of its voters (a candidate that counts a vote twice wins with fewer).
 //
 // Besides the sender's own state, one claim about its peer is checked: an
 // accepting kAppResp of term T (index > 0) answers an append of term T from its
@@ -68,6 +70,11 @@ class MessageChecks {
   void ObserveDelivered(raft::NodeId to, const raft::Message& m);
   // `m` is about to be handed to the network by `sender`.
   void CheckSend(const SenderView& sender, const raft::Message& m);
+  // `leader` acts as leader of `term` for the first time: a majority of the voters
+  // of its configuration (`voters_a` or `voters_b`: the one before or after its
+  // latest Ready) must have sent it a granted vote for that term (its own included).
+  void CheckElected(raft::NodeId leader, raft::Term term, const std::set<raft::NodeId>& voters_a,
+                    const std::set<raft::NodeId>& voters_b);
 
  private:
   void Fail(const SenderView& sender, const raft::Message& m, const std::string& what);

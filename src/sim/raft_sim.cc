@@ -337,10 +337,17 @@ Result<InjectedBug> ParseInjectedBug(std::string_view name) {
   if (name == "stale-read") return InjectedBug::kStaleRead;
   if (name == "lazy-fsync") return InjectedBug::kLazyFsync;
   if (name == "double-vote") return InjectedBug::kDoubleVote;
-  if (name == "commit-by-count") return InjectedBug::kCommitByCount;
+  for (InjectedBug bug :
+       {InjectedBug::kCommitByCount, InjectedBug::kVoteNotPersistedSameTerm,
+        InjectedBug::kAcceptStaleTermAppend, InjectedBug::kHeartbeatNoTimerReset,
+        InjectedBug::kLearnersCountForCommit, InjectedBug::kReadBeforeOwnTermCommit}) {
+    if (name == InjectedBugName(bug)) return bug;
+  }
   return InvalidArgument(
       fmt::format("unknown bug '{}' (known: none, forget-vote, stale-read, lazy-fsync, "
-                  "double-vote, commit-by-count)",
+                  "double-vote, commit-by-count, vote-not-persisted-same-term, "
+                  "accept-stale-term-append, heartbeat-no-timer-reset, "
+                  "learners-count-for-commit, read-before-own-term-commit)",
                   name));
 }
 
@@ -358,6 +365,16 @@ std::string_view InjectedBugName(InjectedBug bug) {
       return "double-vote";
     case InjectedBug::kCommitByCount:
       return "commit-by-count";
+    case InjectedBug::kVoteNotPersistedSameTerm:
+      return "vote-not-persisted-same-term";
+    case InjectedBug::kAcceptStaleTermAppend:
+      return "accept-stale-term-append";
+    case InjectedBug::kHeartbeatNoTimerReset:
+      return "heartbeat-no-timer-reset";
+    case InjectedBug::kLearnersCountForCommit:
+      return "learners-count-for-commit";
+    case InjectedBug::kReadBeforeOwnTermCommit:
+      return "read-before-own-term-commit";
   }
   return "?";
 }

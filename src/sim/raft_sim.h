@@ -56,6 +56,20 @@ enum class InjectedBug : std::uint8_t {
   // Core (TestingBugs::commit_previous_term_by_count): a leader commits an entry
   // of an earlier term once a quorum stores it (Figure 8 of the Raft paper).
   kCommitByCount,
+  // Core (TestingBugs::vote_not_persisted_same_term): a vote granted in the term the
+  // voter is already in is sent without being recorded, so never made durable.
+  kVoteNotPersistedSameTerm,
+  // Core (TestingBugs::accept_stale_term_append): a follower accepts an append from
+  // a leader of an older term.
+  kAcceptStaleTermAppend,
+  // Core (TestingBugs::heartbeat_no_timer_reset): heartbeats do not reset the
+  // election timer.
+  kHeartbeatNoTimerReset,
+  // Core (TestingBugs::learners_count_for_commit): learners count towards a commit.
+  kLearnersCountForCommit,
+  // Core (TestingBugs::read_before_own_term_commit): a new leader answers reads
+  // before committing an entry of its term.
+  kReadBeforeOwnTermCommit,
 };
 Result<InjectedBug> ParseInjectedBug(std::string_view name);
 std::string_view InjectedBugName(InjectedBug bug);

@@ -197,6 +197,16 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   config.check_quorum = true;
   config.testing_bugs.count_duplicate_votes = options_.bug == InjectedBug::kDoubleVote;
   config.testing_bugs.commit_previous_term_by_count = options_.bug == InjectedBug::kCommitByCount;
+  config.testing_bugs.vote_not_persisted_same_term =
+      options_.bug == InjectedBug::kVoteNotPersistedSameTerm;
+  config.testing_bugs.accept_stale_term_append =
+      options_.bug == InjectedBug::kAcceptStaleTermAppend;
+  config.testing_bugs.heartbeat_no_timer_reset =
+      options_.bug == InjectedBug::kHeartbeatNoTimerReset;
+  config.testing_bugs.learners_count_for_commit =
+      options_.bug == InjectedBug::kLearnersCountForCommit;
+  config.testing_bugs.read_before_own_term_commit =
+      options_.bug == InjectedBug::kReadBeforeOwnTermCommit;
   auto raw = raft::RawNode::Create(config);
   TRI_ASSERT_MSG(raw.ok(), "RawNode::Create failed on the simulator's storage");
   n.raw = std::move(raw).value();
@@ -351,6 +361,7 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
       if (m.type == raft::MessageType::kVote || m.type == raft::MessageType::kPreVote) {
         campaigns_.push_back(Campaign{n.id, m.type, m.term});
       }
+      if (m.type == raft::MessageType::kTimeoutNow) last_timeout_now_us_ = now_us;
       network_.Send(n.id, to, std::move(m), now_us);
     }
     // 3. Apply and answer.
@@ -384,6 +395,7 @@ void SimCluster::CheckLeaderReady(Node& n, const raft::Ready& rd,
   if (n.raw->role() != raft::Role::kLeader) return;
   const raft::Term term = n.raw->term();
   const raft::Index commit = n.storage.hard_state().commit;
+  if (n.checked_leader_term != term) message_checks_.CheckElected(n.id, term, n.voters, voters);
   // The first Ready of a leadership only sets the base: a commit index reached as a
   // follower (in the same Ready) is not the leader's doing.
   if (n.checked_leader_term == term && commit > n.checked_leader_commit) {

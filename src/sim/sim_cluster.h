@@ -106,6 +106,9 @@ class SimCluster final : public KvCluster {
   };
   // Campaigns since the last call.
   std::vector<Campaign> TakeCampaigns();
+  // When a leader last sent MsgTimeoutNow (a leadership transfer's "campaign now";
+  // -1: never). The leader forgets the transfer before the target acts on it.
+  SimTimeUs last_timeout_now_us() const { return last_timeout_now_us_; }
 
   // What an up node believes now (for the idle phases' stability test).
   struct NodeView {
@@ -165,6 +168,7 @@ class SimCluster final : public KvCluster {
   raft::Index compact_keep_entries_ = 0;   // entries kept below a snapshot
   std::vector<SimNodeId> recent_voters_;
   std::vector<Campaign> campaigns_;
+  SimTimeUs last_timeout_now_us_ = -1;
   std::vector<SimNodeId> sudden_crashes_;
   double leader_crash_after_append_probability_ = 0;
   double new_leader_crash_probability_ = 0;

@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
                    "loss,dup,reorder,partition,crash,drift,transfer,membership | all | none");
   raft->add_option("--inject-bug", bug_text,
                    "a deliberate bug: forget-vote | stale-read | lazy-fsync (driver), "
-                   "double-vote | commit-by-count (core) | none");
+                   "double-vote | commit-by-count | vote-not-persisted-same-term | "
+                   "accept-stale-term-append | heartbeat-no-timer-reset | "
+                   "learners-count-for-commit | read-before-own-term-commit (core) | none");
   raft->add_option("--expect-violation", expect_violation,
                    "succeed iff some seed fails with this invariant, stopping at that seed "
                    "(e.g. linearizability; "

@@ -151,6 +151,28 @@ TEST(MessageChecks, ANodeGrantsItsVoteToOneCandidatePerTermAcrossRestarts) {
   EXPECT_EQ(inv.violation().invariant, "one vote per term");
 }
 
+TEST(MessageChecks, ALeaderNeedsGrantedVotesFromAMajorityOfItsVoters) {
+  RaftInvariants inv(5);
+  MessageChecks checks(&inv);
+  const std::set<raft::NodeId> voters{1, 2, 3, 4, 5};
+  checks.CheckSend(View(2, Disk({}, HardState{4, 1, 0})), Msg(MessageType::kVoteResp, 2, 1, 4));
+  // Its own vote and one granted vote (perhaps delivered twice) are not three of five.
+  checks.CheckElected(1, 4, voters, voters);
+  ASSERT_FALSE(inv.ok());
+  EXPECT_EQ(inv.violation().invariant, "election quorum");
+
+  RaftInvariants ok_inv(5);
+  MessageChecks ok_checks(&ok_inv);
+  for (raft::NodeId v : {2, 3}) {
+    ok_checks.CheckSend(View(v, Disk({}, HardState{4, 1, 0})),
+                        Msg(MessageType::kVoteResp, v, 1, 4));
+  }
+  ok_checks.CheckElected(1, 4, voters, voters);
+  // A one-voter configuration elects itself without any message.
+  ok_checks.CheckElected(7, 9, {7}, {7});
+  EXPECT_TRUE(ok_inv.ok()) << ok_inv.violation().details;
+}
+
 TEST(LeaderChecks, ACommitNeedsAMajorityOfVotersLearnersDoNotCount) {
   const MemoryStorage leader = Disk({1, 2}, HardState{2, 1, 2});
   const MemoryStorage behind = Disk({1}, HardState{2, 1, 1});

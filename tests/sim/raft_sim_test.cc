@@ -27,7 +27,11 @@ TEST(FaultSet, ParsesListsAllAndNoneAndRejectsUnknownNames) {
   EXPECT_FALSE(FaultSet::Parse("loss,meteor").ok());
   EXPECT_FALSE(ParseInjectedBug("typo").ok());
   EXPECT_EQ(*ParseInjectedBug("forget-vote"), InjectedBug::kForgetVote);
-  for (InjectedBug bug : {InjectedBug::kDoubleVote, InjectedBug::kCommitByCount}) {
+  for (InjectedBug bug :
+       {InjectedBug::kDoubleVote, InjectedBug::kCommitByCount,
+        InjectedBug::kVoteNotPersistedSameTerm, InjectedBug::kAcceptStaleTermAppend,
+        InjectedBug::kHeartbeatNoTimerReset, InjectedBug::kLearnersCountForCommit,
+        InjectedBug::kReadBeforeOwnTermCommit}) {
     EXPECT_EQ(*ParseInjectedBug(InjectedBugName(bug)), bug);
   }
 }
