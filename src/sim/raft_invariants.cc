@@ -69,6 +69,25 @@ void RaftInvariants::ObserveRestart(raft::NodeId node, raft::Index durable_commi
   last_applied_by_node_.erase(node);
 }
 
+void RaftInvariants::ObserveHardState(raft::NodeId node, const raft::HardState& hs) {
+  auto [it, inserted] = hard_state_by_node_.emplace(node, hs);
+  if (inserted) return;
+  const raft::HardState prev = it->second;
+  it->second = hs;
+  if (hs.term < prev.term) {
+    Fail("durable state regressed",
+         fmt::format("node {} persisted term {} after term {}", node, hs.term, prev.term));
+  } else if (hs.term == prev.term && prev.vote != raft::kNoNode && hs.vote != prev.vote) {
+    Fail("durable state regressed",
+         hs.vote == raft::kNoNode
+             ? fmt::format("node {} lost its durable vote for node {} in term {}", node, prev.vote,
+                           hs.term)
+             : fmt::format("node {} persisted a vote for node {} in term {} after voting for "
+                           "node {}",
+                           node, hs.vote, hs.term, prev.vote));
+  }
+}
+
 void RaftInvariants::ObserveLeaderIsVoter(raft::NodeId node, raft::Term term, bool is_voter) {
   if (!is_voter) {
     Fail("leader is a voter",

@@ -55,6 +55,9 @@ class RaftInvariants {
   // committed entries must stay on at least that many disks.
   void ObserveCommit(raft::NodeId node, raft::Term term, raft::Index commit,
                      const raft::Storage& storage, std::size_t quorum);
+  // `node` persisted hard state `hs`: a node's durable term never goes back, and
+  // within a term its durable vote, once cast, never changes (across restarts).
+  void ObserveHardState(raft::NodeId node, const raft::HardState& hs);
   // A leader must be a voter of its own configuration (never a learner).
   void ObserveLeaderIsVoter(raft::NodeId node, raft::Term term, bool is_voter);
   // `node` restarted from durable storage: commit may legitimately restart from
@@ -122,6 +125,7 @@ class RaftInvariants {
   std::map<std::pair<raft::Index, raft::Term>, EntryKey> entry_by_position_;
   std::vector<Committed> committed_;  // committed_[i - 1] is index i
   std::map<raft::NodeId, raft::Index> commit_by_node_;
+  std::map<raft::NodeId, raft::HardState> hard_state_by_node_;  // last persisted
   std::map<raft::NodeId, raft::Index> last_applied_by_node_;
   std::map<std::pair<raft::NodeId, raft::Term>, bool> completeness_checked_;
 };

@@ -333,6 +333,7 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
     if (rd.hard_state) {
       raft::HardState hs = *rd.hard_state;
       n.storage.SetHardState(hs);
+      invariants_->ObserveHardState(n.id, hs);
       // The core applies membership changes while handing out committed entries
       // and may then commit more under the new configuration, so entries newly
       // committed in this Ready were decided under the old or the new one.
