@@ -20,6 +20,29 @@ void MessageChecks::ObserveDelivered(raft::NodeId to, const raft::Message& m) {
   }
 }
 
+void MessageChecks::CheckStaleAppendIgnored(raft::NodeId to, const raft::Message& m,
+                                            const raft::NodeStatus& before,
+                                            const raft::NodeStatus& after) {
+  std::string what;
+  if (after.hard_state.term != before.hard_state.term) {
+    what =
+        fmt::format("its term went from {} to {}", before.hard_state.term, after.hard_state.term);
+  } else if (after.last_index != before.last_index) {
+    what = fmt::format("its log went from index {} to {}", before.last_index, after.last_index);
+  } else if (after.hard_state.commit != before.hard_state.commit) {
+    what = fmt::format("its commit index went from {} to {}", before.hard_state.commit,
+                       after.hard_state.commit);
+  } else if (after.soft_state.leader != before.soft_state.leader) {
+    what = fmt::format("it took node {} for its leader", after.soft_state.leader);
+  } else {
+    return;
+  }
+  invariants_->Report("stale-term append accepted",
+                      fmt::format("node {} in term {} stepped an append of term {} from node {}, "
+                                  "and {} (an append from an older term must be refused)",
+                                  to, before.hard_state.term, m.term, m.from, what));
+}
+
 void MessageChecks::Fail(const SenderView& sender, const raft::Message& m,
                          const std::string& what) {
   const raft::HardState& hs = sender.durable_hard_state;

@@ -36,12 +36,15 @@
 // accepting kAppResp of term T (index > 0) answers an append of term T from its
 // receiver. A follower that accepts an append from a leader of an older term
 // answers with its own, newer term, and no such append was ever delivered to it.
+// (The driver also compares the follower's state before and after it steps an
+// append of an older term: nothing may change.)
 
 #include <map>
 #include <set>
 #include <string>
 #include <tuple>
 
+#include "raft/raw_node.h"
 #include "raft/storage.h"
 #include "raft/types.h"
 #include "sim/raft_invariants.h"
@@ -68,6 +71,11 @@ class MessageChecks {
 
   // `m` was just stepped into node `to`.
   void ObserveDelivered(raft::NodeId to, const raft::Message& m);
+  // Node `to` was in a term newer than `m`'s (an append) when it stepped `m`; its
+  // status before and after: a stale append must change nothing (no entries, no
+  // commit index, no term, no leader), only be answered with the newer term.
+  void CheckStaleAppendIgnored(raft::NodeId to, const raft::Message& m,
+                               const raft::NodeStatus& before, const raft::NodeStatus& after);
   // `m` is about to be handed to the network by `sender`.
   void CheckSend(const SenderView& sender, const raft::Message& m);
   // `leader` acts as leader of `term` for the first time: a majority of the voters

@@ -261,8 +261,21 @@ void SimCluster::Step(SimTimeUs now_us) {
       n.leader_contact_from = delivery.message.from;
       n.leader_contact_term = delivery.message.term;
     }
+    // An append from an older term must leave the node as it was.
+    std::optional<raft::NodeStatus> before_stale_append;
+    raft::Message stale_append;
+    if (type == raft::MessageType::kApp && delivery.message.term < n.raw->term()) {
+      before_stale_append = n.raw->status();
+      stale_append.type = type;
+      stale_append.from = delivery.message.from;
+      stale_append.term = delivery.message.term;
+    }
     const Status s = n.raw->Step(std::move(delivery.message));
     TRI_ASSERT_MSG(s.ok() || s.code() != StatusCode::kInternal, "RawNode::Step internal error");
+    if (before_stale_append) {
+      message_checks_.CheckStaleAppendIgnored(delivery.to, stale_append, *before_stale_append,
+                                              n.raw->status());
+    }
   }
   for (auto& n : nodes_) {
     if (!n->up) continue;

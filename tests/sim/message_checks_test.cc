@@ -107,6 +107,31 @@ TEST(MessageChecks, AcceptingAnAppendOfAnOlderTermIsCaughtByTheTermOfTheAnswer) 
   EXPECT_EQ(inv.violation().invariant, "stale-term append accepted");
 }
 
+TEST(MessageChecks, SteppingAnAppendOfAnOlderTermChangesNothing) {
+  RaftInvariants inv(3);
+  MessageChecks checks(&inv);
+  raft::NodeStatus before;
+  before.hard_state = HardState{3, 0, 1};
+  before.last_index = 2;
+  before.soft_state.leader = 2;
+  const Message stale = Msg(MessageType::kApp, 1, 3, 2);
+  checks.CheckStaleAppendIgnored(3, stale, before, before);
+  EXPECT_TRUE(inv.ok()) << inv.violation().details;
+  raft::NodeStatus after = before;
+  after.last_index = 3;
+  checks.CheckStaleAppendIgnored(3, stale, before, after);
+  ASSERT_FALSE(inv.ok());
+  EXPECT_EQ(inv.violation().invariant, "stale-term append accepted");
+
+  RaftInvariants term_inv(3);
+  MessageChecks term_checks(&term_inv);
+  after = before;
+  after.hard_state.term = 2;  // it went back to the old leader's term
+  term_checks.CheckStaleAppendIgnored(3, stale, before, after);
+  ASSERT_FALSE(term_inv.ok());
+  EXPECT_EQ(term_inv.violation().invariant, "stale-term append accepted");
+}
+
 TEST(MessageChecks, ALeaderAnnouncesOnlyADurableCommitIndex) {
   RaftInvariants inv(3);
   MessageChecks checks(&inv);
