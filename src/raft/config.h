@@ -91,6 +91,22 @@ struct Config {
     // without waiting for an entry of its own term (the unsafe rule of Figure 8 in
     // the Raft paper): a committed entry can later be overwritten.
     bool commit_previous_term_by_count = false;
+    // A vote granted in the term the voter was already in is sent without being
+    // recorded (so never persisted): after a crash, or even without one, the voter can
+    // grant a second vote in that term.
+    bool vote_not_persisted_same_term = false;
+    // A follower accepts an append from a leader of an older term (instead of
+    // answering with its own term so that the stale leader steps down): a newer
+    // leader's entries can be overwritten.
+    bool accept_stale_term_append = false;
+    // A heartbeat does not reset the follower's election timer (appends still do): an
+    // idle cluster with a healthy leader keeps starting (pre-vote) elections.
+    bool heartbeat_no_timer_reset = false;
+    // A learner's acknowledgement counts towards the voters' commit quorum.
+    bool learners_count_for_commit = false;
+    // A new leader answers ReadIndex before it committed an entry of its own term,
+    // with a commit index that may miss entries an earlier leader committed.
+    bool read_before_own_term_commit = false;
   };
   TestingBugs testing_bugs;
 

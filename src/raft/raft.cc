@@ -297,6 +297,7 @@ void Raft::TickHeartbeat() {
 }
 
 Status Raft::Step(Message m) {
+  const Term term_before_step = term_;  // TEST ONLY: vote_not_persisted_same_term
   // Messages from removed members are ignored: a removed node must not disrupt the group.
   if (!IsLocalMessage(m.type) && m.from != id_ && conf_.removed.count(m.from) != 0) {
     return Status::Ok();
@@ -321,6 +322,9 @@ Status Raft::Step(Message m) {
     } else {
       BecomeFollower(m.term, kNoNode);
     }
+  } else if (m.term < term_ && config_.testing_bugs.accept_stale_term_append &&
+             m.type == MessageType::kApp && role_ == Role::kFollower) {
+    // TEST ONLY: the injected bug handles a stale leader's append as a current one.
   } else if (m.term < term_) {
     if ((config_.check_quorum || config_.pre_vote) &&
         (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp)) {
@@ -379,7 +383,10 @@ Status Raft::Step(Message m) {
         Send(std::move(resp));
         if (m.type == MessageType::kVote) {
           election_elapsed_ = 0;
-          vote_ = m.from;
+          // TEST ONLY: the injected bug grants without recording the vote.
+          if (!config_.testing_bugs.vote_not_persisted_same_term || term_ != term_before_step) {
+            vote_ = m.from;
+          }
         }
       } else {
         resp.term = term_;
@@ -549,7 +556,8 @@ Status Raft::StepFollower(Message& m) {
       HandleAppendEntries(m);
       return Status::Ok();
     case MessageType::kHeartbeat:
-      election_elapsed_ = 0;
+      // TEST ONLY: the injected bug leaves the election timer running.
+      if (!config_.testing_bugs.heartbeat_no_timer_reset) election_elapsed_ = 0;
       lead_ = m.from;
       HandleHeartbeat(m);
       return Status::Ok();

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <functional>
 
 #include "base/assert.h"
 #include "raft/internal/quorum.h"
@@ -52,7 +53,18 @@ bool Raft::MaybeCommit() {
     matches.push_back(it == prs_.end() ? 0 : it->second.match);
   }
   if (matches.empty()) return false;
-  const Index quorum_index = QuorumCommittedIndex(std::move(matches));
+  Index quorum_index = 0;
+  if (config_.testing_bugs.learners_count_for_commit) {
+    // TEST ONLY: the injected bug fills the voters' majority with learners' acks.
+    for (NodeId l : conf_.learners) {
+      auto it = prs_.find(l);
+      matches.push_back(it == prs_.end() ? 0 : it->second.match);
+    }
+    std::sort(matches.begin(), matches.end(), std::greater<Index>());
+    quorum_index = matches[MajoritySize(conf_.voters.size()) - 1];
+  } else {
+    quorum_index = QuorumCommittedIndex(std::move(matches));
+  }
   // Figure 8: only an entry of the current term is committed by counting replicas;
   // earlier entries are committed indirectly. (TEST ONLY: the injected bug commits
   // whatever a quorum stores.)

@@ -69,6 +69,25 @@ void RaftInvariants::ObserveRestart(raft::NodeId node, raft::Index durable_commi
   last_applied_by_node_.erase(node);
 }
 
+void RaftInvariants::ObserveHardState(raft::NodeId node, const raft::HardState& hs) {
+  auto [it, inserted] = hard_state_by_node_.emplace(node, hs);
+  if (inserted) return;
+  const raft::HardState prev = it->second;
+  it->second = hs;
+  if (hs.term < prev.term) {
+    Fail("durable state regressed",
+         fmt::format("node {} persisted term {} after term {}", node, hs.term, prev.term));
+  } else if (hs.term == prev.term && prev.vote != raft::kNoNode && hs.vote != prev.vote) {
+    Fail("durable state regressed",
+         hs.vote == raft::kNoNode
+             ? fmt::format("node {} lost its durable vote for node {} in term {}", node, prev.vote,
+                           hs.term)
+             : fmt::format("node {} persisted a vote for node {} in term {} after voting for "
+                           "node {}",
+                           node, hs.vote, hs.term, prev.vote));
+  }
+}
+
 void RaftInvariants::ObserveLeaderIsVoter(raft::NodeId node, raft::Term term, bool is_voter) {
   if (!is_voter) {
     Fail("leader is a voter",
@@ -246,6 +265,83 @@ void RaftInvariants::CheckLogMatching(const std::map<raft::NodeId, const raft::S
       }
     }
   }
+}
+
+namespace {
+
+// How many of `voters` durably hold index `i` with term `term` (a snapshot covering
+// it counts: only committed entries are snapshotted); their ids go to `holders`.
+std::size_t DurableHolders(const std::set<raft::NodeId>& voters, raft::Index i, raft::Term term,
+                           const std::map<raft::NodeId, const raft::Storage*>& durable,
+                           std::string* holders) {
+  std::size_t count = 0;
+  for (raft::NodeId v : voters) {
+    auto it = durable.find(v);
+    if (it == durable.end()) continue;
+    const raft::Storage& s = *it->second;
+    bool holds = i < s.FirstIndex();
+    if (!holds) {
+      auto t = s.TermAt(i);
+      holds = t.ok() && *t == term;
+    }
+    if (holds) {
+      ++count;
+      *holders += fmt::format(" {}", v);
+    }
+  }
+  return count;
+}
+
+std::string FormatIds(const std::set<raft::NodeId>& ids) {
+  std::string out;
+  for (raft::NodeId id : ids)
+    out += fmt::format(" {}", id);
+  return out;
+}
+
+}  // namespace
+
+void RaftInvariants::CheckLeaderCommit(
+    raft::NodeId node, raft::Term term, raft::Index old_commit, raft::Index new_commit,
+    const raft::Storage& log, const std::set<raft::NodeId>& voters_before,
+    const std::set<raft::NodeId>& voters_after,
+    const std::map<raft::NodeId, const raft::Storage*>& durable) {
+  if (new_commit <= old_commit || new_commit < log.FirstIndex()) return;
+  auto t = log.TermAt(new_commit);
+  if (!t.ok()) {
+    Fail("leader commit", fmt::format("leader {} of term {} committed index {} that its log lacks",
+                                      node, term, new_commit));
+    return;
+  }
+  if (*t != term) {
+    Fail("leader commit",
+         fmt::format("leader {} of term {} advanced its commit index from {} to {}, an entry of "
+                     "the earlier term {}: only entries of the leader's own term are committed "
+                     "by counting replicas (Figure 8)",
+                     node, term, old_commit, new_commit, *t));
+    return;
+  }
+  std::string before_ids;
+  std::string after_ids;
+  const std::size_t before = DurableHolders(voters_before, new_commit, term, durable, &before_ids);
+  const std::size_t after = DurableHolders(voters_after, new_commit, term, durable, &after_ids);
+  if (before >= voters_before.size() / 2 + 1 || after >= voters_after.size() / 2 + 1) return;
+  Fail("leader commit",
+       fmt::format("leader {} of term {} committed index {}, but only voters [{} ] of [{} ] "
+                   "durably hold it (not a majority of its voters; learners do not count)",
+                   node, term, new_commit, before_ids, FormatIds(voters_before)));
+}
+
+void RaftInvariants::CheckLeaderRead(raft::NodeId node, raft::Term term, raft::Index read_index,
+                                     const raft::Storage& log, bool sole_voter) {
+  if (sole_voter || read_index + 1 < log.FirstIndex()) return;
+  auto t = log.TermAt(read_index);
+  if (t.ok() && *t == term) return;
+  Fail(
+      "read before term commit",
+      fmt::format("leader {} of term {} answered a read at index {} (term {}) before committing "
+                  "an entry of its own term",
+                  node, term, read_index, t.ok() ? fmt::format("{}", *t) : std::string("unknown")));
 }
 
 }  // namespace tri::sim

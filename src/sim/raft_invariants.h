@@ -16,10 +16,14 @@
 //  - state-machine safety: no two nodes apply different entries at one index,
 //    and only committed entries are applied;
 //  - no committed entry is lost: every committed entry stays on the durable
-//    storage of a quorum; a node's commit index never goes backwards.
+//    storage of a quorum; a node's commit index never goes backwards;
+//  - a leader commits by counting only entries of its own term, only once a
+//    majority of its voters durably holds them, and answers reads only after
+//    committing an entry of its term.
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,6 +55,9 @@ class RaftInvariants {
   // committed entries must stay on at least that many disks.
   void ObserveCommit(raft::NodeId node, raft::Term term, raft::Index commit,
                      const raft::Storage& storage, std::size_t quorum);
+  // `node` persisted hard state `hs`: a node's durable term never goes back, and
+  // within a term its durable vote, once cast, never changes (across restarts).
+  void ObserveHardState(raft::NodeId node, const raft::HardState& hs);
   // A leader must be a voter of its own configuration (never a learner).
   void ObserveLeaderIsVoter(raft::NodeId node, raft::Term term, bool is_voter);
   // `node` restarted from durable storage: commit may legitimately restart from
@@ -65,6 +72,27 @@ class RaftInvariants {
   void ObserveSnapshotInstalled(raft::NodeId node, raft::Index index, raft::Term term);
   // Two replicas reached different states after applying the same log prefix.
   void ObserveDivergence(std::string details) { Fail("state-machine safety", std::move(details)); }
+  // A violation found by another checker (message_checks.h, the idle phases).
+  void Report(std::string invariant, std::string details) {
+    Fail(std::move(invariant), std::move(details));
+  }
+  // `node`, leader of `term`, advanced its commit index from `old_commit` to
+  // `new_commit` (its log is `log`). The entry at `new_commit` must be of `term`
+  // (earlier entries are committed only under one of the leader's own, Figure 8),
+  // and a majority of the VOTERS durably hold it with that term (learners never
+  // count). A membership change applied in the same Ready may have decided the
+  // commit under the configuration before or after it: a majority of either
+  // `voters_before` or `voters_after` suffices.
+  void CheckLeaderCommit(raft::NodeId node, raft::Term term, raft::Index old_commit,
+                         raft::Index new_commit, const raft::Storage& log,
+                         const std::set<raft::NodeId>& voters_before,
+                         const std::set<raft::NodeId>& voters_after,
+                         const std::map<raft::NodeId, const raft::Storage*>& durable);
+  // `node`, leader of `term`, hands out a read state at `read_index` (its log is
+  // `log`): it must have committed an entry of its own term first (the entry at the
+  // read index is of `term`), unless it is its configuration's only voter.
+  void CheckLeaderRead(raft::NodeId node, raft::Term term, raft::Index read_index,
+                       const raft::Storage& log, bool sole_voter);
   // Every committed entry is on at least a quorum (of the configuration that
   // committed it) of these durable logs.
   void CheckCommittedDurable(const std::map<raft::NodeId, const raft::Storage*>& durable);
@@ -97,6 +125,7 @@ class RaftInvariants {
   std::map<std::pair<raft::Index, raft::Term>, EntryKey> entry_by_position_;
   std::vector<Committed> committed_;  // committed_[i - 1] is index i
   std::map<raft::NodeId, raft::Index> commit_by_node_;
+  std::map<raft::NodeId, raft::HardState> hard_state_by_node_;  // last persisted
   std::map<raft::NodeId, raft::Index> last_applied_by_node_;
   std::map<std::pair<raft::NodeId, raft::Term>, bool> completeness_checked_;
 };

@@ -8,6 +8,7 @@
 
 #include "base/assert.h"
 #include "base/rng.h"
+#include "sim/idle_phase.h"
 #include "sim/linearizability.h"
 #include "sim/raft_invariants.h"
 #include "sim/sim_cluster.h"
@@ -115,6 +116,41 @@ class Nemesis {
         Log(now_us, "loss burst 30%");
         break;
     }
+  }
+
+  // Pauses every fault for an idle phase: partitions heal, crashed nodes restart,
+  // clock pauses end, the network turns clean. Resume() brings the faults back.
+  void Pause(SimTimeUs now_us) {
+    for (const auto& [id, at] : restart_at_)
+      cluster_->Restart(id, now_us);
+    restart_at_.clear();
+    for (SimNodeId crashed : cluster_->TakeSuddenCrashes())
+      cluster_->Restart(crashed, now_us);
+    (void)cluster_->TakeRecentVoters();
+    cluster_->network().links().Heal();
+    heal_at_us_ = -1;
+    loss_burst_end_us_ = -1;
+    NetworkConfig& net = cluster_->network().config();
+    net.loss_probability = 0;
+    net.duplicate_probability = 0;
+    net.reorder = false;
+    cluster_->set_leader_crash_after_append_probability(0);
+    cluster_->set_new_leader_crash_probability(0);
+    cluster_->UnpauseClocks(now_us);
+    Log(now_us, "idle phase: faults and clients pause");
+  }
+
+  void Resume(SimTimeUs now_us) {
+    NetworkConfig& net = cluster_->network().config();
+    net.loss_probability = options_.faults.loss ? 0.03 : 0.0;
+    net.duplicate_probability = options_.faults.dup ? 0.03 : 0.0;
+    net.reorder = options_.faults.reorder;
+    if (options_.faults.crash) {
+      cluster_->set_leader_crash_after_append_probability(0.02);
+      cluster_->set_new_leader_crash_probability(options_.new_leader_crash_probability);
+    }
+    next_us_ = now_us + NextGap();
+    Log(now_us, "idle phase over: faults and clients resume");
   }
 
   // Ends every fault: partitions heal, nodes restart, the network turns clean.
@@ -301,10 +337,17 @@ Result<InjectedBug> ParseInjectedBug(std::string_view name) {
   if (name == "stale-read") return InjectedBug::kStaleRead;
   if (name == "lazy-fsync") return InjectedBug::kLazyFsync;
   if (name == "double-vote") return InjectedBug::kDoubleVote;
-  if (name == "commit-by-count") return InjectedBug::kCommitByCount;
+  for (InjectedBug bug :
+       {InjectedBug::kCommitByCount, InjectedBug::kVoteNotPersistedSameTerm,
+        InjectedBug::kAcceptStaleTermAppend, InjectedBug::kHeartbeatNoTimerReset,
+        InjectedBug::kLearnersCountForCommit, InjectedBug::kReadBeforeOwnTermCommit}) {
+    if (name == InjectedBugName(bug)) return bug;
+  }
   return InvalidArgument(
       fmt::format("unknown bug '{}' (known: none, forget-vote, stale-read, lazy-fsync, "
-                  "double-vote, commit-by-count)",
+                  "double-vote, commit-by-count, vote-not-persisted-same-term, "
+                  "accept-stale-term-append, heartbeat-no-timer-reset, "
+                  "learners-count-for-commit, read-before-own-term-commit)",
                   name));
 }
 
@@ -322,6 +365,16 @@ std::string_view InjectedBugName(InjectedBug bug) {
       return "double-vote";
     case InjectedBug::kCommitByCount:
       return "commit-by-count";
+    case InjectedBug::kVoteNotPersistedSameTerm:
+      return "vote-not-persisted-same-term";
+    case InjectedBug::kAcceptStaleTermAppend:
+      return "accept-stale-term-append";
+    case InjectedBug::kHeartbeatNoTimerReset:
+      return "heartbeat-no-timer-reset";
+    case InjectedBug::kLearnersCountForCommit:
+      return "learners-count-for-commit";
+    case InjectedBug::kReadBeforeOwnTermCommit:
+      return "read-before-own-term-commit";
   }
   return "?";
 }
@@ -354,8 +407,22 @@ RaftSimResult RunRaftSim(const RaftSimOptions& options) {
     }
   };
 
-  // Phase 1: the workload under faults.
+  // Phase 1: the workload under faults, interrupted by idle phases (idle_phase.h).
+  IdlePhaseConfig idle_config;
+  idle_config.election_timeout_us = options.tick_us * options.election_ticks;
+  idle_config.settle_bound_us = options.tick_us * options.liveness_bound_ticks;
+  SeededRng idle_rng(rng.Next());
+  IdlePhases idle(idle_config, &idle_rng, &cluster, &invariants);
   while (invariants.ok() && !workload.Done() && now < options.max_fault_phase_us) {
+    if (options.idle_phases && idle.Due(now)) {
+      nemesis.Pause(now);
+      idle.Begin(now);
+    }
+    if (idle.active()) {
+      step();
+      if (idle.Step(now)) nemesis.Resume(now);
+      continue;
+    }
     nemesis.Step(now);
     workload.Tick(now, cluster);
     step();
@@ -421,6 +488,7 @@ RaftSimResult RunRaftSim(const RaftSimOptions& options) {
   result.compactions = cluster.compactions();
   result.snapshots_installed = cluster.snapshots_installed();
   result.partitions = nemesis.partitions();
+  result.idle_phases = idle.watched();
   const NetworkStats& ns = cluster.network().stats();
   result.messages_sent = ns.sent;
   result.messages_dropped = ns.lost + ns.dropped_partition + ns.dropped_node_down;
@@ -460,6 +528,7 @@ std::string ReplayArguments(const RaftSimOptions& o) {
   if (o.liveness_bound_ticks != defaults.liveness_bound_ticks) {
     args += fmt::format(" --liveness-bound-ticks {}", o.liveness_bound_ticks);
   }
+  if (!o.idle_phases) args += " --no-idle-phases";
   if (o.bug != InjectedBug::kNone) args += fmt::format(" --inject-bug {}", InjectedBugName(o.bug));
   return args;
 }
@@ -476,10 +545,10 @@ std::string FormatRaftSimResult(const RaftSimOptions& o, const RaftSimResult& r)
   const std::string stats = fmt::format(
       "sim {:.2f}s, committed {}, terms {} leaders {}, ops ok {} timed-out {} refused {}, "
       "crashes {} partitions {}, compactions {} snapshots sent {}, msgs {} dropped {}, "
-      "liveness {} ticks",
+      "idle phases {}, liveness {} ticks",
       r.simulated_us / 1e6, r.committed_entries, r.max_term, r.leaders, r.ops_completed,
       r.ops_timed_out, r.ops_refused, r.crashes, r.partitions, r.compactions, r.snapshots_installed,
-      r.messages_sent, r.messages_dropped, r.liveness_ticks);
+      r.messages_sent, r.messages_dropped, r.idle_phases, r.liveness_ticks);
   if (r.ok) return fmt::format("{}: ok ({})", head, stats);
   return fmt::format("{}: FAILED {}: {}\n  ({})\n  replay: tri-sim raft {}", head, r.violated,
                      r.details, stats, ReplayArguments(o));

@@ -56,6 +56,20 @@ enum class InjectedBug : std::uint8_t {
   // Core (TestingBugs::commit_previous_term_by_count): a leader commits an entry
   // of an earlier term once a quorum stores it (Figure 8 of the Raft paper).
   kCommitByCount,
+  // Core (TestingBugs::vote_not_persisted_same_term): a vote granted in the term the
+  // voter is already in is sent without being recorded, so never made durable.
+  kVoteNotPersistedSameTerm,
+  // Core (TestingBugs::accept_stale_term_append): a follower accepts an append from
+  // a leader of an older term.
+  kAcceptStaleTermAppend,
+  // Core (TestingBugs::heartbeat_no_timer_reset): heartbeats do not reset the
+  // election timer.
+  kHeartbeatNoTimerReset,
+  // Core (TestingBugs::learners_count_for_commit): learners count towards a commit.
+  kLearnersCountForCommit,
+  // Core (TestingBugs::read_before_own_term_commit): a new leader answers reads
+  // before committing an entry of its term.
+  kReadBeforeOwnTermCommit,
 };
 Result<InjectedBug> ParseInjectedBug(std::string_view name);
 std::string_view InjectedBugName(InjectedBug bug);
@@ -89,6 +103,9 @@ struct RaftSimOptions {
   // advance, before sending either (SimCluster::set_new_leader_crash_probability).
   // 0 by default; raising it makes Figure-8 interleavings common.
   double new_leader_crash_probability = 0;
+  // Idle phases (idle_phase.h): every few seconds of the fault phase, faults and
+  // clients pause and no election may happen while the cluster is stable.
+  bool idle_phases = true;
   bool verbose = false;  // log faults to stdout
 };
 
@@ -108,6 +125,7 @@ struct RaftSimResult {
   std::uint64_t compactions = 0;
   std::uint64_t snapshots_installed = 0;  // snapshots received from a leader
   std::uint64_t partitions = 0;
+  std::uint64_t idle_phases = 0;  // idle phases watched (the cluster became stable)
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_dropped = 0;
   std::int64_t liveness_ticks = -1;  // nominal ticks from "faults stop" to probe committed

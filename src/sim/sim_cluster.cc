@@ -31,8 +31,17 @@ struct SimCluster::Node {
   std::vector<raft::ReadState> read_states;                          // answered, waiting for apply
   std::vector<std::pair<KvCommand, KvResult>> immediate_answers;     // kStaleRead only
   raft::Index last_snapshot_index = 0;
-  // Majority size of the node's configuration as of its last Ready.
+  // Majority size and voters of the node's configuration as of its last Ready.
   std::size_t quorum = 1;
+  std::set<raft::NodeId> voters;
+  // The term in which the node was last seen leading, and its commit index at its
+  // last Ready as that leader (the base of the next commit advance checked).
+  raft::Term checked_leader_term = 0;
+  raft::Index checked_leader_commit = 0;
+  // The last append, heartbeat or snapshot chunk received (see NodeView).
+  SimTimeUs leader_contact_us = -1;
+  raft::NodeId leader_contact_from = raft::kNoNode;
+  raft::Term leader_contact_term = 0;
   // The term the node last led, and which of its first steps in that term are still
   // to come (for set_new_leader_crash_probability).
   raft::Term leading_term = 0;
@@ -54,6 +63,7 @@ SimCluster::SimCluster(const RaftSimOptions& options, Rng* rng, Workload* worklo
       rng_(rng),
       workload_(workload),
       invariants_(invariants),
+      message_checks_(invariants),
       network_(
           [&] {
             std::vector<SimNodeId> ids;
@@ -187,6 +197,16 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   config.check_quorum = true;
   config.testing_bugs.count_duplicate_votes = options_.bug == InjectedBug::kDoubleVote;
   config.testing_bugs.commit_previous_term_by_count = options_.bug == InjectedBug::kCommitByCount;
+  config.testing_bugs.vote_not_persisted_same_term =
+      options_.bug == InjectedBug::kVoteNotPersistedSameTerm;
+  config.testing_bugs.accept_stale_term_append =
+      options_.bug == InjectedBug::kAcceptStaleTermAppend;
+  config.testing_bugs.heartbeat_no_timer_reset =
+      options_.bug == InjectedBug::kHeartbeatNoTimerReset;
+  config.testing_bugs.learners_count_for_commit =
+      options_.bug == InjectedBug::kLearnersCountForCommit;
+  config.testing_bugs.read_before_own_term_commit =
+      options_.bug == InjectedBug::kReadBeforeOwnTermCommit;
   auto raw = raft::RawNode::Create(config);
   TRI_ASSERT_MSG(raw.ok(), "RawNode::Create failed on the simulator's storage");
   n.raw = std::move(raw).value();
@@ -197,7 +217,10 @@ void SimCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   n.applied = snapshot->metadata.index;
   n.last_snapshot_index = snapshot->metadata.index;
   TRI_ASSERT_MSG(n.state_machine.Restore(snapshot->data), "a snapshot does not decode");
-  n.quorum = n.raw->status().conf_state.voters.size() / 2 + 1;
+  n.voters = n.raw->status().conf_state.voters;
+  n.quorum = n.voters.size() / 2 + 1;
+  n.checked_leader_term = 0;
+  n.leader_contact_us = -1;
   invariants_->ObserveRestart(id, n.storage.hard_state().commit);
   n.up = true;
   network_.links().SetUp(id, true);
@@ -230,8 +253,29 @@ void SimCluster::Step(SimTimeUs now_us) {
   while (network_.PopDue(now_us, &delivery)) {
     Node& n = node(delivery.to);
     TRI_ASSERT(n.up);  // the network drops messages to down nodes
+    message_checks_.ObserveDelivered(delivery.to, delivery.message);
+    const raft::MessageType type = delivery.message.type;
+    if (type == raft::MessageType::kApp || type == raft::MessageType::kHeartbeat ||
+        type == raft::MessageType::kSnap) {
+      n.leader_contact_us = now_us;
+      n.leader_contact_from = delivery.message.from;
+      n.leader_contact_term = delivery.message.term;
+    }
+    // An append from an older term must leave the node as it was.
+    std::optional<raft::NodeStatus> before_stale_append;
+    raft::Message stale_append;
+    if (type == raft::MessageType::kApp && delivery.message.term < n.raw->term()) {
+      before_stale_append = n.raw->status();
+      stale_append.type = type;
+      stale_append.from = delivery.message.from;
+      stale_append.term = delivery.message.term;
+    }
     const Status s = n.raw->Step(std::move(delivery.message));
     TRI_ASSERT_MSG(s.ok() || s.code() != StatusCode::kInternal, "RawNode::Step internal error");
+    if (before_stale_append) {
+      message_checks_.CheckStaleAppendIgnored(delivery.to, stale_append, *before_stale_append,
+                                              n.raw->status());
+    }
   }
   for (auto& n : nodes_) {
     if (!n->up) continue;
@@ -302,6 +346,7 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
     if (rd.hard_state) {
       raft::HardState hs = *rd.hard_state;
       n.storage.SetHardState(hs);
+      invariants_->ObserveHardState(n.id, hs);
       // The core applies membership changes while handing out committed entries
       // and may then commit more under the new configuration, so entries newly
       // committed in this Ready were decided under the old or the new one.
@@ -310,16 +355,27 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
       invariants_->ObserveCommit(n.id, hs.term, hs.commit, n.storage, quorum);
     }
     ObserveRole(n);
+    const std::set<raft::NodeId>& voters_now = rd.conf_state ? rd.conf_state->voters : n.voters;
+    CheckLeaderReady(n, rd, voters_now);
     if (crash_midway) return;
     if (SuddenLeaderCrash(n, rd, commit_before)) {
       // The leader dies with entries or a commit index only it has (Figure 8).
       sudden_crashes_.push_back(n.id);
       return;
     }
-    // 2. Send.
+    // 2. Send, each message checked against what its sender made durable.
+    const raft::MemoryStorage& disk = durable(n);
+    const SenderView sender{
+        n.id,          &disk,         disk.hard_state(),
+        n.raw->role(), n.raw->term(), voters_now.size() == 1 && voters_now.count(n.id) == 1};
     for (raft::Message& m : rd.messages) {
       const SimNodeId to = m.to;
+      message_checks_.CheckSend(sender, m);
       if (m.type == raft::MessageType::kVoteResp && !m.reject) recent_voters_.push_back(n.id);
+      if (m.type == raft::MessageType::kVote || m.type == raft::MessageType::kPreVote) {
+        campaigns_.push_back(Campaign{n.id, m.type, m.term});
+      }
+      if (m.type == raft::MessageType::kTimeoutNow) last_timeout_now_us_ = now_us;
       network_.Send(n.id, to, std::move(m), now_us);
     }
     // 3. Apply and answer.
@@ -335,9 +391,36 @@ void SimCluster::HandleReadies(Node& n, SimTimeUs now_us, bool crash_midway) {
     for (raft::ReadState& rs : rd.read_states)
       n.read_states.push_back(std::move(rs));
     n.raw->Advance();
-    if (rd.conf_state) n.quorum = rd.conf_state->voters.size() / 2 + 1;
+    if (rd.conf_state) {
+      n.voters = rd.conf_state->voters;
+      n.quorum = n.voters.size() / 2 + 1;
+    }
     ServeReads(n);
     MaybeCompact(n);
+  }
+}
+
+const raft::MemoryStorage& SimCluster::durable(const Node& n) const {
+  return options_.bug == InjectedBug::kLazyFsync ? n.synced : n.storage;
+}
+
+void SimCluster::CheckLeaderReady(Node& n, const raft::Ready& rd,
+                                  const std::set<raft::NodeId>& voters) {
+  if (n.raw->role() != raft::Role::kLeader) return;
+  const raft::Term term = n.raw->term();
+  const raft::Index commit = n.storage.hard_state().commit;
+  if (n.checked_leader_term != term) message_checks_.CheckElected(n.id, term, n.voters, voters);
+  // The first Ready of a leadership only sets the base: a commit index reached as a
+  // follower (in the same Ready) is not the leader's doing.
+  if (n.checked_leader_term == term && commit > n.checked_leader_commit) {
+    invariants_->CheckLeaderCommit(n.id, term, n.checked_leader_commit, commit, n.storage, n.voters,
+                                   voters, DurableStorages());
+  }
+  n.checked_leader_term = term;
+  n.checked_leader_commit = commit;
+  const bool sole_voter = voters.size() == 1 && voters.count(n.id) == 1;
+  for (const raft::ReadState& rs : rd.read_states) {
+    invariants_->CheckLeaderRead(n.id, term, rs.index, n.storage, sole_voter);
   }
 }
 
@@ -471,6 +554,40 @@ std::vector<SimNodeId> SimCluster::TakeSuddenCrashes() {
   std::vector<SimNodeId> out;
   out.swap(sudden_crashes_);
   return out;
+}
+
+std::vector<SimCluster::Campaign> SimCluster::TakeCampaigns() {
+  std::vector<Campaign> out;
+  out.swap(campaigns_);
+  return out;
+}
+
+std::optional<SimCluster::NodeView> SimCluster::View(SimNodeId id, SimTimeUs now_us) const {
+  const Node& n = node(id);
+  if (!n.up) return std::nullopt;
+  const raft::NodeStatus st = n.raw->status();
+  NodeView v;
+  v.term = st.hard_state.term;
+  v.role = st.soft_state.role;
+  v.leader = st.soft_state.leader;
+  v.commit = st.hard_state.commit;
+  v.last_index = st.last_index;
+  v.applied = n.applied;
+  v.lead_transferee = st.lead_transferee;
+  v.conf_state = st.conf_state;
+  v.clock_paused = n.clock.next_tick_us() > now_us + 2 * n.clock.period_us();
+  v.leader_contact_us = n.leader_contact_us;
+  v.leader_contact_from = n.leader_contact_from;
+  v.leader_contact_term = n.leader_contact_term;
+  return v;
+}
+
+void SimCluster::UnpauseClocks(SimTimeUs now_us) {
+  for (auto& n : nodes_) {
+    if (n->clock.next_tick_us() > now_us + n->clock.period_us()) {
+      n->clock.ResumeAt(now_us + n->clock.period_us());
+    }
+  }
 }
 
 std::vector<SimNodeId> SimCluster::TakeRecentVoters() {

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "raft/raw_node.h"
 #include "raft/storage.h"
 #include "sim/kv_state_machine.h"
+#include "sim/message_checks.h"
 #include "sim/network.h"
 #include "sim/raft_invariants.h"
 #include "sim/raft_sim.h"
@@ -96,6 +98,39 @@ class SimCluster final : public KvCluster {
   // Nodes that granted a vote since the last call (the nemesis likes to crash them).
   std::vector<SimNodeId> TakeRecentVoters();
 
+  // A vote or pre-vote request a node sent (it started an election).
+  struct Campaign {
+    SimNodeId node = 0;
+    raft::MessageType type = raft::MessageType::kPreVote;
+    raft::Term term = 0;
+  };
+  // Campaigns since the last call.
+  std::vector<Campaign> TakeCampaigns();
+  // When a leader last sent MsgTimeoutNow (a leadership transfer's "campaign now";
+  // -1: never). The leader forgets the transfer before the target acts on it.
+  SimTimeUs last_timeout_now_us() const { return last_timeout_now_us_; }
+
+  // What an up node believes now (for the idle phases' stability test).
+  struct NodeView {
+    raft::Term term = 0;
+    raft::Role role = raft::Role::kFollower;
+    raft::NodeId leader = raft::kNoNode;
+    raft::Index commit = 0;
+    raft::Index last_index = 0;
+    raft::Index applied = 0;
+    raft::NodeId lead_transferee = raft::kNoNode;
+    raft::ConfState conf_state;
+    bool clock_paused = false;  // no tick due within two periods
+    // The last append, heartbeat or snapshot chunk the node received (-1: none since
+    // it started): when, from whom, of which term.
+    SimTimeUs leader_contact_us = -1;
+    raft::NodeId leader_contact_from = raft::kNoNode;
+    raft::Term leader_contact_term = 0;
+  };
+  std::optional<NodeView> View(SimNodeId id, SimTimeUs now_us) const;
+  // Ends a pending clock pause of every node (its next tick comes one period from now).
+  void UnpauseClocks(SimTimeUs now_us);
+
   std::uint64_t crashes() const { return crashes_; }
   std::uint64_t compactions() const { return compactions_; }
   std::uint64_t snapshots_installed() const { return snapshots_installed_; }
@@ -113,11 +148,16 @@ class SimCluster final : public KvCluster {
   void MaybeCompact(Node& node);
   Node& node(SimNodeId id);
   const Node& node(SimNodeId id) const;
+  // The storage a node would restart from (the synced copy under kLazyFsync).
+  const raft::MemoryStorage& durable(const Node& node) const;
+  // Leader-side checks of one Ready (commit advance, reads handed out).
+  void CheckLeaderReady(Node& node, const raft::Ready& rd, const std::set<raft::NodeId>& voters);
 
   RaftSimOptions options_;
   Rng* rng_;
   Workload* workload_;
   RaftInvariants* invariants_;
+  MessageChecks message_checks_;
   SimNetwork<raft::Message> network_;
   std::vector<std::unique_ptr<Node>> nodes_;             // nodes_[id - 1]
   std::map<std::uint64_t, std::uint64_t> probe_digest_;  // probe number -> state digest
@@ -127,6 +167,8 @@ class SimCluster final : public KvCluster {
   raft::Index compact_every_entries_ = 0;  // 0: never compact
   raft::Index compact_keep_entries_ = 0;   // entries kept below a snapshot
   std::vector<SimNodeId> recent_voters_;
+  std::vector<Campaign> campaigns_;
+  SimTimeUs last_timeout_now_us_ = -1;
   std::vector<SimNodeId> sudden_crashes_;
   double leader_crash_after_append_probability_ = 0;
   double new_leader_crash_probability_ = 0;

@@ -6,7 +6,8 @@
 //   tri-sim lincheck history.jsonl   (see sim/lincheck_command.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
-// least one seed fails with that invariant); 1 otherwise; 2 on bad arguments.
+// least one seed fails with that invariant; the run stops at that seed); 1
+// otherwise; 2 on bad arguments.
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -72,9 +73,12 @@ int main(int argc, char** argv) {
                    "loss,dup,reorder,partition,crash,drift,transfer,membership | all | none");
   raft->add_option("--inject-bug", bug_text,
                    "a deliberate bug: forget-vote | stale-read | lazy-fsync (driver), "
-                   "double-vote | commit-by-count (core) | none");
+                   "double-vote | commit-by-count | vote-not-persisted-same-term | "
+                   "accept-stale-term-append | heartbeat-no-timer-reset | "
+                   "learners-count-for-commit | read-before-own-term-commit (core) | none");
   raft->add_option("--expect-violation", expect_violation,
-                   "succeed iff some seed fails with this invariant (e.g. linearizability; "
+                   "succeed iff some seed fails with this invariant, stopping at that seed "
+                   "(e.g. linearizability; "
                    "a comma-separated list accepts any of them)");
   raft->add_option("--liveness-bound-ticks", options.liveness_bound_ticks,
                    "ticks allowed after faults stop to elect a leader and commit");
@@ -86,6 +90,9 @@ int main(int argc, char** argv) {
                    "with the crash fault: probability that a new leader crashes right after "
                    "its first append and its first commit (default 0)")
       ->check(CLI::Range(0.0, 1.0));
+  bool no_idle_phases = false;
+  raft->add_flag("--no-idle-phases", no_idle_phases,
+                 "no fault-free idle phases (in which no election may happen)");
   raft->add_flag("--verbose", options.verbose, "log every fault");
   raft->add_flag("--quiet", quiet, "with --seeds: print only failures and the summary");
 
@@ -100,6 +107,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   options.faults = *faults;
+  options.idle_phases = !no_idle_phases;
   auto bug = tri::sim::ParseInjectedBug(bug_text);
   if (!bug.ok()) {
     fmt::print(stderr, "tri-sim: {}\n", bug.status().message());
@@ -128,6 +136,10 @@ int main(int argc, char** argv) {
     if (!result.ok || !quiet) {
       fmt::print("{}\n", tri::sim::FormatRaftSimResult(options, result));
       std::fflush(stdout);
+    }
+    if (!expected_hits.empty()) {
+      last = seed;  // the expected violation is found: the rest adds nothing
+      break;
     }
   }
   const double seconds =

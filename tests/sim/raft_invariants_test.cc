@@ -23,6 +23,23 @@ MemoryStorage Persist(RaftInvariants& inv, raft::NodeId node, const std::vector<
   return storage;
 }
 
+TEST(RaftInvariants, ADurableTermNeverGoesBackNorAVoteChangesWithinATerm) {
+  RaftInvariants inv(3);
+  inv.ObserveHardState(1, raft::HardState{2, 0, 0});
+  inv.ObserveHardState(1, raft::HardState{2, 3, 0});  // first vote in term 2
+  inv.ObserveHardState(1, raft::HardState{3, 0, 1});
+  EXPECT_TRUE(inv.ok()) << inv.violation().details;
+  inv.ObserveHardState(1, raft::HardState{2, 0, 1});
+  ASSERT_FALSE(inv.ok());
+  EXPECT_EQ(inv.violation().invariant, "durable state regressed");
+
+  RaftInvariants votes(3);
+  votes.ObserveHardState(1, raft::HardState{2, 3, 0});
+  votes.ObserveHardState(1, raft::HardState{2, 2, 0});
+  ASSERT_FALSE(votes.ok());
+  EXPECT_EQ(votes.violation().invariant, "durable state regressed");
+}
+
 TEST(RaftInvariants, OneLeaderPerTermIsFineTwoAreAViolation) {
   RaftInvariants inv(3);
   inv.ObserveLeader(1, 2);

@@ -27,7 +27,11 @@ TEST(FaultSet, ParsesListsAllAndNoneAndRejectsUnknownNames) {
   EXPECT_FALSE(FaultSet::Parse("loss,meteor").ok());
   EXPECT_FALSE(ParseInjectedBug("typo").ok());
   EXPECT_EQ(*ParseInjectedBug("forget-vote"), InjectedBug::kForgetVote);
-  for (InjectedBug bug : {InjectedBug::kDoubleVote, InjectedBug::kCommitByCount}) {
+  for (InjectedBug bug :
+       {InjectedBug::kDoubleVote, InjectedBug::kCommitByCount,
+        InjectedBug::kVoteNotPersistedSameTerm, InjectedBug::kAcceptStaleTermAppend,
+        InjectedBug::kHeartbeatNoTimerReset, InjectedBug::kLearnersCountForCommit,
+        InjectedBug::kReadBeforeOwnTermCommit}) {
     EXPECT_EQ(*ParseInjectedBug(InjectedBugName(bug)), bug);
   }
 }
@@ -37,10 +41,12 @@ TEST(RaftSim, ReplayLineNamesEveryNonDefaultOption) {
   o.new_leader_crash_probability = 0.6;
   o.lease_reads = true;
   o.drift_beyond_lease_bound = true;
+  o.idle_phases = false;
   o.bug = InjectedBug::kCommitByCount;
   EXPECT_EQ(ReplayArguments(o),
             "--seed 9 --nodes 3 --ops 200 --faults partition,crash --lease-reads "
-            "--drift-beyond-lease-bound --new-leader-crashes 0.6 --inject-bug commit-by-count");
+            "--drift-beyond-lease-bound --new-leader-crashes 0.6 --no-idle-phases "
+            "--inject-bug commit-by-count");
 }
 
 TEST(TickClock, LeaseDriftRangeKeepsClockRatesWithinTheCoresBound) {
@@ -71,6 +77,16 @@ TEST(RaftSim, ClustersStaySafeLiveAndLinearizableUnderAllFaults) {
       const RaftSimResult r = RunRaftSim(Options(seed, nodes, FaultSet::All()));
       EXPECT_TRUE(r.ok) << FormatRaftSimResult(Options(seed, nodes, FaultSet::All()), r);
     }
+  }
+}
+
+TEST(RaftSim, IdlePhasesAreWatchedInEveryClusterSize) {
+  for (int nodes : {1, 3, 5}) {
+    RaftSimOptions o = Options(3, nodes, FaultSet::All());
+    o.ops = 1000;
+    const RaftSimResult r = RunRaftSim(o);
+    EXPECT_TRUE(r.ok) << FormatRaftSimResult(o, r);
+    EXPECT_GT(r.idle_phases, 0u) << FormatRaftSimResult(o, r);
   }
 }
 
