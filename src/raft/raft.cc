@@ -31,14 +31,17 @@ Result<std::unique_ptr<Raft>> Raft::Create(const Config& config) {
   TRI_ASSIGN_OR_RETURN(InitialState init, config.storage->GetInitialState());
   const HardState& hs = init.hard_state;
   if (!hs.empty()) {
-    if (hs.commit < r->log_.committed() || hs.commit > r->log_.LastIndex()) {
+    if (hs.commit > r->log_.LastIndex()) {
       return Corruption("raft: hard state commit " + std::to_string(hs.commit) +
-                        " is outside the stored log [" + std::to_string(r->log_.committed()) +
-                        ", " + std::to_string(r->log_.LastIndex()) + "]");
+                        " is beyond the stored log (last index " +
+                        std::to_string(r->log_.LastIndex()) + ")");
     }
     r->term_ = hs.term;
     r->vote_ = hs.vote;
-    r->log_.CommitTo(hs.commit);
+    // A commit index below the snapshot's is normal: the application need not sync a
+    // hard state whose only change is the commit index (etcd's MustSync), while the
+    // snapshot, whose entries were all committed, is durable on its own.
+    r->log_.CommitTo(std::max(hs.commit, r->log_.committed()));
   }
   Index applied = config.applied;
   if (applied != 0) {

@@ -48,7 +48,11 @@ struct Ready {
   std::optional<ConfState> conf_state;  // membership changed (by committed entries or snapshot)
   std::vector<Message> messages;        // send after persisting
 
-  // True when entries, hard state or snapshot must reach stable storage.
+  // True when entries, hard state or snapshot are to be persisted. Conservative: a
+  // hard state whose term and vote did not change (only the commit index moved) may
+  // be written without waiting for an fsync before sending — the commit index is
+  // learned again after a restart, and Create accepts a stored commit below the
+  // snapshot (etcd's MustSync; server::NodeCore does this).
   bool MustSync() const { return hard_state.has_value() || !entries.empty() || snapshot; }
 };
 

@@ -79,6 +79,7 @@ Result<std::unique_ptr<NodeCore>> NodeCore::Create(const NodeCoreOptions& option
   }
   TRI_ASSIGN_OR_RETURN(raft::InitialState initial, storage->GetInitialState());
   core->persisted_term_ = initial.hard_state.term;
+  core->persisted_vote_ = initial.hard_state.vote;
   core->committed_index_ = initial.hard_state.commit;
 
   raft::Config config;
@@ -383,11 +384,20 @@ void NodeCore::HandleReady(raft::Ready rd) {
   if (rd.hard_state) {
     if (Status st = storage_->SetHardState(*rd.hard_state); !st.ok()) return Fatal(st);
   }
-  if (rd.MustSync()) {
+  // As etcd's MustSync: entries, a snapshot, a new term or a vote must be durable
+  // before any message claims them; a commit index alone need not be (it is learned
+  // again after a restart), so it rides along with the next sync.
+  const bool must_sync = !rd.entries.empty() || rd.snapshot.has_value() ||
+                         (rd.hard_state && (rd.hard_state->term != persisted_term_ ||
+                                            rd.hard_state->vote != persisted_vote_));
+  if (must_sync) {
     if (Status st = storage_->Sync(); !st.ok()) return Fatal(st);
     ++stats_.syncs;
   }
-  if (rd.hard_state) persisted_term_ = rd.hard_state->term;
+  if (rd.hard_state) {
+    persisted_term_ = rd.hard_state->term;
+    persisted_vote_ = rd.hard_state->vote;
+  }
 
   if (!rd.messages.empty()) sink_->Send(std::move(rd.messages));
 

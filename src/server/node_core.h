@@ -239,7 +239,9 @@ class NodeCore {
   std::uint64_t applied_index_ = 0;
   std::uint64_t committed_index_ = 0;
   std::uint64_t snapshot_index_ = 0;
+  // The newest term and vote handed to the storage (synced before any message).
   raft::Term persisted_term_ = 0;
+  raft::NodeId persisted_vote_ = raft::kNoNode;
   raft::NodeId last_leader_ = raft::kNoNode;
   bool removed_ = false;
   bool failed_ = false;
