@@ -3,6 +3,7 @@
 //   tri-sim raft --seed 7 --nodes 3 --ops 200 --faults all
 //   tri-sim raft --seeds 1..200 --nodes 5 --faults all
 //   tri-sim raft --seeds 1..50 --inject-bug stale-read --expect-violation linearizability
+//   tri-sim node --seeds 1..20 --nodes 3 --faults all   (node_sim.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant); 1 otherwise; 2 on bad arguments.
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/node_sim_cli.h"
 #include "sim/raft_sim.h"
 
 namespace {
@@ -86,8 +88,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   raft->add_flag("--verbose", options.verbose, "log every fault");
   raft->add_flag("--quiet", quiet, "with --seeds: print only failures and the summary");
+  tri::sim::NodeSimCommandLine node_args;
+  CLI::App* node = tri::sim::AddNodeSimCommand(app, &node_args);
 
   CLI11_PARSE(app, argc, argv);
+  if (node->parsed()) return tri::sim::RunNodeSimCommand(node_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {
