@@ -78,6 +78,15 @@ Result<std::unique_ptr<NodeCore>> NodeCore::Create(const NodeCoreOptions& option
     core->snapshot_index_ = snapshot.metadata.index;
   }
   TRI_ASSIGN_OR_RETURN(raft::InitialState initial, storage->GetInitialState());
+  // A snapshot holds only applied, hence committed, state; but the hard state is
+  // synced only when term, vote or entries change, so after a crash its commit can
+  // lag behind a snapshot taken or installed since, and raft refuses to start with
+  // a commit below its snapshot. The snapshot proves the higher commit: record it.
+  if (!initial.hard_state.empty() && initial.hard_state.commit < snapshot.metadata.index) {
+    initial.hard_state.commit = snapshot.metadata.index;
+    TRI_RETURN_IF_ERROR(storage->SetHardState(initial.hard_state));
+    TRI_RETURN_IF_ERROR(storage->Sync());
+  }
   core->persisted_term_ = initial.hard_state.term;
   core->committed_index_ = initial.hard_state.commit;
 

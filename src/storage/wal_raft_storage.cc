@@ -82,8 +82,7 @@ Result<std::unique_ptr<WalRaftStorage>> WalRaftStorage::Open(io::FileSystem& fs,
       wal::SnapshotStore::Open(fs, io::JoinPath(dir, kSnapshotSubdir), options.snapshot);
   if (!snapshots.ok()) return snapshots.status().WithContext("storage: opening " + dir);
   storage->snapshots_ = std::move(snapshots).value();
-  TRI_RETURN_IF_ERROR(storage->Recover(options.bootstrap, options.bootstrap_data)
-                          .WithContext("storage: opening " + dir));
+  TRI_RETURN_IF_ERROR(storage->Recover(options.bootstrap, options.bootstrap_data).WithContext("storage: opening " + dir));
   return storage;
 }
 
@@ -135,14 +134,7 @@ Status WalRaftStorage::Recover(const std::optional<raft::ConfState>& bootstrap,
   compacted_index_ = snap_index;
   compacted_term_ = snap_term;
   hard_state_ = {};
-  if (auto hs = wal_->hard_state()) {
-    hard_state_ = raft::HardState{hs->term, hs->vote, hs->commit};
-    // A snapshot holds only applied, hence committed, state, but a commit-only change
-    // of the hard state is not synced (raft does not need it durable), so after a
-    // crash the recorded commit can lag behind a snapshot taken or installed since.
-    // Raft refuses a commit below its snapshot; the snapshot proves the higher one.
-    hard_state_.commit = std::max(hard_state_.commit, snap_index);
-  }
+  if (auto hs = wal_->hard_state()) hard_state_ = raft::HardState{hs->term, hs->vote, hs->commit};
   CacheReset();
   return Status::Ok();
 }
