@@ -267,7 +267,7 @@ std::optional<std::uint64_t> NodeCluster::StartFinalRead(SimNodeId id, KvKey key
   return token;
 }
 
-void NodeCluster::Crash(SimNodeId id, bool power_loss) {
+void NodeCluster::Crash(SimNodeId id, bool power_loss, SimTimeUs now_us) {
   Node& n = node(id);
   if (!n.core) return;
   ++crashes_;
@@ -285,6 +285,7 @@ void NodeCluster::Crash(SimNodeId id, bool power_loss) {
   n.outbox.pending.clear();
   n.crash_after_process = false;
   if (power_loss) n.fs->Crash();
+  n.down_since_us = now_us;
   network_.links().SetUp(id, false);
 }
 
@@ -299,6 +300,13 @@ void NodeCluster::RecoveryViolation(std::string details) {
 bool NodeCluster::Restart(SimNodeId id, SimTimeUs now_us) {
   Node& n = node(id);
   if (n.core) return true;
+  // The wall clock ran on while the node was down (ticks stopped, time did not):
+  // the core derives its request ids from it, like etcd, and relies on that.
+  if (!options_.restart_clock_frozen) {
+    n.local_ms +=
+        static_cast<std::uint64_t>(std::max<SimTimeUs>(0, now_us - n.down_since_us) / 1000);
+  }
+  n.down_since_us = now_us;
   const Status st = Open(n);
   if (!st.ok()) {
     n.storage.reset();
@@ -344,7 +352,7 @@ void NodeCluster::Process(Node& n, SimTimeUs now_us) {
   messages.swap(n.outbox.pending);
   if (n.crash_after_process && !messages.empty()) {
     // The process dies after its writes, before the transport sends anything.
-    Crash(n.id, rng_->Bernoulli(0.5));
+    Crash(n.id, rng_->Bernoulli(0.5), now_us);
     return;
   }
   for (raft::Message& m : messages) {
@@ -367,7 +375,7 @@ void NodeCluster::Process(Node& n, SimTimeUs now_us) {
   if (!out.fatal.ok()) {
     ++fatal_stops_;
     if (options_.verbose) fmt::print("  node {} stops: {}\n", n.id, out.fatal.ToString());
-    Crash(n.id, rng_->Bernoulli(0.5));
+    Crash(n.id, rng_->Bernoulli(0.5), now_us);
   }
 }
 

@@ -52,8 +52,8 @@ class NodeCluster final : public KvCluster {
   // Advances to `now_us`: delivers due messages, ticks due clocks, processes nodes.
   void Step(SimTimeUs now_us);
 
-  // Crashes node `id` (power loss: its file system loses unsynced writes).
-  void Crash(SimNodeId id, bool power_loss);
+  // Crashes node `id` (power loss: its file system loses unsynced writes) at `now_us`.
+  void Crash(SimNodeId id, bool power_loss, SimTimeUs now_us);
   // The next Process of `id` that sends messages crashes the node before they leave.
   void ArmCrashAfterProcess(SimNodeId id);
   // Reopens a down node from its disk. False when its storage cannot be opened
@@ -115,7 +115,8 @@ class NodeCluster final : public KvCluster {
     std::unique_ptr<server::NodeCore> core;
     Outbox outbox;
     std::unique_ptr<TickClock> clock;
-    std::uint64_t local_ms = 0;  // this node's wall clock
+    std::uint64_t local_ms = 0;   // this node's wall clock
+    SimTimeUs down_since_us = 0;  // when it crashed (its wall clock runs on meanwhile)
     std::map<server::RequestToken, Pending> pending;
     bool dirty = false;
     bool crash_after_process = false;

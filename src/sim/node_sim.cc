@@ -148,13 +148,13 @@ class Nemesis {
     Log("partition: " + links.DescribeCuts());
   }
 
-  void CrashSome(SimTimeUs) {
+  void CrashSome(SimTimeUs now_us) {
     const std::vector<SimNodeId> ids = cluster_->node_ids();
     const double dice = rng_->NextDouble();
     if (dice < 0.15) {
       // The whole cluster loses power at once: only what was synced survives.
       for (SimNodeId id : ids)
-        cluster_->Crash(id, /*power_loss=*/true);
+        cluster_->Crash(id, /*power_loss=*/true, now_us);
       return;
     }
     const SimNodeId victim = ids[rng_->Uniform(ids.size())];
@@ -163,7 +163,7 @@ class Nemesis {
       cluster_->ArmCrashAfterProcess(victim);
       Log(fmt::format("node {} will crash right after its next Process", victim));
     } else {
-      cluster_->Crash(victim, rng_->Bernoulli(0.7));
+      cluster_->Crash(victim, rng_->Bernoulli(0.7), now_us);
     }
   }
 
@@ -445,6 +445,7 @@ std::string ReplayArguments(const NodeSimOptions& o) {
   if (o.clients != defaults.clients) args += fmt::format(" --clients {}", o.clients);
   if (o.keys != defaults.keys) args += fmt::format(" --keys {}", o.keys);
   if (o.duplicate_proposals) args += " --dup-proposals";
+  if (o.restart_clock_frozen) args += " --restart-clock-frozen";
   if (o.bug != NodeInjectedBug::kNone) {
     args += fmt::format(" --inject-bug {}", NodeInjectedBugName(o.bug));
   }

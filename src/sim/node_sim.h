@@ -66,6 +66,11 @@ struct NodeSimOptions {
   // the real transport never does: each copy is appended and applied, so a put can
   // take effect twice (shows why proposals are not idempotent; fails linearizability).
   bool duplicate_proposals = false;
+  // A restarted node's wall clock resumes where it stopped instead of running on
+  // while it was down (a clock stepped back across a restart): NodeCore's request
+  // ids (etcd's scheme: start time in ms, then a counter) then repeat, and a reply
+  // meant for the previous incarnation's entry completes the new one's request.
+  bool restart_clock_frozen = false;
   bool verbose = false;  // log every fault
 };
 

@@ -144,6 +144,8 @@ CLI::App* AddNodeSimCommand(CLI::App& app, NodeSimCommandLine* args) {
   node->add_flag("--dup-proposals", o.duplicate_proposals,
                  "with the dup fault: duplicate forwarded proposals too (the TCP transport "
                  "never does; each copy applies, so linearizability fails)");
+  node->add_flag("--restart-clock-frozen", o.restart_clock_frozen,
+                 "a restarted node's wall clock resumes where it stopped (request ids repeat)");
   node->add_flag("--verbose", o.verbose, "log every fault");
   node->add_flag("--quiet", args->quiet, "with --seeds: print only failures and the summary");
   return node;
