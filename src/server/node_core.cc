@@ -66,6 +66,8 @@ Result<std::unique_ptr<NodeCore>> NodeCore::Create(const NodeCoreOptions& option
                                                    std::uint64_t now_ms) {
   TRI_ASSERT(storage != nullptr && sink != nullptr && rng != nullptr);
   std::unique_ptr<NodeCore> core(new NodeCore(options, storage, sink, now_ms));
+  core->request_id_base_ =
+      ((options.id & 0xffff) << 48) | ((rng->Next() & ((std::uint64_t{1} << 40) - 1)) << 8);
   core->state_machine_ = std::make_unique<rsm::StateMachine>(options.state_machine);
 
   TRI_ASSIGN_OR_RETURN(raft::Snapshot snapshot, storage->GetSnapshot());
@@ -80,7 +82,8 @@ Result<std::unique_ptr<NodeCore>> NodeCore::Create(const NodeCoreOptions& option
   TRI_ASSIGN_OR_RETURN(raft::InitialState initial, storage->GetInitialState());
   core->persisted_term_ = initial.hard_state.term;
   core->persisted_vote_ = initial.hard_state.vote;
-  core->committed_index_ = initial.hard_state.commit;
+  // The stored commit may trail the snapshot (see raft::Ready::MustSync).
+  core->committed_index_ = std::max(initial.hard_state.commit, snapshot.metadata.index);
 
   raft::Config config;
   config.id = options.id;

@@ -4,6 +4,7 @@
 //   tri-sim raft --seeds 1..200 --nodes 5 --faults all
 //   tri-sim raft --seeds 1..50 --inject-bug stale-read --expect-violation linearizability
 //   tri-sim lincheck history.jsonl   (see sim/lincheck_command.h)
+//   tri-sim node --seeds 1..20 --nodes 3 --faults all   (node_sim.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant; the run stops at that seed); 1
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "sim/lincheck_command.h"
+#include "sim/node_sim_cli.h"
 #include "sim/raft_sim.h"
 
 namespace {
@@ -95,11 +97,14 @@ int main(int argc, char** argv) {
                  "no fault-free idle phases (in which no election may happen)");
   raft->add_flag("--verbose", options.verbose, "log every fault");
   raft->add_flag("--quiet", quiet, "with --seeds: print only failures and the summary");
+  tri::sim::NodeSimCommandLine node_args;
+  CLI::App* node = tri::sim::AddNodeSimCommand(app, &node_args);
 
   tri::sim::LincheckCommand lincheck(app);
 
   CLI11_PARSE(app, argc, argv);
   if (lincheck.Selected()) return lincheck.Run();
+  if (node->parsed()) return tri::sim::RunNodeSimCommand(node_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {
