@@ -51,12 +51,7 @@ Status TimedOut(bool has_leader) {
 
 NodeCore::NodeCore(const NodeCoreOptions& options, storage::WalRaftStorage* storage,
                    MessageSink* sink, std::uint64_t now_ms)
-    : options_(options), storage_(storage), sink_(sink), now_ms_(now_ms) {
-  // etcd's request id scheme: 2 bytes of the member id, then the start time in ms
-  // (40 bits) and a counter, so ids from a restarted member do not repeat.
-  request_id_base_ =
-      ((options.id & 0xffff) << 48) | ((now_ms & ((std::uint64_t{1} << 40) - 1)) << 8);
-}
+    : options_(options), storage_(storage), sink_(sink), now_ms_(now_ms) {}
 
 NodeCore::~NodeCore() = default;
 
@@ -66,6 +61,10 @@ Result<std::unique_ptr<NodeCore>> NodeCore::Create(const NodeCoreOptions& option
                                                    std::uint64_t now_ms) {
   TRI_ASSERT(storage != nullptr && sink != nullptr && rng != nullptr);
   std::unique_ptr<NodeCore> core(new NodeCore(options, storage, sink, now_ms));
+  // etcd's request id shape: 2 bytes of the member id, then 40 bits chosen at start
+  // and a counter. The 40 bits are random, not the start time as in etcd, so that a
+  // member restarted at the same millisecond (or after its clock stepped back) does
+  // not reuse the ids of its previous run, whose entries may still be applied.
   core->request_id_base_ =
       ((options.id & 0xffff) << 48) | ((rng->Next() & ((std::uint64_t{1} << 40) - 1)) << 8);
   core->state_machine_ = std::make_unique<rsm::StateMachine>(options.state_machine);
@@ -396,6 +395,10 @@ void NodeCore::HandleReady(raft::Ready rd) {
   if (must_sync) {
     if (Status st = storage_->Sync(); !st.ok()) return Fatal(st);
     ++stats_.syncs;
+  } else if (rd.hard_state) {
+    // Written now, so a write error stops the node here rather than surfacing in a
+    // later read of the log.
+    if (Status st = storage_->Flush(); !st.ok()) return Fatal(st);
   }
   if (rd.hard_state) {
     persisted_term_ = rd.hard_state->term;

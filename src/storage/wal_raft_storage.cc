@@ -300,6 +300,14 @@ Status WalRaftStorage::Sync() {
   return Status::Ok();
 }
 
+Status WalRaftStorage::Flush() {
+  if (!poisoned_.ok()) return poisoned_;
+  if (options_.testing_bugs.ack_before_sync) return Status::Ok();
+  const Status flushed = wal_->Flush();
+  if (!flushed.ok()) return Poison(flushed);
+  return Status::Ok();
+}
+
 Status WalRaftStorage::ApplySnapshot(const raft::Snapshot& snapshot) {
   if (!poisoned_.ok()) return poisoned_;
   const raft::SnapshotMetadata& meta = snapshot.metadata;

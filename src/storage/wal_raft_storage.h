@@ -109,6 +109,10 @@ class WalRaftStorage final : public raft::Storage {
   Status SetHardState(const raft::HardState& hard_state);
   // Makes every earlier Append and SetHardState durable (one group commit).
   Status Sync();
+  // Writes every earlier Append and SetHardState to the file without fdatasync, so
+  // that a write error is reported here rather than by a later read (which the Raft
+  // core would treat as a broken log). Nothing becomes durable.
+  Status Flush();
   // Installs a snapshot received from the leader: saves the file, discards the whole
   // log (the log restarts after the snapshot). A snapshot at index 0 records only the
   // founding membership for a joining node. Durable on return.

@@ -250,6 +250,12 @@ Status Wal::AppendLocked(std::span<const Entry> entries, const std::optional<Har
   return Status::Ok();
 }
 
+Status Wal::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!poisoned_.ok()) return poisoned_;
+  return FlushScratchLocked();
+}
+
 Result<std::uint64_t> Wal::Sync() {
   std::unique_lock<std::mutex> lock(mu_);
   const std::uint64_t target = write_seq_;

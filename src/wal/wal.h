@@ -83,6 +83,9 @@ class Wal {
   // lock) and returns that index: for producers that do not coordinate indexes
   // among themselves (benchmarks, non-Raft users). Not durable until Sync.
   Result<std::uint64_t> AppendNext(std::uint64_t term, std::string_view data);
+  // Writes buffered records to the file without fdatasync: nothing becomes durable,
+  // but a write error surfaces now instead of at a later read or sync.
+  Status Flush();
   // Group commit. Returns the highest durable index once everything appended
   // before the call is durable.
   Result<std::uint64_t> Sync();
