@@ -80,8 +80,6 @@ class Node::Impl {
   Counter* proposals_applied = nullptr;
   Counter* proposals_failed = nullptr;
   Gauge* proposals_pending = nullptr;
-  Histogram* apply_seconds = nullptr;
-  Histogram* snapshot_seconds = nullptr;
   Histogram* process_seconds = nullptr;
   Counter* snapshots = nullptr;
   NodeCoreStats last_stats;
@@ -153,6 +151,19 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   copts.state_machine.max_txn_ops = raw.max_txn_ops;
   copts.state_machine.quota_bytes = raw.quota_backend_bytes;
   copts.max_entry_size_bytes = raw.max_request_bytes + 4096;
+  copts.clock = &RealClock::Instance();
+  Histogram* apply_seconds = node->metrics_.GetHistogram(
+      "etcd_server_apply_duration_seconds", "Applying the committed entries of one Ready.",
+      ExponentialBuckets(0.00001, 2, 18));
+  Histogram* snapshot_seconds = node->metrics_.GetHistogram(
+      "etcd_debugging_snap_save_total_duration_seconds", "Taking and saving one snapshot.",
+      ExponentialBuckets(0.001, 2, 16));
+  copts.observe_apply = [apply_seconds](Duration d) {
+    apply_seconds->Observe(std::chrono::duration<double>(d).count());
+  };
+  copts.observe_snapshot = [snapshot_seconds](Duration d) {
+    snapshot_seconds->Observe(std::chrono::duration<double>(d).count());
+  };
   storage::WalRaftStorageOptions sopts;
   sopts.bootstrap = bootstrap;
   if (bootstrap) {

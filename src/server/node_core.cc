@@ -407,6 +407,9 @@ void NodeCore::HandleReady(raft::Ready rd) {
 
   if (!rd.messages.empty()) sink_->Send(std::move(rd.messages));
 
+  const TimePoint apply_started = options_.clock != nullptr && !rd.committed_entries.empty()
+                                      ? options_.clock->Now()
+                                      : TimePoint{};
   for (const raft::Entry& e : rd.committed_entries) {
     committed_index_ = std::max(committed_index_, e.index);
     ++stats_.proposals_committed;
@@ -419,6 +422,8 @@ void NodeCore::HandleReady(raft::Ready rd) {
     applied_index_ = e.index;
     ++stats_.proposals_applied;
   }
+  if (options_.clock != nullptr && !rd.committed_entries.empty() && options_.observe_apply)
+    options_.observe_apply(options_.clock->Now() - apply_started);
   if (rd.conf_state) {
     output_.events.push_back(
         NodeEvent{NodeEvent::Kind::kMembershipChanged,
@@ -603,8 +608,11 @@ Status NodeCore::RestoreFromSnapshotData(const std::string& data) {
 void NodeCore::MaybeSnapshot() {
   if (applied_index_ < snapshot_index_ + options_.snapshot_count) return;
   const std::uint64_t index = applied_index_;
+  const TimePoint started = options_.clock != nullptr ? options_.clock->Now() : TimePoint{};
   auto snap = storage_->CreateSnapshot(index, raw_->status().conf_state, SnapshotData());
   if (!snap.ok()) return Fatal(snap.status());
+  if (options_.clock != nullptr && options_.observe_snapshot)
+    options_.observe_snapshot(options_.clock->Now() - started);
   snapshot_index_ = index;
   ++stats_.snapshots;
   output_.events.push_back(NodeEvent{NodeEvent::Kind::kSnapshotSaved,

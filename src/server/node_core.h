@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/result.h"
 #include "base/rng.h"
 #include "base/status.h"
@@ -60,6 +61,11 @@ struct NodeCoreOptions {
   rsm::KvOptions state_machine;
   // Raft size bounds (defaults from raft::Config).
   std::uint64_t max_entry_size_bytes = 2 << 20;
+  // Optional timing for metrics (the driver's clock; the simulator leaves it unset):
+  // each Ready's apply of committed entries, and each snapshot taken.
+  const Clock* clock = nullptr;
+  std::function<void(Duration)> observe_apply;
+  std::function<void(Duration)> observe_snapshot;
 };
 
 // Where outgoing Raft messages go (the peer transport, or the simulated network).

@@ -14,35 +14,10 @@
 #include <vector>
 
 #include "base/log.h"
+#include "sim/cli_args.h"
 
 namespace tri::sim {
 namespace {
-
-bool ParseSeedRange(const std::string& text, std::uint64_t* first, std::uint64_t* last) {
-  const auto dots = text.find("..");
-  try {
-    if (dots == std::string::npos) {
-      *first = *last = std::stoull(text);
-    } else {
-      *first = std::stoull(text.substr(0, dots));
-      *last = std::stoull(text.substr(dots + 2));
-    }
-  } catch (const std::exception&) {
-    return false;
-  }
-  return *first <= *last;
-}
-
-// `list` is one invariant name or several separated by commas.
-bool Expected(const std::string& list, const std::string& violated) {
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const std::size_t comma = std::min(list.find(',', start), list.size());
-    if (list.compare(start, comma - start, violated) == 0) return true;
-    start = comma + 1;
-  }
-  return false;
-}
 
 std::string ReadAll(int fd) {
   std::string out;
@@ -186,7 +161,8 @@ int RunNodeSimCommand(NodeSimCommandLine& args) {
     const NodeSimResult result = RunIsolated(options, args.quiet);
     if (!result.ok) {
       failed.push_back(seed);
-      if (!args.expect_violation.empty() && Expected(args.expect_violation, result.violated)) {
+      if (!args.expect_violation.empty() &&
+          ExpectedViolation(args.expect_violation, result.violated)) {
         expected_hits.push_back(seed);
       }
     }

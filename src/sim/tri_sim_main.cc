@@ -20,39 +20,10 @@
 #include <string>
 #include <vector>
 
+#include "sim/cli_args.h"
 #include "sim/lincheck_command.h"
 #include "sim/node_sim_cli.h"
 #include "sim/raft_sim.h"
-
-namespace {
-
-bool ParseSeedRange(const std::string& text, std::uint64_t* first, std::uint64_t* last) {
-  const auto dots = text.find("..");
-  try {
-    if (dots == std::string::npos) {
-      *first = *last = std::stoull(text);
-    } else {
-      *first = std::stoull(text.substr(0, dots));
-      *last = std::stoull(text.substr(dots + 2));
-    }
-  } catch (const std::exception&) {
-    return false;
-  }
-  return *first <= *last;
-}
-
-// `list` is one invariant name or several separated by commas.
-bool Expected(const std::string& list, const std::string& violated) {
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const std::size_t comma = std::min(list.find(',', start), list.size());
-    if (list.compare(start, comma - start, violated) == 0) return true;
-    start = comma + 1;
-  }
-  return false;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"tri-sim: deterministic simulation of Trinity's cores under faults"};
@@ -121,7 +92,7 @@ int main(int argc, char** argv) {
   options.bug = *bug;
   std::uint64_t first = options.seed;
   std::uint64_t last = options.seed;
-  if (!seeds_text.empty() && !ParseSeedRange(seeds_text, &first, &last)) {
+  if (!seeds_text.empty() && !tri::sim::ParseSeedRange(seeds_text, &first, &last)) {
     fmt::print(stderr, "tri-sim: --seeds wants A..B with A <= B, got '{}'\n", seeds_text);
     return 2;
   }
@@ -134,7 +105,8 @@ int main(int argc, char** argv) {
     const tri::sim::RaftSimResult result = tri::sim::RunRaftSim(options);
     if (!result.ok) {
       failed.push_back(seed);
-      if (!expect_violation.empty() && Expected(expect_violation, result.violated)) {
+      if (!expect_violation.empty() &&
+          tri::sim::ExpectedViolation(expect_violation, result.violated)) {
         expected_hits.push_back(seed);
       }
     }
