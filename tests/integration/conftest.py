@@ -2,8 +2,8 @@
 
 The server under test is chosen by `--server-kind` or TRI_SERVER_KIND
 (etcd | tri, default etcd); with tri, TRI_BINARY (or --tri-binary) is the
-`tri` binary and the server is `tri server ...`. When `tri server --help` does
-not succeed (the server is not built yet) every test is skipped. Tests marked
+`tri` binary and the server is `tri server ...`; a binary without a working
+`tri server` fails the session (it is never silently skipped). Tests marked
 `tri_only` (Trinity's fault seams, the `tri` CLI) are skipped for etcd.
 TRI_SIM (or --tri-sim) is the `tri-sim` binary for the linearizability checks.
 """
@@ -57,10 +57,7 @@ def pytest_collection_modifyitems(config, items):
     if kind == "tri":
         available, why = _tri_server_available(config.getoption("--tri-binary"))
         if not available:
-            skip = pytest.mark.skip(reason=why)
-            for item in items:
-                if "no_server" not in item.keywords:
-                    item.add_marker(skip)
+            raise pytest.UsageError(why)
         return
     skip_tri_only = pytest.mark.skip(reason="Trinity-only behaviour (server kind is etcd)")
     for item in items:
