@@ -5,7 +5,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <initializer_list>
+#include <map>
+#include <string_view>
 
+#include "base/assert.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "rsm/kv_codec.h"
 #include "rsm/kv_validate.h"
@@ -109,33 +113,55 @@ void FillMembers(const NodeCore& core, Response* resp) {
     ToProto(m, resp->add_members());
 }
 
-// Per-method request counters and latency, finished exactly once.
+// One method's request counter, failure counter and latency histogram.
+struct MethodMetrics {
+  Counter* handled = nullptr;
+  Counter* failed = nullptr;
+  Histogram* latency = nullptr;
+};
+
+// The metrics of a service's methods, looked up once at start (the registry takes a
+// lock to create a series; requests only use the pointers).
+class ServiceMetrics {
+ public:
+  ServiceMetrics(Node* node, std::initializer_list<const char*> methods) {
+    for (const char* method : methods) {
+      const Labels labels{{"grpc_method", method}};
+      MetricsRegistry& r = node->metrics();
+      by_method_[method] = MethodMetrics{
+          r.GetCounter("grpc_server_handled_total", "gRPC requests handled.", labels),
+          r.GetCounter("grpc_server_failed_total", "gRPC requests that failed.", labels),
+          r.GetHistogram("grpc_server_handling_seconds", "gRPC request latency.",
+                         ExponentialBuckets(0.0001, 2, 18), labels)};
+    }
+  }
+  const MethodMetrics& operator[](std::string_view method) const {
+    auto it = by_method_.find(method);
+    TRI_ASSERT_MSG(it != by_method_.end(), "gRPC method without metrics");
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, MethodMetrics, std::less<>> by_method_;
+};
+
+// One request: finished exactly once, counted and timed.
 class Call {
  public:
-  Call(Node* node, const char* method, grpc::ServerUnaryReactor* reactor)
-      : reactor_(reactor), started_(std::chrono::steady_clock::now()) {
-    const Labels labels{{"grpc_method", method}};
-    handled_ =
-        node->metrics().GetCounter("grpc_server_handled_total", "gRPC requests handled.", labels);
-    failed_ = node->metrics().GetCounter("grpc_server_failed_total", "gRPC requests that failed.",
-                                         labels);
-    latency_ = node->metrics().GetHistogram("grpc_server_handling_seconds", "gRPC request latency.",
-                                            ExponentialBuckets(0.0001, 2, 18), labels);
-  }
+  Call(const MethodMetrics& metrics, grpc::ServerUnaryReactor* reactor)
+      : metrics_(&metrics), reactor_(reactor), started_(std::chrono::steady_clock::now()) {}
   void Finish(const grpc::Status& status) const {
-    handled_->Add();
-    if (!status.ok()) failed_->Add();
-    latency_->Observe(
+    metrics_->handled->Add();
+    if (!status.ok()) metrics_->failed->Add();
+    metrics_->latency->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     reactor_->Finish(status);
   }
 
  private:
+  const MethodMetrics* metrics_;
   grpc::ServerUnaryReactor* reactor_;
   std::chrono::steady_clock::time_point started_;
-  Counter* handled_;
-  Counter* failed_;
-  Histogram* latency_;
 };
 
 }  // namespace
@@ -147,14 +173,15 @@ class EtcdServices::Impl {
   // ---- KV ----
   class Kv final : public etcdserverpb::KV::CallbackService {
    public:
-    explicit Kv(Node* node) : node_(node) {}
+    explicit Kv(Node* node)
+        : node_(node), metrics_(node, {"Range", "Put", "DeleteRange", "Txn", "Compact"}) {}
 
     grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
                                     const etcdserverpb::RangeRequest* req,
                                     etcdserverpb::RangeResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "Range", reactor);
+      Call call(metrics_["Range"], reactor);
       rsm::RangeRequest r = FromProto(*req);
       rsm::KvOptions limits;
       limits.max_request_bytes = node_->config().raw.max_request_bytes;
@@ -185,7 +212,7 @@ class EtcdServices::Impl {
                                   etcdserverpb::PutResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "Put", reactor);
+      Call call(metrics_["Put"], reactor);
       Propose(
           call, rsm::KvRequest(FromProto(*req)), [resp](NodeCore& core, const rsm::Response& r) {
             ToProto(std::get<rsm::PutResponse>(r), resp);
@@ -199,7 +226,7 @@ class EtcdServices::Impl {
                                           etcdserverpb::DeleteRangeResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "DeleteRange", reactor);
+      Call call(metrics_["DeleteRange"], reactor);
       Propose(call, rsm::KvRequest(FromProto(*req)),
               [resp](NodeCore& core, const rsm::Response& r) {
                 const auto& d = std::get<rsm::DeleteRangeResponse>(r);
@@ -214,7 +241,7 @@ class EtcdServices::Impl {
                                   etcdserverpb::TxnResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "Txn", reactor);
+      Call call(metrics_["Txn"], reactor);
       Propose(call, rsm::KvRequest(FromProto(*req)),
               [resp](NodeCore& core, const rsm::Response& r) {
                 const auto& t = std::get<rsm::TxnResponse>(r);
@@ -229,7 +256,7 @@ class EtcdServices::Impl {
                                       etcdserverpb::CompactionResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "Compact", reactor);
+      Call call(metrics_["Compact"], reactor);
       Propose(call, rsm::KvRequest(FromProto(*req)),
               [resp](NodeCore& core, const rsm::Response& r) {
                 FillHeader(core, std::get<rsm::CompactionResponse>(r).header.revision,
@@ -263,19 +290,23 @@ class EtcdServices::Impl {
     }
 
     Node* node_;
+    ServiceMetrics metrics_;
   };
 
   // ---- Cluster ----
   class ClusterService final : public etcdserverpb::Cluster::CallbackService {
    public:
-    explicit ClusterService(Node* node) : node_(node) {}
+    explicit ClusterService(Node* node)
+        : node_(node),
+          metrics_(node,
+                   {"MemberAdd", "MemberRemove", "MemberUpdate", "MemberList", "MemberPromote"}) {}
 
     grpc::ServerUnaryReactor* MemberAdd(grpc::CallbackServerContext* ctx,
                                         const etcdserverpb::MemberAddRequest* req,
                                         etcdserverpb::MemberAddResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "MemberAdd", reactor);
+      Call call(metrics_["MemberAdd"], reactor);
       std::vector<std::string> urls;
       for (const auto& u : req->peerurls()) {
         auto parsed = ParseUrl(u);
@@ -315,7 +346,7 @@ class EtcdServices::Impl {
                                            etcdserverpb::MemberRemoveResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "MemberRemove", reactor);
+      Call call(metrics_["MemberRemove"], reactor);
       const std::uint64_t id = req->id();
       node_->Post([this, call, id, resp](NodeCore& core) {
         core.ProposeMemberRemove(node_->Track(MembersReply(call, resp)), id);
@@ -328,7 +359,7 @@ class EtcdServices::Impl {
                                            etcdserverpb::MemberUpdateResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "MemberUpdate", reactor);
+      Call call(metrics_["MemberUpdate"], reactor);
       std::vector<std::string> urls;
       for (const auto& u : req->peerurls()) {
         auto parsed = ParseUrl(u);
@@ -351,7 +382,7 @@ class EtcdServices::Impl {
                                          etcdserverpb::MemberListResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "MemberList", reactor);
+      Call call(metrics_["MemberList"], reactor);
       node_->Post([call, resp](NodeCore& core) {
         FillMembers(core, resp);
         FillHeader(core, 0, resp->mutable_header());  // etcd's cluster headers carry no revision
@@ -365,7 +396,7 @@ class EtcdServices::Impl {
                                             etcdserverpb::MemberPromoteResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "MemberPromote", reactor);
+      Call call(metrics_["MemberPromote"], reactor);
       const std::uint64_t id = req->id();
       node_->Post([this, call, id, resp](NodeCore& core) {
         core.ProposeMemberPromote(node_->Track(MembersReply(call, resp)), id);
@@ -386,19 +417,21 @@ class EtcdServices::Impl {
     }
 
     Node* node_;
+    ServiceMetrics metrics_;
   };
 
   // ---- Maintenance ----
   class Maintenance final : public etcdserverpb::Maintenance::CallbackService {
    public:
-    explicit Maintenance(Node* node) : node_(node) {}
+    explicit Maintenance(Node* node)
+        : node_(node), metrics_(node, {"Alarm", "Status", "HashKV", "MoveLeader", "Defragment"}) {}
 
     grpc::ServerUnaryReactor* Alarm(grpc::CallbackServerContext* ctx,
                                     const etcdserverpb::AlarmRequest* req,
                                     etcdserverpb::AlarmResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "Alarm", reactor);
+      Call call(metrics_["Alarm"], reactor);
       rsm::AlarmRequest a;
       a.action = static_cast<rsm::AlarmRequest::AlarmAction>(req->action());
       a.member_id = req->memberid();
@@ -435,7 +468,7 @@ class EtcdServices::Impl {
                                      etcdserverpb::StatusResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "Status", reactor);
+      Call call(metrics_["Status"], reactor);
       // The "database" is the data directory: its size on disk (WAL segments as
       // allocated, snapshots); in use is the state's quota accounting plus the fixed
       // part of its snapshot encoding.
@@ -466,7 +499,7 @@ class EtcdServices::Impl {
                                      etcdserverpb::HashKVResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "HashKV", reactor);
+      Call call(metrics_["HashKV"], reactor);
       const std::int64_t rev = req->revision();
       node_->Post([call, rev, resp](NodeCore& core) {
         auto r = core.state_machine().HashKV(rev);
@@ -484,7 +517,7 @@ class EtcdServices::Impl {
                                          etcdserverpb::MoveLeaderResponse* resp) override {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "MoveLeader", reactor);
+      Call call(metrics_["MoveLeader"], reactor);
       const std::uint64_t target = req->targetid();
       node_->Post([this, call, target, resp](NodeCore& core) {
         if (core.leader() != core.id())
@@ -512,7 +545,7 @@ class EtcdServices::Impl {
       // call this after compaction as routine.
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(node_, "Defragment", reactor);
+      Call call(metrics_["Defragment"], reactor);
       node_->Post([call, resp](NodeCore& core) {
         FillHeader(core, core.state_machine().store().current_revision(), resp->mutable_header());
         call.Finish(grpc::Status::OK);
@@ -522,6 +555,7 @@ class EtcdServices::Impl {
 
    private:
     Node* node_;
+    ServiceMetrics metrics_;
   };
 
   Kv kv;
