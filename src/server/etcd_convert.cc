@@ -150,4 +150,8 @@ void ToProto(const rsm::TxnResponse& in, etcdserverpb::TxnResponse* out) {
     ToProto(op, out->add_responses());
 }
 
+void ToProto(const rsm::CompactionResponse& in, etcdserverpb::CompactionResponse* out) {
+  out->mutable_header()->set_revision(in.header.revision);
+}
+
 }  // namespace tri::server

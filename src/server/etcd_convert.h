@@ -21,5 +21,6 @@ void ToProto(const rsm::RangeResponse& in, etcdserverpb::RangeResponse* out);
 void ToProto(const rsm::PutResponse& in, etcdserverpb::PutResponse* out);
 void ToProto(const rsm::DeleteRangeResponse& in, etcdserverpb::DeleteRangeResponse* out);
 void ToProto(const rsm::TxnResponse& in, etcdserverpb::TxnResponse* out);
+void ToProto(const rsm::CompactionResponse& in, etcdserverpb::CompactionResponse* out);
 
 }  // namespace tri::server

@@ -210,63 +210,45 @@ class EtcdServices::Impl {
     grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
                                   const etcdserverpb::PutRequest* req,
                                   etcdserverpb::PutResponse* resp) override {
-      // DefaultReactor() constructs the reactor anew on every call: take it once.
-      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(metrics_["Put"], reactor);
-      Propose(
-          call, rsm::KvRequest(FromProto(*req)), [resp](NodeCore& core, const rsm::Response& r) {
-            ToProto(std::get<rsm::PutResponse>(r), resp);
-            FillHeader(core, std::get<rsm::PutResponse>(r).header.revision, resp->mutable_header());
-          });
-      return reactor;
+      return Write<rsm::PutResponse>(ctx, "Put", FromProto(*req), resp);
     }
 
     grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
                                           const etcdserverpb::DeleteRangeRequest* req,
                                           etcdserverpb::DeleteRangeResponse* resp) override {
-      // DefaultReactor() constructs the reactor anew on every call: take it once.
-      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(metrics_["DeleteRange"], reactor);
-      Propose(call, rsm::KvRequest(FromProto(*req)),
-              [resp](NodeCore& core, const rsm::Response& r) {
-                const auto& d = std::get<rsm::DeleteRangeResponse>(r);
-                ToProto(d, resp);
-                FillHeader(core, d.header.revision, resp->mutable_header());
-              });
-      return reactor;
+      return Write<rsm::DeleteRangeResponse>(ctx, "DeleteRange", FromProto(*req), resp);
     }
 
     grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx,
                                   const etcdserverpb::TxnRequest* req,
                                   etcdserverpb::TxnResponse* resp) override {
-      // DefaultReactor() constructs the reactor anew on every call: take it once.
-      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(metrics_["Txn"], reactor);
-      Propose(call, rsm::KvRequest(FromProto(*req)),
-              [resp](NodeCore& core, const rsm::Response& r) {
-                const auto& t = std::get<rsm::TxnResponse>(r);
-                ToProto(t, resp);
-                FillHeader(core, t.header.revision, resp->mutable_header());
-              });
-      return reactor;
+      return Write<rsm::TxnResponse>(ctx, "Txn", FromProto(*req), resp);
     }
 
     grpc::ServerUnaryReactor* Compact(grpc::CallbackServerContext* ctx,
                                       const etcdserverpb::CompactionRequest* req,
                                       etcdserverpb::CompactionResponse* resp) override {
-      // DefaultReactor() constructs the reactor anew on every call: take it once.
-      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-      Call call(metrics_["Compact"], reactor);
-      Propose(call, rsm::KvRequest(FromProto(*req)),
-              [resp](NodeCore& core, const rsm::Response& r) {
-                FillHeader(core, std::get<rsm::CompactionResponse>(r).header.revision,
-                           resp->mutable_header());
-              });
-      return reactor;
+      return Write<rsm::CompactionResponse>(ctx, "Compact", FromProto(*req), resp);
     }
 
    private:
     using Fill = std::function<void(NodeCore&, const rsm::Response&)>;
+
+    // A request that goes through the log; the applied rsm response `R` is converted
+    // into the proto response.
+    template <typename R, typename Request, typename Proto>
+    grpc::ServerUnaryReactor* Write(grpc::CallbackServerContext* ctx, const char* method,
+                                    Request request, Proto* resp) {
+      // DefaultReactor() constructs the reactor anew on every call: take it once.
+      grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+      Propose(Call(metrics_[method], reactor), rsm::KvRequest(std::move(request)),
+              [resp](NodeCore& core, const rsm::Response& r) {
+                const R& applied = std::get<R>(r);
+                ToProto(applied, resp);
+                FillHeader(core, applied.header.revision, resp->mutable_header());
+              });
+      return reactor;
+    }
 
     void Propose(Call call, const rsm::KvRequest& request, Fill fill) {
       // Refused before it reaches the log; the state machine checks again when applying.
