@@ -90,6 +90,19 @@ std::int64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
+// A member's peer URLs as the cluster records them (normalized); at least one.
+Result<std::vector<std::string>> PeerUrls(
+    const google::protobuf::RepeatedPtrField<std::string>& given) {
+  std::vector<std::string> urls;
+  for (const auto& u : given) {
+    auto parsed = ParseUrl(u);
+    if (!parsed.ok()) return InvalidArgument("etcdserver: " + parsed.status().message());
+    urls.push_back(parsed->ToString());
+  }
+  if (urls.empty()) return InvalidArgument("etcdserver: member peer URLs are not provided");
+  return urls;
+}
+
 void FillHeader(const NodeCore& core, std::int64_t revision, etcdserverpb::ResponseHeader* h) {
   h->set_cluster_id(core.cluster_id());
   h->set_member_id(core.id());
@@ -289,21 +302,12 @@ class EtcdServices::Impl {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
       Call call(metrics_["MemberAdd"], reactor);
-      std::vector<std::string> urls;
-      for (const auto& u : req->peerurls()) {
-        auto parsed = ParseUrl(u);
-        if (!parsed.ok()) {
-          call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                   "etcdserver: " + parsed.status().message()));
-          return reactor;
-        }
-        urls.push_back(parsed->ToString());
-      }
-      if (urls.empty()) {
-        call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "etcdserver: member peer URLs are not provided"));
+      auto parsed = PeerUrls(req->peerurls());
+      if (!parsed.ok()) {
+        call.Finish(ToGrpc(parsed.status()));
         return reactor;
       }
+      const std::vector<std::string> urls = std::move(parsed).value();
       Member m;
       // Deterministic from the URLs and the token, so the new member started with
       // --initial-cluster-state existing derives the same id (docs/server.md).
@@ -342,16 +346,12 @@ class EtcdServices::Impl {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
       Call call(metrics_["MemberUpdate"], reactor);
-      std::vector<std::string> urls;
-      for (const auto& u : req->peerurls()) {
-        auto parsed = ParseUrl(u);
-        if (!parsed.ok()) {
-          call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                   "etcdserver: " + parsed.status().message()));
-          return reactor;
-        }
-        urls.push_back(parsed->ToString());
+      auto parsed = PeerUrls(req->peerurls());
+      if (!parsed.ok()) {
+        call.Finish(ToGrpc(parsed.status()));
+        return reactor;
       }
+      const std::vector<std::string> urls = std::move(parsed).value();
       const std::uint64_t id = req->id();
       node_->Post([this, call, id, urls, resp](NodeCore& core) {
         core.ProposeMemberUpdate(node_->Track(MembersReply(call, resp)), id, urls);

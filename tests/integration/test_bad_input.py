@@ -1,6 +1,7 @@
 """Bad input: oversized requests, garbage on the client and peer ports, a
 member with the wrong cluster token, two servers on one data directory."""
 
+import json
 import os
 import random
 import re
@@ -129,3 +130,16 @@ def test_second_server_on_a_data_dir_exits_with_a_clear_error(make_cluster):
     log = second.log_text()
     assert re.search(r"(?i)lock", log) and os.path.basename(second.data_dir) in log, log
     cluster.etcdctl("put", "still", "serving")
+
+
+@pytest.mark.tri_only
+def test_member_update_with_a_bad_peer_url_is_refused_and_membership_unchanged(make_cluster):
+    cluster = make_cluster(1)
+    listed = json.loads(cluster.etcdctl("member", "list", "-w", "json").stdout)["members"]
+    member_id = "%x" % listed[0]["ID"]
+    refused = cluster.etcdctl("member", "update", member_id, "--peer-urls=https://127.0.0.1:9",
+                              check=False)
+    assert refused.returncode != 0
+    assert "invalid URL" in refused.stderr and "TLS" in refused.stderr, refused.stderr
+    after = json.loads(cluster.etcdctl("member", "list", "-w", "json").stdout)["members"]
+    assert after[0]["peerURLs"] == listed[0]["peerURLs"]
