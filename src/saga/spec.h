@@ -31,10 +31,18 @@ struct BackoffPolicy {
 
 // Delay before attempt n+1 (n >= 1): min(initial * multiplier^(n-1), max),
 // then scaled by a uniform factor in [1 - jitter, 1 + jitter].
+//
+// Which failures are retried: an attempt that failed with a code listed in
+// `non_retryable` is not retried; when `retry_on` is not empty, only codes
+// listed there are retried. Codes are exit statuses (exec), HTTP statuses
+// (http), or the orchestrator's own (408 timeout). An action that reports its
+// failure as not retryable (fail.retryable: false) is never retried.
 struct RetryPolicy {
   std::uint32_t max_attempts = 1;  // total attempts, including the first; >= 1
   BackoffPolicy backoff;
-  double jitter = 0.0;  // fraction in [0, 1]
+  double jitter = 0.0;                  // fraction in [0, 1]
+  std::vector<int> non_retryable;       // sorted, unique
+  std::vector<int> retry_on;            // sorted, unique; empty = every code
 };
 
 // --- actions -----------------------------------------------------------------
@@ -89,8 +97,16 @@ struct StepSpec {
   std::vector<std::string> needs;
   Action run;
   std::optional<Action> compensate;
-  Duration timeout{0};  // per attempt; 0 = none. Resolved from defaults by the DSL.
-  RetryPolicy retry;    // resolved from defaults by the DSL
+  // Timeouts, resolved from defaults by the DSL; 0 = none. The names are those
+  // of workflow engines (Temporal, Step Functions):
+  //   schedule_to_start  an attempt waiting to run (no free executor, no leader)
+  //   timeout            one attempt, from its real start (start_to_close)
+  //   schedule_to_close  the whole forward phase of the step, every attempt and
+  //                      backoff included; when it passes, no further attempt
+  Duration timeout{0};
+  Duration schedule_to_start{0};
+  Duration schedule_to_close{0};
+  RetryPolicy retry;  // resolved from defaults by the DSL
   RetryPolicy compensate_retry{.max_attempts = 3};
   CompensateWhen compensate_when = CompensateWhen::kSucceeded;
   SourceLocation location;
@@ -98,6 +114,8 @@ struct StepSpec {
 
 struct StepDefaults {
   Duration timeout{0};
+  Duration schedule_to_start{0};
+  Duration schedule_to_close{0};
   RetryPolicy retry;
   RetryPolicy compensate_retry{.max_attempts = 3};
 };
