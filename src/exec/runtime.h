@@ -26,11 +26,17 @@
 #include "base/clock.h"
 #include "base/result.h"
 #include "exec/blocking_actions.h"
+#include "exec/saga_result.h"
+#include "saga/definition.h"
 #include "saga/orchestrator.h"
 #include "saga/plan.h"
 #include "saga/spec.h"
 
 namespace tri::exec {
+
+using SagaDefinition = saga::SagaDefinition;
+using SagaInputs = saga::SagaInputs;
+using saga::ResolveInputs;
 
 struct RuntimeOptions {
   // Admission control: Submit fails with kResourceExhausted beyond this.
@@ -45,58 +51,6 @@ struct RuntimeOptions {
   std::uint64_t seed = 1;
   // Time source; nullptr = the process-wide RealClock.
   const Clock* clock = nullptr;
-};
-
-// A validated saga, ready to run any number of times.
-struct SagaDefinition {
-  SagaDefinition() = default;
-  // step_index and step_ids view into spec: a copy would point at the original.
-  SagaDefinition(const SagaDefinition&) = delete;
-  SagaDefinition& operator=(const SagaDefinition&) = delete;
-
-  saga::SagaSpec spec;
-  std::shared_ptr<const saga::SagaPlan> plan;
-  std::map<std::string_view, saga::StepIndex> step_index;  // id -> index, views into spec
-  std::vector<std::string_view> step_ids;  // by index, into spec (compact, for reports)
-  // By index: is the step's run (bit 0) / compensate (bit 1) action a noop?
-  // Lets the loop finish empty steps without touching the (large) StepSpecs.
-  std::vector<std::uint8_t> noop_actions;
-
-  static Result<std::shared_ptr<const SagaDefinition>> Make(saga::SagaSpec spec);
-};
-
-using SagaInputs = std::map<std::string, std::string, std::less<>>;
-
-// Checks `given` against the saga's declared inputs and fills defaults.
-// Errors name the unknown or missing input.
-Result<SagaInputs> ResolveInputs(const saga::SagaSpec& spec, const SagaInputs& given);
-
-struct StepReport {
-  std::string_view id;                                        // points into SagaResult::definition
-  saga::StepState state = saga::StepState::kPending;          // final state
-  saga::StepState forward_state = saga::StepState::kPending;  // how its forward phase ended
-  std::uint32_t attempts = 0;
-  std::uint32_t compensation_attempts = 0;
-  int code = 0;              // last failure code, 0 if none
-  std::string_view message;  // last failure message
-  std::string_view output;   // output of a succeeded step
-};
-
-struct SagaResult {
-  std::shared_ptr<const SagaDefinition> definition;
-  std::string saga_id;
-  std::string name;
-  saga::SagaOutcome outcome = saga::SagaOutcome::kRunning;
-  saga::StopCause stop_cause = saga::StopCause::kNone;
-  saga::SagaStats stats;
-  std::vector<std::string> compensation_failed_steps;
-  // The finished orchestrator itself: per-step reports are read from it on
-  // demand, so finishing a saga of many steps copies nothing per step.
-  std::shared_ptr<const saga::Orchestrator> final_state;
-
-  std::size_t step_count() const { return definition->spec.steps.size(); }
-  StepReport step(saga::StepIndex s) const;
-  std::vector<StepReport> steps() const;  // in document order
 };
 
 // One transition of a running saga, as the orchestrator traced it.

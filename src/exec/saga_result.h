@@ -1,0 +1,47 @@
+#pragma once
+
+// What a finished saga run reports: its outcome, statistics and, read on
+// demand from the final orchestrator state, one report per step.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "saga/definition.h"
+#include "saga/orchestrator.h"
+
+namespace tri::exec {
+
+using SagaDefinition = saga::SagaDefinition;
+
+struct StepReport {
+  std::string_view id;                                        // points into SagaResult::definition
+  saga::StepState state = saga::StepState::kPending;          // final state
+  saga::StepState forward_state = saga::StepState::kPending;  // how its forward phase ended
+  std::uint32_t attempts = 0;
+  std::uint32_t compensation_attempts = 0;
+  int code = 0;              // last failure code, 0 if none
+  std::string_view message;  // last failure message
+  std::string_view output;   // output of a succeeded step
+};
+
+struct SagaResult {
+  std::shared_ptr<const SagaDefinition> definition;
+  std::string saga_id;
+  std::string name;
+  saga::SagaOutcome outcome = saga::SagaOutcome::kRunning;
+  saga::StopCause stop_cause = saga::StopCause::kNone;
+  saga::SagaStats stats;
+  std::vector<std::string> compensation_failed_steps;
+  // The finished orchestrator itself: per-step reports are read from it on
+  // demand, so finishing a saga of many steps copies nothing per step.
+  std::shared_ptr<const saga::Orchestrator> final_state;
+
+  std::size_t step_count() const { return definition->spec.steps.size(); }
+  StepReport step(saga::StepIndex s) const;
+  std::vector<StepReport> steps() const;  // in document order
+};
+
+}  // namespace tri::exec
