@@ -2,7 +2,11 @@
 // timeout, schedule_to_close) and retry by code (non_retryable, retry_on):
 // parsing, resolution from defaults, and their located errors.
 #include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
 
+#include <algorithm>
+
+#include "saga/dsl/duration.h"
 #include "saga/dsl/parser.h"
 
 namespace tri::saga {
@@ -145,6 +149,49 @@ steps:
     const std::string text = std::string("name: h\nsteps:\n  - {id: a, run: {http: {method: ") +
                              method + ", url: \"http://127.0.0.1/\"}}}\n";
     EXPECT_TRUE(ParseSaga(text, "h.yaml").ok()) << method;
+  }
+}
+
+std::string CodesText(const std::vector<int>& codes) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < codes.size(); ++i)
+    out += (i > 0 ? ", " : "") + std::to_string(codes[i]);
+  return out + "]";
+}
+
+std::vector<int> SortedUnique(std::vector<int> codes) {
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+  return codes;
+}
+
+// Property: any timeouts and either code list, written as JSON (also read as
+// YAML), parse back to the same values, with the lists sorted and unique.
+RC_GTEST_PROP(DslRetryCodes, GeneratedTimeoutsAndCodesParseBack, ()) {
+  auto duration = [] { return Duration{*rc::gen::inRange<std::int64_t>(0, 86'400'000'000'000)}; };
+  const Duration start_to_close = duration();
+  const Duration schedule_to_start = duration();
+  const Duration schedule_to_close = duration();
+  const auto codes = *rc::gen::container<std::vector<int>>(rc::gen::inRange(0, 1000));
+  const bool use_retry_on = *rc::gen::arbitrary<bool>();
+  const bool long_name = *rc::gen::arbitrary<bool>();
+  const std::string text =
+      std::string("{\"name\": \"p\", \"steps\": [{\"id\": \"a\", \"run\": \"noop\", \"") +
+      (long_name ? "start_to_close" : "timeout") + "\": \"" + FormatDuration(start_to_close) +
+      "\", \"schedule_to_start\": \"" + FormatDuration(schedule_to_start) +
+      "\", \"schedule_to_close\": \"" + FormatDuration(schedule_to_close) + "\", \"retry\": {\"" +
+      (use_retry_on ? "retry_on" : "non_retryable") + "\": " + CodesText(codes) + "}}]}";
+  for (const char* file : {"p.json", "p.yaml"}) {
+    auto spec = ParseSaga(text, file);
+    RC_ASSERT(spec.ok());
+    const StepSpec& step = spec->steps[0];
+    RC_ASSERT(step.timeout == start_to_close);
+    RC_ASSERT(step.schedule_to_start == schedule_to_start);
+    RC_ASSERT(step.schedule_to_close == schedule_to_close);
+    const std::vector<int>& given = use_retry_on ? step.retry.retry_on : step.retry.non_retryable;
+    const std::vector<int>& other = use_retry_on ? step.retry.non_retryable : step.retry.retry_on;
+    RC_ASSERT(given == SortedUnique(codes));
+    RC_ASSERT(other.empty());
   }
 }
 
