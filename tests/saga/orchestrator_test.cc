@@ -55,6 +55,16 @@ std::vector<StepIndex> Cancels(const std::vector<Command>& out) {
   }
   return steps;
 }
+// Reports every attempt scheduled in `scheduled` as really started at `now`.
+void ReportStarted(Orchestrator& o, const std::vector<Command>& scheduled, TimePoint now,
+                   std::vector<Command>& out) {
+  const std::vector<Command> copy = scheduled;  // `out` may be `scheduled`
+  for (const Command& c : copy) {
+    if (c.kind == CommandKind::kStartAttempt)
+      o.OnAttemptStarted(c.phase, c.step, c.attempt, now, out);
+  }
+}
+
 const Command* Find(const std::vector<Command>& out, CommandKind kind) {
   for (const Command& c : out) {
     if (c.kind == kind) return &c;
@@ -77,15 +87,21 @@ TEST(Orchestrator, StartsEachStepAsSoonAsAllItsNeedsSucceeded) {
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
   EXPECT_EQ(Starts(out, kFwd), V{0});
+  ReportStarted(o, out, At(seconds(0)), out);
   out.clear();
   o.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out);
   EXPECT_EQ(Starts(out, kFwd), (V{1, 2, 3}));
+  EXPECT_EQ(o.running(), 0u) << "scheduled, not yet started";
+  EXPECT_EQ(o.in_flight(), 3u);
+  ReportStarted(o, out, At(seconds(1)), out);
+  EXPECT_EQ(o.running(), 3u);
   out.clear();
   o.OnAttemptSucceeded(kFwd, 1, 1, At(seconds(2)), out);
   o.OnAttemptSucceeded(kFwd, 3, 1, At(seconds(2)), out);
   EXPECT_TRUE(out.empty()) << "step 4 must wait for step 2";
   o.OnAttemptSucceeded(kFwd, 2, 1, At(seconds(3)), out);
   EXPECT_EQ(Starts(out, kFwd), V{4});
+  ReportStarted(o, out, At(seconds(3)), out);
   out.clear();
   o.OnAttemptSucceeded(kFwd, 4, 1, At(seconds(4)), out, "{\"ok\":true}");
   ASSERT_EQ(out.size(), 1u);
@@ -205,6 +221,9 @@ TEST(Orchestrator, TimedOutAttemptIsCancelledRetriedAndFinallyTimedOut) {
   Orchestrator o(UniformPlan({{}}, policy), rng, {.trace = true});
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
+  EXPECT_EQ(Find(out, CommandKind::kArmTimer), nullptr) << "start_to_close is armed at the start";
+  out.clear();
+  o.OnAttemptStarted(kFwd, 0, 1, At(seconds(0)), out);
   const Command* timer = Find(out, CommandKind::kArmTimer);
   ASSERT_NE(timer, nullptr);
   EXPECT_EQ(timer->fire_at, At(seconds(1)));
@@ -214,6 +233,8 @@ TEST(Orchestrator, TimedOutAttemptIsCancelledRetriedAndFinallyTimedOut) {
   EXPECT_EQ(Cancels(out), V{0});
   EXPECT_EQ(Starts(out, kFwd), V{0}) << "zero backoff retries at once";
   EXPECT_EQ(o.attempts(0), 2u);
+  out.clear();
+  o.OnAttemptStarted(kFwd, 0, 2, At(seconds(1)), out);
   timer = Find(out, CommandKind::kArmTimer);
   ASSERT_NE(timer, nullptr);
   const TimerId second = timer->timer;
@@ -232,8 +253,9 @@ TEST(Orchestrator, TimedOutAttemptIsCancelledRetriedAndFinallyTimedOut) {
   std::vector<std::string> events;
   for (const TraceRecord& r : o.trace())
     events.push_back(TraceEventName(r.event));
-  EXPECT_EQ(events, (std::vector<std::string>{"saga_started", "step_started", "step_timed_out",
-                                              "step_started", "step_timed_out", "saga_failed"}));
+  EXPECT_EQ(events, (std::vector<std::string>{"saga_started", "step_scheduled", "step_started",
+                                              "step_timed_out", "step_scheduled", "step_started",
+                                              "step_timed_out", "saga_failed"}));
 }
 
 TEST(Orchestrator, StepFailureCancelsRunningStepsAndCompensatesSucceededOnes) {
@@ -467,6 +489,9 @@ TEST(Orchestrator, CompensationAttemptTimesOutAndRetries) {
   o.OnAttemptSucceeded(kFwd, 0, 1, At(Duration{milliseconds(500)}), out);
   out.clear();
   o.OnAttemptFailed(kFwd, 1, 1, 500, true, "boom", At(seconds(2)), out);
+  EXPECT_EQ(Starts(out, kComp), V{0});
+  out.clear();
+  o.OnAttemptStarted(kComp, 0, 1, At(seconds(2)), out);
   TimerId comp_timer = 0;
   for (const Command& c : out) {
     if (c.kind == CommandKind::kArmTimer) comp_timer = c.timer;
@@ -489,6 +514,8 @@ TEST(Orchestrator, StaleTimersAndResultsAreIgnored) {
   Orchestrator o(UniformPlan({{}, {0}}, policy), rng);
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
+  out.clear();
+  o.OnAttemptStarted(kFwd, 0, 1, At(seconds(0)), out);
   const TimerId timeout0 = Find(out, CommandKind::kArmTimer)->timer;
   out.clear();
   o.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out);
@@ -512,10 +539,10 @@ TEST(Orchestrator, EmptySagaCompletesAtOnce) {
 
 TEST(Orchestrator, NamesAreTheDocumentedStrings) {
   const std::vector<std::string> expected = {
-      "saga_started",        "step_started",   "step_succeeded",       "step_failed",
-      "step_timed_out",      "step_cancelled", "compensation_started", "compensation_succeeded",
-      "compensation_failed", "saga_completed", "saga_compensated",     "saga_compensation_failed",
-      "saga_failed"};
+      "saga_started",        "step_started",   "step_succeeded",        "step_failed",
+      "step_timed_out",      "step_cancelled", "compensation_started",  "compensation_succeeded",
+      "compensation_failed", "saga_completed", "saga_compensated",      "saga_compensation_failed",
+      "saga_failed",         "step_scheduled", "compensation_scheduled"};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(TraceEventName(static_cast<TraceEvent>(i)), expected[i]);
   }
@@ -641,19 +668,27 @@ TEST(Orchestrator, DiamondWithAFailingBranchTraceReadsAsExpected) {
   o.OnAttemptSucceeded(kComp, 0, 1, At(seconds(6)), out);
   EXPECT_EQ(Render(o.TakeTrace()),
             "0s - saga_started\n"
-            "0s 0 step_started #1\n"
+            "0s 0 step_scheduled #1\n"
+            // No started report: a result implies the start, at its own time.
+            "1s 0 step_started #1\n"
             "1s 0 step_succeeded #1\n"
-            "1s 1 step_started #1\n"
-            "1s 2 step_started #1\n"
-            "1s 3 step_started #1\n"
+            "1s 1 step_scheduled #1\n"
+            "1s 2 step_scheduled #1\n"
+            "1s 3 step_scheduled #1\n"
+            "2s 1 step_started #1\n"
             "2s 1 step_succeeded #1\n"
+            "2s 2 step_started #1\n"
             "2s 2 step_succeeded #1\n"
+            "3s 3 step_started #1\n"
             "3s 3 step_failed #1 code=503\n"
-            "3s 1 compensation_started #1\n"
-            "3s 2 compensation_started #1\n"
+            "3s 1 compensation_scheduled #1\n"
+            "3s 2 compensation_scheduled #1\n"
+            "4s 2 compensation_started #1\n"
             "4s 2 compensation_succeeded #1\n"
+            "5s 1 compensation_started #1\n"
             "5s 1 compensation_succeeded #1\n"
-            "5s 0 compensation_started #1\n"
+            "5s 0 compensation_scheduled #1\n"
+            "6s 0 compensation_started #1\n"
             "6s 0 compensation_succeeded #1\n"
             "6s - saga_compensated\n");
   EXPECT_TRUE(o.trace().empty()) << "TakeTrace hands the records over";
