@@ -613,6 +613,56 @@ TEST(Orchestrator, PlanRejectsBadPolicies) {
   bad_jitter.retry.jitter = 1.5;
   EXPECT_FALSE(SagaPlan::Uniform(*graph, bad_jitter).ok());
   EXPECT_FALSE(SagaPlan::Make(*graph, {}).ok()) << "one policy per step";
+  StepPolicy bad_code;
+  bad_code.retry.retry_on = {1000};
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, bad_code).ok()) << "codes are in [0, 999]";
+  StepPolicy negative_code;
+  negative_code.compensate_retry.non_retryable = {-1};
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, negative_code).ok());
+  StepPolicy unsorted;
+  unsorted.retry.non_retryable = {503, 500};
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, unsorted).ok()) << "Make takes sorted lists";
+  StepPolicy negative_timeout;
+  negative_timeout.schedule_to_close = seconds(-1);
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, negative_timeout).ok());
+}
+
+TEST(Orchestrator, PlanFromSpecSortsRetryCodesAndCarriesTheThreeTimeouts) {
+  SagaSpec spec;
+  StepSpec step{.id = "a",
+                .timeout = seconds(1),
+                .schedule_to_start = seconds(2),
+                .schedule_to_close = seconds(3)};
+  step.retry.non_retryable = {503, 400, 503};
+  step.retry.retry_on = {502, 408};
+  spec.steps.push_back(step);
+  auto plan = SagaPlan::FromSpec(spec);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ((*plan)->retry(0).non_retryable, (std::vector<int>{400, 503}));
+  EXPECT_EQ((*plan)->retry(0).retry_on, (std::vector<int>{408, 502}));
+  EXPECT_EQ((*plan)->timeout(0), seconds(1));
+  EXPECT_EQ((*plan)->schedule_to_start(0), seconds(2));
+  EXPECT_EQ((*plan)->schedule_to_close(0), seconds(3));
+  EXPECT_TRUE((*plan)->any_timeout());
+  SagaSpec other = spec;
+  other.steps[0].schedule_to_close = seconds(4);
+  auto other_plan = SagaPlan::FromSpec(other);
+  ASSERT_TRUE(other_plan.ok());
+  EXPECT_NE((*plan)->fingerprint(), (*other_plan)->fingerprint())
+      << "the fingerprint covers schedule_to_close";
+}
+
+TEST(Orchestrator, RetryAllowsCodeFollowsBothLists) {
+  RetryPolicy policy;
+  EXPECT_TRUE(RetryAllowsCode(policy, 503)) << "no lists: every code";
+  policy.non_retryable = {400, 404};
+  EXPECT_FALSE(RetryAllowsCode(policy, 404));
+  EXPECT_TRUE(RetryAllowsCode(policy, 503));
+  policy.retry_on = {408, 503};
+  EXPECT_TRUE(RetryAllowsCode(policy, 408));
+  EXPECT_FALSE(RetryAllowsCode(policy, 500)) << "retry_on lists the only retried codes";
+  policy.non_retryable = {503};
+  EXPECT_FALSE(RetryAllowsCode(policy, 503)) << "non_retryable wins";
 }
 
 TEST(Orchestrator, PlanFromSpecCarriesPolicies) {
