@@ -45,6 +45,41 @@ const std::string kEmpty;
 
 }  // namespace
 
+TimerDescription DescribeTimer(TimerId timer) {
+  TimerDescription d;
+  switch (TimerKindOf(timer)) {
+    case TimerKind::kDeadline:
+      d.kind = "deadline";
+      return d;
+    case TimerKind::kForwardTimeout:
+      d.kind = "start_to_close";
+      break;
+    case TimerKind::kForwardBackoff:
+      d.kind = "backoff";
+      break;
+    case TimerKind::kCompensationTimeout:
+      d.kind = "compensation_start_to_close";
+      break;
+    case TimerKind::kCompensationBackoff:
+      d.kind = "compensation_backoff";
+      break;
+    case TimerKind::kForwardScheduleToStart:
+      d.kind = "schedule_to_start";
+      break;
+    case TimerKind::kForwardScheduleToClose:
+      d.kind = "schedule_to_close";
+      break;
+    case TimerKind::kCompensationScheduleToStart:
+      d.kind = "compensation_schedule_to_start";
+      break;
+    default:
+      return d;
+  }
+  d.step = TimerStepOf(timer);
+  d.attempt = TimerAttemptOf(timer);
+  return d;
+}
+
 Orchestrator::Orchestrator(std::shared_ptr<const SagaPlan> plan, Rng& rng,
                            OrchestratorOptions options)
     : plan_(std::move(plan)), rng_(&rng), options_(options) {

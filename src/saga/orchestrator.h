@@ -103,6 +103,17 @@ struct SagaStats {
   StopCause stop_cause = StopCause::kNone;
 };
 
+// What a timer id armed by an Orchestrator stands for (logs, tests, tools).
+struct TimerDescription {
+  // "deadline", "start_to_close", "backoff", "schedule_to_start",
+  // "schedule_to_close", "compensation_start_to_close", "compensation_backoff",
+  // "compensation_schedule_to_start", or "unknown" for an id no orchestrator arms.
+  const char* kind = "unknown";
+  StepIndex step = kNoStep;   // kNoStep for the deadline
+  std::uint32_t attempt = 0;  // the attempt it was armed for (1 for schedule_to_close)
+};
+TimerDescription DescribeTimer(TimerId timer);
+
 class Orchestrator {
  public:
   // `rng` must outlive the orchestrator; it is used only for backoff jitter.
