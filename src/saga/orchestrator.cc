@@ -340,6 +340,7 @@ void Orchestrator::ScheduleForwardAttempt(StepIndex s, TimePoint now, std::vecto
   st.attempt_running = true;
   st.attempt_started = false;
   st.attempt_scheduled_ns = now.count();
+  st.retry_at_ns = 0;
   ++attempts_total_;
   out.push_back(Command{.kind = CommandKind::kStartAttempt,
                         .phase = AttemptPhase::kForward,
@@ -452,6 +453,7 @@ void Orchestrator::ForwardAttemptFailed(StepIndex s, int code, bool retryable, b
     if (delay <= Duration{0}) {
       ScheduleForwardAttempt(s, now, out);
     } else {
+      st.retry_at_ns = (now + delay).count();
       out.push_back(Command{.kind = CommandKind::kArmTimer,
                             .timer = MakeTimerId(TimerKind::kForwardBackoff, s, st.attempt),
                             .fire_at = now + delay});
@@ -488,6 +490,7 @@ void Orchestrator::ForwardScheduleToClose(StepIndex s, TimePoint now, std::vecto
   st.last_code = kCodeTimedOut;
   st.state = StepState::kTimedOut;
   st.forward_state = StepState::kTimedOut;
+  st.retry_at_ns = 0;
   st.end_ns = now.count();
   TRI_ASSERT(in_flight_ > 0);
   --in_flight_;
@@ -516,6 +519,7 @@ void Orchestrator::StopForward(StopCause cause, TimePoint now, std::vector<Comma
     }
     st.state = final_state;
     st.forward_state = final_state;
+    st.retry_at_ns = 0;
     st.last_code = code;
     st.end_ns = now.count();
     --in_flight_;
@@ -609,6 +613,7 @@ void Orchestrator::ScheduleCompensationAttempt(StepIndex s, TimePoint now,
   st.attempt_running = true;
   st.attempt_started = false;
   st.attempt_scheduled_ns = now.count();
+  st.retry_at_ns = 0;
   ++comp_attempts_total_;
   out.push_back(Command{.kind = CommandKind::kStartAttempt,
                         .phase = AttemptPhase::kCompensate,
@@ -653,6 +658,7 @@ void Orchestrator::CompensationAttemptFailed(StepIndex s, int code, bool retryab
     if (delay <= Duration{0}) {
       ScheduleCompensationAttempt(s, now, out);
     } else {
+      st.retry_at_ns = (now + delay).count();
       out.push_back(
           Command{.kind = CommandKind::kArmTimer,
                   .timer = MakeTimerId(TimerKind::kCompensationBackoff, s, st.comp_attempt),
@@ -738,6 +744,49 @@ std::vector<StepIndex> Orchestrator::compensation_failed_steps() const {
     if (steps_[s].state == StepState::kCompensationFailed) failed.push_back(s);
   }
   return failed;
+}
+
+std::vector<Command> Orchestrator::PendingTimers() const {
+  std::vector<Command> timers;
+  const auto arm = [&timers](TimerKind kind, StepIndex s, std::uint32_t attempt,
+                             std::int64_t fire_at_ns) {
+    timers.push_back(Command{.kind = CommandKind::kArmTimer,
+                             .timer = MakeTimerId(kind, s, attempt),
+                             .fire_at = TimePoint{fire_at_ns}});
+  };
+  if (phase_ == Phase::kForward && plan_->deadline() > Duration{0}) {
+    arm(TimerKind::kDeadline, kNoStep, 0, (TimePoint{started_ns_} + plan_->deadline()).count());
+  }
+  for (StepIndex s = 0; s < steps_.size(); ++s) {
+    const StepRuntime& st = steps_[s];
+    const Duration to_start = plan_->schedule_to_start(s);
+    const Duration to_close = plan_->timeout(s);
+    if (st.state == StepState::kRunning || st.state == StepState::kBackoff) {
+      if (plan_->schedule_to_close(s) > Duration{0}) {
+        arm(TimerKind::kForwardScheduleToClose, s, 1,
+            st.first_scheduled_ns + plan_->schedule_to_close(s).count());
+      }
+      if (st.state == StepState::kBackoff) {
+        arm(TimerKind::kForwardBackoff, s, st.attempt, st.retry_at_ns);
+      } else if (!st.attempt_started && to_start > Duration{0}) {
+        arm(TimerKind::kForwardScheduleToStart, s, st.attempt,
+            st.attempt_scheduled_ns + to_start.count());
+      } else if (st.attempt_started && to_close > Duration{0}) {
+        arm(TimerKind::kForwardTimeout, s, st.attempt, st.attempt_start_ns + to_close.count());
+      }
+    } else if (st.state == StepState::kCompensating) {
+      if (!st.attempt_running) {
+        arm(TimerKind::kCompensationBackoff, s, st.comp_attempt, st.retry_at_ns);
+      } else if (!st.attempt_started && to_start > Duration{0}) {
+        arm(TimerKind::kCompensationScheduleToStart, s, st.comp_attempt,
+            st.attempt_scheduled_ns + to_start.count());
+      } else if (st.attempt_started && to_close > Duration{0}) {
+        arm(TimerKind::kCompensationTimeout, s, st.comp_attempt,
+            st.attempt_start_ns + to_close.count());
+      }
+    }
+  }
+  return timers;
 }
 
 std::vector<TraceRecord> Orchestrator::TakeTrace() {

@@ -197,6 +197,12 @@ class Orchestrator {
 
   SagaStats stats() const;
 
+  // Every timer the current state still waits for, as kArmTimer commands in
+  // step order (the deadline first): what a driver that restored this state
+  // (a new leader, a restarted process) must arm again. Timers already fired,
+  // or whose attempt or phase is over, are not included.
+  std::vector<Command> PendingTimers() const;
+
   // Trace records since the last TakeTrace (empty unless options.trace).
   const std::vector<TraceRecord>& trace() const { return trace_; }
   std::vector<TraceRecord> TakeTrace();
@@ -237,6 +243,7 @@ class Orchestrator {
     std::int64_t attempt_scheduled_ns = 0;  // current attempt scheduled
     std::int64_t attempt_start_ns = 0;      // current attempt's real start
     std::int64_t end_ns = 0;                // end of the forward phase
+    std::int64_t retry_at_ns = 0;           // backoff timer's fire time (0 = not waiting)
   };
 
   void ScheduleForwardAttempt(StepIndex s, TimePoint now, std::vector<Command>& out);

@@ -18,6 +18,8 @@ namespace {
 // Times are nanoseconds on the driver's clock; a bound far in the future
 // (2116 as Unix time) keeps `now + timeout` and duration sums from overflowing.
 constexpr std::int64_t kMaxTimeNs = std::int64_t{1} << 62;
+// BackoffDelay's cap: a backoff timer fires at most this long after the failure.
+constexpr std::int64_t kMaxBackoffNs = 4'000'000'000'000'000'000;
 
 bool IsForwardFinal(StepState s) {
   return s == StepState::kSucceeded || s == StepState::kFailed || s == StepState::kTimedOut ||
@@ -111,8 +113,8 @@ Status Orchestrator::CheckState() const {
     // Times: unused ones are zero, used ones within the saga and ordered.
     if (!scheduled) {
       if (st.first_scheduled_ns != 0 || st.first_start_ns != 0 || st.attempt_scheduled_ns != 0 ||
-          st.attempt_start_ns != 0 || st.end_ns != 0 || st.ever_started || st.last_code != 0 ||
-          (has_messages && !messages_[s].empty())) {
+          st.attempt_start_ns != 0 || st.end_ns != 0 || st.retry_at_ns != 0 || st.ever_started ||
+          st.last_code != 0 || (has_messages && !messages_[s].empty())) {
         return BadStep(s, "never scheduled but has attempt data");
       }
     } else {
@@ -150,6 +152,14 @@ Status Orchestrator::CheckState() const {
     }
     if (state == StepState::kBackoff && st.attempt >= plan_->retry(s).max_attempts) {
       return BadStep(s, "waiting to retry with no attempt left");
+    }
+    // A backoff timer's fire time is kept while waiting to retry, and only then.
+    const bool waiting_to_retry =
+        state == StepState::kBackoff || (state == StepState::kCompensating && !st.attempt_running);
+    if (waiting_to_retry ? st.retry_at_ns < st.attempt_scheduled_ns || st.retry_at_ns <= 0 ||
+                               st.retry_at_ns - last_now_ns_ > kMaxBackoffNs
+                         : st.retry_at_ns != 0) {
+      return BadStep(s, "retry time inconsistent with state " + std::string(StepStateName(state)));
     }
     if (has_outputs && !outputs_[s].empty() && fwd != StepState::kSucceeded) {
       return BadStep(s, "an output but it did not succeed");

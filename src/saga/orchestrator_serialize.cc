@@ -9,12 +9,13 @@
 //   per step: u32 pending | u32 attempt | u32 comp_attempt | i32 last_code | u8 state |
 //             u8 forward_state | u8 in_comp_set | u8 attempt_running | u8 attempt_started |
 //             u8 ever_started | i64 first_scheduled | i64 first_start | i64 attempt_scheduled |
-//             i64 attempt_start | i64 end
+//             i64 attempt_start | i64 end | i64 retry_at
 //   strings: u32 count, then (u32 step, u32 length, bytes) — outputs, then messages
 //   u32 comp_before_offsets count + values | u32 comp_before count + values
 //
 // Version 2 (scheduled vs started attempts) added attempt_started,
-// ever_started, first_scheduled and attempt_scheduled; version 1 is refused.
+// ever_started, first_scheduled, attempt_scheduled and retry_at (the backoff
+// timer's fire time, so that PendingTimers can re-arm it); version 1 is refused.
 //
 // Armed timers are not stored as such: a timer id encodes (kind, step,
 // attempt) and is validated against the step state when it fires, so the
@@ -167,6 +168,7 @@ std::string Orchestrator::Serialize() const {
     Put(out, st.attempt_scheduled_ns);
     Put(out, st.attempt_start_ns);
     Put(out, st.end_ns);
+    Put(out, st.retry_at_ns);
   }
   PutStrings(out, outputs_);
   PutStrings(out, messages_);
@@ -229,7 +231,7 @@ Status Orchestrator::Restore(std::string_view bytes) {
          Get(r, code) && Get(r, state) && Get(r, forward_state) && Get(r, in_set) &&
          Get(r, running) && Get(r, started) && Get(r, ever) && Get(r, st.first_scheduled_ns) &&
          Get(r, st.first_start_ns) && Get(r, st.attempt_scheduled_ns) &&
-         Get(r, st.attempt_start_ns) && Get(r, st.end_ns);
+         Get(r, st.attempt_start_ns) && Get(r, st.end_ns) && Get(r, st.retry_at_ns);
     if (!ok) return corrupt("truncated step");
     if (next.pending_[s] > n) return corrupt("pending count out of range");
     if (state > static_cast<std::uint8_t>(StepState::kCompensationFailed) ||

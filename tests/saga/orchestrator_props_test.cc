@@ -314,8 +314,9 @@ RC_GTEST_PROP(OrchestratorProperties, SameSeedSameTraceAndRestoredStateContinues
   RC_ASSERT(original->commands() == a->commands());
 }
 
-// Restore's validation accepts every state the orchestrator can reach, and
-// restoring is a serialize fixed point: checked after every input.
+// Restore's validation accepts every state the orchestrator can reach,
+// restoring is a serialize fixed point, and PendingTimers names exactly the
+// armed timers that still matter: checked after every input.
 RC_GTEST_PROP(OrchestratorProperties, EveryReachableStateRestores, ()) {
   const auto seed = *rc::gen::arbitrary<std::uint64_t>();
   const auto n = *rc::gen::resize(100, rc::gen::inRange<std::uint32_t>(1, 40));
@@ -329,6 +330,25 @@ RC_GTEST_PROP(OrchestratorProperties, EveryReachableStateRestores, ()) {
     const Status status = restored.Restore(bytes);
     if (!status.ok()) RC_FAIL("input " + std::to_string(d->inputs()) + ": " + status.ToString());
     RC_ASSERT(restored.Serialize() == bytes);
+    // PendingTimers is exactly the set of armed timers that still matter:
+    // those whose firing is not ignored as stale.
+    std::vector<std::pair<TimerId, TimePoint>> live;
+    for (const auto& [id, at] : d->QueuedTimers()) {
+      Orchestrator probe(sc.plan, rng);
+      RC_ASSERT(probe.Restore(bytes).ok());
+      const std::uint64_t stale = probe.stats().stale_results_ignored;
+      std::vector<Command> out;
+      probe.OnTimerFired(id, d->now(), out);
+      if (probe.stats().stale_results_ignored == stale) live.emplace_back(id, at);
+    }
+    std::vector<std::pair<TimerId, TimePoint>> pending;
+    for (const Command& c : restored.PendingTimers()) {
+      RC_ASSERT(c.kind == CommandKind::kArmTimer);
+      pending.emplace_back(c.timer, c.fire_at);
+    }
+    std::sort(live.begin(), live.end());
+    std::sort(pending.begin(), pending.end());
+    RC_ASSERT(live == pending);
     if (!d->Step()) break;
   }
   RC_ASSERT(d->orch().finished());

@@ -21,7 +21,7 @@ constexpr auto kFwd = AttemptPhase::kForward;
 // Byte offsets of the version 2 format (orchestrator_serialize.cc): the fixed
 // header, then one fixed-size record per step.
 constexpr std::size_t kHeaderBytes = 4 + 4 + 8 + 4 + 3 + 3 * 8 + 4 * 4 + 4 + 8 + 3 * 8 + 6 * 4;
-constexpr std::size_t kStepBytes = 4 * 4 + 6 + 5 * 8;
+constexpr std::size_t kStepBytes = 4 * 4 + 6 + 6 * 8;
 constexpr std::size_t kCountSucceededOffset = kHeaderBytes - 6 * 4;
 constexpr std::size_t kForwardUnfinishedOffset = 4 + 4 + 8 + 4 + 3 + 3 * 8;
 constexpr std::size_t kStateInStep = 16;

@@ -110,6 +110,18 @@ class SimDriver {
     }
   }
 
+  // Timers armed and not yet fired (stale ones included), by (time, arming order).
+  std::vector<std::pair<TimerId, TimePoint>> QueuedTimers() const {
+    std::vector<std::pair<TimerId, TimePoint>> timers;
+    auto queue = queue_;
+    while (!queue.empty()) {
+      const auto& [at, seq, p] = queue.top();
+      if (p.kind == Pending::kTimer) timers.emplace_back(p.timer, at);
+      queue.pop();
+    }
+    return timers;
+  }
+
   Orchestrator& orch() { return *orch_; }
   TimePoint now() const { return now_; }
   std::uint64_t inputs() const { return inputs_; }
