@@ -165,6 +165,8 @@ class Orchestrator {
   bool compensating() const { return phase_ == Phase::kCompensating; }
   SagaOutcome outcome() const { return outcome_; }
   StopCause stop_cause() const { return stop_cause_; }
+  // Time of the last input (0 before any): the next input's `now` must not be earlier.
+  TimePoint last_input_time() const { return TimePoint{last_now_ns_}; }
 
   StepState step_state(StepIndex s) const { return steps_[s].state; }
   // How the step's forward phase ended (succeeded, failed, timed_out,
