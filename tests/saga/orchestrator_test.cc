@@ -761,6 +761,9 @@ TEST(Orchestrator, ApplyingEventsEqualsCallingTheMethods) {
   std::vector<Command> out_a, out_b;
   a.Start(At(seconds(0)), out_a);
   b.Apply(Event{.kind = EventKind::kStart, .now = At(seconds(0))}, out_b);
+  a.OnAttemptStarted(kFwd, 0, 1, At(seconds(0)), out_a);
+  b.Apply(Event{.kind = EventKind::kAttemptStarted, .now = At(seconds(0)), .step = 0, .attempt = 1},
+          out_b);
   a.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out_a, "x");
   b.Apply(Event{.kind = EventKind::kAttemptSucceeded,
                 .now = At(seconds(1)),
