@@ -270,7 +270,10 @@ class Orchestrator {
   bool Retries(const RetryPolicy& policy, std::uint32_t attempt, int code, bool retryable) const;
   // Restore's validation of a decoded state (orchestrator_check.cc): derived
   // counters recomputed and compared, impossible per-step states refused.
+  struct StateTally;
   Status CheckState() const;
+  Status CheckNotStartedState() const;
+  Status CheckStep(StepIndex s, bool stopped, bool completed, StateTally& tally) const;
   Status CheckCompensationOrder(std::uint32_t set_size) const;
   void Trace(TimePoint now, StepIndex s, TraceEvent event, std::uint32_t attempt, int code);
   void AdvanceTime(TimePoint now);
