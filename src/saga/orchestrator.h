@@ -63,6 +63,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -173,6 +174,20 @@ class Orchestrator {
   // cancelled), or its current forward state (pending, running, backoff);
   // unlike step_state() it does not change during compensation.
   StepState forward_state(StepIndex s) const { return steps_[s].forward_state; }
+  // When the step's first forward attempt really started (nullopt: never).
+  std::optional<TimePoint> first_started_at(StepIndex s) const {
+    if (!steps_[s].ever_started) return std::nullopt;
+    return TimePoint{steps_[s].first_start_ns};
+  }
+  // When the step's forward phase ended: succeeded, failed, timed out or
+  // cancelled (nullopt: still pending, scheduled, running or backing off).
+  std::optional<TimePoint> forward_ended_at(StepIndex s) const {
+    const StepState f = steps_[s].forward_state;
+    if (f == StepState::kPending || f == StepState::kRunning || f == StepState::kBackoff) {
+      return std::nullopt;
+    }
+    return TimePoint{steps_[s].end_ns};
+  }
   // Forward attempts scheduled so far (0 = never scheduled).
   std::uint32_t attempts(StepIndex s) const { return steps_[s].attempt; }
   // True while the step's current attempt (forward or compensation) is in

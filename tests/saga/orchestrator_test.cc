@@ -92,6 +92,8 @@ TEST(Orchestrator, StartsEachStepAsSoonAsAllItsNeedsSucceeded) {
   o.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out);
   EXPECT_EQ(Starts(out, kFwd), (V{1, 2, 3}));
   EXPECT_EQ(o.running(), 0u) << "scheduled, not yet started";
+  EXPECT_EQ(o.first_started_at(1), std::nullopt);
+  EXPECT_EQ(o.forward_ended_at(1), std::nullopt);
   EXPECT_EQ(o.in_flight(), 3u);
   ReportStarted(o, out, At(seconds(1)), out);
   EXPECT_EQ(o.running(), 3u);
@@ -109,6 +111,9 @@ TEST(Orchestrator, StartsEachStepAsSoonAsAllItsNeedsSucceeded) {
   EXPECT_EQ(out[0].outcome, SagaOutcome::kCompleted);
   EXPECT_EQ(o.outcome(), SagaOutcome::kCompleted);
   EXPECT_EQ(o.output(4), "{\"ok\":true}");
+  EXPECT_EQ(o.first_started_at(2), At(seconds(1)));
+  EXPECT_EQ(o.forward_ended_at(2), At(seconds(3)));
+  EXPECT_EQ(o.first_started_at(4), At(seconds(3)));
   const SagaStats stats = o.stats();
   EXPECT_EQ(stats.levels, 3u);
   EXPECT_EQ(stats.max_parallelism, 3u);
