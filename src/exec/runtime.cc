@@ -93,7 +93,8 @@ struct Runtime::SagaRun {
 };
 
 struct Runtime::LoopItem {
-  enum class Kind : std::uint8_t { kStartSaga, kAbort, kCompletion };
+  // kStarted: an attempt really started (OnAttemptStarted); kCompletion: its result.
+  enum class Kind : std::uint8_t { kStartSaga, kAbort, kCompletion, kStarted };
   Kind kind = Kind::kCompletion;
   std::uint64_t key = 0;
   std::unique_ptr<SagaRun> run;  // kStartSaga
@@ -333,6 +334,14 @@ void Runtime::HandleItem(LoopItem& item) {
     case LoopItem::Kind::kCompletion:
       Complete(item);
       return;
+    case LoopItem::Kind::kStarted: {
+      SagaRun* run = FindRun(item.key);
+      if (run == nullptr) return;  // finished meanwhile
+      commands_.clear();
+      run->orch.OnAttemptStarted(item.phase, item.step, item.attempt, Now(), commands_);
+      AfterInput(*run);
+      return;
+    }
   }
   TRI_UNREACHABLE();
 }
@@ -443,8 +452,22 @@ void Runtime::Execute(SagaRun& run, const Command& command) {
 }
 
 void Runtime::StartAttempt(SagaRun& run, const Command& command) {
+  // The attempt really starts (OnAttemptStarted) when the loop runs it (noop:
+  // right here; sleep, fail: later in this pass) or when a pool thread picks
+  // it up (exec, http), so time waiting for a free thread counts against
+  // schedule_to_start, not against the attempt.
   const std::uint8_t noop_bit = command.phase == AttemptPhase::kForward ? 1 : 2;
   if ((run.def->noop_actions[command.step] & noop_bit) != 0) {
+    // Inside the batch AfterInput is executing: OnAttemptStarted can only arm
+    // the attempt's timeout, which needs no reentry into that batch. Its trace
+    // record is reported with the noop's result, later in this pass.
+    static thread_local std::vector<Command> armed;  // the loop thread's
+    armed.clear();
+    run.orch.OnAttemptStarted(command.phase, command.step, command.attempt, Now(), armed);
+    for (const Command& timer : armed) {
+      TRI_ASSERT(timer.kind == CommandKind::kArmTimer);
+      Execute(run, timer);
+    }
     ready_.push_back(LocalSuccess{
         .key = run.key, .phase = command.phase, .step = command.step, .attempt = command.attempt});
     return;
@@ -473,12 +496,24 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
                     .attempt = command.attempt});
   };
 
+  const auto started_item = [](std::uint64_t key, AttemptPhase phase, StepIndex step,
+                               std::uint32_t attempt) {
+    LoopItem item;
+    item.kind = LoopItem::Kind::kStarted;
+    item.key = key;
+    item.phase = phase;
+    item.step = step;
+    item.attempt = attempt;
+    return item;
+  };
   TRI_DASSERT(!std::holds_alternative<saga::NoopAction>(action));
   if (const auto* sleep = std::get_if<saga::SleepAction>(&action)) {
+    ready_items_.push_back(started_item(run.key, command.phase, command.step, command.attempt));
     finish_at(sleep->duration, Timer::Kind::kSleepDone);
     return;
   }
   if (const auto* fail = std::get_if<saga::FailAction>(&action)) {
+    ready_items_.push_back(started_item(run.key, command.phase, command.step, command.attempt));
     finish_at(fail->after, Timer::Kind::kFailDone);
     return;
   }
@@ -501,7 +536,8 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
   auto token = std::make_shared<CancelToken>();
   run.blocking[TokenSlot(command.step, command.phase)] = {command.attempt, token};
   pool_->Submit([this, key = run.key, phase = command.phase, step_index = command.step,
-                 attempt = command.attempt, token, action = std::move(*rendered)] {
+                 attempt = command.attempt, token, action = std::move(*rendered), started_item] {
+    if (!token->cancelled()) Post(started_item(key, phase, step_index, attempt));
     LoopItem item;
     item.key = key;
     item.phase = phase;
