@@ -61,11 +61,13 @@ struct ProcessOptions {
 };
 
 // Runs `action` (templates already rendered) as a child process in its own
-// process group: posix_spawn(p) of argv (or /bin/sh -c with argv joined when
+// process group: fork and exec of argv (or /bin/sh -c with argv joined when
 // `shell`), stdin /dev/null, environment = ours plus action.env, cwd =
-// action.cwd if set. Exit 0 = success (output = stdout). Non-zero exit =
+// action.cwd if set, signal mask and dispositions reset, and
+// PR_SET_PDEATHSIG = SIGKILL (the child dies with this process, even with a
+// kill -9). Exit 0 = success (output = stdout). Non-zero exit =
 // failure with that code and the stderr tail as message; death by signal =
-// 128 + signal. Spawn failure (no such program, bad cwd) = code 127, not
+// 128 + signal. Start failure (no such program, bad cwd) = code 127, not
 // retryable (a resource shortage such as EAGAIN/EMFILE = code 500, retryable).
 // Stdout beyond max_output_bytes = code 500, not retryable, with a message
 // naming the limit (the group is SIGKILLed at once). On cancel: SIGTERM to
@@ -77,6 +79,12 @@ struct ProcessOptions {
 // PATH, not action.env's.
 ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& options,
                          CancelToken& cancel);
+
+// For a process about to exit at once (`tri run`'s second Ctrl-C): SIGKILLs
+// the process group of every child RunProcess started and has not reaped,
+// and makes every later RunProcess fail (499) without starting anything.
+// Thread-safe; irreversible.
+void StopAllProcesses();
 
 struct HttpOptions {
   // Bounds the connect, and each read and write on the socket (not the whole

@@ -30,13 +30,23 @@ constexpr std::uint32_t kNowReuseLimit = 32;
 // Cap on one wait of the loop, so a custom (manual) clock is re-read.
 constexpr auto kMaxLoopWait = std::chrono::milliseconds(100);
 
-std::uint32_t TokenSlot(StepIndex step, AttemptPhase phase) {
-  return step * 2 + (phase == AttemptPhase::kCompensate ? 1 : 0);
-}
-
 }  // namespace
 
 // --- loop state ------------------------------------------------------------------
+
+struct Runtime::BlockingJob {
+  AttemptPhase phase;
+  std::uint32_t attempt;
+  std::shared_ptr<CancelToken> token;
+};
+
+// A finished saga whose cancelled jobs are still running: reported once the
+// last of them has completed.
+struct Runtime::Draining {
+  SagaResult result;
+  std::function<void(SagaResult)> on_finished;
+  std::map<StepIndex, BlockingJob> blocking;
+};
 
 struct Runtime::SagaRun {
   SagaRun(std::uint64_t key_in, std::string id_in, std::shared_ptr<const SagaDefinition> def_in,
@@ -57,14 +67,14 @@ struct Runtime::SagaRun {
   std::function<void(const SagaEvent&)> on_event;
   std::function<void(SagaResult)> on_finished;
   TimePoint started{0};
-  bool finished = false;
 
-  // exec/http attempts in flight, by TokenSlot.
-  struct Blocking {
-    std::uint32_t attempt;
-    std::shared_ptr<CancelToken> token;
-  };
-  std::map<std::uint32_t, Blocking> blocking;
+  // The exec/http job of each step whose completion has not been posted back
+  // yet (at most one per step). A cancelled job stays here until its runner
+  // returns, i.e. until its process group is reaped or its request ended.
+  std::map<StepIndex, BlockingJob> blocking;
+  // Attempts of a step that has a job in `blocking`, started in order once it
+  // completes: a retry or a compensation never overlaps the attempt before.
+  std::map<StepIndex, std::vector<Command>> deferred;
 
   // Step outputs parsed for templates, filled on first use.
   std::vector<std::unique_ptr<nlohmann::json>> parsed_outputs;
@@ -100,6 +110,7 @@ struct Runtime::LoopItem {
   AttemptPhase phase = AttemptPhase::kForward;
   StepIndex step = 0;
   std::uint32_t attempt = 0;
+  bool from_pool = false;  // a BlockingJob's completion (releases its step)
   ActionOutcome outcome;
 };
 
@@ -291,10 +302,11 @@ void Runtime::LoopMain() {
 
   // Shutting down: stop every child process and request in flight.
   for (auto& [key, run] : sagas_) {
-    for (auto& [slot, blocking] : run->blocking)
-      blocking.token->Cancel();
+    for (auto& [step, job] : run->blocking)
+      job.token->Cancel();
   }
   sagas_.clear();
+  draining_.clear();
   cached_key_ = 0;
   cached_run_ = nullptr;
   timers_.clear();
@@ -337,18 +349,55 @@ void Runtime::HandleItem(LoopItem& item) {
   TRI_UNREACHABLE();
 }
 
+namespace {
+
+// Removes the job of (step, phase, attempt) from `jobs` if it is there.
+template <typename Jobs>
+bool ReleaseJob(Jobs& jobs, StepIndex step, AttemptPhase phase, std::uint32_t attempt) {
+  auto it = jobs.find(step);
+  if (it == jobs.end() || it->second.phase != phase || it->second.attempt != attempt) return false;
+  jobs.erase(it);
+  return true;
+}
+
+}  // namespace
+
 void Runtime::Complete(LoopItem& item) {
   SagaRun* run = FindRun(item.key);
-  if (run == nullptr) return;
+  if (run == nullptr) {
+    if (item.from_pool) ReleaseDrainingJob(item);
+    return;
+  }
+  if (item.from_pool && ReleaseJob(run->blocking, item.step, item.phase, item.attempt)) {
+    StartDeferred(*run, item.step);
+  }
   Complete(*run, item.phase, item.step, item.attempt, item.outcome);
+}
+
+void Runtime::StartDeferred(SagaRun& run, StepIndex step) {
+  auto it = run.deferred.find(step);
+  if (it == run.deferred.end()) return;
+  // Each start may put a new job in flight; the rest then wait for that one.
+  while (!it->second.empty() && run.blocking.count(step) == 0) {
+    const Command command = it->second.front();
+    it->second.erase(it->second.begin());
+    StartAttempt(run, command);
+  }
+  if (it->second.empty()) run.deferred.erase(it);
+}
+
+void Runtime::ReleaseDrainingJob(const LoopItem& item) {
+  auto it = draining_.find(item.key);
+  if (it == draining_.end()) return;
+  ReleaseJob(it->second->blocking, item.step, item.phase, item.attempt);
+  if (!it->second->blocking.empty()) return;
+  Draining done = std::move(*it->second);
+  draining_.erase(it);
+  ReportFinished(std::move(done.result), std::move(done.on_finished));
 }
 
 void Runtime::Complete(SagaRun& run, AttemptPhase phase, StepIndex step, std::uint32_t attempt,
                        ActionOutcome& outcome) {
-  auto blocking = run.blocking.find(TokenSlot(step, phase));
-  if (blocking != run.blocking.end() && blocking->second.attempt == attempt) {
-    run.blocking.erase(blocking);
-  }
   if (outcome.succeeded && outcome.output.size() > options_.limits.max_step_output_bytes) {
     outcome = FailedOutcome(saga::kCodeFailed, false,
                             "step output of " + std::to_string(outcome.output.size()) +
@@ -418,13 +467,29 @@ void Runtime::AfterInput(SagaRun& run) {
 void Runtime::Execute(SagaRun& run, const Command& command) {
   switch (command.kind) {
     case CommandKind::kStartAttempt:
+      if (run.blocking.count(command.step) != 0) {
+        // The step's previous attempt is still being stopped: this one starts
+        // once that job has completed (StartDeferred).
+        run.deferred[command.step].push_back(command);
+        return;
+      }
       StartAttempt(run, command);
       return;
     case CommandKind::kCancelAttempt: {
-      auto it = run.blocking.find(TokenSlot(command.step, command.phase));
-      if (it != run.blocking.end() && it->second.attempt == command.attempt) {
+      auto it = run.blocking.find(command.step);
+      if (it != run.blocking.end() && it->second.phase == command.phase &&
+          it->second.attempt == command.attempt) {
+        // The job stays in `blocking` until its runner returns (the process
+        // group reaped, the request ended): the next attempt waits for that.
         it->second.token->Cancel();
-        run.blocking.erase(it);
+        return;
+      }
+      // An attempt still waiting behind another job is dropped unstarted.
+      if (auto waiting = run.deferred.find(command.step); waiting != run.deferred.end()) {
+        std::erase_if(waiting->second, [&command](const Command& deferred) {
+          return deferred.phase == command.phase && deferred.attempt == command.attempt;
+        });
+        if (waiting->second.empty()) run.deferred.erase(waiting);
       }
       // sleep/fail timers of a cancelled attempt still fire; the orchestrator
       // ignores their stale results.
@@ -499,7 +564,7 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
     return;
   }
   auto token = std::make_shared<CancelToken>();
-  run.blocking[TokenSlot(command.step, command.phase)] = {command.attempt, token};
+  run.blocking[command.step] = BlockingJob{command.phase, command.attempt, token};
   pool_->Submit([this, key = run.key, phase = command.phase, step_index = command.step,
                  attempt = command.attempt, token, action = std::move(*rendered)] {
     LoopItem item;
@@ -507,6 +572,7 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
     item.phase = phase;
     item.step = step_index;
     item.attempt = attempt;
+    item.from_pool = true;
     if (token->cancelled()) {
       item.outcome = FailedOutcome(saga::kCodeCancelled, false, "cancelled before it started");
     } else if (const auto* exec = std::get_if<saga::ExecAction>(&action)) {
@@ -531,21 +597,33 @@ void Runtime::FinishSaga(SagaRun& run) {
     result.compensation_failed_steps.push_back(run.def->spec.steps[s].id);
   }
   // Attempts still in flight were cancelled by the orchestrator; make sure.
-  for (auto& [slot, blocking] : run.blocking)
-    blocking.token->Cancel();
+  for (auto& [step, job] : run.blocking)
+    job.token->Cancel();
 
   result.final_state = std::make_shared<const saga::Orchestrator>(std::move(run.orch));
 
   auto on_finished = std::move(run.on_finished);
-  {
-    std::lock_guard lock(mutex_);
-    running_ids_.erase(run.id);
-  }
-  if (cached_key_ == run.key) {
+  auto blocking = std::move(run.blocking);
+  const std::uint64_t key = run.key;
+  if (cached_key_ == key) {
     cached_key_ = 0;
     cached_run_ = nullptr;
   }
-  sagas_.erase(run.key);  // `run` is gone from here on
+  sagas_.erase(key);  // `run` is gone from here on
+  if (!blocking.empty()) {
+    // Reported once every process it started is reaped (ReleaseDrainingJob).
+    draining_.emplace(key, std::make_unique<Draining>(Draining{
+                               std::move(result), std::move(on_finished), std::move(blocking)}));
+    return;
+  }
+  ReportFinished(std::move(result), std::move(on_finished));
+}
+
+void Runtime::ReportFinished(SagaResult result, std::function<void(SagaResult)> on_finished) {
+  {
+    std::lock_guard lock(mutex_);
+    running_ids_.erase(result.saga_id);
+  }
   if (on_finished) on_finished(std::move(result));
 }
 

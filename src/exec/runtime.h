@@ -65,7 +65,9 @@ struct SubmitOptions {
   std::string saga_id;  // empty: "<name>-<n>"
   SagaInputs inputs;    // checked and completed with defaults by Submit
   // Both run on the event loop thread: keep them short, never block. They may
-  // call Runtime::Submit and Runtime::Abort.
+  // call Runtime::Submit and Runtime::Abort. on_finished runs once the saga
+  // reached its terminal state AND every process it started has been reaped
+  // (every request it sent has ended); until then its id counts as running.
   std::function<void(const SagaEvent&)> on_event;
   std::function<void(SagaResult)> on_finished;
 };
@@ -96,6 +98,8 @@ class Runtime {
 
  private:
   struct SagaRun;
+  struct BlockingJob;
+  struct Draining;
   struct LoopItem;
   struct Timer;
   struct TimerLater {
@@ -112,6 +116,9 @@ class Runtime {
   void StartAttempt(SagaRun& run, const saga::Command& command);
   SagaRun* FindRun(std::uint64_t key);
   void Complete(LoopItem& item);
+  void StartDeferred(SagaRun& run, saga::StepIndex step);
+  void ReleaseDrainingJob(const LoopItem& item);
+  void ReportFinished(SagaResult result, std::function<void(SagaResult)> on_finished);
   void Complete(SagaRun& run, saga::AttemptPhase phase, saga::StepIndex step, std::uint32_t attempt,
                 ActionOutcome& outcome);
   void FireTimer(const Timer& timer);
@@ -132,6 +139,8 @@ class Runtime {
 
   // Loop thread only.
   std::unordered_map<std::uint64_t, std::unique_ptr<SagaRun>> sagas_;
+  // Finished sagas waiting for their cancelled jobs to complete.
+  std::unordered_map<std::uint64_t, std::unique_ptr<Draining>> draining_;
   std::uint64_t cached_key_ = 0;  // FindRun's last answer (0 = none)
   SagaRun* cached_run_ = nullptr;
   std::vector<Timer> timers_;  // min-heap by (fire_at, seq)
