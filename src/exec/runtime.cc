@@ -1,6 +1,7 @@
 #include "exec/runtime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <type_traits>
@@ -11,6 +12,7 @@
 #include "base/rng.h"
 #include "exec/blocking_pool.h"
 #include "saga/dsl/template.h"
+#include "saga/saga_id.h"
 
 namespace tri::exec {
 
@@ -136,6 +138,8 @@ bool Runtime::TimerLater::operator()(const Timer& a, const Timer& b) const {
 Runtime::Runtime(RuntimeOptions options)
     : options_(std::move(options)),
       clock_(options_.clock != nullptr ? *options_.clock : RealClock::Instance()),
+      // Apart from the per-saga jitter streams (seed + k).
+      id_rng_(options_.seed ^ 0x5a6a'1d5e'ed00'0000ull),
       pool_(std::make_unique<BlockingPool>(options_.blocking_threads)) {
   TRI_ASSERT_MSG(options_.max_running_sagas > 0, "max_running_sagas must be positive");
   options_.process.max_output_bytes =
@@ -163,9 +167,18 @@ Result<std::string> Runtime::Submit(std::shared_ptr<const SagaDefinition> defini
   TRI_ASSIGN_OR_RETURN(SagaInputs inputs, ResolveInputs(definition->spec, options.inputs));
   std::uint64_t key = 0;
   std::string id = std::move(options.saga_id);
+  if (!id.empty()) TRI_RETURN_IF_ERROR(saga::ValidateSagaId(id));
+  if (options.already_running != nullptr) *options.already_running = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return Unavailable("the runtime is shutting down");
+    if (!id.empty() && running_ids_.count(id) != 0) {
+      if (options.already_running == nullptr) {
+        return AlreadyExists("a saga with id '" + id + "' is already running");
+      }
+      *options.already_running = true;
+      return id;
+    }
     if (running_ids_.size() >= options_.max_running_sagas) {
       return ResourceExhausted("too many running sagas: " + std::to_string(running_ids_.size()) +
                                " are running and the limit is " +
@@ -173,10 +186,18 @@ Result<std::string> Runtime::Submit(std::shared_ptr<const SagaDefinition> defini
                                " (max_running_sagas); retry when some finish");
     }
     key = next_key_++;
-    if (id.empty()) id = definition->spec.name + "-" + std::to_string(key);
-    if (!running_ids_.emplace(id, key).second) {
-      return InvalidArgument("a saga with id '" + id + "' is already running");
+    if (id.empty()) {
+      const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+      // 80 random bits: a collision with a running saga is practically
+      // impossible, but cheap to rule out.
+      do {
+        id = saga::NewSagaId(static_cast<std::uint64_t>(std::max<std::int64_t>(unix_ms, 0)),
+                             id_rng_);
+      } while (running_ids_.count(id) != 0);
     }
+    running_ids_.emplace(id, key);
   }
   const bool trace = static_cast<bool>(options.on_event);
   auto run = std::make_unique<SagaRun>(key, id, std::move(definition), std::move(inputs),
@@ -217,6 +238,7 @@ Result<SagaResult> Runtime::Run(std::shared_ptr<const SagaDefinition> definition
                  "Runtime::Run would wait on its own loop");
   auto done = std::make_shared<std::promise<SagaResult>>();
   auto future = done->get_future();
+  options.already_running = nullptr;  // a running id is an error here
   auto user_on_finished = std::move(options.on_finished);
   options.on_finished = [done, user_on_finished](SagaResult result) {
     if (user_on_finished) user_on_finished(result);
@@ -553,7 +575,10 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
   context.saga_id = run.id;
   context.step_id = step.id;
   context.attempt = command.attempt;
-  context.idempotency_key = run.id + "/" + step.id + (forward ? "" : "/compensate");
+  // Unique per attempt (and per run: saga ids are unique): a re-dispatch of
+  // the same attempt reuses it, a retry does not.
+  context.idempotency_key =
+      run.id + "/" + step.id + (forward ? "/" : "/compensate/") + std::to_string(command.attempt);
   context.inputs = &run.inputs;
   context.step_output = [&run](std::string_view id) { return run.StepOutput(id); };
   auto rendered = saga::RenderAction(action, context);

@@ -16,6 +16,7 @@
 
 #include "exec/report_json.h"
 #include "saga/dsl/parser.h"
+#include "saga/saga_id.h"
 
 namespace tri::exec {
 namespace {
@@ -187,13 +188,74 @@ TEST(Runtime, AdmissionControlRefusesSagasBeyondTheLimitWithAClearError) {
   EXPECT_TRUE(runtime.Submit(definition, submit).ok());
 }
 
-TEST(Runtime, DuplicateSagaIdIsRefused) {
+TEST(Runtime, RunningSagaIdIsRefusedWithoutTheAlreadyRunningFlag) {
   Runtime runtime;
   auto definition = Define("name: long\nsteps:\n  - {id: a, run: {sleep: {duration: 30s}}}\n");
   ASSERT_TRUE(runtime.Submit(definition, SubmitOptions{.saga_id = "x"}).ok());
   auto again = runtime.Submit(definition, SubmitOptions{.saga_id = "x"});
   ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
   EXPECT_NE(again.status().message().find("already running"), std::string::npos);
+}
+
+TEST(Runtime, SubmittingARunningIdReturnsThatSagaInsteadOfStartingAnother) {
+  Runtime runtime;
+  auto definition = Define("name: long\nsteps:\n  - {id: a, run: {sleep: {duration: 30s}}}\n");
+  bool first_running = true;
+  auto first = runtime.Submit(
+      definition, SubmitOptions{.saga_id = "order-7", .already_running = &first_running});
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first_running);
+  std::atomic<int> second_finished{0};
+  bool second_running = false;
+  auto second = runtime.Submit(definition,
+                               SubmitOptions{.saga_id = "order-7",
+                                             .on_finished = [&](SagaResult) { ++second_finished; },
+                                             .already_running = &second_running});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(*second, "order-7");
+  EXPECT_TRUE(second_running);
+  EXPECT_EQ(runtime.running_sagas(), 1u);
+  ASSERT_TRUE(runtime.Abort("order-7").ok());
+  while (runtime.running_sagas() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(second_finished, 0) << "the refused submission's callback ran";
+}
+
+TEST(Runtime, InvalidClientIdIsRefused) {
+  Runtime runtime;
+  auto definition = Define("name: n\nsteps:\n  - {id: a, run: noop}\n");
+  for (const char* bad : {"has space", "..", "a/b", "ünïcode"}) {
+    auto submitted = runtime.Submit(definition, SubmitOptions{.saga_id = bad});
+    EXPECT_EQ(submitted.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(Runtime, EveryRunGetsItsOwnIdAndIdempotencyKeys) {
+  Runtime runtime;
+  auto definition = Define(R"(name: keys
+steps:
+  - id: a
+    retry: {max_attempts: 2, backoff: {initial: 1ms}}
+    run: {exec: {argv: [sh, -c, 'echo "{\"id\": \"$0\", \"key\": \"$1\"}"; test "$2" = 2', "${saga.id}", "${idempotency_key}", "${attempt}"]}}
+)");
+  std::vector<nlohmann::json> outputs;
+  std::vector<std::string> ids;
+  for (int run = 0; run < 2; ++run) {
+    auto result = runtime.Run(definition, {});
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->outcome, saga::SagaOutcome::kCompleted) << SagaResultToJson(*result).dump(2);
+    EXPECT_EQ(result->saga_id.size(), saga::kUlidLength) << result->saga_id;
+    EXPECT_TRUE(saga::ValidateSagaId(result->saga_id).ok()) << result->saga_id;
+    ids.push_back(result->saga_id);
+    outputs.push_back(nlohmann::json::parse(std::string(Step(*result, "a").output)));
+  }
+  EXPECT_NE(ids[0], ids[1]);
+  for (int run = 0; run < 2; ++run) {
+    EXPECT_EQ(outputs[run]["id"], ids[run]);
+    // The output is attempt 2's: keys are per attempt.
+    EXPECT_EQ(outputs[run]["key"], ids[run] + "/a/2");
+  }
 }
 
 TEST(Runtime, InputsAreCheckedAndDefaultsFilled) {
