@@ -92,6 +92,9 @@ struct HttpOptions {
   Duration timeout = std::chrono::seconds(30);
   std::uint64_t max_output_bytes = 64ull << 10;  // response body bound
   std::uint64_t max_message_bytes = 4ull << 10;  // bound of the failure message
+  // PEM file of the certificate authorities https servers are verified
+  // against; empty: the system store. Verification is never turned off.
+  std::string ca_file;
 };
 
 // Sends one request. Success when the status is in action.expect (empty:
@@ -103,7 +106,10 @@ struct HttpOptions {
 // failure message carries the start of the response body. Cancel aborts the
 // request promptly (code 499, not retryable), except during DNS resolution,
 // which runs to its end. No redirects are followed; http and https (server
-// certificate verified against the system CA store) are supported.
+// certificate and host name verified against options.ca_file or the system
+// CA store) are supported. Methods: GET, POST, PUT, PATCH, DELETE, HEAD,
+// OPTIONS. Messages show the URL redacted (RedactUrl: no user info, query
+// values or fragment) and never a header value.
 ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options,
                       CancelToken& cancel);
 

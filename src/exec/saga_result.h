@@ -22,9 +22,12 @@ struct StepReport {
   saga::StepState forward_state = saga::StepState::kPending;  // how its forward phase ended
   std::uint32_t attempts = 0;
   std::uint32_t compensation_attempts = 0;
-  int code = 0;              // last failure code, 0 if none
-  std::string_view message;  // last failure message
-  std::string_view output;   // output of a succeeded step
+  // Last failure code and message; 0 and empty when there was none or when
+  // the step ended well (succeeded, or succeeded and then compensated), even
+  // after failed attempts before the one that succeeded.
+  int code = 0;
+  std::string_view message;
+  std::string_view output;  // output of a succeeded step
 };
 
 struct SagaResult {

@@ -356,5 +356,27 @@ TEST(Runtime, TraceLinesCarryTheDocumentedFields) {
   }
 }
 
+TEST(Runtime, StepThatSucceededAfterAFailedAttemptReportsNoFailureCode) {
+  Runtime runtime;
+  auto result = runtime.Run(Define(R"(name: flaky
+steps:
+  - id: a
+    retry: {max_attempts: 2, backoff: {initial: 1ms}}
+    run: {exec: {argv: [sh, -c, 'test "$0" = 2 || { echo boom >&2; exit 3; }', "${attempt}"]}}
+    compensate: noop
+  - {id: b, needs: [a], run: {fail: {code: 409, message: conflict, retryable: false}}}
+)"),
+                            {});
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(result->outcome, saga::SagaOutcome::kCompensated);
+  const StepReport a = Step(*result, "a");
+  EXPECT_EQ(a.attempts, 2u);
+  EXPECT_EQ(a.forward_state, saga::StepState::kSucceeded);
+  EXPECT_EQ(a.code, 0);
+  EXPECT_EQ(a.message, "");
+  EXPECT_EQ(SagaResultToJson(*result)["steps"][0]["code"], 0);
+  EXPECT_EQ(Step(*result, "b").code, 409);
+}
+
 }  // namespace
 }  // namespace tri::exec
