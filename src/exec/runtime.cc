@@ -32,7 +32,40 @@ constexpr std::uint32_t kNowReuseLimit = 32;
 // Cap on one wait of the loop, so a custom (manual) clock is re-read.
 constexpr auto kMaxLoopWait = std::chrono::milliseconds(100);
 
+void RecordStepTime(std::vector<StepTimes>& times, const saga::TraceRecord& record,
+                    std::int64_t unix_ms) {
+  if (record.step == saga::kNoStep) return;
+  StepTimes& step = times[record.step];
+  switch (record.event) {
+    case saga::TraceEvent::kStepStarted:
+      if (step.started_unix_ms == 0) step.started_unix_ms = unix_ms;
+      return;
+    case saga::TraceEvent::kStepSucceeded:
+    case saga::TraceEvent::kStepFailed:
+    case saga::TraceEvent::kStepTimedOut:
+    case saga::TraceEvent::kStepCancelled:
+      step.ended_unix_ms = unix_ms;  // the last one is the phase's end
+      return;
+    case saga::TraceEvent::kCompensationStarted:
+      if (step.compensation_started_unix_ms == 0) step.compensation_started_unix_ms = unix_ms;
+      return;
+    case saga::TraceEvent::kCompensationSucceeded:
+    case saga::TraceEvent::kCompensationFailed:
+      step.compensation_ended_unix_ms = unix_ms;
+      return;
+    default:
+      return;
+  }
+}
+
 }  // namespace
+
+bool WillRetry(const SagaEvent& event) {
+  const bool attempt_failed = event.record.event == saga::TraceEvent::kStepFailed ||
+                              event.record.event == saga::TraceEvent::kStepTimedOut;
+  return attempt_failed && (event.step_state == saga::StepState::kBackoff ||
+                            event.step_state == saga::StepState::kRunning);
+}
 
 // --- loop state ------------------------------------------------------------------
 
@@ -69,6 +102,13 @@ struct Runtime::SagaRun {
   std::function<void(const SagaEvent&)> on_event;
   std::function<void(SagaResult)> on_finished;
   TimePoint started{0};
+  std::int64_t started_unix_ms = 0;
+  std::vector<StepTimes> times;  // sized when recorded (record_step_times)
+
+  std::int64_t UnixMs(TimePoint t) const {
+    return started_unix_ms +
+           std::chrono::duration_cast<std::chrono::milliseconds>(t - started).count();
+  }
 
   // The exec/http job of each step whose completion has not been posted back
   // yet (at most one per step). A cancelled job stays here until its runner
@@ -199,11 +239,12 @@ Result<std::string> Runtime::Submit(std::shared_ptr<const SagaDefinition> defini
     }
     running_ids_.emplace(id, key);
   }
-  const bool trace = static_cast<bool>(options.on_event);
+  const bool trace = static_cast<bool>(options.on_event) || options.record_step_times;
   auto run = std::make_unique<SagaRun>(key, id, std::move(definition), std::move(inputs),
                                        options_.seed + key, trace);
   run->on_event = std::move(options.on_event);
   run->on_finished = std::move(options.on_finished);
+  if (options.record_step_times) run->times.resize(run->def->spec.steps.size());
   LoopItem item;
   item.kind = LoopItem::Kind::kStartSaga;
   item.key = key;
@@ -352,6 +393,9 @@ void Runtime::HandleItem(LoopItem& item) {
       sagas_.emplace(item.key, std::move(item.run));
       commands_.clear();
       run.started = Now();
+      run.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
       run.orch.Start(run.started, commands_);
       AfterInput(run);
       return;
@@ -466,15 +510,23 @@ void Runtime::PushTimer(const Timer& timer) {
 }
 
 void Runtime::AfterInput(SagaRun& run) {
+  if (!run.times.empty()) {
+    for (const saga::TraceRecord& record : run.orch.trace())
+      RecordStepTime(run.times, record, run.UnixMs(record.time));
+  }
   if (run.on_event) {
     for (const saga::TraceRecord& record : run.orch.trace()) {
       run.on_event(SagaEvent{.saga_id = run.id,
                              .definition = *run.def,
                              .record = record,
-                             .since_start = record.time - run.started});
+                             .since_start = record.time - run.started,
+                             .unix_ms = run.UnixMs(record.time),
+                             .step_state = record.step == saga::kNoStep
+                                               ? saga::StepState::kPending
+                                               : run.orch.step_state(record.step)});
     }
-    run.orch.ClearTrace();
   }
+  run.orch.ClearTrace();
   bool finished = false;
   for (const Command& command : commands_) {
     if (command.kind == CommandKind::kSagaFinished) {
@@ -618,6 +670,8 @@ void Runtime::FinishSaga(SagaRun& run) {
   result.outcome = run.orch.outcome();
   result.stop_cause = run.orch.stop_cause();
   result.stats = run.orch.stats();
+  result.step_times = std::move(run.times);
+  result.started_unix_ms = run.started_unix_ms;
   for (StepIndex s : run.orch.compensation_failed_steps()) {
     result.compensation_failed_steps.push_back(run.def->spec.steps[s].id);
   }

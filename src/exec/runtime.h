@@ -64,7 +64,16 @@ struct SagaEvent {
   const SagaDefinition& definition;
   const saga::TraceRecord& record;
   Duration since_start;  // monotonic, from the saga's start
+  std::int64_t unix_ms;  // wall clock: the saga's start plus since_start
+  // The record's step's state once the input that produced the record was
+  // applied (kPending for saga-level records). A step_failed or
+  // step_timed_out record whose step is then kBackoff or kRunning is an
+  // attempt that will be retried, not a failed step (WillRetry).
+  saga::StepState step_state;
 };
+
+// True for a failed or timed-out forward attempt that will be retried.
+bool WillRetry(const SagaEvent& event);
 
 struct SubmitOptions {
   // Empty: a new ULID (saga::NewSagaId, from the wall clock and the runtime's
@@ -78,6 +87,9 @@ struct SubmitOptions {
   // (every request it sent has ended); until then its id counts as running.
   std::function<void(const SagaEvent&)> on_event;
   std::function<void(SagaResult)> on_finished;
+  // Record each step's start and end times (SagaResult::step_times); costs a
+  // trace record per transition, as on_event does.
+  bool record_step_times = false;
   // When saga_id names a saga that is still running: non-null -> Submit sets
   // *already_running = true and returns that id, starting nothing (and never
   // calling this submission's callbacks); null -> Submit fails with

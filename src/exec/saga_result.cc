@@ -24,7 +24,8 @@ StepReport SagaResult::step(StepIndex s) const {
                     .compensation_attempts = orch.compensation_attempts(s),
                     .code = ended_well ? 0 : orch.last_code(s),
                     .message = ended_well ? std::string_view() : orch.last_message(s),
-                    .output = orch.output(s)};
+                    .output = orch.output(s),
+                    .times = s < step_times.size() ? step_times[s] : StepTimes{}};
 }
 
 std::vector<StepReport> SagaResult::steps() const {

@@ -16,6 +16,15 @@ namespace tri::exec {
 
 using SagaDefinition = saga::SagaDefinition;
 
+// Wall-clock times of one step (unix milliseconds; 0 = did not happen, or
+// not recorded: see SubmitOptions::record_step_times).
+struct StepTimes {
+  std::int64_t started_unix_ms = 0;  // first forward attempt started
+  std::int64_t ended_unix_ms = 0;  // forward phase ended (succeeded, failed, timed out, cancelled)
+  std::int64_t compensation_started_unix_ms = 0;
+  std::int64_t compensation_ended_unix_ms = 0;
+};
+
 struct StepReport {
   std::string_view id;                                        // points into SagaResult::definition
   saga::StepState state = saga::StepState::kPending;          // final state
@@ -28,6 +37,7 @@ struct StepReport {
   int code = 0;
   std::string_view message;
   std::string_view output;  // output of a succeeded step
+  StepTimes times;
 };
 
 struct SagaResult {
@@ -41,6 +51,9 @@ struct SagaResult {
   // The finished orchestrator itself: per-step reports are read from it on
   // demand, so finishing a saga of many steps copies nothing per step.
   std::shared_ptr<const saga::Orchestrator> final_state;
+  // By step index; empty unless the run recorded them.
+  std::vector<StepTimes> step_times;
+  std::int64_t started_unix_ms = 0;  // when the saga started
 
   std::size_t step_count() const { return definition->spec.steps.size(); }
   StepReport step(saga::StepIndex s) const;

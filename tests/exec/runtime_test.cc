@@ -378,5 +378,51 @@ steps:
   EXPECT_EQ(Step(*result, "b").code, 409);
 }
 
+TEST(Runtime, StepTimesAreRecordedOnRequest) {
+  Runtime runtime;
+  auto definition = Define(R"(name: timed
+steps:
+  - {id: a, run: {sleep: {duration: 20ms}}, compensate: noop}
+  - {id: b, needs: [a], run: {fail: {code: 409, retryable: false}}}
+  - {id: c, needs: [b], run: noop}
+)");
+  auto plain = runtime.Run(definition, {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->step_times.empty());
+  EXPECT_EQ(Step(*plain, "a").times.started_unix_ms, 0);
+
+  auto timed = runtime.Run(definition, SubmitOptions{.record_step_times = true});
+  ASSERT_TRUE(timed.ok());
+  const StepTimes a = Step(*timed, "a").times;
+  EXPECT_GE(a.started_unix_ms, timed->started_unix_ms);
+  EXPECT_GE(a.ended_unix_ms, a.started_unix_ms);
+  EXPECT_GE(a.compensation_started_unix_ms, a.ended_unix_ms);
+  EXPECT_GE(a.compensation_ended_unix_ms, a.compensation_started_unix_ms);
+  EXPECT_GT(Step(*timed, "b").times.ended_unix_ms, 0);
+  EXPECT_EQ(Step(*timed, "b").times.compensation_started_unix_ms, 0);
+  EXPECT_EQ(Step(*timed, "c").times.started_unix_ms, 0);  // never started
+  const auto json = SagaResultToJson(*timed);
+  EXPECT_EQ(json["steps"][0]["started_unix_ms"], a.started_unix_ms);
+  EXPECT_TRUE(json["steps"][2]["started_unix_ms"].is_null());
+}
+
+TEST(Runtime, EventsTellARetriedAttemptFromAFailedStep) {
+  Runtime runtime;
+  std::vector<bool> will_retry;
+  auto result = runtime.Run(Define(R"(name: flaky
+steps:
+  - id: a
+    retry: {max_attempts: 2, backoff: {initial: 1ms}}
+    run: {fail: {code: 503}}
+)"),
+                            SubmitOptions{.on_event = [&](const SagaEvent& event) {
+                              if (event.record.event == saga::TraceEvent::kStepFailed) {
+                                will_retry.push_back(WillRetry(event));
+                              }
+                            }});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(will_retry, (std::vector<bool>{true, false}));
+}
+
 }  // namespace
 }  // namespace tri::exec
