@@ -152,8 +152,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 std::string RedactUrl(std::string_view url) {
   std::string out;
   std::string_view rest = url;
-  // Scheme and user info: only where an authority follows "://".
-  if (const std::size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
+  // Scheme and user info: only where an authority follows "://" (a "://"
+  // after the first '/', '?' or '#' is part of the path, query or fragment).
+  const std::size_t scheme_end = rest.find("://");
+  if (scheme_end != std::string_view::npos &&
+      rest.substr(0, scheme_end).find_first_of("/?#") == std::string_view::npos) {
     out.append(rest.substr(0, scheme_end + 3));
     rest.remove_prefix(scheme_end + 3);
     const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));

@@ -81,6 +81,8 @@ TEST(RedactUrl, KeepsUrlsWithoutCredentialsAsTheyAre) {
 TEST(RedactUrl, HidesSecretsOfTextThatIsNotAValidUrl) {
   EXPECT_EQ(RedactUrl("ftp://u:p@h/?k=v"), "ftp://***@h/?k=***");
   EXPECT_EQ(RedactUrl("/relative?key=v"), "/relative?key=***");
+  EXPECT_EQ(RedactUrl("/cb?next=http://u:p@h/"), "/cb?next=***");
+  EXPECT_EQ(RedactUrl("http://h/cb?next=http://u:p@h/"), "http://h/cb?next=***");
 }
 
 TEST(HttpUrl, ErrorsNeverQuoteCredentials) {
