@@ -57,10 +57,10 @@ TEST(TriCli, RunOfACompletingSagaExits0) {
   EXPECT_NE(ran.out.find("completed"), std::string::npos) << ran.out;
 }
 
-TEST(TriCli, RunOfACompensatedSagaExits1AndWritesTheTrace) {
+TEST(TriCli, RunOfACompensatedSagaExits3AndWritesTheTrace) {
   const std::string trace = ::testing::TempDir() + "tri_cli_trace.jsonl";
   const Ran ran = RunTri("run examples/compensation.yaml --json --trace-json " + trace);
-  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
   const auto result = nlohmann::json::parse(ran.out, nullptr, false);
   ASSERT_FALSE(result.is_discarded()) << ran.out;
   EXPECT_EQ(result["outcome"], "compensated");
