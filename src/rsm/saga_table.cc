@@ -224,8 +224,7 @@ KvOr<SagaReply> SagaTable::ApplyInputs(std::uint64_t index, std::uint64_t now_ms
       slot->second.dispatch = index;
       reply.dispatch_tokens[i] = index;
       if (first) {
-        // ORCH-MERGE: orch.OnAttemptStarted(input.phase, input.step, input.attempt, now,
-        // commands_);
+        orch.OnAttemptStarted(input.phase, input.step, input.attempt, now, commands_);
         AfterInput(*instance, now_ms);
       } else {
         MarkChanged(instance->id);
