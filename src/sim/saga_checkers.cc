@@ -41,10 +41,14 @@ std::string StepId(const saga::SagaDefinition& def, saga::StepIndex s) {
 
 }  // namespace
 
-std::string SagaViolation::ToString() const {
+std::string SagaViolation::Describe() const {
   std::string where = "saga '" + saga_id + "'";
   if (!step.empty()) where += ", step '" + step + "'";
-  return fmt::format("{}: {}: {}", rule, where, details);
+  return where + ": " + details;
+}
+
+std::string SagaViolation::ToString() const {
+  return rule + ": " + Describe();
 }
 
 std::optional<SagaViolation> CheckSagaEvents(std::string_view saga_id,

@@ -57,6 +57,9 @@ struct SagaViolation {
   std::string step;  // empty when the rule is about the whole saga
   std::string details;
 
+  // "saga 'ID', step 'S': DETAILS" (what and where, without the rule).
+  std::string Describe() const;
+  // "RULE: " + Describe().
   std::string ToString() const;
 };
 

@@ -368,7 +368,7 @@ std::optional<Verdict> FirstViolation(const ReplicaAgreement& agreement, const N
     return Verdict{cluster.recovery_violation()->invariant, cluster.recovery_violation()->details};
   }
   for (const auto* v : {&observer.violation(), &history, &driver.refusal()}) {
-    if (*v) return Verdict{(*v)->rule, (*v)->ToString()};
+    if (*v) return Verdict{(*v)->rule, (*v)->Describe()};
   }
   return std::nullopt;
 }
