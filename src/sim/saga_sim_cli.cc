@@ -9,9 +9,30 @@
 #include <vector>
 
 #include "base/log.h"
+#include "sim/child_run.h"
 #include "sim/cli_args.h"
 
 namespace tri::sim {
+namespace {
+
+// Runs one seed in a child process (child_run.h), so that a core assertion is
+// that seed's violation; the child prints the seed's line when not quiet or failed.
+SagaSimResult RunIsolated(const SagaSimOptions& options, bool quiet) {
+  const ChildRunOutcome child = RunInChild([&] {
+    const SagaSimResult r = RunSagaSim(options);
+    if (!r.ok || !quiet) fmt::print("{}\n", FormatSagaSimResult(options, r));
+    return r.ok ? std::string() : r.violated;
+  });
+  SagaSimResult r;
+  r.ok = child.ok;
+  r.violated = child.violated;
+  if (child.child_reported) return r;
+  r.details = child.details;
+  fmt::print("{}\n", FormatSagaSimResult(options, r));
+  return r;
+}
+
+}  // namespace
 
 CLI::App* AddSagaSimCommand(CLI::App& app, SagaSimCommandLine* args) {
   CLI::App* cmd = app.add_subcommand(
@@ -71,7 +92,7 @@ int RunSagaSimCommand(SagaSimCommandLine& args) {
   std::vector<std::uint64_t> expected_hits;
   for (std::uint64_t seed = first; seed <= last; ++seed) {
     options.seed = seed;
-    const SagaSimResult result = RunSagaSim(options);
+    const SagaSimResult result = RunIsolated(options, args.quiet);
     if (!result.ok) {
       failed.push_back(seed);
       if (!args.expect_violation.empty() &&
@@ -79,10 +100,7 @@ int RunSagaSimCommand(SagaSimCommandLine& args) {
         expected_hits.push_back(seed);
       }
     }
-    if (!result.ok || !args.quiet) {
-      fmt::print("{}\n", FormatSagaSimResult(options, result));
-      std::fflush(stdout);
-    }
+    std::fflush(stdout);
     if (!expected_hits.empty()) {
       last = seed;  // found: the rest adds nothing
       break;
