@@ -216,6 +216,9 @@ class SagaDriver final : public NodeClusterHooks {
     const server::RequestToken token = cluster_->NewToken();
     nodes_.at(id).executor_pending.emplace(token, std::move(done));
     cluster_->mutable_core(id)->Propose(token, rsm::CommandKind::kSaga, std::move(payload));
+    // Also when the executor proposes from a completion: the entry goes out
+    // with the node's next Process, not its next tick.
+    cluster_->MarkDirty(id);
   }
 
   // Maybe keeps a copy of the dispatches and results among `payload`'s
