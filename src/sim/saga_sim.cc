@@ -47,6 +47,8 @@ rsm::SagaOptions MakeSagaOptions(const SagaSimOptions& o) {
 // saga, each retried until the cluster answers it.
 struct ClientSaga {
   const PlannedSaga* plan = nullptr;
+  bool defined = false;  // a registered saga's definition was applied
+  bool define_in_flight = false;
   bool started = false;  // the start was applied (or the saga existed)
   bool start_in_flight = false;
   SimTimeUs next_start_us = 0;
@@ -66,6 +68,7 @@ class SagaDriver final : public NodeClusterHooks {
       ClientSaga c;
       c.plan = &p;
       c.next_start_us = p.start_at_us;
+      c.defined = !p.registered;
       c.abort_done = !p.abort_at_us.has_value();
       c.next_abort_us = p.abort_at_us.value_or(0);
       clients_.push_back(c);
@@ -143,7 +146,10 @@ class SagaDriver final : public NodeClusterHooks {
   void Tick(SimTimeUs now_us) {
     now_us_ = now_us;
     for (ClientSaga& c : clients_) {
-      if (!c.started && !c.start_in_flight && now_us >= c.next_start_us) SendStart(c);
+      if (!c.defined && !c.define_in_flight && now_us >= c.next_start_us) SendDefine(c);
+      if (c.defined && !c.started && !c.start_in_flight && now_us >= c.next_start_us) {
+        SendStart(c);
+      }
       if (c.started && !c.abort_done && !c.abort_in_flight && now_us >= c.next_abort_us) {
         SendAbort(c);
       }
@@ -175,6 +181,7 @@ class SagaDriver final : public NodeClusterHooks {
       r.dispatches += n.executor->stats().dispatches;
       r.redispatches += n.executor->stats().redispatches;
     }
+    r.definitions = result_.definitions;
     r.starts_sent = result_.starts_sent;
     r.aborts_accepted = result_.aborts_accepted;
     r.aborts_too_late = result_.aborts_too_late;
@@ -261,10 +268,52 @@ class SagaDriver final : public NodeClusterHooks {
 
   SimTimeUs RetryAt() { return now_us_ + rng_->Range(kRetryMinUs, kRetryMaxUs); }
 
+  // A registered saga's definition: registering the same document again is
+  // answered with its version, so a retry is harmless.
+  void SendDefine(ClientSaga& c) {
+    ClientSaga* saga = &c;
+    const bool sent = SendClient(
+        rsm::SagaDefineCommand{.document = c.plan->document, .source_name = c.plan->name},
+        [this, saga](Status s, const rsm::Applied* applied) {
+          saga->define_in_flight = false;
+          if (!s.ok() || applied == nullptr) {
+            saga->next_start_us = RetryAt();
+            return;
+          }
+          if (!applied->result.ok()) {
+            Refused(*saga, "the definition", applied->result.error().message);
+            return;
+          }
+          saga->defined = true;
+          ++result_.definitions;
+        });
+    if (sent) {
+      c.define_in_flight = true;
+    } else {
+      c.next_start_us = RetryAt();
+    }
+  }
+
+  // The workload's documents are valid and its requests well formed: a refusal
+  // is a bug (reported as "simulator"); the saga is given up.
+  void Refused(ClientSaga& c, std::string_view what, const std::string& message) {
+    if (!refusal_) {
+      refusal_ = SagaViolation{"simulator", c.plan->id, "",
+                               fmt::format("{} was refused: {}", what, message)};
+    }
+    c.defined = true;
+    c.started = true;
+    c.abort_done = true;
+  }
+
   void SendStart(ClientSaga& c) {
     rsm::SagaStartCommand start;
     start.saga_id = c.plan->id;
-    start.inline_document = c.plan->document;
+    if (c.plan->registered) {
+      start.definition_name = c.plan->name;
+    } else {
+      start.inline_document = c.plan->document;
+    }
     ClientSaga* saga = &c;
     const bool sent = SendClient(start, [this, saga](Status s, const rsm::Applied* applied) {
       saga->start_in_flight = false;
@@ -272,16 +321,12 @@ class SagaDriver final : public NodeClusterHooks {
         saga->next_start_us = RetryAt();
         return;
       }
-      if (applied == nullptr || !applied->result.ok()) {
-        // The workload's documents are valid: a refused start is a bug.
-        if (!refusal_) {
-          refusal_ = SagaViolation{
-              "simulator", saga->plan->id, "",
-              "the start was refused: " + (applied == nullptr ? std::string("no apply result")
-                                                              : applied->result.error().message)};
-        }
-        saga->started = true;
-        saga->abort_done = true;
+      if (applied == nullptr) {
+        saga->next_start_us = RetryAt();
+        return;
+      }
+      if (!applied->result.ok()) {
+        Refused(*saga, "the start", applied->result.error().message);
         return;
       }
       saga->started = true;
@@ -308,9 +353,8 @@ class SagaDriver final : public NodeClusterHooks {
             ++result_.aborts_accepted;
           } else if (applied->result.error().grpc_code == rsm::GrpcCode::kFailedPrecondition) {
             ++result_.aborts_too_late;  // finished before the abort applied
-          } else if (!refusal_) {
-            refusal_ = SagaViolation{"simulator", saga->plan->id, "",
-                                     "the abort was refused: " + applied->result.error().message};
+          } else {
+            Refused(*saga, "the abort", applied->result.error().message);
           }
           saga->abort_done = true;
         });
@@ -662,14 +706,15 @@ std::string FormatSagaSimResult(const SagaSimOptions& o, const SagaSimResult& r)
                                            ? std::string()
                                            : fmt::format(" bug {}", SagaInjectedBugName(o.bug)));
   const std::string stats = fmt::format(
-      "sim {:.2f}s, steps {}, sagas: {}; entries {}, term {}, starts sent {}, aborts {} (too "
+      "sim {:.2f}s, steps {}, sagas: {}; entries {}, term {}, definitions {}, starts sent {}, "
+      "aborts {} (too "
       "late {}), dispatches {} (re-dispatched {}), results applied {}, stale results refused {}, "
       "late reports {}, crashes {} (storage stops {}), partitions {}; checks: hashes {}, "
       "replica histories {}",
       r.simulated_us / 1e6, r.steps, outcomes.empty() ? "none" : outcomes, r.committed_index,
-      r.max_term, r.starts_sent, r.aborts_accepted, r.aborts_too_late, r.dispatches, r.redispatches,
-      r.results_applied, r.stale_results_refused, r.late_reports_sent, r.crashes, r.fatal_stops,
-      r.partitions, r.hashes_compared, r.history_checks);
+      r.max_term, r.definitions, r.starts_sent, r.aborts_accepted, r.aborts_too_late, r.dispatches,
+      r.redispatches, r.results_applied, r.stale_results_refused, r.late_reports_sent, r.crashes,
+      r.fatal_stops, r.partitions, r.hashes_compared, r.history_checks);
   if (r.ok) return fmt::format("{}: ok ({})", head, stats);
   return fmt::format("{}: FAILED {}: {}\n  ({})\n  replay: tri-sim saga {}", head, r.violated,
                      r.details, stats, ReplayArguments(o));

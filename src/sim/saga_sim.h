@@ -73,6 +73,7 @@ struct SagaSimResult {
   std::uint64_t max_term = 0;
   std::map<std::string, std::uint64_t> outcomes;  // outcome name -> sagas
   std::uint64_t steps = 0;                        // steps of all planned sagas
+  std::uint64_t definitions = 0;                  // sagas registered before their start
   std::uint64_t starts_sent = 0;
   std::uint64_t aborts_accepted = 0;
   std::uint64_t aborts_too_late = 0;  // the saga had finished

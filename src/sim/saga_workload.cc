@@ -103,7 +103,9 @@ std::vector<PlannedSaga> PlanSagaWorkload(const SagaWorkloadOptions& options, Rn
   for (std::uint32_t i = 0; i < options.sagas; ++i) {
     PlannedSaga p;
     p.id = fmt::format("saga-{}", i);
-    p.document = GenerateSagaDocument(rng, fmt::format("sim{}", i), options.max_steps, &p.steps);
+    p.name = fmt::format("sim{}", i);
+    p.document = GenerateSagaDocument(rng, p.name, options.max_steps, &p.steps);
+    p.registered = rng.Bernoulli(0.5);
     p.start_at_us = rng.Range(0, options.start_window_us);
     if (rng.Bernoulli(options.abort_probability)) {
       p.abort_at_us = p.start_at_us + rng.Range(0, options.max_abort_delay_us);

@@ -33,8 +33,11 @@ struct SagaWorkloadOptions {
 };
 
 struct PlannedSaga {
-  std::string id;  // chosen by the workload: "saga-<index>"
+  std::string id;    // chosen by the workload: "saga-<index>"
+  std::string name;  // the document's name: "sim<index>"
   std::string document;
+  // Registered first (kDefine) and started by name, or started inline.
+  bool registered = false;
   std::uint32_t steps = 0;
   SimTimeUs start_at_us = 0;
   std::optional<SimTimeUs> abort_at_us;
@@ -44,7 +47,8 @@ struct PlannedSaga {
 std::string GenerateSagaDocument(Rng& rng, std::string_view name, std::uint32_t max_steps,
                                  std::uint32_t* steps_out = nullptr);
 
-// The whole plan, ordered by start time.
+// The whole plan, ordered by start time. Half of the sagas are registered as
+// definitions before their start, the others start from an inline document.
 std::vector<PlannedSaga> PlanSagaWorkload(const SagaWorkloadOptions& options, Rng& rng);
 
 }  // namespace tri::sim
