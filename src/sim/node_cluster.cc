@@ -354,6 +354,7 @@ void NodeCluster::Step(SimTimeUs now_us) {
 void NodeCluster::Process(Node& n, SimTimeUs now_us) {
   n.dirty = false;
   server::ProcessOutput out = n.core->Process();
+  if (hooks_ != nullptr) hooks_->OnProcessed(n.id, *n.core);
   std::vector<raft::Message> messages;
   messages.swap(n.outbox.pending);
   if (n.crash_after_process && !messages.empty()) {

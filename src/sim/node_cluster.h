@@ -48,8 +48,12 @@ class NodeClusterHooks {
   virtual void OnNodeUp(SimNodeId id) = 0;
   // The node stopped (crash or storage failure): its requests died with it.
   virtual void OnNodeDown(SimNodeId id) = 0;
-  // After a Process of up node `id`, whose wall clock reads `local_ms`. True
-  // when it proposed something, so the node must Process again.
+  // Right after every Process of node `id`, before anything else (a crash
+  // armed for this Process, a storage failure) can take the node down: what
+  // it committed can be read from its storage.
+  virtual void OnProcessed(SimNodeId id, const server::NodeCore& core) = 0;
+  // After a Process of up node `id` that left it up, whose wall clock reads
+  // `local_ms`. True when it proposed something, so the node must Process again.
   virtual bool AfterProcess(SimNodeId id, server::NodeCore& core, std::uint64_t local_ms) = 0;
   virtual void OnCompletion(SimNodeId id, server::Completion completion) = 0;
   // Node `id`'s wall-clock ms at which AfterProcess wants to run again

@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/coding.h"
 #include "rsm/command.h"
 #include "rsm/saga_codec.h"
 
@@ -228,6 +229,28 @@ void SagaLogObserver::Observe(const raft::Entry& entry) {
   table_.Sweep(time_ms_);
   (void)table_.TakeChanged();
   (void)table_.TakeSwept();
+}
+
+void SagaLogObserver::ResyncFrom(const rsm::StateMachine& state) {
+  TRI_ASSERT(state.applied_index() > observed_index_);
+  std::string encoded;
+  state.sagas().EncodeTo(encoded);
+  coding::Decoder in(encoded);
+  auto table = rsm::SagaTable::DecodeFrom(in, table_.options());
+  TRI_ASSERT_MSG(table.ok(), "a replica's saga table does not decode");
+  table_ = std::move(table).value();
+  observed_index_ = state.applied_index();
+  time_ms_ = state.time_ms();
+  ++stats_.resyncs;
+  for (const auto& [id, instance] : table_.sagas()) {
+    for (const auto& [slot, wanted] : instance->wanted) {
+      if (wanted.dispatch != 0) {
+        dispatch_[AttemptKey{id, slot.first, slot.second, wanted.attempt}] = wanted.dispatch;
+      }
+    }
+  }
+  for (const auto& [id, outcome] : finished_)
+    CheckOutcomeKept(id);
 }
 
 void SagaLogObserver::ApplyInput(std::uint64_t index, const rsm::SagaInput& input) {

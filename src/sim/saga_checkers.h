@@ -41,6 +41,7 @@
 
 #include "raft/types.h"
 #include "rsm/saga_table.h"
+#include "rsm/state_machine.h"
 #include "saga/definition.h"
 
 namespace tri::sim {
@@ -78,6 +79,7 @@ struct SagaObserverStats {
   std::uint64_t dispatches = 0;
   std::uint64_t results_applied = 0;
   std::uint64_t stale_results_refused = 0;  // results the table dropped
+  std::uint64_t resyncs = 0;                // ResyncFrom calls
 };
 
 class SagaLogObserver {
@@ -88,6 +90,13 @@ class SagaLogObserver {
   // committed log in order; a gap is the caller's bug).
   void Observe(const raft::Entry& entry);
   std::uint64_t observed_index() const { return observed_index_; }
+  // The committed entries after observed_index() up to `state`'s applied index
+  // are in no node's log any more, only in snapshots (a node that snapshots an
+  // entry and restarts keeps only what follows): the observer goes on from
+  // `state`'s saga table. What the skipped entries did is not judged; each
+  // attempt's latest dispatch is taken from the table's wanted attempts, and a
+  // saga finished before keeps its outcome (checked).
+  void ResyncFrom(const rsm::StateMachine& state);
 
   const rsm::SagaTable& table() const { return table_; }
   const std::optional<SagaViolation>& violation() const { return violation_; }

@@ -36,6 +36,8 @@ constexpr SimTimeUs kLateMaxUs = 1'000'000;
 // Entries the log keeps below a snapshot: the observer reads every committed
 // entry from some node's log, so none may be compacted before one node read it.
 constexpr std::uint64_t kCatchupEntries = 512;
+// The observer keeps at most this many entries past its index from one read.
+constexpr std::uint64_t kMaxKeptEntries = 4096;
 
 rsm::SagaOptions MakeSagaOptions(const SagaSimOptions& o) {
   rsm::SagaOptions s;
@@ -108,8 +110,8 @@ class SagaDriver final : public NodeClusterHooks {
     for (auto& [token, done] : pending)
       done(Unavailable("the member went down"), nullptr);
   }
+  void OnProcessed(SimNodeId id, const server::NodeCore& core) override { ReadCommitted(id, core); }
   bool AfterProcess(SimNodeId id, server::NodeCore& core, std::uint64_t local_ms) override {
-    ReadCommitted(id, core);
     PerNode& n = nodes_.at(id);
     const std::uint64_t before = proposals_;
     n.executor->Round(core.LeaderReady(), local_ms,
@@ -365,17 +367,48 @@ class SagaDriver final : public NodeClusterHooks {
     }
   }
 
-  // Feeds the observer the committed entries this node holds that it has not
-  // seen yet (every committed entry is read from whichever node has it first).
+  // Feeds the observer the committed log in order. Every entry past what the
+  // observer read is kept as soon as some node holds it, by (index, term), so
+  // that an entry a node commits, snapshots and then loses from its log (a
+  // restart keeps only what follows the snapshot) can still be read: once a
+  // node has index i committed, the entry it committed there is the kept one
+  // of its term at i (Raft's log matching).
   void ReadCommitted(SimNodeId id, const server::NodeCore& core) {
     const storage::WalRaftStorage* storage = cluster_->storage(id);
-    const std::uint64_t commit = core.committed_index();
-    const std::uint64_t from = observer_->observed_index() + 1;
-    if (commit < from || storage == nullptr || from < storage->FirstIndex()) return;
-    auto entries = storage->Entries(from, commit + 1, UINT64_MAX);
-    if (!entries.ok()) return;  // compacted meanwhile: another node has them
-    for (const raft::Entry& e : *entries)
-      observer_->Observe(e);
+    if (storage == nullptr) return;
+    const std::uint64_t from = std::max(observer_->observed_index() + 1, storage->FirstIndex());
+    const std::uint64_t to = std::min(storage->LastIndex(), from + kMaxKeptEntries);
+    if (from <= to) {
+      auto entries = storage->Entries(from, to + 1, UINT64_MAX);
+      if (entries.ok()) {
+        for (raft::Entry& e : *entries) {
+          const auto key = std::make_pair(e.index, e.term);
+          kept_.try_emplace(key, std::move(e));
+        }
+      }
+    }
+    for (std::uint64_t i = observer_->observed_index() + 1; i <= core.committed_index(); ++i) {
+      auto term = storage->TermAt(i);
+      auto it = term.ok() ? kept_.find({i, *term}) : kept_.end();
+      if (it == kept_.end()) {
+        if (InNoLog(i) && core.applied_index() >= i) {
+          observer_->ResyncFrom(core.state_machine());
+          kept_.erase(kept_.begin(), kept_.upper_bound({observer_->observed_index(), UINT64_MAX}));
+        }
+        return;
+      }
+      observer_->Observe(it->second);
+      kept_.erase(kept_.begin(), kept_.upper_bound({i, UINT64_MAX}));
+    }
+  }
+
+  // True when no node's log holds index `i` (only snapshots cover it).
+  bool InNoLog(std::uint64_t i) const {
+    for (SimNodeId id : cluster_->node_ids()) {
+      const storage::WalRaftStorage* s = cluster_->storage(id);
+      if (s == nullptr || i >= s->FirstIndex()) return false;  // down, or has it
+    }
+    return true;
   }
 
   const SagaSimOptions& options_;
@@ -388,6 +421,8 @@ class SagaDriver final : public NodeClusterHooks {
   std::uint64_t proposals_ = 0;
   bool late_enabled_ = options_.late_reports;
   std::vector<std::pair<SimTimeUs, std::string>> late_;  // by due time
+  // Entries past the observer's index, by (index, term), from any node's log.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, raft::Entry> kept_;
   std::uint64_t dispatches_ = 0;
   std::uint64_t redispatches_ = 0;
   SagaSimResult result_;  // client and fault counters
@@ -437,11 +472,15 @@ std::optional<SagaViolation> CheckReplicaHistories(const NodeCluster& cluster,
 
 // Why the run has not finished, for a liveness report.
 std::string DescribeUnfinished(const NodeCluster& cluster, const std::vector<PlannedSaga>& plan,
-                               const SagaDriver& driver) {
+                               const SagaDriver& driver, const SagaLogObserver& observer) {
   std::string out = cluster.Describe();
   if (!driver.ClientsDone()) out += "; client requests still unanswered";
   const auto leader = cluster.Leader();
   if (!leader) return out + "; no leader";
+  if (observer.observed_index() < cluster.core(*leader)->applied_index()) {
+    out += fmt::format("; the observer read the committed log up to {} only",
+                       observer.observed_index());
+  }
   const rsm::SagaTable& table = cluster.core(*leader)->state_machine().sagas();
   int shown = 0;
   for (const PlannedSaga& p : plan) {
@@ -648,7 +687,7 @@ SagaSimResult RunSagaSim(const SagaSimOptions& options) {
       result.violated = "liveness";
       result.details =
           fmt::format("{} ms after every fault stopped, not every saga has finished everywhere: {}",
-                      options.settle_bound_ms, DescribeUnfinished(cluster, plan, driver));
+                      options.settle_bound_ms, DescribeUnfinished(cluster, plan, driver, observer));
     }
   }
 
@@ -676,6 +715,7 @@ SagaSimResult RunSagaSim(const SagaSimOptions& options) {
   driver.AddStats(result);
   result.results_applied = observer.stats().results_applied;
   result.stale_results_refused = observer.stats().stale_results_refused;
+  result.observer_resyncs = observer.stats().resyncs;
   result.hashes_compared = agreement.hashes_compared();
   result.crashes = cluster.crashes();
   result.fatal_stops = cluster.fatal_stops();
@@ -710,11 +750,11 @@ std::string FormatSagaSimResult(const SagaSimOptions& o, const SagaSimResult& r)
       "aborts {} (too "
       "late {}), dispatches {} (re-dispatched {}), results applied {}, stale results refused {}, "
       "late reports {}, crashes {} (storage stops {}), partitions {}; checks: hashes {}, "
-      "replica histories {}",
+      "replica histories {}, observer resyncs {}",
       r.simulated_us / 1e6, r.steps, outcomes.empty() ? "none" : outcomes, r.committed_index,
       r.max_term, r.definitions, r.starts_sent, r.aborts_accepted, r.aborts_too_late, r.dispatches,
       r.redispatches, r.results_applied, r.stale_results_refused, r.late_reports_sent, r.crashes,
-      r.fatal_stops, r.partitions, r.hashes_compared, r.history_checks);
+      r.fatal_stops, r.partitions, r.hashes_compared, r.history_checks, r.observer_resyncs);
   if (r.ok) return fmt::format("{}: ok ({})", head, stats);
   return fmt::format("{}: FAILED {}: {}\n  ({})\n  replay: tri-sim saga {}", head, r.violated,
                      r.details, stats, ReplayArguments(o));

@@ -84,6 +84,9 @@ struct SagaSimResult {
   std::uint64_t late_reports_sent = 0;
   std::uint64_t hashes_compared = 0;
   std::uint64_t history_checks = 0;
+  // Times the observer went on from a replica's table over entries that only
+  // snapshots held (saga_checkers.h, SagaLogObserver::ResyncFrom).
+  std::uint64_t observer_resyncs = 0;
   std::uint64_t crashes = 0;
   std::uint64_t fatal_stops = 0;
   std::uint64_t partitions = 0;

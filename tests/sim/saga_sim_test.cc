@@ -15,6 +15,7 @@
 #include "base/rng.h"
 #include "rsm/command.h"
 #include "rsm/saga_codec.h"
+#include "rsm/state_machine.h"
 #include "saga/definition.h"
 #include "saga/dsl/parser.h"
 #include "sim/saga_checkers.h"
@@ -251,6 +252,14 @@ class ObserverLog {
     for (const raft::Entry& e : entries_)
       observer.Observe(e);
   }
+  void Feed(SagaLogObserver& observer, std::size_t first, std::size_t count) const {
+    for (std::size_t i = first; i < first + count; ++i)
+      observer.Observe(entries_[i]);
+  }
+  void Feed(rsm::StateMachine& sm, std::size_t count) const {
+    for (std::size_t i = 0; i < count; ++i)
+      (void)sm.Apply(entries_[i].index, entries_[i].data);
+  }
 
  private:
   std::vector<raft::Entry> entries_;
@@ -315,6 +324,47 @@ TEST(SagaLogObserverTest, AResultAfterAnAbortIsDroppedWithoutViolation) {
   log.Feed(observer);
   EXPECT_FALSE(observer.violation().has_value()) << observer.violation()->ToString();
   EXPECT_EQ(observer.table().Find("s1")->orchestrator->outcome(), saga::SagaOutcome::kFailed);
+}
+
+TEST(SagaLogObserverTest, AfterAResyncTheTablesDispatchTokensCountAsTheLatest) {
+  // The observer misses entry 2 (the dispatch, only in a snapshot) and goes on
+  // from a replica's state at index 2; the result of that dispatch then applies.
+  ObserverLog log;
+  log.Add(rsm::SagaStartCommand{.saga_id = "s1", .inline_document = kOneSleep});
+  log.Report(rsm::SagaInput::Kind::kStarted, 0);
+  log.Report(rsm::SagaInput::Kind::kSucceeded, 2);
+  rsm::StateMachine replica;
+  log.Feed(replica, 2);
+  SagaLogObserver observer{rsm::SagaOptions{}};
+  log.Feed(observer, 0, 1);
+  observer.ResyncFrom(replica);
+  EXPECT_EQ(observer.observed_index(), 2u);
+  log.Feed(observer, 2, 1);
+  EXPECT_FALSE(observer.violation().has_value()) << observer.violation()->ToString();
+  EXPECT_EQ(observer.stats().results_applied, 1u);
+  EXPECT_EQ(observer.stats().resyncs, 1u);
+}
+
+TEST(SagaLogObserverTest, AResyncToAStateWhereAFinishedSagaRunsIsAViolation) {
+  ObserverLog log;
+  log.Add(rsm::SagaStartCommand{.saga_id = "s1", .inline_document = kOneSleep});
+  log.Report(rsm::SagaInput::Kind::kStarted, 0);
+  log.Report(rsm::SagaInput::Kind::kSucceeded, 2);
+  SagaLogObserver observer{rsm::SagaOptions{}};
+  log.Feed(observer);  // s1 completed
+  ObserverLog other;   // a state in which s1 was started and nothing else
+  other.Add(rsm::SagaStartCommand{.saga_id = "s1", .inline_document = kOneSleep});
+  other.Add(rsm::SagaAbortCommand{.saga_id = "unknown"});
+  other.Add(rsm::SagaAbortCommand{.saga_id = "unknown"});
+  other.Add(rsm::SagaAbortCommand{.saga_id = "unknown"});
+  rsm::StateMachine replica;
+  other.Feed(replica, 4);
+  observer.ResyncFrom(replica);
+  ASSERT_TRUE(observer.violation().has_value());
+  EXPECT_EQ(observer.violation()->rule, kRuleOneTerminalState);
+  EXPECT_NE(observer.violation()->details.find("finished as completed, later running"),
+            std::string::npos)
+      << observer.violation()->details;
 }
 
 // --- the workload ---------------------------------------------------------------
