@@ -51,6 +51,15 @@ struct SagaOptions {
   std::uint32_t max_definitions = 10'000;
   // Events kept per saga for watchers; the oldest are dropped beyond it.
   std::uint32_t max_events_per_saga = 20'000;
+
+  // Deliberate bugs for the simulator's checkers to catch (`tri-sim saga
+  // --inject-bug`, docs/simulation-sagas.md); tests only, never set otherwise.
+  struct TestingBugs {
+    // A result whose dispatch token is not its attempt's current dispatch is
+    // applied instead of dropped (the fencing check skipped).
+    bool accept_stale_results = false;
+  };
+  TestingBugs testing_bugs;
 };
 
 // One transition of a saga, as its orchestrator traced it.

@@ -36,12 +36,14 @@ void NodeCluster::Outbox::Send(std::vector<raft::Message> messages) {
 }
 
 NodeCluster::NodeCluster(const NodeSimOptions& options, Rng* rng, Workload* workload,
-                         ReplicaAgreement* agreement, SerializableReadCheck* serializable)
+                         ReplicaAgreement* agreement, SerializableReadCheck* serializable,
+                         NodeClusterHooks* hooks)
     : options_(options),
       rng_(rng),
       workload_(workload),
       agreement_(agreement),
       serializable_(serializable),
+      hooks_(hooks),
       network_(
           [&] {
             std::vector<SimNodeId> ids;
@@ -106,6 +108,7 @@ Status NodeCluster::Open(Node& n) {
   o.snapshot_count = options_.snapshot_count;
   o.snapshot_catchup_entries = 16;
   o.request_timeout_ms = 1'500;
+  if (hooks_ != nullptr) hooks_->ConfigureNode(n.id, o);
   auto core = server::NodeCore::Create(o, storage->get(), &n.outbox, n.rng.get(), n.local_ms);
   if (!core.ok()) return core.status().WithContext("creating the node core");
   n.storage = std::move(*storage);
@@ -116,6 +119,7 @@ Status NodeCluster::Open(Node& n) {
   n.last_hash_us = -1;
   n.dirty = true;
   network_.links().SetUp(n.id, true);
+  if (hooks_ != nullptr) hooks_->OnNodeUp(n.id);
   return Status::Ok();
 }
 
@@ -287,6 +291,7 @@ void NodeCluster::Crash(SimNodeId id, bool power_loss, SimTimeUs now_us) {
   if (power_loss) n.fs->Crash();
   n.down_since_us = now_us;
   network_.links().SetUp(id, false);
+  if (hooks_ != nullptr) hooks_->OnNodeDown(id);
 }
 
 void NodeCluster::ArmCrashAfterProcess(SimNodeId id) {
@@ -339,6 +344,7 @@ void NodeCluster::Step(SimTimeUs now_us) {
       n.core->Tick(n.local_ms);
       n.dirty = true;
     }
+    if (hooks_ != nullptr && hooks_->NextWakeMs(id) <= n.local_ms) n.dirty = true;
   }
   for (auto& [id, n] : nodes_) {
     if (n.core && n.dirty) Process(n, now_us);
@@ -348,6 +354,7 @@ void NodeCluster::Step(SimTimeUs now_us) {
 void NodeCluster::Process(Node& n, SimTimeUs now_us) {
   n.dirty = false;
   server::ProcessOutput out = n.core->Process();
+  if (hooks_ != nullptr) hooks_->OnProcessed(n.id, *n.core);
   std::vector<raft::Message> messages;
   messages.swap(n.outbox.pending);
   if (n.crash_after_process && !messages.empty()) {
@@ -371,6 +378,9 @@ void NodeCluster::Process(Node& n, SimTimeUs now_us) {
   }
   for (server::Completion& c : out.completions)
     Complete(n, std::move(c), now_us);
+  if (hooks_ != nullptr && n.core && out.fatal.ok()) {
+    if (hooks_->AfterProcess(n.id, *n.core, n.local_ms)) n.dirty = true;
+  }
   CheckReplica(n, now_us);
   if (!out.fatal.ok()) {
     ++fatal_stops_;
@@ -381,7 +391,10 @@ void NodeCluster::Process(Node& n, SimTimeUs now_us) {
 
 void NodeCluster::Complete(Node& n, server::Completion c, SimTimeUs now_us) {
   auto it = n.pending.find(c.token);
-  if (it == n.pending.end()) return;
+  if (it == n.pending.end()) {
+    if (hooks_ != nullptr) hooks_->OnCompletion(n.id, std::move(c));
+    return;
+  }
   const Pending p = it->second;
   n.pending.erase(it);
   if (p.what == Pending::What::kFinalRead) {

@@ -35,6 +35,32 @@ namespace tri::sim {
 
 inline constexpr std::uint32_t kNodeTickMs = 10;
 
+// Driver work beside the KV workload on each node (the saga simulation's
+// executor and clients, saga_sim.h). The cluster tells it when a node comes up
+// or goes down, calls it after every Process of an up node, hands it the
+// completions of the requests it issued (tokens from NodeCluster::NewToken),
+// and processes a node again once the node's wall clock reaches NextWakeMs.
+class NodeClusterHooks {
+ public:
+  virtual ~NodeClusterHooks() = default;
+  // Adjusts the options of node `id`'s core before each (re)start.
+  virtual void ConfigureNode(SimNodeId id, server::NodeCoreOptions& options) = 0;
+  virtual void OnNodeUp(SimNodeId id) = 0;
+  // The node stopped (crash or storage failure): its requests died with it.
+  virtual void OnNodeDown(SimNodeId id) = 0;
+  // Right after every Process of node `id`, before anything else (a crash
+  // armed for this Process, a storage failure) can take the node down: what
+  // it committed can be read from its storage.
+  virtual void OnProcessed(SimNodeId id, const server::NodeCore& core) = 0;
+  // After a Process of up node `id` that left it up, whose wall clock reads
+  // `local_ms`. True when it proposed something, so the node must Process again.
+  virtual bool AfterProcess(SimNodeId id, server::NodeCore& core, std::uint64_t local_ms) = 0;
+  virtual void OnCompletion(SimNodeId id, server::Completion completion) = 0;
+  // Node `id`'s wall-clock ms at which AfterProcess wants to run again
+  // (UINT64_MAX: no wish).
+  virtual std::uint64_t NextWakeMs(SimNodeId id) const = 0;
+};
+
 // Workload keys and values as the rsm sees them.
 std::string NodeSimKey(KvKey key);
 std::string NodeSimValue(KvValue value);
@@ -42,8 +68,10 @@ std::string NodeSimValue(KvValue value);
 class NodeCluster final : public KvCluster {
  public:
   // Not owned; all outlive the cluster.
+  // `hooks` (optional) must outlive the cluster too.
   NodeCluster(const NodeSimOptions& options, Rng* rng, Workload* workload,
-              ReplicaAgreement* agreement, SerializableReadCheck* serializable);
+              ReplicaAgreement* agreement, SerializableReadCheck* serializable,
+              NodeClusterHooks* hooks = nullptr);
   ~NodeCluster() override;
 
   // KvCluster.
@@ -86,6 +114,13 @@ class NodeCluster final : public KvCluster {
   // leader's commit index.
   bool Settled() const;
   const server::NodeCore* core(SimNodeId id) const;
+  // For hooks: a request token no other request uses, an up node's core and
+  // storage (nullptr when down), its wall clock, and a Process on the next Step.
+  server::RequestToken NewToken() { return ++next_token_; }
+  server::NodeCore* mutable_core(SimNodeId id) { return node(id).core.get(); }
+  const storage::WalRaftStorage* storage(SimNodeId id) const { return node(id).storage.get(); }
+  std::uint64_t local_ms(SimNodeId id) const { return node(id).local_ms; }
+  void MarkDirty(SimNodeId id) { node(id).dirty = true; }
   TickClock& clock(SimNodeId id);
   SimNetwork<raft::Message>& network() { return network_; }
 
@@ -138,6 +173,7 @@ class NodeCluster final : public KvCluster {
   Workload* const workload_;
   ReplicaAgreement* const agreement_;
   SerializableReadCheck* const serializable_;
+  NodeClusterHooks* const hooks_;
   std::vector<server::Member> founders_;
   std::map<SimNodeId, Node> nodes_;
   SimNetwork<raft::Message> network_;

@@ -2,11 +2,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -14,80 +11,24 @@
 #include <vector>
 
 #include "base/log.h"
+#include "sim/child_run.h"
 #include "sim/cli_args.h"
 
 namespace tri::sim {
 namespace {
 
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      out.append(buf, static_cast<std::size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  return out;
-}
-
-// The last non-empty line of `text` (an assertion's message).
-std::string LastLine(const std::string& text) {
-  std::size_t end = text.find_last_not_of('\n');
-  if (end == std::string::npos) return "(no message)";
-  const std::size_t start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1,
-                     end + 1 - (start == std::string::npos ? 0 : start + 1));
-}
-
-// Runs one seed in a child process, so that a core assertion (TRI_ASSERT stops
-// the process) is reported as that seed's violation and the batch goes on. The
-// child prints the seed's line itself; `violated` comes back through a pipe.
+// Runs one seed in a child process (child_run.h); the child prints the seed's line.
 NodeSimResult RunIsolated(const NodeSimOptions& options, bool quiet) {
-  int result_pipe[2];
-  int stderr_pipe[2];
-  if (::pipe(result_pipe) != 0 || ::pipe(stderr_pipe) != 0) {
-    NodeSimResult r = RunNodeSim(options);
-    if (!r.ok || !quiet) fmt::print("{}\n", FormatNodeSimResult(options, r));
-    return r;
-  }
-  std::fflush(stdout);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    ::close(result_pipe[0]);
-    ::close(stderr_pipe[0]);
-    ::dup2(stderr_pipe[1], STDERR_FILENO);
+  const ChildRunOutcome child = RunInChild([&] {
     const NodeSimResult r = RunNodeSim(options);
     if (!r.ok || !quiet) fmt::print("{}\n", FormatNodeSimResult(options, r));
-    std::fflush(stdout);
-    const std::string violated = r.ok ? "" : r.violated;
-    (void)!::write(result_pipe[1], violated.data(), violated.size());
-    ::_exit(r.ok ? 0 : 1);
-  }
-  ::close(result_pipe[1]);
-  ::close(stderr_pipe[1]);
-  const std::string child_stderr = ReadAll(stderr_pipe[0]);
-  const std::string violated = ReadAll(result_pipe[0]);
-  ::close(result_pipe[0]);
-  ::close(stderr_pipe[0]);
-  int status = 0;
+    return r.ok ? std::string() : r.violated;
+  });
   NodeSimResult r;
-  if (child < 0 || ::waitpid(child, &status, 0) != child) {
-    r.ok = false;
-    r.violated = "simulator";
-    r.details = "could not run the seed in a child process";
-  } else if (WIFEXITED(status)) {
-    r.ok = WEXITSTATUS(status) == 0;
-    r.violated = violated;
-    return r;  // the child printed its line
-  } else {
-    r.ok = false;
-    r.violated = "core assertion";
-    r.details = fmt::format("the run stopped on signal {}: {}",
-                            WIFSIGNALED(status) ? WTERMSIG(status) : 0, LastLine(child_stderr));
-  }
+  r.ok = child.ok;
+  r.violated = child.violated;
+  if (child.child_reported) return r;
+  r.details = child.details;
   fmt::print("{}\n", FormatNodeSimResult(options, r));
   return r;
 }

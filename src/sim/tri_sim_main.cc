@@ -5,6 +5,7 @@
 //   tri-sim raft --seeds 1..50 --inject-bug stale-read --expect-violation linearizability
 //   tri-sim lincheck history.jsonl   (see sim/lincheck_command.h)
 //   tri-sim node --seeds 1..20 --nodes 3 --faults all   (node_sim.h)
+//   tri-sim saga --seed 1 --nodes 3 --sagas 50 --max-steps 50 --faults all   (saga_sim.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant; the run stops at that seed); 1
@@ -24,6 +25,7 @@
 #include "sim/lincheck_command.h"
 #include "sim/node_sim_cli.h"
 #include "sim/raft_sim.h"
+#include "sim/saga_sim_cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tri-sim: deterministic simulation of Trinity's cores under faults"};
@@ -70,12 +72,15 @@ int main(int argc, char** argv) {
   raft->add_flag("--quiet", quiet, "with --seeds: print only failures and the summary");
   tri::sim::NodeSimCommandLine node_args;
   CLI::App* node = tri::sim::AddNodeSimCommand(app, &node_args);
+  tri::sim::SagaSimCommandLine saga_args;
+  CLI::App* saga = tri::sim::AddSagaSimCommand(app, &saga_args);
 
   tri::sim::LincheckCommand lincheck(app);
 
   CLI11_PARSE(app, argc, argv);
   if (lincheck.Selected()) return lincheck.Run();
   if (node->parsed()) return tri::sim::RunNodeSimCommand(node_args);
+  if (saga->parsed()) return tri::sim::RunSagaSimCommand(saga_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {

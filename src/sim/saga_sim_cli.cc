@@ -1,0 +1,130 @@
+#include "sim/saga_sim_cli.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+#include "base/log.h"
+#include "sim/child_run.h"
+#include "sim/cli_args.h"
+
+namespace tri::sim {
+namespace {
+
+// Runs one seed in a child process (child_run.h), so that a core assertion is
+// that seed's violation; the child prints the seed's line when not quiet or failed.
+SagaSimResult RunIsolated(const SagaSimOptions& options, bool quiet) {
+  const ChildRunOutcome child = RunInChild([&] {
+    const SagaSimResult r = RunSagaSim(options);
+    if (!r.ok || !quiet) fmt::print("{}\n", FormatSagaSimResult(options, r));
+    return r.ok ? std::string() : r.violated;
+  });
+  SagaSimResult r;
+  r.ok = child.ok;
+  r.violated = child.violated;
+  if (child.child_reported) return r;
+  r.details = child.details;
+  fmt::print("{}\n", FormatSagaSimResult(options, r));
+  return r;
+}
+
+}  // namespace
+
+CLI::App* AddSagaSimCommand(CLI::App& app, SagaSimCommandLine* args) {
+  CLI::App* cmd = app.add_subcommand(
+      "saga", "simulate durable sagas on a cluster of real nodes under faults, with checkers");
+  SagaSimOptions& o = args->options;
+  cmd->add_option("--seed", o.seed, "seed of the run (replays exactly)");
+  cmd->add_option("--seeds", args->seeds_text, "run many seeds: A..B (inclusive)");
+  cmd->add_option("--nodes", o.nodes, "members of the cluster")->check(CLI::Range(1, 9));
+  cmd->add_option("--sagas", o.sagas, "sagas the clients start")->check(CLI::Range(1u, 100'000u));
+  cmd->add_option("--max-steps", o.max_steps, "steps of the largest random saga")
+      ->check(CLI::Range(1u, 1000u));
+  cmd->add_option("--faults", args->faults_text,
+                  "loss,dup,reorder,partition,crash,disk,drift,late | all | none");
+  cmd->add_option("--inject-bug", args->bug_text,
+                  "a deliberate bug: accept-stale-result (the saga table applies a result of "
+                  "a superseded dispatch) | none");
+  cmd->add_option("--expect-violation", args->expect_violation,
+                  "succeed iff some seed fails with this rule (a comma-separated list accepts "
+                  "any of them); stops at the first such seed");
+  cmd->add_option("--settle-bound-ms", o.settle_bound_ms,
+                  "simulated ms allowed after the faults stop for every saga to finish");
+  cmd->add_option("--snapshot-count", o.snapshot_count,
+                  "a snapshot every this many applied entries")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  cmd->add_option("--redispatch-grace-ms", o.redispatch_grace_ms,
+                  "a new leader's wait before re-dispatching an earlier leader's attempts");
+  cmd->add_flag("--verbose", o.verbose, "log every fault");
+  cmd->add_flag("--quiet", args->quiet, "with --seeds: print only failures and the summary");
+  return cmd;
+}
+
+int RunSagaSimCommand(SagaSimCommandLine& args) {
+  SagaSimOptions& options = args.options;
+  if (Status st = SetupLogging(options.verbose ? "warn" : "off"); !st.ok()) {
+    fmt::print(stderr, "tri-sim saga: {}\n", st.message());
+    return 2;
+  }
+  if (Status st = ParseSagaFaults(args.faults_text, &options); !st.ok()) {
+    fmt::print(stderr, "tri-sim saga: --faults: {}\n", st.message());
+    return 2;
+  }
+  auto bug = ParseSagaInjectedBug(args.bug_text);
+  if (!bug.ok()) {
+    fmt::print(stderr, "tri-sim saga: {}\n", bug.status().message());
+    return 2;
+  }
+  options.bug = *bug;
+  std::uint64_t first = options.seed;
+  std::uint64_t last = options.seed;
+  if (!args.seeds_text.empty() && !ParseSeedRange(args.seeds_text, &first, &last)) {
+    fmt::print(stderr, "tri-sim saga: --seeds wants A..B with A <= B, got '{}'\n", args.seeds_text);
+    return 2;
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::uint64_t> failed;
+  std::vector<std::uint64_t> expected_hits;
+  for (std::uint64_t seed = first; seed <= last; ++seed) {
+    options.seed = seed;
+    const SagaSimResult result = RunIsolated(options, args.quiet);
+    if (!result.ok) {
+      failed.push_back(seed);
+      if (!args.expect_violation.empty() &&
+          ExpectedViolation(args.expect_violation, result.violated)) {
+        expected_hits.push_back(seed);
+      }
+    }
+    std::fflush(stdout);
+    if (!expected_hits.empty()) {
+      last = seed;  // found: the rest adds nothing
+      break;
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::uint64_t runs = last - first + 1;
+  if (runs > 1 || !args.expect_violation.empty()) {
+    fmt::print("tri-sim saga: {} seed(s) {}..{}, {} failed{}{}, {:.1f}s\n", runs, first, last,
+               failed.size(), failed.empty() ? "" : ": ", fmt::format("{}", fmt::join(failed, " ")),
+               seconds);
+  }
+  if (!args.expect_violation.empty()) {
+    if (expected_hits.empty()) {
+      fmt::print("tri-sim saga: expected a '{}' violation, but no seed produced one\n",
+                 args.expect_violation);
+      return 1;
+    }
+    fmt::print("tri-sim saga: '{}' caught, first at seed {}\n", args.expect_violation,
+               expected_hits.front());
+    return 0;
+  }
+  return failed.empty() ? 0 : 1;
+}
+
+}  // namespace tri::sim
