@@ -1,11 +1,13 @@
 # The link side of the layer rule, checked when CMake configures (the include side
 # is scripts/check_layers.py, ctest layer_rule_test). See docs/ARCHITECTURE.md.
 #
-# tri_check_layer_links(SOURCE_ROOT dir LAYERS layer... CORES target... FORBIDDEN_IN_CORES pattern...)
+# tri_check_layer_links(SOURCE_ROOT dir LAYERS layer... CORES target... [PURE target...]
+#                       FORBIDDEN_IN_CORES pattern...)
 #   - every target defined under SOURCE_ROOT/<layer>/ links (directly) only targets
 #     of its own layer or of layers listed before it;
 #   - a target of CORES links, of the project's targets, only those of the base
-#     layer and of its own layer, and reaches, through no chain of links (PUBLIC,
+#     layer, of its own layer, other CORES and PURE targets (deterministic
+#     libraries without I/O, e.g. the saga DSL parser), and reaches, through no chain of links (PUBLIC,
 #     PRIVATE or INTERFACE), a library whose name contains one of FORBIDDEN_IN_CORES.
 # A violation stops the configuration with FATAL_ERROR naming the chain.
 
@@ -49,7 +51,7 @@ function(_tri_targets_below dir out_var)
 endfunction()
 
 function(tri_check_layer_links)
-  cmake_parse_arguments(ARG "" "SOURCE_ROOT" "LAYERS;CORES;FORBIDDEN_IN_CORES" ${ARGN})
+  cmake_parse_arguments(ARG "" "SOURCE_ROOT" "LAYERS;CORES;PURE;FORBIDDEN_IN_CORES" ${ARGN})
 
   # Which layer defines each target.
   set(all_targets)
@@ -90,9 +92,12 @@ function(tri_check_layer_links)
     foreach(item IN LISTS items)
       if(TARGET ${item} AND DEFINED _tri_layer_of_${item})
         set(layer ${_tri_layer_of_${item}})
-        if(NOT layer STREQUAL "base" AND NOT layer STREQUAL _tri_layer_of_${core})
+        list(FIND ARG_CORES ${item} item_is_core)
+        list(FIND ARG_PURE ${item} item_is_pure)
+        if(NOT layer STREQUAL "base" AND NOT layer STREQUAL _tri_layer_of_${core}
+           AND item_is_core EQUAL -1 AND item_is_pure EQUAL -1)
           message(FATAL_ERROR "layer rule: core ${core} links ${item} (layer ${layer}); "
-                              "a core links only base and its own layer")
+                              "a core links only base, its own layer, cores and pure libraries")
         endif()
       endif()
     endforeach()

@@ -1,8 +1,10 @@
 // Feeds arbitrary bytes to the saga DSL as YAML and as JSON. The parser must
 // never crash, hang or overflow the stack; whatever it accepts must be a
-// valid saga (its graph builds, re-validation agrees) and its templates must
-// render without crashing.
+// valid saga (its graph builds, re-validation agrees, the text is UTF-8, retry
+// code lists are sorted, unique and not both given) and its templates must
+// render without crashing, with step outputs present and absent.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -11,6 +13,7 @@
 #include <string_view>
 
 #include "base/assert.h"
+#include "saga/dsl/document_text.h"
 #include "saga/dsl/parser.h"
 #include "saga/dsl/template.h"
 #include "saga/dsl/validate.h"
@@ -35,6 +38,18 @@ void Check(std::string_view text, std::string_view file_name) {
   TRI_ASSERT_MSG(graph.ok(), "an accepted saga must have a valid graph");
   TRI_ASSERT(graph->depth() <= limits.max_depth);
   TRI_ASSERT_MSG(tri::saga::ValidateSaga(*spec, limits).ok(), "re-validation disagrees");
+  TRI_ASSERT_MSG(!tri::saga::FirstInvalidUtf8(text).has_value(), "accepted invalid UTF-8");
+  auto check_codes = [](const tri::saga::RetryPolicy& policy) {
+    for (const auto* codes : {&policy.non_retryable, &policy.retry_on}) {
+      TRI_ASSERT(std::adjacent_find(codes->begin(), codes->end(),
+                                    [](int a, int b) { return a >= b; }) == codes->end());
+    }
+    TRI_ASSERT(policy.non_retryable.empty() || policy.retry_on.empty());
+  };
+  for (const auto& step : spec->steps) {
+    check_codes(step.retry);
+    check_codes(step.compensate_retry);
+  }
 
   std::map<std::string, std::string, std::less<>> inputs;
   for (const auto& input : spec->inputs)
@@ -47,6 +62,10 @@ void Check(std::string_view text, std::string_view file_name) {
   context.step_output = [&](std::string_view) { return &output; };
   for (const auto& step : spec->steps) {
     (void)tri::saga::RenderAction(step.run, context);
+    if (step.compensate) (void)tri::saga::RenderAction(*step.compensate, context);
+  }
+  context.step_output = [](std::string_view) -> const nlohmann::json* { return nullptr; };
+  for (const auto& step : spec->steps) {
     if (step.compensate) (void)tri::saga::RenderAction(*step.compensate, context);
   }
 }

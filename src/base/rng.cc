@@ -63,6 +63,15 @@ std::uint64_t SeededRng::Next() {
   return result;
 }
 
+std::array<std::uint64_t, 4> SeededRng::State() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+
+SeededRng SeededRng::FromState(const std::array<std::uint64_t, 4>& state) {
+  SeededRng rng(0);
+  for (int i = 0; i < 4; ++i)
+    rng.s_[i] = state[static_cast<std::size_t>(i)];
+  return rng;
+}
+
 SeededRng SeededRng::Fork() { return SeededRng(Next() ^ 0x6a09e667f3bcc909ULL); }
 
 }  // namespace tri

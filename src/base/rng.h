@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace tri {
@@ -27,6 +28,11 @@ class SeededRng final : public Rng {
   std::uint64_t Next() override;
   // A new generator whose stream is independent of this one's continuation.
   SeededRng Fork();
+
+  // The generator's whole state, to persist it (a replicated state machine's
+  // snapshot) and continue the same stream after a restore.
+  std::array<std::uint64_t, 4> State() const;
+  static SeededRng FromState(const std::array<std::uint64_t, 4>& state);
 
  private:
   std::uint64_t s_[4];

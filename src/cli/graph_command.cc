@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "saga/dsl/parser.h"
+#include "cli/read_document.h"
 #include "saga/graph.h"
 
 namespace tri::cli {
@@ -68,7 +68,7 @@ void InstallGraphCommand(CLI::App& app) {
   cmd->add_option("FILE", *file, "saga file, or - for standard input")->required();
   cmd->add_flag("--dot", *dot, "print a Graphviz digraph instead of levels");
   cmd->callback([file, dot] {
-    auto spec = saga::LoadSagaFile(*file);
+    auto spec = LoadSagaDocument(*file);
     if (!spec.ok()) ExitWithError(2, spec.status().message());
     auto graph = saga::SagaGraph::FromSpec(*spec);
     TRI_ASSERT_MSG(graph.ok(), "a validated saga has an acyclic graph");

@@ -20,6 +20,7 @@
 
 #include "base/assert.h"
 #include "cli/command.h"
+#include "cli/read_document.h"
 #include "exec/report_json.h"
 #include "exec/runtime.h"
 #include "saga/dsl/parser.h"
@@ -136,7 +137,7 @@ void PrintSummary(const exec::SagaResult& result) {
 }
 
 void RunSaga(const RunArgs& args) {
-  auto spec = saga::LoadSagaFile(args.file);
+  auto spec = LoadSagaDocument(args.file);
   if (!spec.ok()) InvalidInput(spec.status().message());
   exec::SagaInputs inputs;
   for (const std::string& assignment : args.inputs) {

@@ -62,6 +62,20 @@ void AddServerCommand(CLI::App& app) {
                   "URLs for the HTTP/JSON saga API (empty: off)")
       ->capture_default_str();
 
+  cmd->add_option("--saga-retention", c.saga_retention,
+                  "how long finished sagas are kept (e.g. 168h)")
+      ->capture_default_str();
+  cmd->add_option("--max-finished-sagas", c.max_finished_sagas,
+                  "most finished sagas kept (the oldest are dropped first)")
+      ->capture_default_str();
+  cmd->add_option("--max-running-sagas", c.max_running_sagas,
+                  "starts beyond this many running sagas are refused")
+      ->capture_default_str();
+  cmd->add_option("--saga-redispatch-grace", c.saga_redispatch_grace,
+                  "a new leader waits this long before running again the attempts an earlier "
+                  "leader dispatched")
+      ->capture_default_str();
+
   cmd->callback([config, config_file, cmd] {
     server::ServerConfig effective;
     if (!config_file->empty()) {
@@ -107,6 +121,14 @@ void AddServerCommand(CLI::App& app) {
         effective.listen_metrics_urls = f.listen_metrics_urls;
       else if (name == "--listen-http-urls")
         effective.listen_http_urls = f.listen_http_urls;
+      else if (name == "--saga-retention")
+        effective.saga_retention = f.saga_retention;
+      else if (name == "--max-finished-sagas")
+        effective.max_finished_sagas = f.max_finished_sagas;
+      else if (name == "--max-running-sagas")
+        effective.max_running_sagas = f.max_running_sagas;
+      else if (name == "--saga-redispatch-grace")
+        effective.saga_redispatch_grace = f.saga_redispatch_grace;
     }
     auto resolved = server::ResolveConfig(effective);
     if (!resolved.ok()) ExitWithError(2, resolved.status().message());

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/command.h"
-#include "saga/dsl/parser.h"
+#include "cli/read_document.h"
 #include "saga/graph.h"
 
 namespace tri::cli {
@@ -17,7 +17,7 @@ void InstallValidateCommand(CLI::App& app) {
   auto file = std::make_shared<std::string>();
   cmd->add_option("FILE", *file, "saga file, or - for standard input")->required();
   cmd->callback([file] {
-    auto spec = saga::LoadSagaFile(*file);
+    auto spec = LoadSagaDocument(*file);
     if (!spec.ok()) ExitWithError(2, spec.status().message());
     auto graph = saga::SagaGraph::FromSpec(*spec);
     TRI_ASSERT_MSG(graph.ok(), "a validated saga has an acyclic graph");

@@ -17,12 +17,13 @@ namespace tri::rsm {
 
 inline constexpr std::uint8_t kCommandFormatVersion = 1;
 
-// What the payload is. Values are stable on disk; 3..15 are left for saga and
+// What the payload is. Values are stable on disk; 4..15 are left for
 // coordination commands (leases, locks) so a newer node's entry decodes here as
 // "unknown kind", which the state machine refuses without crashing.
 enum class CommandKind : std::uint8_t {
   kKv = 1,     // payload: EncodeKvRequest (rsm/kv_codec.h)
   kAlarm = 2,  // payload: EncodeAlarmRequest (disarming the NOSPACE quota alarm)
+  kSaga = 3,   // payload: EncodeSagaCommand (rsm/saga_codec.h)
 };
 
 struct Command {

@@ -21,7 +21,8 @@ KvOr<Response> Widen(KvOr<T> result) {
 
 }  // namespace
 
-StateMachine::StateMachine(KvOptions options) : options_(options), store_(options) {}
+StateMachine::StateMachine(KvOptions options, SagaOptions saga_options)
+    : options_(options), store_(options), sagas_(std::move(saga_options)) {}
 
 Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   TRI_ASSERT_MSG(index > applied_index_, "entries must be applied in increasing index order");
@@ -35,13 +36,21 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   }
   time_ms_ = std::max(time_ms_, command->timestamp_ms);
   KvOr<Response> result = ErrRequestTooLarge();
-  if (command->payload.size() <= options_.max_request_bytes) {
+  std::optional<SagaReply> saga_reply;
+  // Saga documents have their own (larger) bound, checked when they decode.
+  const std::uint64_t max_payload = command->kind == CommandKind::kSaga
+                                        ? sagas_.options().limits.max_document_bytes + 4096
+                                        : options_.max_request_bytes;
+  if (command->payload.size() <= max_payload) {
     switch (command->kind) {
       case CommandKind::kKv:
         result = ApplyKv(index, command->payload);
         break;
       case CommandKind::kAlarm:
         result = ApplyAlarm(index, command->payload);
+        break;
+      case CommandKind::kSaga:
+        result = ApplySaga(index, command->payload, saga_reply);
         break;
       default:
         result =
@@ -52,7 +61,10 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   TRI_ASSERT(store_.current_revision() == revision_before ||
              store_.current_revision() == revision_before + 1);
   TRI_ASSERT(applied_index_ == index);
-  return Applied{index, command->request_id, store_.current_revision(), std::move(result)};
+  // Time passing alone (any entry) drops finished sagas past retention.
+  sagas_.Sweep(time_ms_);
+  return Applied{index, command->request_id, store_.current_revision(), std::move(result),
+                 std::move(saga_reply)};
 }
 
 KvOr<Response> StateMachine::ApplyKv(std::uint64_t index, std::string_view payload) {
@@ -86,6 +98,19 @@ KvOr<Response> StateMachine::ApplyAlarm(std::uint64_t index, std::string_view pa
   return Widen(store_.Alarm(*request));
 }
 
+KvOr<Response> StateMachine::ApplySaga(std::uint64_t index, std::string_view payload,
+                                       std::optional<SagaReply>& reply) {
+  auto command = DecodeSagaCommand(
+      payload, SagaDecodeLimits{.max_document_bytes = sagas_.options().limits.max_document_bytes});
+  if (!command.ok()) {
+    return ErrMalformed("entry " + std::to_string(index) + ": " + command.status().message());
+  }
+  KvOr<SagaReply> applied = sagas_.Apply(index, time_ms_, *command);
+  if (!applied.ok()) return applied.error();
+  reply = std::move(applied).value();
+  return Response(RangeResponse{});
+}
+
 std::string StateMachine::Snapshot() const {
   std::string out;
   out.append(kStateSnapshotMagic);
@@ -93,6 +118,7 @@ std::string StateMachine::Snapshot() const {
   coding::PutVarint64(out, applied_index_);
   coding::PutVarint64(out, time_ms_);
   store_.EncodeTo(out);
+  sagas_.EncodeTo(out);
   return out;
 }
 
@@ -104,7 +130,7 @@ Status StateMachine::Restore(std::string_view snapshot) {
   }
   std::uint32_t version = 0;
   if (!in.ReadFixed32(version)) return InvalidArgument("rsm snapshot: truncated format version");
-  if (version != kStateSnapshotVersion) {
+  if (version != kStateSnapshotVersion && version != 1) {
     return InvalidArgument("rsm snapshot: format version " + std::to_string(version) +
                            " is not supported (this version reads " +
                            std::to_string(kStateSnapshotVersion) + ")");
@@ -117,11 +143,15 @@ Status StateMachine::Restore(std::string_view snapshot) {
   }
   auto store = MvccStore::DecodeFrom(in, options_);
   if (!store.ok()) return store.status();
+  auto sagas = version >= 2 ? SagaTable::DecodeFrom(in, sagas_.options())
+                            : Result<SagaTable>(SagaTable(sagas_.options()));
+  if (!sagas.ok()) return sagas.status();
   if (!in.done()) {
     return InvalidArgument("rsm snapshot: " + std::to_string(in.remaining()) +
                            " trailing bytes at byte " + std::to_string(in.position()));
   }
   store_ = std::move(store).value();
+  sagas_ = std::move(sagas).value();
   applied_index_ = applied_index;
   time_ms_ = time_ms;
   return Status::Ok();

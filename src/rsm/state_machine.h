@@ -10,6 +10,7 @@
 // same applied index (StateHash() compares them).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,12 +19,15 @@
 #include "rsm/kv_options.h"
 #include "rsm/kv_types.h"
 #include "rsm/mvcc_store.h"
+#include "rsm/saga_codec.h"
+#include "rsm/saga_table.h"
 
 namespace tri::rsm {
 
 // Snapshot body header: magic, then a fixed32 format version.
 inline constexpr std::string_view kStateSnapshotMagic = "TRIRSMSS";
-inline constexpr std::uint32_t kStateSnapshotVersion = 1;
+// Version 2 adds the saga table after the store; version 1 (no sagas) is still read.
+inline constexpr std::uint32_t kStateSnapshotVersion = 2;
 
 // What applying one entry answers, for the node to hand to the waiting client.
 struct Applied {
@@ -35,11 +39,14 @@ struct Applied {
   // The response, or the etcd error (with its gRPC code). An entry that does not
   // decode, is too large, or has an unknown kind is an error here, never a crash.
   KvOr<Response> result;
+  // Saga commands: their answer when `result` is ok (`result` then holds an
+  // empty response that means nothing).
+  std::optional<SagaReply> saga;
 };
 
 class StateMachine {
  public:
-  explicit StateMachine(KvOptions options = {});
+  explicit StateMachine(KvOptions options = {}, SagaOptions saga_options = {});
 
   // Applies the committed entry at `index`. REQUIRES: index > applied_index()
   // (gaps are allowed: the node does not pass entries without a command, such
@@ -66,14 +73,21 @@ class StateMachine {
   Status Restore(std::string_view snapshot);
 
   const MvccStore& store() const { return store_; }
+  const SagaTable& sagas() const { return sagas_; }
+  // Observation of the saga table (not replicated state): see SagaTable.
+  std::vector<std::string> TakeChangedSagas() { return sagas_.TakeChanged(); }
+  std::vector<SagaSweepRecord> TakeSweptSagas() { return sagas_.TakeSwept(); }
   const KvOptions& options() const { return options_; }
 
  private:
   KvOr<Response> ApplyKv(std::uint64_t index, std::string_view payload);
   KvOr<Response> ApplyAlarm(std::uint64_t index, std::string_view payload);
+  KvOr<Response> ApplySaga(std::uint64_t index, std::string_view payload,
+                           std::optional<SagaReply>& reply);
 
   KvOptions options_;
   MvccStore store_;
+  SagaTable sagas_;
   std::uint64_t applied_index_ = 0;
   std::uint64_t time_ms_ = 0;
 };

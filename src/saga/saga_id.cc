@@ -1,7 +1,5 @@
 #include "saga/saga_id.h"
 
-#include <cstdio>
-
 namespace tri::saga {
 
 namespace {
@@ -44,10 +42,10 @@ Status ValidateSagaId(std::string_view id) {
     return InvalidArgument("saga id '" + std::string(id) + "' is reserved");
   for (std::size_t i = 0; i < id.size(); ++i) {
     if (!Unreserved(id[i])) {
-      char shown[8];
-      std::snprintf(shown, sizeof shown, "0x%02X", static_cast<unsigned char>(id[i]));
-      return InvalidArgument("saga id has byte " + std::string(shown) + " at position " +
-                             std::to_string(i) +
+      constexpr char kHex[] = "0123456789ABCDEF";
+      const auto byte = static_cast<unsigned char>(id[i]);
+      const std::string shown = {'0', 'x', kHex[byte >> 4], kHex[byte & 15]};
+      return InvalidArgument("saga id has byte " + shown + " at position " + std::to_string(i) +
                              "; ids use only letters, digits and '-', '.', '_', '~'");
     }
   }

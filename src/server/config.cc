@@ -8,6 +8,8 @@
 #include <functional>
 #include <set>
 
+#include "saga/dsl/duration.h"
+
 namespace tri::server {
 
 std::string Url::ToString() const {
@@ -108,6 +110,10 @@ const std::map<std::string, Setter>& ConfigKeys() {
       {"listen-metrics-urls", Field(&ServerConfig::listen_metrics_urls)},
       {"listen-http-urls", Field(&ServerConfig::listen_http_urls)},
       {"log-level", Field(&ServerConfig::log_level)},
+      {"saga-retention", Field(&ServerConfig::saga_retention)},
+      {"max-finished-sagas", Field(&ServerConfig::max_finished_sagas)},
+      {"max-running-sagas", Field(&ServerConfig::max_running_sagas)},
+      {"saga-redispatch-grace", Field(&ServerConfig::saga_redispatch_grace)},
   };
   return *keys;
 }
@@ -184,6 +190,18 @@ Result<ResolvedConfig> ResolveConfig(const ServerConfig& config) {
   if (!config.listen_http_urls.empty()) {
     TRI_ASSIGN_OR_RETURN(r.listen_http_urls, UrlsFlag("listen-http-urls", config.listen_http_urls));
   }
+
+  auto duration_ms = [](const char* flag, const std::string& text) -> Result<std::uint64_t> {
+    auto d = saga::ParseDuration(text);
+    if (!d.ok()) return InvalidArgument(fmt::format("--{}: {}", flag, d.status().message()));
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(*d).count());
+  };
+  TRI_ASSIGN_OR_RETURN(r.saga_retention_ms, duration_ms("saga-retention", config.saga_retention));
+  TRI_ASSIGN_OR_RETURN(r.saga_redispatch_grace_ms,
+                       duration_ms("saga-redispatch-grace", config.saga_redispatch_grace));
+  if (config.max_running_sagas == 0)
+    return InvalidArgument("--max-running-sagas: must be at least 1");
 
   if (config.initial_cluster_state == "new") {
     r.new_cluster = true;

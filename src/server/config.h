@@ -54,6 +54,11 @@ struct ServerConfig {
   // The saga API over HTTP/JSON (docs/sagas-api.md); empty: off.
   std::string listen_http_urls = "http://127.0.0.1:8080";
   std::string log_level = "info";
+  // Sagas (docs/sagas-cluster.md). Durations as in the saga DSL: 500ms, 5s, 168h.
+  std::string saga_retention = "168h";        // finished sagas kept this long
+  std::uint32_t max_finished_sagas = 100000;  // ... and at most this many
+  std::uint32_t max_running_sagas = 10000;
+  std::string saga_redispatch_grace = "5s";  // a new leader's wait before re-running
 
   // Effective data directory.
   std::string DataDir() const { return data_dir.empty() ? name + ".tri" : data_dir; }
@@ -82,6 +87,8 @@ struct ResolvedConfig {
   bool new_cluster = true;
   int heartbeat_ticks = 1;  // the tick is the heartbeat interval
   int election_ticks = 10;
+  std::uint64_t saga_retention_ms = 0;
+  std::uint64_t saga_redispatch_grace_ms = 0;
 };
 
 // Validates everything and derives the typed form. Errors name the flag

@@ -20,6 +20,9 @@
 #include "server/identity.h"
 #include "server/ids.h"
 #include "server/observed_file_system.h"
+#include "server/saga_grpc_service.h"
+#include "server/saga_http.h"
+#include "server/saga_service.h"
 #include "storage/wal_raft_storage.h"
 
 namespace tri::server {
@@ -60,9 +63,12 @@ class Node::Impl {
   TransportSink sink;
   std::unique_ptr<net::PeerTransport> transport;
   std::unique_ptr<NodeCore> core;
+  std::unique_ptr<NodeSagas> sagas;
   std::unique_ptr<EtcdServices> services;
+  std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
+  std::unique_ptr<SagaHttpServer> saga_http;  // saga API over HTTP; stopped before `sagas` goes
 
   // Loop thread only.
   RequestToken next_token = 0;
@@ -93,6 +99,12 @@ Node::~Node() {
     (void)Wait();
     loop_.join();
   }
+  if (impl_->saga_http) impl_->saga_http->Stop();  // saga API: no request reaches `sagas` now
+  impl_->sagas.reset();                            // its action threads end before the rest goes
+}
+
+SagaBackend& Node::sagas() {
+  return *impl_->sagas;
 }
 
 Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
@@ -150,6 +162,9 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   copts.state_machine.max_request_bytes = raw.max_request_bytes;
   copts.state_machine.max_txn_ops = raw.max_txn_ops;
   copts.state_machine.quota_bytes = raw.quota_backend_bytes;
+  copts.sagas.retention_ms = config.saga_retention_ms;
+  copts.sagas.max_finished_sagas = raw.max_finished_sagas;
+  copts.sagas.max_running_sagas = raw.max_running_sagas;
   copts.max_entry_size_bytes = raw.max_request_bytes + 4096;
   copts.clock = &RealClock::Instance();
   Histogram* apply_seconds = node->metrics_.GetHistogram(
@@ -218,6 +233,11 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
                      ExponentialBuckets(0.0001, 2, 16));
   impl.snapshots = m.GetCounter("trinity_snapshots_total", "Snapshots saved.");
 
+  // Sagas: the API's backend and the leader's executor.
+  impl.sagas = std::make_unique<NodeSagas>(
+      *self,
+      NodeSagasOptions{.executor = {.redispatch_grace_ms = config.saga_redispatch_grace_ms}});
+
   // Client API.
   impl.services = std::make_unique<EtcdServices>(self);
   grpc::ServerBuilder builder;
@@ -231,6 +251,9 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(raw.max_request_bytes + 512 * 1024));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   impl.services->Register(builder);
+  // Saga API (docs/sagas-api.md): trinity.v1.Sagas beside etcd's services.
+  impl.saga_service = std::make_unique<SagaGrpcService>(*impl.sagas);
+  impl.saga_service->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
     return Unavailable(
@@ -239,6 +262,11 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
 
   if (!config.listen_metrics_urls.empty()) {
     TRI_ASSIGN_OR_RETURN(impl.http, HttpEndpoints::Start(self, config.listen_metrics_urls));
+  }
+  // Saga API over HTTP/JSON on --listen-http-urls (docs/sagas-api.md).
+  if (!config.listen_http_urls.empty()) {
+    TRI_ASSIGN_OR_RETURN(impl.saga_http,
+                         SagaHttpServer::Start(*impl.sagas, config.listen_http_urls));
   }
 
   spdlog::info("member {} ({}) of cluster {} starting: clients {}, peers {}, data {}",
@@ -333,7 +361,14 @@ void Node::Loop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      wake_.wait_until(lock, next_tick,
+      auto wake_at = next_tick;
+      const std::uint64_t saga_wake = impl.sagas->next_wake_ms();
+      if (saga_wake != UINT64_MAX) {
+        const std::uint64_t now_ms = WallMs();
+        const auto in = std::chrono::milliseconds(saga_wake > now_ms ? saga_wake - now_ms : 0);
+        wake_at = std::min(wake_at, std::chrono::steady_clock::now() + in);
+      }
+      wake_.wait_until(lock, wake_at,
                        [&] { return !inbox_.empty() || (stop_requested_ && !shutting_down); });
       batch.swap(inbox_);
       if (stop_requested_ && !shutting_down) {
@@ -363,6 +398,7 @@ void Node::Loop() {
       break;
     }
     HandleOutput(std::move(out));
+    impl.sagas->AfterRound(core, WallMs());
     if (!core.disk_full().ok() && !impl.disk_full_logged) {
       impl.disk_full_logged = true;
       spdlog::error(
@@ -404,6 +440,7 @@ void Node::Loop() {
   }
   // Stop the producers before failing what is left, so nothing new arrives.
   if (impl.http) impl.http->Stop();
+  if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl.transport->Stop();
@@ -413,6 +450,7 @@ void Node::Loop() {
   }
   for (auto& fn : batch)
     fn(core);  // posted requests complete with errors below
+  impl.sagas->Stop(core);
   const Completion stopped{0, Unavailable("etcdserver: server stopped"), std::nullopt};
   for (auto& [token, done] : impl.pending)
     done(core, Completion{token, stopped.status, std::nullopt});

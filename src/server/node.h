@@ -26,6 +26,7 @@
 #include "server/config.h"
 #include "server/metrics.h"
 #include "server/node_core.h"
+#include "server/saga_backend.h"
 
 namespace grpc {
 class Server;
@@ -74,6 +75,9 @@ class Node {
   // time per peer. Safe from any thread.
   std::string RenderPeerMetrics() const;
   MetricsRegistry& metrics() { return metrics_; }
+  // The saga service (server/saga_backend.h); calls are safe from any thread.
+  SagaBackend& sagas();
+  bool OnLoopThread() const { return std::this_thread::get_id() == loop_.get_id(); }
   const ResolvedConfig& config() const { return config_; }
   std::uint16_t client_port() const { return client_port_; }
   std::uint16_t peer_port() const;

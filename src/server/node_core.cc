@@ -67,7 +67,7 @@ Result<std::unique_ptr<NodeCore>> NodeCore::Create(const NodeCoreOptions& option
   // not reuse the ids of its previous run, whose entries may still be applied.
   core->request_id_base_ =
       ((options.id & 0xffff) << 48) | ((rng->Next() & ((std::uint64_t{1} << 40) - 1)) << 8);
-  core->state_machine_ = std::make_unique<rsm::StateMachine>(options.state_machine);
+  core->state_machine_ = std::make_unique<rsm::StateMachine>(options.state_machine, options.sagas);
 
   TRI_ASSIGN_OR_RETURN(raft::Snapshot snapshot, storage->GetSnapshot());
   // Index 0 is the founding snapshot (data only on a founding member, or on a joined
@@ -339,6 +339,12 @@ ProcessOutput NodeCore::Process() {
 void NodeCore::HandleReady(raft::Ready rd) {
   if (rd.soft_state && rd.soft_state->leader != last_leader_) {
     last_leader_ = rd.soft_state->leader;
+    if (last_leader_ == options_.id) {
+      // The leader's first entry of its term is the last one now; once it is
+      // applied, everything committed before the term is too.
+      leader_ready_index_ = raw_->status().last_index;
+      leader_ready_term_ = raw_->term();
+    }
     ++stats_.leader_changes;
     output_.events.push_back(
         NodeEvent{NodeEvent::Kind::kLeaderChanged,
@@ -598,7 +604,7 @@ Status NodeCore::RestoreFromSnapshotData(const std::string& data) {
   if (!d.ReadLengthPrefixed(members_bytes) || !d.ReadLengthPrefixed(sm_bytes) || !d.done())
     return Corruption("snapshot data: truncated or trailing bytes");
   TRI_ASSIGN_OR_RETURN(MemberTable members, MemberTable::Decode(members_bytes));
-  auto sm = std::make_unique<rsm::StateMachine>(options_.state_machine);
+  auto sm = std::make_unique<rsm::StateMachine>(options_.state_machine, options_.sagas);
   TRI_RETURN_IF_ERROR(sm->Restore(sm_bytes));
   members_ = std::move(members);
   state_machine_ = std::move(sm);

@@ -59,6 +59,7 @@ struct NodeCoreOptions {
   // Requests outstanding at once (proposals and reads); more are refused.
   std::size_t max_pending_requests = 100000;
   rsm::KvOptions state_machine;
+  rsm::SagaOptions sagas;
   // Raft size bounds (defaults from raft::Config).
   std::uint64_t max_entry_size_bytes = 2 << 20;
   // Optional timing for metrics (the driver's clock; the simulator leaves it unset):
@@ -176,6 +177,13 @@ class NodeCore {
     return members_.cluster_id() != 0 ? members_.cluster_id() : options_.cluster_id;
   }
   std::uint64_t applied_index() const { return applied_index_; }
+  // Leader, and everything committed before its term is applied here: what the
+  // leader-only saga executor waits for before it looks at the saga table.
+  bool LeaderReady() const {
+    return last_leader_ == options_.id && leader_ready_term_ == raw_->term() &&
+           applied_index_ >= leader_ready_index_ && disk_full_.ok() && !failed_;
+  }
+  rsm::StateMachine& mutable_state_machine() { return *state_machine_; }
   std::uint64_t committed_index() const { return committed_index_; }
   std::size_t pending_requests() const { return waiters_.size(); }
   const NodeCoreStats& stats() const { return stats_; }
@@ -249,6 +257,8 @@ class NodeCore {
   raft::Term persisted_term_ = 0;
   raft::NodeId persisted_vote_ = raft::kNoNode;
   raft::NodeId last_leader_ = raft::kNoNode;
+  std::uint64_t leader_ready_index_ = 0;
+  raft::Term leader_ready_term_ = 0;
   bool removed_ = false;
   bool failed_ = false;
   Status disk_full_;

@@ -1,8 +1,6 @@
 // Parsing: every field and action kind, in YAML and JSON.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "saga/dsl/parser.h"
 
 namespace tri::saga {
@@ -226,27 +224,6 @@ TEST(DslParser, DetectsFormatByExtensionThenContent) {
   EXPECT_EQ(DetectFormat("a.yml", "{}"), DocumentFormat::kYaml);
   EXPECT_EQ(DetectFormat("-", "  \n {\"a\": 1}"), DocumentFormat::kJson);
   EXPECT_EQ(DetectFormat("-", "name: x"), DocumentFormat::kYaml);
-}
-
-TEST(DslParser, LoadsFilesAndReportsMissingOnes) {
-  const std::string path = ::testing::TempDir() + "/dsl_parser_test_saga.json";
-  {
-    std::ofstream out(path);
-    out << kDiamondJson;
-  }
-  auto spec = LoadSagaFile(path);
-  ASSERT_TRUE(spec.ok()) << spec.status().message();
-  EXPECT_EQ(spec->steps.size(), 4u);
-  EXPECT_EQ(spec->steps[0].location.file, path);
-
-  auto missing = LoadSagaFile(path + ".nope");
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-
-  SagaLimits small;
-  small.max_document_bytes = 16;
-  auto too_big = LoadSagaFile(path, small);
-  EXPECT_EQ(too_big.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(too_big.status().message().find("over the limit of 16 bytes"), std::string::npos);
 }
 
 }  // namespace

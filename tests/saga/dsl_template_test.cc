@@ -173,5 +173,41 @@ TEST_F(DslTemplate, ListsTemplatedFieldsByDslPath) {
   EXPECT_EQ(fields, (std::vector<std::string>{"http.url", "http.headers.H", "http.body"}));
 }
 
+TEST_F(DslTemplate, StepOutputDefaultsRenderWhenTheOutputOrPathIsMissing) {
+  // Present: the default is not used.
+  EXPECT_EQ(Rendered("${steps.reserve.output.id:-none}"), "r-9");
+  EXPECT_EQ(Rendered("${steps.reserve.output.none:-x}"), "null");  // null is a value
+  // Missing step output or missing path: the default, which may be empty.
+  EXPECT_EQ(Rendered("[${steps.ghost.output.id:-}]"), "[]");
+  EXPECT_EQ(Rendered("${steps.ghost.output:-no output}"), "no output");
+  EXPECT_EQ(Rendered("${steps.reserve.output.items.7.id:-fallback}"), "fallback");
+  // The default is literal text up to the first '}'.
+  EXPECT_EQ(Rendered("${steps.ghost.output.id:-a:-b $x}!"), "a:-b $x!");
+  TemplateContext empty;
+  auto rendered = Render("id=${steps.a.output.id:-unknown}", empty);
+  ASSERT_TRUE(rendered.ok()) << rendered.status().message();
+  EXPECT_EQ(*rendered, "id=unknown");
+}
+
+TEST_F(DslTemplate, DefaultsParseOnlyOnStepOutputs) {
+  auto parts = ParseTemplate("${steps.s.output.p:-d}${steps.s.output}");
+  ASSERT_TRUE(parts.ok()) << parts.status().message();
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0].name, "s");
+  EXPECT_EQ((*parts)[0].path, std::vector<std::string>{"p"});
+  EXPECT_EQ((*parts)[0].fallback, "d");
+  EXPECT_EQ((*parts)[0].text, "${steps.s.output.p:-d}");
+  EXPECT_EQ((*parts)[1].fallback, std::nullopt);
+  EXPECT_EQ(RenderError("${input.order:-x}"),
+            "template variable '${input.order:-x}': only a step output "
+            "(${steps.ID.output...:-TEXT}) has a default");
+  EXPECT_EQ(RenderError("${saga.id:-}"),
+            "template variable '${saga.id:-}': only a step output (${steps.ID.output...:-TEXT}) "
+            "has a default");
+  EXPECT_EQ(RenderError("${steps.a.result:-x}"),
+            "template variable '${steps.a.result:-x}': expected ${steps.ID.output} or "
+            "${steps.ID.output.PATH}");
+}
+
 }  // namespace
 }  // namespace tri::saga

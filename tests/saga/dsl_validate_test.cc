@@ -162,7 +162,7 @@ steps:
             "saga.yaml:7:50: step 'b': field 'run.http.expect[1]': must be between 100 and 599, "
             "got 700\n"
             "saga.yaml:7:64: step 'b': field 'run.http.method': unknown method 'FETCH' (GET, POST, "
-            "PUT, PATCH, DELETE, HEAD or OPTIONS)\n"
+            "PUT, PATCH, DELETE or HEAD)\n"
             "saga.yaml:8:22: step 'b': field 'retry.backoff': max (1s) is less than initial (2s)");
 }
 
@@ -272,6 +272,42 @@ steps:
 )",
                         "s.yaml");
   EXPECT_TRUE(spec.ok()) << spec.status().message();
+}
+
+TEST(DslValidate, AttemptedCompensationNeedsADefaultForItsOwnOutput) {
+  // With compensate_when: attempted the step may be compensated after a
+  // timeout or cancel, when it has no output.
+  EXPECT_EQ(Errors(R"(name: s
+steps:
+  - id: charge
+    run: {exec: {argv: [./charge]}}
+    compensate: {exec: {argv: [./refund, "${steps.charge.output.payment_id}"]}}
+    compensate_when: attempted
+)"),
+            "saga.yaml:5:42: step 'charge': field 'compensate.exec.argv[1]': "
+            "'${steps.charge.output.payment_id}': step 'charge' is compensated even when it did "
+            "not succeed (compensate_when: attempted), and then has no output; give a default, "
+            "e.g. '${steps.charge.output.payment_id:-}'");
+  // With a default, or when only succeeded steps are compensated, it is valid;
+  // so are outputs of the steps it needs (they succeeded before it started).
+  for (const char* variant : {
+           "compensate: {exec: {argv: [./refund, \"${steps.charge.output.payment_id:-}\"]}}\n"
+           "    compensate_when: attempted",
+           "compensate: {exec: {argv: [./refund, \"${steps.charge.output.id:-none}\"]}}\n"
+           "    compensate_when: attempted",
+           "compensate: {exec: {argv: [./refund, \"${steps.charge.output.payment_id}\"]}}\n"
+           "    compensate_when: succeeded",
+           "compensate: {exec: {argv: [./refund, \"${steps.reserve.output.id}\"]}}\n"
+           "    compensate_when: attempted",
+       }) {
+    const std::string text =
+        std::string(
+            "name: s\nsteps:\n  - {id: reserve, run: noop}\n  - id: charge\n    needs: "
+            "[reserve]\n    run: {exec: {argv: [./charge]}}\n    ") +
+        variant + "\n";
+    auto spec = ParseSaga(text, "s.yaml");
+    EXPECT_TRUE(spec.ok()) << text << "\n" << spec.status().message();
+  }
 }
 
 TEST(DslValidate, LimitsAreEnforcedWithClearErrors) {

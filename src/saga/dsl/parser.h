@@ -2,8 +2,9 @@
 
 // The saga DSL front end: YAML or JSON text -> validated SagaSpec. Both
 // formats share one schema and one set of error messages (see docs/sagas.md).
-// Parsing never throws and never trusts its input: size and nesting are
-// bounded before the YAML parser sees the text.
+// Parsing never throws and never trusts its input: size, NUL bytes, UTF-8 and
+// nesting are checked before a parser sees the text. Reading files and
+// standard input is the caller's (the CLI's src/cli/read_document.h).
 
 #include <optional>
 #include <string>
@@ -33,10 +34,5 @@ std::optional<SagaSpec> ParseSaga(std::string_view text, std::string_view file_n
 // As above; the error (kInvalidArgument) lists every problem, one per line.
 Result<SagaSpec> ParseSaga(std::string_view text, std::string_view file_name,
                            const SagaLimits& limits = {});
-
-// Reads and parses a file ("-" = standard input). A missing or unreadable
-// file is kNotFound / kIoError; a file larger than the document limit is
-// rejected unread.
-Result<SagaSpec> LoadSagaFile(const std::string& path, const SagaLimits& limits = {});
 
 }  // namespace tri::saga

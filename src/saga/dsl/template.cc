@@ -42,6 +42,13 @@ Status BadVariable(std::string_view written, std::string_view why) {
 Result<TemplatePart> ParseVariable(std::string_view var, std::string_view written) {
   TemplatePart part;
   part.text = std::string(written);
+  if (const std::size_t mark = var.find(":-"); mark != std::string_view::npos) {
+    if (!var.starts_with("steps.")) {
+      return BadVariable(written, "only a step output (${steps.ID.output...:-TEXT}) has a default");
+    }
+    part.fallback = std::string(var.substr(mark + 2));
+    var = var.substr(0, mark);
+  }
   if (var == "saga.id") {
     part.kind = TemplatePart::Kind::kSagaId;
   } else if (var == "step.id") {
@@ -179,9 +186,17 @@ Result<std::string> Render(std::string_view text, const TemplateContext& context
         const nlohmann::json* output =
             context.step_output ? context.step_output(part.name) : nullptr;
         if (output == nullptr) {
+          if (part.fallback) {
+            out += *part.fallback;
+            break;
+          }
           return InvalidArgument(part.text + ": step '" + part.name + "' has no output");
         }
         const nlohmann::json* value = ResolveJsonPath(*output, part.path);
+        if (value == nullptr && part.fallback) {
+          out += *part.fallback;
+          break;
+        }
         if (value == nullptr) {
           std::string joined;
           for (const auto& p : part.path)

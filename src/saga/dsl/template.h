@@ -9,6 +9,9 @@
 //   idempotency_key          a key stable across the attempts of one step
 //   steps.ID.output[.PATH]   the JSON output of step ID; PATH is a dot path
 //                            with array indices ("items.0.id"); no PATH = all
+// A step output may give a default after ":-": ${steps.ID.output.PATH:-TEXT}
+// renders TEXT (which may be empty) when step ID has no output or its output
+// has no PATH. TEXT is literal and ends at the first '}'.
 // "$${" is a literal "${"; any other '$' is literal. A string value renders
 // as its text, any other JSON value as compact JSON.
 //
@@ -19,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,10 +46,14 @@ struct TemplatePart {
   std::string text;  // kLiteral: the text; otherwise the variable as written, "${...}"
   std::string name;
   std::vector<std::string> path;
+  // kStepOutput only: what to render when the output or the path is missing
+  // (written "${steps.ID.output.PATH:-TEXT}"); nullopt = missing is an error.
+  std::optional<std::string> fallback;
 };
 
 // Splits `text` into parts. Errors: unknown variable, unterminated "${",
-// malformed steps reference. Messages quote the offending variable.
+// malformed steps reference, a default on a variable other than a step
+// output. Messages quote the offending variable.
 Result<std::vector<TemplatePart>> ParseTemplate(std::string_view text);
 
 // What a template can see at run time. The runtime owns the data; the
@@ -60,8 +68,8 @@ struct TemplateContext {
   std::function<const nlohmann::json*(std::string_view step_id)> step_output;
 };
 
-// Renders `text`. Errors (missing input, missing output, path not present)
-// name the variable. Pure: no I/O, same inputs give the same string.
+// Renders `text`. Errors (missing input, missing output or path not present
+// without a default) name the variable. Pure: no I/O, same inputs give the same string.
 Result<std::string> Render(std::string_view text, const TemplateContext& context);
 
 // A copy of `action` with every templated field rendered; the first error wins.

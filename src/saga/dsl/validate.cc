@@ -259,6 +259,13 @@ class Validator {
             if (!may_reference_self) {
               Error(FieldLoc(s, path), step.id, path,
                     "'" + part.text + "': a step's run cannot use its own output");
+            } else if (step.compensate_when == CompensateWhen::kAttempted && !part.fallback) {
+              // Compensated after a timeout or cancel, the step has no output.
+              Error(FieldLoc(s, path), step.id, path,
+                    "'" + part.text + "': step '" + step.id +
+                        "' is compensated even when it did not succeed (compensate_when: "
+                        "attempted), and then has no output; give a default, e.g. '" +
+                        part.text.substr(0, part.text.size() - 1) + ":-}'");
             }
           } else if (graph_.has_value() &&
                      !graph_->TransitivelyNeeds(static_cast<StepIndex>(s), it->second)) {
