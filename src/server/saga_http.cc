@@ -217,25 +217,27 @@ void ServeEvents(const std::shared_ptr<Hub>& hub, const std::string& saga_id, st
 void InstallRoutes(httplib::Server& server, const std::shared_ptr<Hub>& hub) {
   const SagaApiLimits& limits = hub->options.limits;
 
-  server.Post("/v1/definitions", [hub, &limits](const httplib::Request& req,
-                                                httplib::Response& res) {
-    if (Status st = CheckParams(req.params, {"source"}); !st.ok()) return ReplyError(res, st);
-    trinity::v1::DefineSagaRequest proto;
-    proto.set_document(req.body);
-    proto.set_source_name(req.has_param("source") ? req.get_param_value("source") : "request body");
-    auto request = FromProto(proto, limits);
-    if (!request.ok()) return ReplyError(res, request.status());
-    Waiter<SagaDefineReply> waiter(hub);
-    hub->backend.DefineSaga(std::move(*request), waiter.Callback());
-    auto reply = waiter.Wait();
-    if (!reply.ok()) return ReplyError(res, reply.status());
-    trinity::v1::DefineSagaResponse out;
-    ToProto(*reply, &out);
-    Reply(res, reply->already_existed ? 200 : 201, client::DefineSagaResponseToJson(out));
-  });
+  server.Post(
+      "/v1/definitions", [hub, &limits](const httplib::Request& req, httplib::Response& res) {
+        const QueryParams query = QueryOf(req.target);
+        if (Status st = CheckParams(query, {"source"}); !st.ok()) return ReplyError(res, st);
+        trinity::v1::DefineSagaRequest proto;
+        proto.set_document(req.body);
+        const auto source = query.find("source");
+        proto.set_source_name(source != query.end() ? source->second : "request body");
+        auto request = FromProto(proto, limits);
+        if (!request.ok()) return ReplyError(res, request.status());
+        Waiter<SagaDefineReply> waiter(hub);
+        hub->backend.DefineSaga(std::move(*request), waiter.Callback());
+        auto reply = waiter.Wait();
+        if (!reply.ok()) return ReplyError(res, reply.status());
+        trinity::v1::DefineSagaResponse out;
+        ToProto(*reply, &out);
+        Reply(res, reply->already_existed ? 200 : 201, client::DefineSagaResponseToJson(out));
+      });
 
   server.Post("/v1/sagas", [hub, &limits](const httplib::Request& req, httplib::Response& res) {
-    if (Status st = CheckParams(req.params, {}); !st.ok()) return ReplyError(res, st);
+    if (Status st = CheckParams(QueryOf(req.target), {}); !st.ok()) return ReplyError(res, st);
     auto proto = ParseStartSagaBody(req.body);
     if (!proto.ok()) return ReplyError(res, proto.status());
     auto request = FromProto(*proto, limits);
@@ -251,7 +253,7 @@ void InstallRoutes(httplib::Server& server, const std::shared_ptr<Hub>& hub) {
   });
 
   server.Get("/v1/sagas", [hub, &limits](const httplib::Request& req, httplib::Response& res) {
-    auto proto = ParseListSagasQuery(req.params);
+    auto proto = ParseListSagasQuery(QueryOf(req.target));
     if (!proto.ok()) return ReplyError(res, proto.status());
     auto request = FromProto(*proto, limits);
     if (!request.ok()) return ReplyError(res, request.status());
@@ -267,7 +269,7 @@ void InstallRoutes(httplib::Server& server, const std::shared_ptr<Hub>& hub) {
   server.Get(R"(/v1/sagas/([^/]+))", [hub](const httplib::Request& req, httplib::Response& res) {
     const std::string id = req.matches[1];
     if (Status st = CheckSagaId(id); !st.ok()) return ReplyError(res, st);
-    auto serializable = SerializableParam(req.params);
+    auto serializable = SerializableParam(QueryOf(req.target));
     if (!serializable.ok()) return ReplyError(res, serializable.status());
     Waiter<SagaView> waiter(hub);
     hub->backend.GetSaga(id, *serializable, waiter.Callback());
@@ -282,7 +284,8 @@ void InstallRoutes(httplib::Server& server, const std::shared_ptr<Hub>& hub) {
               [hub](const httplib::Request& req, httplib::Response& res) {
                 const std::string id = req.matches[1];
                 if (Status st = CheckSagaId(id); !st.ok()) return ReplyError(res, st);
-                if (Status st = CheckParams(req.params, {}); !st.ok()) return ReplyError(res, st);
+                if (Status st = CheckParams(QueryOf(req.target), {}); !st.ok())
+                  return ReplyError(res, st);
                 Waiter<SagaView> waiter(hub);
                 hub->backend.AbortSaga(id, waiter.Callback());
                 auto view = waiter.Wait();
@@ -292,14 +295,14 @@ void InstallRoutes(httplib::Server& server, const std::shared_ptr<Hub>& hub) {
                 Reply(res, 200, client::SagaToJson(out));
               });
 
-  server.Get(R"(/v1/sagas/([^/]+)/events)",
-             [hub](const httplib::Request& req, httplib::Response& res) {
-               const std::string id = req.matches[1];
-               if (Status st = CheckSagaId(id); !st.ok()) return ReplyError(res, st);
-               auto from = ParseWatchStart(req.params, req.get_header_value("Last-Event-ID"));
-               if (!from.ok()) return ReplyError(res, from.status());
-               ServeEvents(hub, id, *from, res);
-             });
+  server.Get(
+      R"(/v1/sagas/([^/]+)/events)", [hub](const httplib::Request& req, httplib::Response& res) {
+        const std::string id = req.matches[1];
+        if (Status st = CheckSagaId(id); !st.ok()) return ReplyError(res, st);
+        auto from = ParseWatchStart(QueryOf(req.target), req.get_header_value("Last-Event-ID"));
+        if (!from.ok()) return ReplyError(res, from.status());
+        ServeEvents(hub, id, *from, res);
+      });
 
   // Errors cpp-httplib answers itself (no route, body too large) get the JSON shape too.
   server.set_error_handler(httplib::Server::HandlerWithResponse([hub](const httplib::Request& req,
@@ -372,6 +375,49 @@ std::string ErrorBody(const Status& status) {
   return client::DumpJson(
       json{{"error",
             {{"code", std::string(ErrorCodeName(status.code()))}, {"message", status.message()}}}});
+}
+
+QueryParams QueryOf(std::string_view target) {
+  QueryParams out;
+  const auto question = target.find('?');
+  if (question == std::string_view::npos) return out;
+  const auto decode = [](std::string_view text) {
+    std::string decoded;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      int hi = 0;
+      int lo = 0;
+      const auto hex = [](char h, int& v) {
+        if (h >= '0' && h <= '9')
+          v = h - '0';
+        else if (h >= 'a' && h <= 'f')
+          v = h - 'a' + 10;
+        else if (h >= 'A' && h <= 'F')
+          v = h - 'A' + 10;
+        else
+          return false;
+        return true;
+      };
+      if (c == '%' && i + 2 < text.size() && hex(text[i + 1], hi) && hex(text[i + 2], lo)) {
+        decoded += static_cast<char>(hi * 16 + lo);
+        i += 2;
+      } else {
+        decoded += c == '+' ? ' ' : c;
+      }
+    }
+    return decoded;
+  };
+  std::string_view rest = target.substr(question + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view item = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (item.empty()) continue;
+    const auto eq = item.find('=');
+    out.emplace(decode(item.substr(0, eq)),
+                eq == std::string_view::npos ? std::string() : decode(item.substr(eq + 1)));
+  }
+  return out;
 }
 
 Result<trinity::v1::StartSagaRequest> ParseStartSagaBody(std::string_view body) {

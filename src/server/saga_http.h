@@ -98,6 +98,11 @@ std::string ErrorBody(const Status& status);
 
 using QueryParams = std::multimap<std::string, std::string>;
 
+// The query of a request target ("/v1/sagas?state=running&limit=5"),
+// percent-decoded. (cpp-httplib's req.params also holds the fields of a
+// form-encoded body, what `curl -d` sends by default: not query parameters.)
+QueryParams QueryOf(std::string_view target);
+
 // POST /v1/sagas's body; errors name the field.
 Result<trinity::v1::StartSagaRequest> ParseStartSagaBody(std::string_view body);
 // GET /v1/sagas's query; unknown and repeated parameters are errors.

@@ -105,6 +105,16 @@ TEST(SagaHttpTest, ListQueryTakesEveryFilterAndRefusesUnknownOrRepeatedParameter
   EXPECT_FALSE(ParseListSagasQuery({{"serializable", "yes"}}).ok());
 }
 
+TEST(SagaHttpTest, TheQueryComesFromTheTargetPercentDecoded) {
+  EXPECT_TRUE(QueryOf("/v1/sagas").empty());
+  EXPECT_EQ(QueryOf("/v1/sagas?state=running&definition=my%20order&x&page_token=a+b"),
+            (QueryParams{{"state", "running"},
+                         {"definition", "my order"},
+                         {"x", ""},
+                         {"page_token", "a b"}}));
+  EXPECT_EQ(QueryOf("/v1/sagas?bad=%zz%4"), (QueryParams{{"bad", "%zz%4"}}));
+}
+
 TEST(SagaHttpTest, AStreamResumesAfterLastEventIdWhichWinsOverFrom) {
   EXPECT_EQ(*ParseWatchStart({}, ""), 0u);
   EXPECT_EQ(*ParseWatchStart({{"from", "4"}}, ""), 4u);
@@ -304,6 +314,18 @@ TEST_F(SagaHttpServerTest, BadRequestsAreRefusedBeforeTheBackendAndNameWhatIsWro
   r = client_->Get("/v2/nothing");
   EXPECT_EQ(r->status, 404);
   EXPECT_EQ(Body(r)["error"]["code"], "NOT_FOUND");
+}
+
+TEST_F(SagaHttpServerTest, AFormEncodedBodyIsTheBodyNotQueryParameters) {
+  // What `curl -d '{...}'` sends: the form content type.
+  auto r = client_->Post("/v1/sagas", R"({"definition":"order","id":"o-f"})",
+                         "application/x-www-form-urlencoded");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404) << r->body;  // reached the backend: no definition "order"
+  EXPECT_EQ(Body(r)["error"]["code"], "NOT_FOUND");
+  r = client_->Post("/v1/definitions", "name: order\nsteps: []\n",
+                    "application/x-www-form-urlencoded");
+  EXPECT_EQ(r->status, 201) << r->body;
 }
 
 TEST_F(SagaHttpServerTest, ABodyLargerThanTheBoundIsRefusedWith413) {
