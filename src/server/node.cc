@@ -252,7 +252,8 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   impl.services->Register(builder);
   // Saga API (docs/sagas-api.md): trinity.v1.Sagas beside etcd's services.
-  impl.saga_service = std::make_unique<SagaGrpcService>(*impl.sagas);
+  impl.saga_service = std::make_unique<SagaGrpcService>(
+      *impl.sagas, SagaServiceOptions{.metrics = &node->metrics_});
   impl.saga_service->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)

@@ -3,18 +3,54 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <utility>
 
 #include "base/assert.h"
+#include "server/metrics.h"
 #include "trinity/v1/sagas.grpc.pb.h"
 
 namespace tri::server {
 namespace {
 
 using trinity::v1::WatchSagaResponse;
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// One method's series, as etcd's services count theirs (server/etcd_services.cc);
+// looked up once at start, so a request only touches the pointers.
+class MethodMetrics {
+ public:
+  MethodMetrics() = default;  // counts nothing
+  MethodMetrics(MetricsRegistry& registry, const char* method) {
+    const Labels labels{{"grpc_method", method}};
+    handled_ = registry.GetCounter("grpc_server_handled_total", "gRPC requests handled.", labels);
+    failed_ = registry.GetCounter("grpc_server_failed_total", "gRPC requests that failed.", labels);
+    latency_ = registry.GetHistogram("grpc_server_handling_seconds", "gRPC request latency.",
+                                     ExponentialBuckets(0.0001, 2, 18), labels);
+  }
+  void Record(SteadyTime started, const grpc::Status& status) const {
+    if (handled_ == nullptr) return;
+    handled_->Add();
+    if (!status.ok()) failed_->Add();
+    latency_->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+
+ private:
+  Counter* handled_ = nullptr;
+  Counter* failed_ = nullptr;
+  Histogram* latency_ = nullptr;
+};
+
+// Finishes a unary call, counted.
+void Finish(grpc::ServerUnaryReactor* reactor, const MethodMetrics& metrics, SteadyTime started,
+            const grpc::Status& status) {
+  metrics.Record(started, status);
+  reactor->Finish(status);
+}
 
 // One WatchSaga call. Three kinds of threads touch it: the backend's loop
 // thread (events, errors), gRPC's threads (write done, cancel, done) and the
@@ -29,8 +65,12 @@ using trinity::v1::WatchSagaResponse;
 // that got a write has yet to start it.
 class WatchReactor final : public grpc::ServerWriteReactor<WatchSagaResponse> {
  public:
-  WatchReactor(SagaBackend& backend, std::size_t max_queue_batches)
-      : backend_(backend), max_queue_batches_(max_queue_batches), link_(std::make_shared<Link>()) {
+  WatchReactor(SagaBackend& backend, std::size_t max_queue_batches, const MethodMetrics& metrics)
+      : backend_(backend),
+        max_queue_batches_(max_queue_batches),
+        metrics_(metrics),
+        started_(std::chrono::steady_clock::now()),
+        link_(std::make_shared<Link>()) {
     link_->reactor = this;
   }
 
@@ -160,11 +200,16 @@ class WatchReactor final : public grpc::ServerWriteReactor<WatchSagaResponse> {
     const grpc::Status end = end_.value_or(grpc::Status::OK);
     lock.unlock();
     if (step == Step::kWrite) StartWrite(&writing_);
-    if (step == Step::kFinish) Finish(end);
+    if (step == Step::kFinish) {
+      metrics_.Record(started_, end);
+      Finish(end);
+    }
   }
 
   SagaBackend& backend_;
   const std::size_t max_queue_batches_;
+  const MethodMetrics& metrics_;
+  const SteadyTime started_;
   const std::shared_ptr<Link> link_;
   std::string saga_id_;
   // Guarded by link_->mu.
@@ -181,20 +226,34 @@ class WatchReactor final : public grpc::ServerWriteReactor<WatchSagaResponse> {
 class SagaGrpcService::Impl final : public trinity::v1::Sagas::CallbackService {
  public:
   Impl(SagaBackend& backend, SagaServiceOptions options)
-      : backend_(backend), options_(std::move(options)) {}
+      : backend_(backend), options_(std::move(options)) {
+    if (options_.metrics != nullptr) {
+      MetricsRegistry& r = *options_.metrics;
+      define_ = MethodMetrics(r, "DefineSaga");
+      start_ = MethodMetrics(r, "StartSaga");
+      get_ = MethodMetrics(r, "GetSaga");
+      list_ = MethodMetrics(r, "ListSagas");
+      abort_ = MethodMetrics(r, "AbortSaga");
+      watch_ = MethodMetrics(r, "WatchSaga");
+    }
+  }
 
   grpc::ServerUnaryReactor* DefineSaga(grpc::CallbackServerContext* ctx,
                                        const trinity::v1::DefineSagaRequest* req,
                                        trinity::v1::DefineSagaResponse* resp) override {
     // DefaultReactor() constructs the reactor anew on every call: take it once.
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    const SteadyTime started = std::chrono::steady_clock::now();
+    const MethodMetrics* m = &define_;
     auto request = FromProto(*req, options_.limits);
-    if (!request.ok()) return Fail(reactor, request.status());
-    backend_.DefineSaga(std::move(*request), [reactor, resp](Result<SagaDefineReply> r) {
-      if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-      ToProto(*r, resp);
-      reactor->Finish(grpc::Status::OK);
-    });
+    if (!request.ok()) return Fail(reactor, *m, started, request.status());
+    backend_.DefineSaga(std::move(*request),
+                        [reactor, resp, m, started](Result<SagaDefineReply> r) {
+                          if (!r.ok())
+                            return Finish(reactor, *m, started, ToGrpcStatus(r.status()));
+                          ToProto(*r, resp);
+                          Finish(reactor, *m, started, grpc::Status::OK);
+                        });
     return reactor;
   }
 
@@ -202,12 +261,14 @@ class SagaGrpcService::Impl final : public trinity::v1::Sagas::CallbackService {
                                       const trinity::v1::StartSagaRequest* req,
                                       trinity::v1::StartSagaResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    const SteadyTime started = std::chrono::steady_clock::now();
+    const MethodMetrics* m = &start_;
     auto request = FromProto(*req, options_.limits);
-    if (!request.ok()) return Fail(reactor, request.status());
-    backend_.StartSaga(std::move(*request), [reactor, resp](Result<SagaStartReply> r) {
-      if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
+    if (!request.ok()) return Fail(reactor, *m, started, request.status());
+    backend_.StartSaga(std::move(*request), [reactor, resp, m, started](Result<SagaStartReply> r) {
+      if (!r.ok()) return Finish(reactor, *m, started, ToGrpcStatus(r.status()));
       ToProto(*r, resp);
-      reactor->Finish(grpc::Status::OK);
+      Finish(reactor, *m, started, grpc::Status::OK);
     });
     return reactor;
   }
@@ -216,12 +277,15 @@ class SagaGrpcService::Impl final : public trinity::v1::Sagas::CallbackService {
                                     const trinity::v1::GetSagaRequest* req,
                                     trinity::v1::GetSagaResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (Status st = CheckSagaId(req->saga_id()); !st.ok()) return Fail(reactor, st);
-    backend_.GetSaga(req->saga_id(), req->serializable(), [reactor, resp](Result<SagaView> r) {
-      if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-      ToProto(*r, resp->mutable_saga());
-      reactor->Finish(grpc::Status::OK);
-    });
+    const SteadyTime started = std::chrono::steady_clock::now();
+    const MethodMetrics* m = &get_;
+    if (Status st = CheckSagaId(req->saga_id()); !st.ok()) return Fail(reactor, *m, started, st);
+    backend_.GetSaga(req->saga_id(), req->serializable(),
+                     [reactor, resp, m, started](Result<SagaView> r) {
+                       if (!r.ok()) return Finish(reactor, *m, started, ToGrpcStatus(r.status()));
+                       ToProto(*r, resp->mutable_saga());
+                       Finish(reactor, *m, started, grpc::Status::OK);
+                     });
     return reactor;
   }
 
@@ -229,12 +293,14 @@ class SagaGrpcService::Impl final : public trinity::v1::Sagas::CallbackService {
                                       const trinity::v1::ListSagasRequest* req,
                                       trinity::v1::ListSagasResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    const SteadyTime started = std::chrono::steady_clock::now();
+    const MethodMetrics* m = &list_;
     auto request = FromProto(*req, options_.limits);
-    if (!request.ok()) return Fail(reactor, request.status());
-    backend_.ListSagas(std::move(*request), [reactor, resp](Result<SagaListReply> r) {
-      if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
+    if (!request.ok()) return Fail(reactor, *m, started, request.status());
+    backend_.ListSagas(std::move(*request), [reactor, resp, m, started](Result<SagaListReply> r) {
+      if (!r.ok()) return Finish(reactor, *m, started, ToGrpcStatus(r.status()));
       ToProto(*r, resp);
-      reactor->Finish(grpc::Status::OK);
+      Finish(reactor, *m, started, grpc::Status::OK);
     });
     return reactor;
   }
@@ -243,30 +309,35 @@ class SagaGrpcService::Impl final : public trinity::v1::Sagas::CallbackService {
                                       const trinity::v1::AbortSagaRequest* req,
                                       trinity::v1::AbortSagaResponse* resp) override {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (Status st = CheckSagaId(req->saga_id()); !st.ok()) return Fail(reactor, st);
-    backend_.AbortSaga(req->saga_id(), [reactor, resp](Result<SagaView> r) {
-      if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
+    const SteadyTime started = std::chrono::steady_clock::now();
+    const MethodMetrics* m = &abort_;
+    if (Status st = CheckSagaId(req->saga_id()); !st.ok()) return Fail(reactor, *m, started, st);
+    backend_.AbortSaga(req->saga_id(), [reactor, resp, m, started](Result<SagaView> r) {
+      if (!r.ok()) return Finish(reactor, *m, started, ToGrpcStatus(r.status()));
       ToProto(*r, resp->mutable_saga());
-      reactor->Finish(grpc::Status::OK);
+      Finish(reactor, *m, started, grpc::Status::OK);
     });
     return reactor;
   }
 
   grpc::ServerWriteReactor<WatchSagaResponse>* WatchSaga(
       grpc::CallbackServerContext*, const trinity::v1::WatchSagaRequest* req) override {
-    auto* reactor = new WatchReactor(backend_, options_.max_watch_queue_batches);
+    auto* reactor = new WatchReactor(backend_, options_.max_watch_queue_batches, watch_);
     reactor->Start(*req);
     return reactor;
   }
 
  private:
-  static grpc::ServerUnaryReactor* Fail(grpc::ServerUnaryReactor* reactor, const Status& status) {
-    reactor->Finish(ToGrpcStatus(status));
+  static grpc::ServerUnaryReactor* Fail(grpc::ServerUnaryReactor* reactor,
+                                        const MethodMetrics& metrics, SteadyTime started,
+                                        const Status& status) {
+    Finish(reactor, metrics, started, ToGrpcStatus(status));
     return reactor;
   }
 
   SagaBackend& backend_;
   const SagaServiceOptions options_;
+  MethodMetrics define_, start_, get_, list_, abort_, watch_;
 };
 
 SagaGrpcService::SagaGrpcService(SagaBackend& backend, SagaServiceOptions options)

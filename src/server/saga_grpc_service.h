@@ -21,10 +21,16 @@ class ServerBuilder;
 
 namespace tri::server {
 
+class MetricsRegistry;
+
 struct SagaServiceOptions {
   SagaApiLimits limits;
   // Event batches queued for one watcher before it is ended as too slow.
   std::size_t max_watch_queue_batches = 1024;
+  // Where each method's grpc_server_handled_total, grpc_server_failed_total and
+  // grpc_server_handling_seconds go (labelled grpc_method="StartSaga", ...);
+  // null: not counted. Must outlive the service.
+  MetricsRegistry* metrics = nullptr;
 };
 
 class SagaGrpcService {

@@ -187,10 +187,13 @@ void ServeEvents(const std::shared_ptr<Hub>& hub, const std::string& saga_id, st
         events.swap(stream->events);
         if (!events.empty()) stream->next_position = events.back().position() + 1;
         std::optional<Status> end = stream->end;
-        if (!end && hub->stopping)
-          end = Unavailable(
-              fmt::format("the server is stopping; resume from position {} (Last-Event-ID)",
-                          stream->next_position == 0 ? 0 : stream->next_position - 1));
+        if (!end && hub->stopping) {
+          end = Unavailable(stream->next_position == 0
+                                ? std::string("the server is stopping; reconnect to resume")
+                                : fmt::format("the server is stopping; reconnect with "
+                                              "Last-Event-ID: {} to resume",
+                                              stream->next_position - 1));
+        }
         lock.unlock();
         std::string out;
         for (const trinity::v1::SagaEvent& e : events)

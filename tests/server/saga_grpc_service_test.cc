@@ -11,6 +11,7 @@
 #include "client/saga_client.h"
 #include "saga/saga_id.h"
 #include "server/fake_saga_backend.h"
+#include "server/metrics.h"
 
 namespace tri::server {
 namespace {
@@ -110,6 +111,29 @@ TEST_F(SagaGrpcServiceTest, DefineStartGetListAndAbort) {
   auto aborted = client_->Abort("o-2");
   ASSERT_TRUE(aborted.ok()) << aborted.status().ToString();
   EXPECT_EQ(aborted->stop_cause(), "abort");
+}
+
+TEST_F(SagaGrpcServiceTest, EachMethodIsCountedInTheNodesMetrics) {
+  MetricsRegistry registry;
+  SagaServiceOptions options;
+  options.metrics = &registry;
+  StartServer(options);
+  PutRunningSaga("m-1");
+  ASSERT_TRUE(client_->Get("m-1").ok());
+  ASSERT_FALSE(client_->Get("ghost").ok());
+  ASSERT_FALSE(client_->Get("bad id").ok());
+  ASSERT_EQ(client_->Watch("ghost", 0, [](const auto&) { return true; }).code(),
+            StatusCode::kNotFound);
+  const std::string text = registry.Render();
+  EXPECT_NE(text.find("grpc_server_handled_total{grpc_method=\"GetSaga\"} 3"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("grpc_server_failed_total{grpc_method=\"GetSaga\"} 2"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("grpc_server_failed_total{grpc_method=\"WatchSaga\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("grpc_server_handling_seconds_count{grpc_method=\"GetSaga\"} 3"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(SagaGrpcServiceTest, AStartWithoutAnIdGetsAClientGeneratedUlid) {

@@ -107,11 +107,10 @@ TEST(SagaHttpTest, ListQueryTakesEveryFilterAndRefusesUnknownOrRepeatedParameter
 
 TEST(SagaHttpTest, TheQueryComesFromTheTargetPercentDecoded) {
   EXPECT_TRUE(QueryOf("/v1/sagas").empty());
-  EXPECT_EQ(QueryOf("/v1/sagas?state=running&definition=my%20order&x&page_token=a+b"),
-            (QueryParams{{"state", "running"},
-                         {"definition", "my order"},
-                         {"x", ""},
-                         {"page_token", "a b"}}));
+  EXPECT_EQ(
+      QueryOf("/v1/sagas?state=running&definition=my%20order&x&page_token=a+b"),
+      (QueryParams{
+          {"state", "running"}, {"definition", "my order"}, {"x", ""}, {"page_token", "a b"}}));
   EXPECT_EQ(QueryOf("/v1/sagas?bad=%zz%4"), (QueryParams{{"bad", "%zz%4"}}));
 }
 
@@ -440,6 +439,7 @@ TEST_F(SagaHttpServerTest, StopEndsOpenStreamsWithUnavailable) {
   reader.join();
   EXPECT_NE(text.find("id: 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("\"code\":\"UNAVAILABLE\""), std::string::npos) << text;
+  EXPECT_NE(text.find("reconnect with Last-Event-ID: 0 to resume"), std::string::npos) << text;
   EXPECT_EQ(backend_.watchers(), 0u);
 }
 
