@@ -1,5 +1,6 @@
-// ParseHttpUrl takes URLs rendered from saga templates (user data): any
-// bytes must give an error or a URL whose parts are sane; never a crash.
+// ParseHttpUrl and RedactUrl take URLs rendered from saga templates (user
+// data): any bytes must give an error or a URL whose parts are sane, and a
+// stable redaction; never a crash.
 
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
+  // Redaction takes any text and is a fixed point: what it shows once it
+  // shows again unchanged (nothing it hid can reappear).
+  const std::string redacted = tri::exec::RedactUrl(text);
+  TRI_ASSERT_MSG(tri::exec::RedactUrl(redacted) == redacted, "RedactUrl is not idempotent");
   auto url = tri::exec::ParseHttpUrl(text);
   if (!url.ok()) {
     TRI_ASSERT_MSG(!url.status().message().empty(), "an error without a message");

@@ -1,116 +1,158 @@
-// `tri run FILE [--input k=v]... [--json] [--trace-json PATH]`: runs one saga
-// to its end in this process. Exit 0 when it completed, 1 for any other
-// terminal state, 2 when the file, the saga or an input is invalid.
-// Ctrl-C once aborts the saga (running steps cancelled, then compensation);
-// twice exits at once.
+// `tri run FILE [--input k=v]... [--id ID] [--json] [--trace-json PATH] [limits]`:
+// runs one saga to its end in this process. Exit status (docs/cli.md): 0
+// completed, 1 failed, 3 compensated, 4 compensation_failed, 2 a usage error
+// (bad flags, file, saga, input or id), 130 after a second Ctrl-C, 143 after
+// SIGTERM.
+//
+// Signals: SIGINT and SIGTERM are blocked in every thread (the runtime's
+// threads are started after) and taken by one watcher thread with
+// sigtimedwait, so nothing runs in an async signal handler. The first Ctrl-C
+// aborts the saga (running steps cancelled, then compensation); a second one,
+// or SIGTERM, kills every child process group and exits at once.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "base/assert.h"
 #include "cli/command.h"
 #include "cli/read_document.h"
+#include "exec/blocking_actions.h"
+#include "exec/progress.h"
 #include "exec/report_json.h"
 #include "exec/runtime.h"
 #include "saga/dsl/parser.h"
+#include "saga/saga_id.h"
 
 namespace tri::cli {
 namespace {
 
+// Exit statuses of `tri run` (docs/cli.md).
+constexpr int kExitCompleted = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitCompensated = 3;
+constexpr int kExitCompensationFailed = 4;
+constexpr int kExitInterrupted = 128 + SIGINT;  // 130
+constexpr int kExitTerminated = 128 + SIGTERM;  // 143
+
 struct RunArgs {
   std::string file;
   std::vector<std::string> inputs;
+  std::string id;
   bool json = false;
   std::string trace_json;
-  std::uint32_t blocking_threads = 64;
+  std::string http_ca_file;
+  std::uint32_t blocking_threads = exec::RuntimeOptions{}.blocking_threads;
+  std::uint32_t max_running_sagas = exec::RuntimeOptions{}.max_running_sagas;
+  saga::SagaLimits limits;
 };
 
-volatile std::sig_atomic_t g_interrupts = 0;
-
-void OnInterrupt(int) {
-  g_interrupts = g_interrupts + 1;
-  if (g_interrupts >= 2) std::signal(SIGINT, SIG_DFL);
+[[noreturn]] void UsageError(const std::string& message) {
+  ExitWithError(kExitUsage, message);
 }
 
-[[noreturn]] void InvalidInput(const std::string& message) {
-  ExitWithError(2, message);
+int ExitCodeFor(saga::SagaOutcome outcome) {
+  switch (outcome) {
+    case saga::SagaOutcome::kCompleted:
+      return kExitCompleted;
+    case saga::SagaOutcome::kCompensated:
+      return kExitCompensated;
+    case saga::SagaOutcome::kCompensationFailed:
+      return kExitCompensationFailed;
+    case saga::SagaOutcome::kFailed:
+    case saga::SagaOutcome::kRunning:
+      break;
+  }
+  return kExitFailed;
 }
 
-// What the progress display knows; updated on the runtime's loop thread.
-class Progress {
+// Takes SIGINT and SIGTERM on its own thread. The constructor blocks both in
+// the calling thread, so it must run before any other thread is started
+// (threads inherit the mask).
+class SignalWatcher {
  public:
-  explicit Progress(std::size_t steps) : running_flags_(steps, 0), total_(steps) {}
-
-  void Observe(const exec::SagaEvent& event) {
-    std::lock_guard lock(mutex_);
-    const auto step = event.record.step;
-    switch (event.record.event) {
-      case saga::TraceEvent::kStepStarted:
-        if (!running_flags_[step]) ++running_;
-        running_flags_[step] = 1;
-        return;
-      case saga::TraceEvent::kStepSucceeded:
-        ++succeeded_;
-        break;
-      case saga::TraceEvent::kStepFailed:
-      case saga::TraceEvent::kStepTimedOut:
-      case saga::TraceEvent::kStepCancelled:
-        ++failed_;
-        break;
-      case saga::TraceEvent::kCompensationSucceeded:
-        ++compensated_;
-        return;
-      default:
-        return;
-    }
-    if (running_flags_[step]) --running_;
-    running_flags_[step] = 0;
+  SignalWatcher() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread([this] { Watch(); });
   }
-
-  std::string Line(double elapsed_s) const {
-    std::lock_guard lock(mutex_);
-    char buffer[160];
-    std::snprintf(buffer, sizeof(buffer),
-                  "%zu/%zu done, %u running, %u failed, %u compensated, %.1fs", succeeded_, total_,
-                  running_, failed_, compensated_, elapsed_s);
-    return buffer;
+  ~SignalWatcher() {
+    stop_ = true;
+    thread_.join();
   }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+  // Set by the first Ctrl-C; the saga's owner aborts it.
+  bool abort_requested() const { return interrupts_ > 0; }
 
  private:
-  mutable std::mutex mutex_;
-  std::vector<char> running_flags_;
-  std::size_t total_;
-  std::size_t succeeded_ = 0;
-  std::uint32_t running_ = 0;
-  std::uint32_t failed_ = 0;
-  std::uint32_t compensated_ = 0;
+  // How often the watcher looks at stop_ (only matters when the saga ends).
+  static constexpr long kPollNanos = 50'000'000;
+
+  void Watch() {
+    while (!stop_) {
+      const timespec wait{0, kPollNanos};
+      const int sig = ::sigtimedwait(&signals_, nullptr, &wait);
+      if (sig == SIGINT && ++interrupts_ == 1) {
+        std::fprintf(stderr, "\ninterrupted: aborting the saga (Ctrl-C again to quit at once)\n");
+        continue;
+      }
+      if (sig == SIGINT) ExitNow(kExitInterrupted, "interrupted twice");
+      if (sig == SIGTERM) ExitNow(kExitTerminated, "terminated");
+    }
+  }
+
+  [[noreturn]] static void ExitNow(int status, const char* why) {
+    exec::StopAllProcesses();
+    std::fprintf(stderr, "\n%s: killed every child process group; exiting\n", why);
+    std::fflush(stderr);
+    // No destructors: the runtime would wait for its attempts to finish.
+    ::_exit(status);
+  }
+
+  sigset_t signals_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> interrupts_{0};
+  std::thread thread_;
 };
 
-std::string PlainLine(const exec::SagaEvent& event) {
-  char prefix[32];
-  std::snprintf(prefix, sizeof(prefix), "[%9.3fs] ",
-                static_cast<double>(event.since_start.count()) / 1e9);
-  std::string line = prefix;
-  if (event.record.step != saga::kNoStep) {
-    line += "step " + event.definition.spec.steps[event.record.step].id + ": ";
-  } else {
-    line += "saga " + event.saga_id + ": ";
+// "failure of step charge (code 402)", "deadline", "abort"; empty while
+// nothing stopped the saga.
+std::string StoppedBy(const exec::SagaResult& result) {
+  switch (result.stop_cause) {
+    case saga::StopCause::kNone:
+      return "";
+    case saga::StopCause::kDeadline:
+      return "deadline";
+    case saga::StopCause::kAbort:
+      return "abort";
+    case saga::StopCause::kStepFailed:
+      break;
   }
-  line += saga::TraceEventName(event.record.event);
-  if (event.record.attempt > 0) line += " (attempt " + std::to_string(event.record.attempt) + ")";
-  if (event.record.code != 0) line += " code " + std::to_string(event.record.code);
-  return line;
+  // The step whose failure stopped the saga is the one that ended failed or
+  // timed out on its own; the others ended cancelled or never started.
+  for (const exec::StepReport& step : result.steps()) {
+    if (step.forward_state == saga::StepState::kFailed ||
+        step.forward_state == saga::StepState::kTimedOut) {
+      return "failure of step " + std::string(step.id) + " (code " + std::to_string(step.code) +
+             ")";
+    }
+  }
+  return "failure of a step";
 }
 
 void PrintSummary(const exec::SagaResult& result) {
@@ -122,6 +164,9 @@ void PrintSummary(const exec::SagaResult& result) {
       static_cast<double>(stats.wall.count()) / 1e9, stats.steps_succeeded, stats.steps_failed,
       stats.steps_timed_out, stats.steps_cancelled, stats.steps_compensated, stats.max_parallelism,
       stats.avg_parallelism);
+  if (const std::string stopped_by = StoppedBy(result); !stopped_by.empty()) {
+    std::printf("  stopped by: %s\n", stopped_by.c_str());
+  }
   for (const auto& step : result.steps()) {
     if (step.code == 0 && step.message.empty()) continue;
     std::printf("  %.*s: %s, code %d%s%.*s\n", static_cast<int>(step.id.size()), step.id.data(),
@@ -136,50 +181,85 @@ void PrintSummary(const exec::SagaResult& result) {
   }
 }
 
-void RunSaga(const RunArgs& args) {
-  auto spec = LoadSagaDocument(args.file);
-  if (!spec.ok()) InvalidInput(spec.status().message());
+exec::SagaInputs ParseInputs(const std::vector<std::string>& assignments) {
   exec::SagaInputs inputs;
-  for (const std::string& assignment : args.inputs) {
+  for (const std::string& assignment : assignments) {
     const auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0) {
-      InvalidInput("--input '" + assignment + "': expected NAME=VALUE");
+      UsageError("--input '" + assignment + "': expected NAME=VALUE");
     }
     if (!inputs.emplace(assignment.substr(0, eq), assignment.substr(eq + 1)).second) {
-      InvalidInput("--input " + assignment.substr(0, eq) + " is given twice");
+      UsageError("--input " + assignment.substr(0, eq) + " is given twice");
     }
   }
+  return inputs;
+}
+
+// Distinct per process: the wall clock and the pid, so that two `tri run`s
+// started in the same millisecond still generate different saga ids.
+std::uint64_t ProcessSeed() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  return static_cast<std::uint64_t>(now) ^ (static_cast<std::uint64_t>(::getpid()) << 40) ^
+         0x9e37'79b9'7f4a'7c15ull;
+}
+
+void RunSaga(const RunArgs& args) {
+  if (!args.id.empty()) {
+    if (Status valid = saga::ValidateSagaId(args.id); !valid.ok()) {
+      UsageError("--id: " + valid.message());
+    }
+  }
+  exec::SagaInputs inputs = ParseInputs(args.inputs);
+  auto spec = LoadSagaDocument(args.file, args.limits);
+  if (!spec.ok()) UsageError(spec.status().message());
   auto definition = exec::SagaDefinition::Make(std::move(*spec));
-  if (!definition.ok()) InvalidInput(definition.status().message());
+  if (!definition.ok()) UsageError(definition.status().message());
   if (auto resolved = exec::ResolveInputs((*definition)->spec, inputs); !resolved.ok()) {
-    InvalidInput(resolved.status().message());
+    UsageError(resolved.status().message());
   }
 
   std::FILE* trace = nullptr;
   if (!args.trace_json.empty()) {
     trace = std::fopen(args.trace_json.c_str(), "w");
     if (trace == nullptr) {
-      InvalidInput("--trace-json " + args.trace_json +
-                   ": cannot open for writing: " + std::strerror(errno));
+      UsageError("--trace-json " + args.trace_json +
+                 ": cannot open for writing: " + std::strerror(errno));
     }
   }
   const bool live = !args.json && isatty(STDOUT_FILENO) == 1;
-  auto progress = std::make_shared<Progress>((*definition)->spec.steps.size());
+  const bool plain = !args.json && !live;
+  auto counter = std::make_shared<exec::StepStateCounter>((*definition)->spec.steps.size());
+
+  // Before the runtime: its threads inherit the blocked signals.
+  SignalWatcher signals;
 
   exec::RuntimeOptions runtime_options;
   runtime_options.blocking_threads = args.blocking_threads;
+  runtime_options.max_running_sagas = args.max_running_sagas;
+  runtime_options.limits = args.limits;
+  runtime_options.process.max_output_bytes = args.limits.max_step_output_bytes;
+  runtime_options.http.max_output_bytes = args.limits.max_step_output_bytes;
+  runtime_options.http.ca_file = args.http_ca_file;
+  runtime_options.seed = ProcessSeed();
   exec::Runtime runtime(runtime_options);
 
   exec::SubmitOptions submit;
+  submit.saga_id = args.id;
   submit.inputs = std::move(inputs);
-  const bool plain = !args.json && !live;
-  submit.on_event = [trace, plain, progress](const exec::SagaEvent& event) {
+  submit.record_step_times = true;
+  // Every line is flushed as it is written: a reader (a pipe, `tail -f` on
+  // the trace) sees each event when it happens, and a hard exit loses none.
+  submit.on_event = [trace, plain, counter](const exec::SagaEvent& event) {
     if (trace != nullptr) {
       const std::string line = exec::TraceLineJson(event);
       std::fprintf(trace, "%s\n", line.c_str());
+      std::fflush(trace);
     }
-    if (plain) std::printf("%s\n", PlainLine(event).c_str());
-    progress->Observe(event);
+    if (plain) {
+      std::printf("%s\n", exec::EventLine(event).c_str());
+      std::fflush(stdout);
+    }
+    counter->Observe(event);
   };
   auto done = std::make_shared<std::promise<exec::SagaResult>>();
   auto finished = done->get_future();
@@ -187,25 +267,21 @@ void RunSaga(const RunArgs& args) {
 
   const auto started = std::chrono::steady_clock::now();
   auto id = runtime.Submit(*definition, std::move(submit));
-  if (!id.ok()) InvalidInput(id.status().message());
+  if (!id.ok()) UsageError(id.status().message());
 
-  g_interrupts = 0;
-  auto previous_handler = std::signal(SIGINT, OnInterrupt);
   bool abort_sent = false;
   while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-    if (g_interrupts > 0 && !abort_sent) {
+    if (signals.abort_requested() && !abort_sent) {
       abort_sent = true;
       (void)runtime.Abort(*id);  // NotFound: it finished meanwhile
-      if (!args.json) std::fprintf(stderr, "\ninterrupted: aborting (Ctrl-C again to quit)\n");
     }
     if (live) {
       const double elapsed =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      std::printf("\r\033[K%s", progress->Line(elapsed).c_str());
+      std::printf("\r\033[K%s", counter->Line(elapsed).c_str());
       std::fflush(stdout);
     }
   }
-  std::signal(SIGINT, previous_handler);
   exec::SagaResult result = finished.get();
   if (live) std::printf("\r\033[K");
   if (trace != nullptr && std::fclose(trace) != 0) {
@@ -220,21 +296,43 @@ void RunSaga(const RunArgs& args) {
     PrintSummary(result);
   }
   std::fflush(stdout);
-  if (result.outcome != saga::SagaOutcome::kCompleted) throw CLI::RuntimeError(1);
+  if (const int status = ExitCodeFor(result.outcome); status != 0) {
+    throw CLI::RuntimeError(status);
+  }
 }
 
 void InstallRunCommand(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand(
-      "run", "run one saga to its end; exit 0 completed, 1 other outcome, 2 invalid input");
+      "run",
+      "run one saga to its end; exit 0 completed, 1 failed, 3 compensated, 4 compensation_failed, "
+      "2 usage error, 130 second Ctrl-C, 143 SIGTERM");
   cmd->add_option("FILE", args->file, "saga file (YAML or JSON), or - for standard input")
       ->required();
   cmd->add_option("--input", args->inputs, "saga input NAME=VALUE (repeatable)");
+  cmd->add_option("--id", args->id,
+                  "saga id (default: a new ULID); [A-Za-z0-9._~-], at most 128 bytes");
   cmd->add_flag("--json", args->json, "print the result as JSON instead of progress lines");
   cmd->add_option("--trace-json", args->trace_json, "write every event as JSON Lines to PATH");
+  cmd->add_option("--http-ca-file", args->http_ca_file,
+                  "PEM file of the CAs https servers are verified against (default: system store)");
   cmd->add_option("--blocking-threads", args->blocking_threads,
                   "concurrent exec/http attempts (more wait)")
-      ->check(CLI::Range(1u, 4096u));
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  cmd->add_option("--max-running-sagas", args->max_running_sagas, "admission limit of the runtime")
+      ->check(CLI::Range(1u, 1'000'000u))
+      ->capture_default_str();
+  cmd->add_option("--max-steps", args->limits.max_steps, "steps a saga may declare")
+      ->check(CLI::Range(1u, 10'000'000u))
+      ->capture_default_str();
+  cmd->add_option("--max-output-bytes", args->limits.max_step_output_bytes,
+                  "bytes of one step's output (stdout or response body)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30))
+      ->capture_default_str();
+  cmd->add_option("--max-document-bytes", args->limits.max_document_bytes, "bytes of the saga file")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 30))
+      ->capture_default_str();
   cmd->callback([args] { RunSaga(*args); });
 }
 

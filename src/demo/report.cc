@@ -33,6 +33,9 @@ nlohmann::json ReportsToJson(const std::vector<ScenarioReport>& reports) {
                          {"saga_p99_ms", r.saga_p99_ms},
                          {"compensation_failed", r.compensation_failed},
                          {"failed", r.failed},
+                         {"entries_per_saga", r.entries_per_saga},
+                         {"fsyncs_per_saga", r.fsyncs_per_saga},
+                         {"note", r.note},
                          {"details", std::move(details)}});
   }
   return {{"scenarios", std::move(scenarios)}};
@@ -41,20 +44,23 @@ nlohmann::json ReportsToJson(const std::vector<ScenarioReport>& reports) {
 std::string ReportsTable(const std::vector<ScenarioReport>& reports) {
   std::string out;
   char line[256];
-  std::snprintf(line, sizeof(line), "%-9s %5s %9s %11s %10s %13s %9s %9s %7s %7s %8s %8s %8s\n",
-                "scenario", "sagas", "completed", "compensated", "steps_ok", "compensations",
-                "timed_out", "cancelled", "max_par", "avg_par", "wall_ms", "p50_ms", "p99_ms");
+  std::snprintf(
+      line, sizeof(line), "%-9s %5s %9s %11s %10s %13s %9s %9s %7s %7s %8s %8s %8s %9s %9s\n",
+      "scenario", "sagas", "completed", "compensated", "steps_ok", "compensations", "timed_out",
+      "cancelled", "max_par", "avg_par", "wall_ms", "p50_ms", "p99_ms", "entries/s", "fsyncs/s");
   out += line;
   for (const ScenarioReport& r : reports) {
     std::snprintf(line, sizeof(line),
-                  "%-9s %5u %9u %11u %10u %13u %9u %9u %7u %7.2f %8.1f %8.1f %8.1f\n",
+                  "%-9s %5u %9u %11u %10u %13u %9u %9u %7u %7.2f %8.1f %8.1f %8.1f %9.1f %9.1f\n",
                   r.name.c_str(), r.sagas, r.completed, r.compensated, r.steps_succeeded,
                   r.compensations, r.timed_out, r.cancelled, r.max_parallelism, r.avg_parallelism,
-                  r.wall_ms, r.saga_p50_ms, r.saga_p99_ms);
+                  r.wall_ms, r.saga_p50_ms, r.saga_p99_ms, r.entries_per_saga, r.fsyncs_per_saga);
     out += line;
   }
-  out += "\n";
+  out +=
+      "(entries/s and fsyncs/s: log entries applied and fdatasyncs of all members, per saga)\n\n";
   for (const ScenarioReport& r : reports) {
+    if (!r.note.empty()) out += "  " + r.name + ": " + r.note + "\n";
     for (const auto& [summary, count] : r.details) {
       std::snprintf(line, sizeof(line),
                     "  %-9s %3u x %-18s %-13s %u succeeded, %u compensated, %u timed out (408), "

@@ -91,25 +91,6 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[rank - 1];
 }
 
-SagaSummary Summarize(const exec::SagaResult& result) {
-  SagaSummary summary;
-  summary.name = result.name;
-  summary.outcome = saga::SagaOutcomeName(result.outcome);
-  summary.steps_succeeded = result.stats.steps_succeeded;
-  summary.compensations = result.stats.steps_compensated;
-  summary.max_parallelism = result.stats.max_parallelism;
-  // Counted from the steps' final codes, so a 408 or 499 is what the step saw.
-  for (const exec::StepReport& step : result.steps()) {
-    if (step.forward_state == saga::StepState::kTimedOut && step.code == saga::kCodeTimedOut) {
-      ++summary.timed_out;
-    }
-    if (step.forward_state == saga::StepState::kCancelled && step.code == saga::kCodeCancelled) {
-      ++summary.cancelled;
-    }
-  }
-  return summary;
-}
-
 bool SameSummary(const SagaSummary& a, const SagaSummary& b) {
   return a.name == b.name && a.outcome == b.outcome && a.steps_succeeded == b.steps_succeeded &&
          a.compensations == b.compensations && a.timed_out == b.timed_out &&
@@ -117,6 +98,66 @@ bool SameSummary(const SagaSummary& a, const SagaSummary& b) {
 }
 
 }  // namespace
+
+SagaSummary Summarize(std::string name, std::string outcome, std::uint32_t max_parallelism,
+                      const std::vector<StepOutcome>& steps) {
+  SagaSummary summary;
+  summary.name = std::move(name);
+  summary.outcome = std::move(outcome);
+  summary.max_parallelism = max_parallelism;
+  // Counted from the steps' final states and codes, so a 408 or 499 is what the step saw.
+  for (const StepOutcome& step : steps) {
+    if (step.forward_state == "succeeded") ++summary.steps_succeeded;
+    if (step.state == "compensated") ++summary.compensations;
+    if (step.forward_state == "timed_out" && step.code == saga::kCodeTimedOut) ++summary.timed_out;
+    if (step.forward_state == "cancelled" && step.code == saga::kCodeCancelled) ++summary.cancelled;
+  }
+  return summary;
+}
+
+Status ReportBuilder::Add(const SagaSummary& summary, double wall_ms, double avg_parallelism) {
+  ScenarioReport& r = report_;
+  if (summary.outcome == "completed") {
+    ++r.completed;
+  } else if (summary.outcome == "compensated") {
+    ++r.compensated;
+  } else if (summary.outcome == "compensation_failed") {
+    ++r.compensation_failed;
+  } else if (summary.outcome == "failed") {
+    ++r.failed;
+  } else {
+    return Internal("a finished saga reported '" + summary.outcome + "'");
+  }
+  ++r.sagas;
+  r.steps_succeeded += summary.steps_succeeded;
+  r.compensations += summary.compensations;
+  r.timed_out += summary.timed_out;
+  r.cancelled += summary.cancelled;
+  r.max_parallelism = std::max(r.max_parallelism, summary.max_parallelism);
+  parallelism_sum_ += avg_parallelism;
+  walls_.push_back(wall_ms);
+  auto same = std::find_if(r.details.begin(), r.details.end(),
+                           [&](const auto& entry) { return SameSummary(entry.first, summary); });
+  if (same == r.details.end()) {
+    r.details.emplace_back(summary, 1);
+  } else {
+    ++same->second;
+  }
+  return Status::Ok();
+}
+
+ScenarioReport ReportBuilder::Finish(double wall_ms) {
+  ScenarioReport r = std::move(report_);
+  r.wall_ms = wall_ms;
+  std::sort(walls_.begin(), walls_.end());
+  r.avg_parallelism = r.sagas == 0 ? 0.0 : parallelism_sum_ / r.sagas;
+  r.saga_p50_ms = Percentile(walls_, 50);
+  r.saga_p99_ms = Percentile(walls_, 99);
+  std::sort(r.details.begin(), r.details.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.name, a.first.outcome) < std::tie(b.first.name, b.first.outcome);
+  });
+  return r;
+}
 
 Scenario DiamondScenario(std::uint32_t sagas) {
   return Scenario{.name = "diamond",
@@ -200,53 +241,20 @@ Result<ScenarioReport> RunScenario(const Scenario& scenario, exec::Runtime& runt
   std::unique_lock lock(shared->mutex);
   shared->done.wait(lock, [&] { return shared->results.size() == total; });
 
-  ScenarioReport report;
-  report.name = scenario.name;
-  report.sagas = total;
-  report.wall_ms = std::chrono::duration<double, std::milli>(shared->last_finish - started).count();
-  std::vector<double> walls;
-  double parallelism_sum = 0.0;
+  ReportBuilder builder(scenario.name);
   for (const exec::SagaResult& result : shared->results) {
-    switch (result.outcome) {
-      case saga::SagaOutcome::kCompleted:
-        ++report.completed;
-        break;
-      case saga::SagaOutcome::kCompensated:
-        ++report.compensated;
-        break;
-      case saga::SagaOutcome::kCompensationFailed:
-        ++report.compensation_failed;
-        break;
-      case saga::SagaOutcome::kFailed:
-        ++report.failed;
-        break;
-      case saga::SagaOutcome::kRunning:
-        return Internal("a finished saga reported 'running'");
+    std::vector<StepOutcome> steps;
+    for (const exec::StepReport& step : result.steps()) {
+      steps.push_back(StepOutcome{saga::StepStateName(step.forward_state),
+                                  saga::StepStateName(step.state), step.code});
     }
-    const SagaSummary summary = Summarize(result);
-    report.steps_succeeded += summary.steps_succeeded;
-    report.compensations += summary.compensations;
-    report.timed_out += summary.timed_out;
-    report.cancelled += summary.cancelled;
-    report.max_parallelism = std::max(report.max_parallelism, summary.max_parallelism);
-    parallelism_sum += result.stats.avg_parallelism;
-    walls.push_back(Millis(result.stats.wall));
-    auto same = std::find_if(report.details.begin(), report.details.end(),
-                             [&](const auto& entry) { return SameSummary(entry.first, summary); });
-    if (same == report.details.end()) {
-      report.details.emplace_back(summary, 1);
-    } else {
-      ++same->second;
-    }
+    const SagaSummary summary = Summarize(result.name, saga::SagaOutcomeName(result.outcome),
+                                          result.stats.max_parallelism, steps);
+    TRI_RETURN_IF_ERROR(
+        builder.Add(summary, Millis(result.stats.wall), result.stats.avg_parallelism));
   }
-  std::sort(walls.begin(), walls.end());
-  report.avg_parallelism = total == 0 ? 0.0 : parallelism_sum / total;
-  report.saga_p50_ms = Percentile(walls, 50);
-  report.saga_p99_ms = Percentile(walls, 99);
-  std::sort(report.details.begin(), report.details.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first.name, a.first.outcome) < std::tie(b.first.name, b.first.outcome);
-  });
-  return report;
+  return builder.Finish(
+      std::chrono::duration<double, std::milli>(shared->last_finish - started).count());
 }
 
 }  // namespace tri::demo

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/result.h"
@@ -55,6 +56,11 @@ struct ScenarioReport {
   double wall_ms = 0.0;               // first submission to last result
   double saga_p50_ms = 0.0;           // saga wall times, nearest rank
   double saga_p99_ms = 0.0;
+  // On the durable path: log entries applied and fdatasyncs (every member's)
+  // during the scenario, per saga (0 on the in-process runtime).
+  double entries_per_saga = 0.0;
+  double fsyncs_per_saga = 0.0;
+  std::string note;  // what else happened (the failover scenario names the leaders)
   // Distinct saga summaries, each with how many sagas ended that way.
   std::vector<std::pair<SagaSummary, std::uint32_t>> details;
 };
@@ -73,6 +79,33 @@ Scenario PipelineScenario(std::uint32_t succeeding, std::uint32_t failing, std::
 
 // The four scenarios of `tri demo`, in order: diamond, failure, parallel, pipeline.
 std::vector<Scenario> DefaultScenarios();
+
+// How one step of a finished saga ended (state names as saga::StepStateName).
+struct StepOutcome {
+  std::string forward_state;
+  std::string state;
+  int code = 0;
+};
+
+// One saga's summary from its final step states; the same counting serves the
+// in-process runtime and the durable path.
+SagaSummary Summarize(std::string name, std::string outcome, std::uint32_t max_parallelism,
+                      const std::vector<StepOutcome>& steps);
+
+// Adds up finished sagas into a ScenarioReport.
+class ReportBuilder {
+ public:
+  explicit ReportBuilder(std::string scenario) { report_.name = std::move(scenario); }
+  // Errors: an outcome that is not terminal.
+  Status Add(const SagaSummary& summary, double wall_ms, double avg_parallelism);
+  // `wall_ms`: first submission to last result.
+  ScenarioReport Finish(double wall_ms);
+
+ private:
+  ScenarioReport report_;
+  std::vector<double> walls_;
+  double parallelism_sum_ = 0.0;
+};
 
 // Runs every saga of the scenario at once on `runtime` and waits for all.
 // Errors: a document that does not parse, or a submission refused.

@@ -61,11 +61,13 @@ struct ProcessOptions {
 };
 
 // Runs `action` (templates already rendered) as a child process in its own
-// process group: posix_spawn(p) of argv (or /bin/sh -c with argv joined when
+// process group: fork and exec of argv (or /bin/sh -c with argv joined when
 // `shell`), stdin /dev/null, environment = ours plus action.env, cwd =
-// action.cwd if set. Exit 0 = success (output = stdout). Non-zero exit =
+// action.cwd if set, signal mask and dispositions reset, and
+// PR_SET_PDEATHSIG = SIGKILL (the child dies with this process, even with a
+// kill -9). Exit 0 = success (output = stdout). Non-zero exit =
 // failure with that code and the stderr tail as message; death by signal =
-// 128 + signal. Spawn failure (no such program, bad cwd) = code 127, not
+// 128 + signal. Start failure (no such program, bad cwd) = code 127, not
 // retryable (a resource shortage such as EAGAIN/EMFILE = code 500, retryable).
 // Stdout beyond max_output_bytes = code 500, not retryable, with a message
 // naming the limit (the group is SIGKILLed at once). On cancel: SIGTERM to
@@ -78,12 +80,21 @@ struct ProcessOptions {
 ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& options,
                          CancelToken& cancel);
 
+// For a process about to exit at once (`tri run`'s second Ctrl-C): SIGKILLs
+// the process group of every child RunProcess started and has not reaped,
+// and makes every later RunProcess fail (499) without starting anything.
+// Thread-safe; irreversible.
+void StopAllProcesses();
+
 struct HttpOptions {
   // Bounds the connect, and each read and write on the socket (not the whole
   // exchange: a server trickling bytes is cut off by the step timeout).
   Duration timeout = std::chrono::seconds(30);
   std::uint64_t max_output_bytes = 64ull << 10;  // response body bound
   std::uint64_t max_message_bytes = 4ull << 10;  // bound of the failure message
+  // PEM file of the certificate authorities https servers are verified
+  // against; empty: the system store. Verification is never turned off.
+  std::string ca_file;
 };
 
 // Sends one request. Success when the status is in action.expect (empty:
@@ -95,7 +106,10 @@ struct HttpOptions {
 // failure message carries the start of the response body. Cancel aborts the
 // request promptly (code 499, not retryable), except during DNS resolution,
 // which runs to its end. No redirects are followed; http and https (server
-// certificate verified against the system CA store) are supported.
+// certificate and host name verified against options.ca_file or the system
+// CA store) are supported. Methods: GET, POST, PUT, PATCH, DELETE, HEAD,
+// OPTIONS. Messages show the URL redacted (RedactUrl: no user info, query
+// values or fragment) and never a header value.
 ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options,
                       CancelToken& cancel);
 

@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <mutex>
@@ -31,7 +33,8 @@
 namespace tri::exec {
 namespace {
 
-constexpr std::array<const char*, 6> kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+constexpr std::array<const char*, 7> kMethods = {"GET",    "POST", "PUT",    "PATCH",
+                                                 "DELETE", "HEAD", "OPTIONS"};
 
 // RFC 9110 token characters.
 bool IsHeaderNameChar(char c) {
@@ -134,8 +137,9 @@ class SocketCanceller {
   bool cancelled_ = false;
 };
 
+// How messages name the request: never with the URL's credentials.
 std::string Describe(const std::string& method, const std::string& url) {
-  return method + " " + url;
+  return method + " " + RedactUrl(url);
 }
 
 }  // namespace
@@ -148,10 +152,10 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
   for (char& c : method)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
-    return FailedOutcome(
-        400, false,
-        "unsupported HTTP method '" + action.method + "' (GET, POST, PUT, PATCH, DELETE, HEAD are)",
-        max_message);
+    return FailedOutcome(400, false,
+                         "unsupported HTTP method '" + action.method +
+                             "' (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS are)",
+                         max_message);
   }
   Result<HttpUrl> url = ParseHttpUrl(action.url);
   if (!url.ok()) return FailedOutcome(400, false, url.status().message(), max_message);
@@ -182,7 +186,23 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
 
   std::unique_ptr<httplib::ClientImpl> client;
   if (url->https) {
-    client = std::make_unique<httplib::SSLClient>(url->host, url->port);
+    auto ssl = std::make_unique<httplib::SSLClient>(url->host, url->port);
+    if (!options.ca_file.empty()) {
+      // Checked here: httplib would report an unreadable file as a generic
+      // transport error, and a missing file is a configuration mistake that
+      // no retry fixes.
+      if (::access(options.ca_file.c_str(), R_OK) != 0) {
+        return FailedOutcome(
+            saga::kCodeFailed, false,
+            what + ": cannot read the CA file '" + options.ca_file + "': " + std::strerror(errno),
+            max_message);
+      }
+      ssl->set_ca_cert_path(options.ca_file.c_str());
+    }
+    // Verification stays on (httplib's default): the server's certificate
+    // chain and host name are checked against the CA file or the system store.
+    ssl->enable_server_certificate_verification(true);
+    client = std::move(ssl);
   } else {
     client = std::make_unique<httplib::ClientImpl>(url->host, url->port);
   }

@@ -2,7 +2,8 @@
 // stdout/stderr pipes, a pidfd for its exit and an eventfd for cancellation.
 //
 // Lifecycle of the child's process group (pgid == child pid):
-//   spawn -> [cancel: SIGTERM to the group, SIGKILL after kill_grace]
+//   fork (child: PR_SET_PDEATHSIG, own group, default signals, exec) -> [cancel: SIGTERM to the
+//   group, SIGKILL after kill_grace]
 //         -> [stdout over the limit: SIGKILL to the group at once]
 //         -> child exits (seen with waitid(WNOWAIT), so it stays a zombie)
 //         -> SIGKILL to the group (background leftovers) -> drain pipes -> reap.
@@ -12,8 +13,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -25,7 +26,9 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -123,6 +126,15 @@ bool MakePipe(Fd& read_end, Fd& write_end) {
   return flags >= 0 && ::fcntl(read_end.get(), F_SETFL, flags | O_NONBLOCK) == 0;
 }
 
+// Both ends blocking and close-on-exec.
+bool MakeBlockingPipe(Fd& read_end, Fd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  read_end = Fd(fds[0]);
+  write_end = Fd(fds[1]);
+  return true;
+}
+
 int PidfdOpen(pid_t pid) {
 #ifdef SYS_pidfd_open
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -133,74 +145,168 @@ int PidfdOpen(pid_t pid) {
 #endif
 }
 
-// Owns the posix_spawn attribute objects for the duration of one spawn.
-class SpawnSetup {
- public:
-  SpawnSetup() {
-    attr_ok_ = ::posix_spawnattr_init(&attr_) == 0;
-    actions_ok_ = ::posix_spawn_file_actions_init(&actions_) == 0;
-  }
-  ~SpawnSetup() {
-    if (attr_ok_) ::posix_spawnattr_destroy(&attr_);
-    if (actions_ok_) ::posix_spawn_file_actions_destroy(&actions_);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-
-  // Returns 0 or an errno value.
-  int Configure(int stdout_fd, int stderr_fd, const std::string& cwd) {
-    if (!attr_ok_ || !actions_ok_) return ENOMEM;
-    // Own process group (so cancel can signal the whole tree), an empty
-    // signal mask and default dispositions (our process may block or ignore
-    // signals such as SIGPIPE; the child must not inherit that).
-    sigset_t empty, all;
-    sigemptyset(&empty);
-    sigfillset(&all);
-    short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    int rc = ::posix_spawnattr_setflags(&attr_, flags);
-    if (rc == 0) rc = ::posix_spawnattr_setpgroup(&attr_, 0);
-    if (rc == 0) rc = ::posix_spawnattr_setsigmask(&attr_, &empty);
-    if (rc == 0) rc = ::posix_spawnattr_setsigdefault(&attr_, &all);
-    if (rc == 0)
-      rc = ::posix_spawn_file_actions_addopen(&actions_, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions_, stdout_fd, STDOUT_FILENO);
-    if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions_, stderr_fd, STDERR_FILENO);
-    if (rc == 0 && !cwd.empty()) {
-      rc = ::posix_spawn_file_actions_addchdir_np(&actions_, cwd.c_str());
-    }
-    return rc;
-  }
-
-  const posix_spawnattr_t* attr() const { return &attr_; }
-  const posix_spawn_file_actions_t* actions() const { return &actions_; }
-
- private:
-  posix_spawnattr_t attr_;
-  posix_spawn_file_actions_t actions_;
-  bool attr_ok_ = false;
-  bool actions_ok_ = false;
+// Everything the child needs between fork() and exec, prepared in the parent:
+// after fork() in a threaded process the child may only make
+// async-signal-safe calls (no allocation, no locks), so every string and
+// pointer array is built here and the child only reads them.
+struct ChildPlan {
+  std::vector<std::string> candidates;  // full paths to try, in PATH order
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  const char* cwd = nullptr;  // nullptr: stay
+  pid_t parent = 0;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int error_fd = -1;  // CLOEXEC pipe: the child writes a ChildError when it cannot exec
 };
 
-// posix_spawn reports a failed chdir and a failed exec with the same errno;
-// tell them apart by looking at the directory ourselves.
-std::string DescribeSpawnError(const std::string& program, const std::string& cwd, int error) {
-  if (!cwd.empty()) {
-    struct stat st;
-    if (::stat(cwd.c_str(), &st) != 0) {
-      return "cannot change to working directory '" + cwd + "': " + Errno(errno);
+enum class ChildStage : int { kSetup = 1, kChdir = 2, kExec = 3 };
+struct ChildError {
+  ChildStage stage;
+  int error;
+};
+
+// The candidates execvp would try for `program`, using this process's PATH.
+std::vector<std::string> ExecCandidates(const std::string& program) {
+  if (program.find('/') != std::string::npos) return {program};
+  const char* path = ::getenv("PATH");
+  std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::vector<std::string> candidates;
+  for (;;) {
+    const std::size_t colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    if (dir.empty()) dir = ".";  // an empty PATH entry is the current directory
+    candidates.push_back(dir + "/" + program);
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return candidates;
+}
+
+[[noreturn]] void ChildFail(int error_fd, ChildStage stage, int error) {
+  const ChildError report{stage, error};
+  [[maybe_unused]] ssize_t ignored = ::write(error_fd, &report, sizeof report);
+  ::_exit(127);
+}
+
+// Runs in the child after fork(): async-signal-safe calls only.
+[[noreturn]] void ChildMain(const ChildPlan& plan) {
+  // Die with the thread that forked us. PR_SET_PDEATHSIG fires when that
+  // *thread* ends, not the process: the forking threads are the runtime's
+  // blocking-pool threads, which live as long as the runtime, and the runtime
+  // reaps every child before it lets them go. So a child dies early only when
+  // the whole process does (kill -9 of `tri run` or the server).
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(plan.error_fd, ChildStage::kSetup, errno);
+  // The parent may have died before prctl took effect.
+  if (::getppid() != plan.parent) ::_exit(127);
+  // Own process group (so cancel can signal the whole tree); the parent sets
+  // it too, so the group exists whichever of the two runs first.
+  if (::setpgid(0, 0) != 0) ChildFail(plan.error_fd, ChildStage::kSetup, errno);
+  // Default dispositions and an empty mask: our process may block or ignore
+  // signals (SIGPIPE, the signals `tri run` waits for); the child must not
+  // inherit that.
+  struct sigaction default_action;
+  std::memset(&default_action, 0, sizeof default_action);
+  default_action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &default_action, nullptr);  // fails harmlessly for reserved signals
+  }
+  sigset_t empty;
+  sigemptyset(&empty);
+  if (::sigprocmask(SIG_SETMASK, &empty, nullptr) != 0) {
+    ChildFail(plan.error_fd, ChildStage::kSetup, errno);
+  }
+  if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.stdout_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(plan.stderr_fd, STDERR_FILENO) < 0) {
+    ChildFail(plan.error_fd, ChildStage::kSetup, errno);
+  }
+  if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) {
+    ChildFail(plan.error_fd, ChildStage::kChdir, errno);
+  }
+  // execvp's search: ENOENT (and the like) goes on to the next directory,
+  // EACCES is remembered, anything else stops.
+  int error = ENOENT;
+  for (const std::string& candidate : plan.candidates) {
+    ::execve(candidate.c_str(), plan.argv.data(), plan.envp.data());
+    if (errno == EACCES) {
+      error = EACCES;
+      continue;
     }
-    if (!S_ISDIR(st.st_mode)) {
-      return "cannot change to working directory '" + cwd + "': " + Errno(ENOTDIR);
-    }
-    if (::access(cwd.c_str(), X_OK) != 0) {
-      return "cannot change to working directory '" + cwd + "': " + Errno(errno);
+    if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+        errno != ETIMEDOUT) {
+      error = errno;
+      break;
     }
   }
-  return "cannot run '" + program + "': " + Errno(error);
+  ChildFail(plan.error_fd, ChildStage::kExec, error);
+}
+
+// Every child process group started and not reaped yet, for StopAllProcesses.
+// Forks happen under the lock, so a group is registered before anything could
+// miss it, and no fork starts after StopAllProcesses.
+struct ProcessGroups {
+  std::mutex mutex;
+  std::set<pid_t> live;
+  bool stopped = false;
+};
+
+ProcessGroups& Groups() {
+  static ProcessGroups* groups = new ProcessGroups();  // never destroyed: used at exit
+  return *groups;
+}
+
+void Unregister(pid_t pid) {
+  std::lock_guard lock(Groups().mutex);
+  Groups().live.erase(pid);
 }
 
 bool IsResourceShortage(int error) {
   return error == EAGAIN || error == ENOMEM || error == EMFILE || error == ENFILE;
+}
+
+// Moves `fd` to a descriptor >= 3 (close-on-exec), if it is 0, 1 or 2.
+bool MoveAboveStdio(Fd& fd) {
+  if (fd.get() > STDERR_FILENO) return true;
+  Fd moved(::fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+  if (!moved.valid()) return false;
+  fd = std::move(moved);
+  return true;
+}
+
+// Blocks until the child exec'd (EOF: nullopt) or reported why it could not.
+std::optional<ChildError> ReadChildError(int fd) {
+  ChildError report{};
+  auto* bytes = reinterpret_cast<char*>(&report);
+  std::size_t got = 0;
+  while (got < sizeof report) {
+    const ssize_t n = ::read(fd, bytes + got, sizeof report - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (got < sizeof report) return std::nullopt;
+  return report;
+}
+
+ActionOutcome SpawnFailure(const std::string& program, const std::string& cwd, ChildError failed,
+                           std::uint64_t max_message) {
+  switch (failed.stage) {
+    case ChildStage::kChdir:
+      return FailedOutcome(
+          127, false, "cannot change to working directory '" + cwd + "': " + Errno(failed.error),
+          max_message);
+    case ChildStage::kExec:
+      break;
+    case ChildStage::kSetup:
+      return FailedOutcome(saga::kCodeFailed, true,
+                           "exec: cannot set up the child process: " + Errno(failed.error),
+                           max_message);
+  }
+  const bool transient = IsResourceShortage(failed.error);
+  return FailedOutcome(transient ? saga::kCodeFailed : 127, transient,
+                       "cannot run '" + program + "': " + Errno(failed.error), max_message);
 }
 
 // Keeps the last `max_bytes` bytes appended (amortised: trims in batches).
@@ -498,10 +604,22 @@ ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& o
     return FailedOutcome(saga::kCodeCancelled, false, "cancelled before it started", max_message);
   }
 
-  Fd stdout_read, stdout_write, stderr_read, stderr_write;
-  if (!MakePipe(stdout_read, stdout_write) || !MakePipe(stderr_read, stderr_write)) {
+  Fd stdout_read, stdout_write, stderr_read, stderr_write, error_read, error_write;
+  if (!MakePipe(stdout_read, stdout_write) || !MakePipe(stderr_read, stderr_write) ||
+      !MakeBlockingPipe(error_read, error_write)) {
     return FailedOutcome(saga::kCodeFailed, true, "exec: cannot create pipes: " + Errno(errno),
                          max_message);
+  }
+  Fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!dev_null.valid()) {
+    return FailedOutcome(saga::kCodeFailed, true, "exec: cannot open /dev/null: " + Errno(errno),
+                         max_message);
+  }
+  // The child dup2()s these onto 0, 1 and 2: none may already be one of them.
+  if (!MoveAboveStdio(stdout_write) || !MoveAboveStdio(stderr_write) ||
+      !MoveAboveStdio(error_write) || !MoveAboveStdio(dev_null)) {
+    return FailedOutcome(saga::kCodeFailed, true,
+                         "exec: cannot duplicate descriptors: " + Errno(errno), max_message);
   }
   Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake.valid()) {
@@ -509,26 +627,56 @@ ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& o
                          max_message);
   }
 
-  SpawnSetup setup;
-  if (int rc = setup.Configure(stdout_write.get(), stderr_write.get(), action.cwd); rc != 0) {
-    return FailedOutcome(saga::kCodeFailed, true, "exec: cannot set up posix_spawn: " + Errno(rc),
+  std::vector<std::string> env = BuildEnvironment(action.env);
+  ChildPlan plan;
+  plan.candidates = ExecCandidates(argv[0]);
+  plan.argv = CStrings(argv);
+  plan.envp = CStrings(env);
+  plan.cwd = action.cwd.empty() ? nullptr : action.cwd.c_str();
+  plan.parent = ::getpid();
+  plan.stdin_fd = dev_null.get();
+  plan.stdout_fd = stdout_write.get();
+  plan.stderr_fd = stderr_write.get();
+  plan.error_fd = error_write.get();
+
+  pid_t pid = -1;
+  int fork_error = 0;
+  {
+    ProcessGroups& groups = Groups();
+    std::lock_guard lock(groups.mutex);
+    if (groups.stopped) {
+      return FailedOutcome(saga::kCodeCancelled, false,
+                           "not started: every child process is being stopped", max_message);
+    }
+    pid = ::fork();
+    if (pid == 0) ChildMain(plan);
+    if (pid > 0) {
+      ::setpgid(pid, pid);  // EACCES once the child has exec'd: it did it itself
+      groups.live.insert(pid);
+    } else {
+      fork_error = errno;
+    }
+  }
+  if (pid < 0) {
+    return FailedOutcome(saga::kCodeFailed, true, "exec: cannot fork: " + Errno(fork_error),
                          max_message);
   }
-  std::vector<std::string> env = BuildEnvironment(action.env);
-  std::vector<char*> argv_c = CStrings(argv);
-  std::vector<char*> env_c = CStrings(env);
-  pid_t pid = -1;
-  int rc =
-      ::posix_spawnp(&pid, argv_c[0], setup.actions(), setup.attr(), argv_c.data(), env_c.data());
-  if (rc != 0) {
-    bool transient = IsResourceShortage(rc);
-    return FailedOutcome(transient ? saga::kCodeFailed : 127, transient,
-                         DescribeSpawnError(argv[0], action.cwd, rc), max_message);
-  }
-  TRI_ASSERT(pid > 0);
   // Only the child may hold the write ends, or we would never see EOF.
   stdout_write.Reset();
   stderr_write.Reset();
+  error_write.Reset();
+  dev_null.Reset();
+
+  // The error pipe closes on a successful exec, or carries why it failed.
+  if (std::optional<ChildError> failed = ReadChildError(error_read.get())) {
+    // The child has exited (127) or is about to: reap it before reporting.
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    Unregister(pid);
+    return SpawnFailure(argv[0], action.cwd, *failed, max_message);
+  }
+  error_read.Reset();
 
   const int wake_fd = wake.get();
   cancel.OnCancel([wake_fd] {
@@ -540,6 +688,16 @@ ActionOutcome RunProcess(const saga::ExecAction& action, const ProcessOptions& o
   // The callback writes to `wake`: unregister before it closes.
   cancel.ClearOnCancel();
   return outcome;
+}
+
+void StopAllProcesses() {
+  ProcessGroups& groups = Groups();
+  std::lock_guard lock(groups.mutex);
+  groups.stopped = true;
+  // Registered pids are unreaped (zombies at worst), so their group ids
+  // cannot have been reused by an unrelated group.
+  for (pid_t pid : groups.live)
+    ::kill(-pid, SIGKILL);
 }
 
 }  // namespace tri::exec

@@ -1,6 +1,7 @@
 #include "exec/runtime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <type_traits>
@@ -11,6 +12,7 @@
 #include "base/rng.h"
 #include "exec/blocking_pool.h"
 #include "saga/dsl/template.h"
+#include "saga/saga_id.h"
 
 namespace tri::exec {
 
@@ -30,13 +32,56 @@ constexpr std::uint32_t kNowReuseLimit = 32;
 // Cap on one wait of the loop, so a custom (manual) clock is re-read.
 constexpr auto kMaxLoopWait = std::chrono::milliseconds(100);
 
-std::uint32_t TokenSlot(StepIndex step, AttemptPhase phase) {
-  return step * 2 + (phase == AttemptPhase::kCompensate ? 1 : 0);
+void RecordStepTime(std::vector<StepTimes>& times, const saga::TraceRecord& record,
+                    std::int64_t unix_ms) {
+  if (record.step == saga::kNoStep) return;
+  StepTimes& step = times[record.step];
+  switch (record.event) {
+    case saga::TraceEvent::kStepStarted:
+      if (step.started_unix_ms == 0) step.started_unix_ms = unix_ms;
+      return;
+    case saga::TraceEvent::kStepSucceeded:
+    case saga::TraceEvent::kStepFailed:
+    case saga::TraceEvent::kStepTimedOut:
+    case saga::TraceEvent::kStepCancelled:
+      step.ended_unix_ms = unix_ms;  // the last one is the phase's end
+      return;
+    case saga::TraceEvent::kCompensationStarted:
+      if (step.compensation_started_unix_ms == 0) step.compensation_started_unix_ms = unix_ms;
+      return;
+    case saga::TraceEvent::kCompensationSucceeded:
+    case saga::TraceEvent::kCompensationFailed:
+      step.compensation_ended_unix_ms = unix_ms;
+      return;
+    default:
+      return;
+  }
 }
 
 }  // namespace
 
+bool WillRetry(const SagaEvent& event) {
+  const bool attempt_failed = event.record.event == saga::TraceEvent::kStepFailed ||
+                              event.record.event == saga::TraceEvent::kStepTimedOut;
+  return attempt_failed && (event.step_state == saga::StepState::kBackoff ||
+                            event.step_state == saga::StepState::kRunning);
+}
+
 // --- loop state ------------------------------------------------------------------
+
+struct Runtime::BlockingJob {
+  AttemptPhase phase;
+  std::uint32_t attempt;
+  std::shared_ptr<CancelToken> token;
+};
+
+// A finished saga whose cancelled jobs are still running: reported once the
+// last of them has completed.
+struct Runtime::Draining {
+  SagaResult result;
+  std::function<void(SagaResult)> on_finished;
+  std::map<StepIndex, BlockingJob> blocking;
+};
 
 struct Runtime::SagaRun {
   SagaRun(std::uint64_t key_in, std::string id_in, std::shared_ptr<const SagaDefinition> def_in,
@@ -57,14 +102,21 @@ struct Runtime::SagaRun {
   std::function<void(const SagaEvent&)> on_event;
   std::function<void(SagaResult)> on_finished;
   TimePoint started{0};
-  bool finished = false;
+  std::int64_t started_unix_ms = 0;
+  std::vector<StepTimes> times;  // sized when recorded (record_step_times)
 
-  // exec/http attempts in flight, by TokenSlot.
-  struct Blocking {
-    std::uint32_t attempt;
-    std::shared_ptr<CancelToken> token;
-  };
-  std::map<std::uint32_t, Blocking> blocking;
+  std::int64_t UnixMs(TimePoint t) const {
+    return started_unix_ms +
+           std::chrono::duration_cast<std::chrono::milliseconds>(t - started).count();
+  }
+
+  // The exec/http job of each step whose completion has not been posted back
+  // yet (at most one per step). A cancelled job stays here until its runner
+  // returns, i.e. until its process group is reaped or its request ended.
+  std::map<StepIndex, BlockingJob> blocking;
+  // Attempts of a step that has a job in `blocking`, started in order once it
+  // completes: a retry or a compensation never overlaps the attempt before.
+  std::map<StepIndex, std::vector<Command>> deferred;
 
   // Step outputs parsed for templates, filled on first use.
   std::vector<std::unique_ptr<nlohmann::json>> parsed_outputs;
@@ -93,13 +145,15 @@ struct Runtime::SagaRun {
 };
 
 struct Runtime::LoopItem {
-  enum class Kind : std::uint8_t { kStartSaga, kAbort, kCompletion };
+  // kStarted: an attempt really started (OnAttemptStarted); kCompletion: its result.
+  enum class Kind : std::uint8_t { kStartSaga, kAbort, kCompletion, kStarted };
   Kind kind = Kind::kCompletion;
   std::uint64_t key = 0;
   std::unique_ptr<SagaRun> run;  // kStartSaga
   AttemptPhase phase = AttemptPhase::kForward;
   StepIndex step = 0;
   std::uint32_t attempt = 0;
+  bool from_pool = false;  // a BlockingJob's completion (releases its step)
   ActionOutcome outcome;
 };
 
@@ -125,6 +179,8 @@ bool Runtime::TimerLater::operator()(const Timer& a, const Timer& b) const {
 Runtime::Runtime(RuntimeOptions options)
     : options_(std::move(options)),
       clock_(options_.clock != nullptr ? *options_.clock : RealClock::Instance()),
+      // Apart from the per-saga jitter streams (seed + k).
+      id_rng_(options_.seed ^ 0x5a6a'1d5e'ed00'0000ull),
       pool_(std::make_unique<BlockingPool>(options_.blocking_threads)) {
   TRI_ASSERT_MSG(options_.max_running_sagas > 0, "max_running_sagas must be positive");
   options_.process.max_output_bytes =
@@ -152,9 +208,18 @@ Result<std::string> Runtime::Submit(std::shared_ptr<const SagaDefinition> defini
   TRI_ASSIGN_OR_RETURN(SagaInputs inputs, ResolveInputs(definition->spec, options.inputs));
   std::uint64_t key = 0;
   std::string id = std::move(options.saga_id);
+  if (!id.empty()) TRI_RETURN_IF_ERROR(saga::ValidateSagaId(id));
+  if (options.already_running != nullptr) *options.already_running = false;
   {
     std::lock_guard lock(mutex_);
     if (stopping_) return Unavailable("the runtime is shutting down");
+    if (!id.empty() && running_ids_.count(id) != 0) {
+      if (options.already_running == nullptr) {
+        return AlreadyExists("a saga with id '" + id + "' is already running");
+      }
+      *options.already_running = true;
+      return id;
+    }
     if (running_ids_.size() >= options_.max_running_sagas) {
       return ResourceExhausted("too many running sagas: " + std::to_string(running_ids_.size()) +
                                " are running and the limit is " +
@@ -162,16 +227,25 @@ Result<std::string> Runtime::Submit(std::shared_ptr<const SagaDefinition> defini
                                " (max_running_sagas); retry when some finish");
     }
     key = next_key_++;
-    if (id.empty()) id = definition->spec.name + "-" + std::to_string(key);
-    if (!running_ids_.emplace(id, key).second) {
-      return InvalidArgument("a saga with id '" + id + "' is already running");
+    if (id.empty()) {
+      const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+      // 80 random bits: a collision with a running saga is practically
+      // impossible, but cheap to rule out.
+      do {
+        id = saga::NewSagaId(static_cast<std::uint64_t>(std::max<std::int64_t>(unix_ms, 0)),
+                             id_rng_);
+      } while (running_ids_.count(id) != 0);
     }
+    running_ids_.emplace(id, key);
   }
-  const bool trace = static_cast<bool>(options.on_event);
+  const bool trace = static_cast<bool>(options.on_event) || options.record_step_times;
   auto run = std::make_unique<SagaRun>(key, id, std::move(definition), std::move(inputs),
                                        options_.seed + key, trace);
   run->on_event = std::move(options.on_event);
   run->on_finished = std::move(options.on_finished);
+  if (options.record_step_times) run->times.resize(run->def->spec.steps.size());
   LoopItem item;
   item.kind = LoopItem::Kind::kStartSaga;
   item.key = key;
@@ -206,6 +280,7 @@ Result<SagaResult> Runtime::Run(std::shared_ptr<const SagaDefinition> definition
                  "Runtime::Run would wait on its own loop");
   auto done = std::make_shared<std::promise<SagaResult>>();
   auto future = done->get_future();
+  options.already_running = nullptr;  // a running id is an error here
   auto user_on_finished = std::move(options.on_finished);
   options.on_finished = [done, user_on_finished](SagaResult result) {
     if (user_on_finished) user_on_finished(result);
@@ -291,10 +366,11 @@ void Runtime::LoopMain() {
 
   // Shutting down: stop every child process and request in flight.
   for (auto& [key, run] : sagas_) {
-    for (auto& [slot, blocking] : run->blocking)
-      blocking.token->Cancel();
+    for (auto& [step, job] : run->blocking)
+      job.token->Cancel();
   }
   sagas_.clear();
+  draining_.clear();
   cached_key_ = 0;
   cached_run_ = nullptr;
   timers_.clear();
@@ -318,6 +394,9 @@ void Runtime::HandleItem(LoopItem& item) {
       sagas_.emplace(item.key, std::move(item.run));
       commands_.clear();
       run.started = Now();
+      run.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
       run.orch.Start(run.started, commands_);
       AfterInput(run);
       return;
@@ -333,22 +412,67 @@ void Runtime::HandleItem(LoopItem& item) {
     case LoopItem::Kind::kCompletion:
       Complete(item);
       return;
+    case LoopItem::Kind::kStarted: {
+      SagaRun* run = FindRun(item.key);
+      if (run == nullptr) return;  // finished meanwhile
+      commands_.clear();
+      run->orch.OnAttemptStarted(item.phase, item.step, item.attempt, Now(), commands_);
+      AfterInput(*run);
+      return;
+    }
   }
   TRI_UNREACHABLE();
 }
 
+namespace {
+
+// Removes the job of (step, phase, attempt) from `jobs` if it is there.
+template <typename Jobs>
+bool ReleaseJob(Jobs& jobs, StepIndex step, AttemptPhase phase, std::uint32_t attempt) {
+  auto it = jobs.find(step);
+  if (it == jobs.end() || it->second.phase != phase || it->second.attempt != attempt) return false;
+  jobs.erase(it);
+  return true;
+}
+
+}  // namespace
+
 void Runtime::Complete(LoopItem& item) {
   SagaRun* run = FindRun(item.key);
-  if (run == nullptr) return;
+  if (run == nullptr) {
+    if (item.from_pool) ReleaseDrainingJob(item);
+    return;
+  }
+  if (item.from_pool && ReleaseJob(run->blocking, item.step, item.phase, item.attempt)) {
+    StartDeferred(*run, item.step);
+  }
   Complete(*run, item.phase, item.step, item.attempt, item.outcome);
+}
+
+void Runtime::StartDeferred(SagaRun& run, StepIndex step) {
+  auto it = run.deferred.find(step);
+  if (it == run.deferred.end()) return;
+  // Each start may put a new job in flight; the rest then wait for that one.
+  while (!it->second.empty() && run.blocking.count(step) == 0) {
+    const Command command = it->second.front();
+    it->second.erase(it->second.begin());
+    StartAttempt(run, command);
+  }
+  if (it->second.empty()) run.deferred.erase(it);
+}
+
+void Runtime::ReleaseDrainingJob(const LoopItem& item) {
+  auto it = draining_.find(item.key);
+  if (it == draining_.end()) return;
+  ReleaseJob(it->second->blocking, item.step, item.phase, item.attempt);
+  if (!it->second->blocking.empty()) return;
+  Draining done = std::move(*it->second);
+  draining_.erase(it);
+  ReportFinished(std::move(done.result), std::move(done.on_finished));
 }
 
 void Runtime::Complete(SagaRun& run, AttemptPhase phase, StepIndex step, std::uint32_t attempt,
                        ActionOutcome& outcome) {
-  auto blocking = run.blocking.find(TokenSlot(step, phase));
-  if (blocking != run.blocking.end() && blocking->second.attempt == attempt) {
-    run.blocking.erase(blocking);
-  }
   if (outcome.succeeded && outcome.output.size() > options_.limits.max_step_output_bytes) {
     outcome = FailedOutcome(saga::kCodeFailed, false,
                             "step output of " + std::to_string(outcome.output.size()) +
@@ -395,15 +519,23 @@ void Runtime::PushTimer(const Timer& timer) {
 }
 
 void Runtime::AfterInput(SagaRun& run) {
+  if (!run.times.empty()) {
+    for (const saga::TraceRecord& record : run.orch.trace())
+      RecordStepTime(run.times, record, run.UnixMs(record.time));
+  }
   if (run.on_event) {
     for (const saga::TraceRecord& record : run.orch.trace()) {
       run.on_event(SagaEvent{.saga_id = run.id,
                              .definition = *run.def,
                              .record = record,
-                             .since_start = record.time - run.started});
+                             .since_start = record.time - run.started,
+                             .unix_ms = run.UnixMs(record.time),
+                             .step_state = record.step == saga::kNoStep
+                                               ? saga::StepState::kPending
+                                               : run.orch.step_state(record.step)});
     }
-    run.orch.ClearTrace();
   }
+  run.orch.ClearTrace();
   bool finished = false;
   for (const Command& command : commands_) {
     if (command.kind == CommandKind::kSagaFinished) {
@@ -418,13 +550,29 @@ void Runtime::AfterInput(SagaRun& run) {
 void Runtime::Execute(SagaRun& run, const Command& command) {
   switch (command.kind) {
     case CommandKind::kStartAttempt:
+      if (run.blocking.count(command.step) != 0) {
+        // The step's previous attempt is still being stopped: this one starts
+        // once that job has completed (StartDeferred).
+        run.deferred[command.step].push_back(command);
+        return;
+      }
       StartAttempt(run, command);
       return;
     case CommandKind::kCancelAttempt: {
-      auto it = run.blocking.find(TokenSlot(command.step, command.phase));
-      if (it != run.blocking.end() && it->second.attempt == command.attempt) {
+      auto it = run.blocking.find(command.step);
+      if (it != run.blocking.end() && it->second.phase == command.phase &&
+          it->second.attempt == command.attempt) {
+        // The job stays in `blocking` until its runner returns (the process
+        // group reaped, the request ended): the next attempt waits for that.
         it->second.token->Cancel();
-        run.blocking.erase(it);
+        return;
+      }
+      // An attempt still waiting behind another job is dropped unstarted.
+      if (auto waiting = run.deferred.find(command.step); waiting != run.deferred.end()) {
+        std::erase_if(waiting->second, [&command](const Command& deferred) {
+          return deferred.phase == command.phase && deferred.attempt == command.attempt;
+        });
+        if (waiting->second.empty()) run.deferred.erase(waiting);
       }
       // sleep/fail timers of a cancelled attempt still fire; the orchestrator
       // ignores their stale results.
@@ -443,8 +591,22 @@ void Runtime::Execute(SagaRun& run, const Command& command) {
 }
 
 void Runtime::StartAttempt(SagaRun& run, const Command& command) {
+  // The attempt really starts (OnAttemptStarted) when the loop runs it (noop:
+  // right here; sleep, fail: later in this pass) or when a pool thread picks
+  // it up (exec, http), so time waiting for a free thread counts against
+  // schedule_to_start, not against the attempt.
   const std::uint8_t noop_bit = command.phase == AttemptPhase::kForward ? 1 : 2;
   if ((run.def->noop_actions[command.step] & noop_bit) != 0) {
+    // Inside the batch AfterInput is executing: OnAttemptStarted can only arm
+    // the attempt's timeout, which needs no reentry into that batch. Its trace
+    // record is reported with the noop's result, later in this pass.
+    static thread_local std::vector<Command> armed;  // the loop thread's
+    armed.clear();
+    run.orch.OnAttemptStarted(command.phase, command.step, command.attempt, Now(), armed);
+    for (const Command& timer : armed) {
+      TRI_ASSERT(timer.kind == CommandKind::kArmTimer);
+      Execute(run, timer);
+    }
     ready_.push_back(LocalSuccess{
         .key = run.key, .phase = command.phase, .step = command.step, .attempt = command.attempt});
     return;
@@ -473,12 +635,24 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
                     .attempt = command.attempt});
   };
 
+  const auto started_item = [](std::uint64_t key, AttemptPhase phase, StepIndex step,
+                               std::uint32_t attempt) {
+    LoopItem item;
+    item.kind = LoopItem::Kind::kStarted;
+    item.key = key;
+    item.phase = phase;
+    item.step = step;
+    item.attempt = attempt;
+    return item;
+  };
   TRI_DASSERT(!std::holds_alternative<saga::NoopAction>(action));
   if (const auto* sleep = std::get_if<saga::SleepAction>(&action)) {
+    ready_items_.push_back(started_item(run.key, command.phase, command.step, command.attempt));
     finish_at(sleep->duration, Timer::Kind::kSleepDone);
     return;
   }
   if (const auto* fail = std::get_if<saga::FailAction>(&action)) {
+    ready_items_.push_back(started_item(run.key, command.phase, command.step, command.attempt));
     finish_at(fail->after, Timer::Kind::kFailDone);
     return;
   }
@@ -488,7 +662,10 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
   context.saga_id = run.id;
   context.step_id = step.id;
   context.attempt = command.attempt;
-  context.idempotency_key = run.id + "/" + step.id + (forward ? "" : "/compensate");
+  // Unique per attempt (and per run: saga ids are unique): a re-dispatch of
+  // the same attempt reuses it, a retry does not.
+  context.idempotency_key =
+      run.id + "/" + step.id + (forward ? "/" : "/compensate/") + std::to_string(command.attempt);
   context.inputs = &run.inputs;
   context.step_output = [&run](std::string_view id) { return run.StepOutput(id); };
   auto rendered = saga::RenderAction(action, context);
@@ -499,14 +676,16 @@ void Runtime::StartAttempt(SagaRun& run, const Command& command) {
     return;
   }
   auto token = std::make_shared<CancelToken>();
-  run.blocking[TokenSlot(command.step, command.phase)] = {command.attempt, token};
+  run.blocking[command.step] = BlockingJob{command.phase, command.attempt, token};
   pool_->Submit([this, key = run.key, phase = command.phase, step_index = command.step,
-                 attempt = command.attempt, token, action = std::move(*rendered)] {
+                 attempt = command.attempt, token, action = std::move(*rendered), started_item] {
+    if (!token->cancelled()) Post(started_item(key, phase, step_index, attempt));
     LoopItem item;
     item.key = key;
     item.phase = phase;
     item.step = step_index;
     item.attempt = attempt;
+    item.from_pool = true;
     if (token->cancelled()) {
       item.outcome = FailedOutcome(saga::kCodeCancelled, false, "cancelled before it started");
     } else if (const auto* exec = std::get_if<saga::ExecAction>(&action)) {
@@ -527,25 +706,39 @@ void Runtime::FinishSaga(SagaRun& run) {
   result.outcome = run.orch.outcome();
   result.stop_cause = run.orch.stop_cause();
   result.stats = run.orch.stats();
+  result.step_times = std::move(run.times);
+  result.started_unix_ms = run.started_unix_ms;
   for (StepIndex s : run.orch.compensation_failed_steps()) {
     result.compensation_failed_steps.push_back(run.def->spec.steps[s].id);
   }
   // Attempts still in flight were cancelled by the orchestrator; make sure.
-  for (auto& [slot, blocking] : run.blocking)
-    blocking.token->Cancel();
+  for (auto& [step, job] : run.blocking)
+    job.token->Cancel();
 
   result.final_state = std::make_shared<const saga::Orchestrator>(std::move(run.orch));
 
   auto on_finished = std::move(run.on_finished);
-  {
-    std::lock_guard lock(mutex_);
-    running_ids_.erase(run.id);
-  }
-  if (cached_key_ == run.key) {
+  auto blocking = std::move(run.blocking);
+  const std::uint64_t key = run.key;
+  if (cached_key_ == key) {
     cached_key_ = 0;
     cached_run_ = nullptr;
   }
-  sagas_.erase(run.key);  // `run` is gone from here on
+  sagas_.erase(key);  // `run` is gone from here on
+  if (!blocking.empty()) {
+    // Reported once every process it started is reaped (ReleaseDrainingJob).
+    draining_.emplace(key, std::make_unique<Draining>(Draining{
+                               std::move(result), std::move(on_finished), std::move(blocking)}));
+    return;
+  }
+  ReportFinished(std::move(result), std::move(on_finished));
+}
+
+void Runtime::ReportFinished(SagaResult result, std::function<void(SagaResult)> on_finished) {
+  {
+    std::lock_guard lock(mutex_);
+    running_ids_.erase(result.saga_id);
+  }
   if (on_finished) on_finished(std::move(result));
 }
 

@@ -25,7 +25,7 @@ bool IsIpv6Char(char c) {
 
 Result<HttpUrl> ParseHttpUrl(const std::string& url) {
   auto bad = [&url](const std::string& why) -> Status {
-    return InvalidArgument("invalid URL '" + url + "': " + why);
+    return InvalidArgument("invalid URL '" + RedactUrl(url) + "': " + why);
   };
   std::string_view rest(url);
   std::size_t colon = rest.find("://");
@@ -114,6 +114,91 @@ Result<HttpUrl> ParseHttpUrl(const std::string& url) {
     }
   }
   return parsed;
+}
+
+namespace {
+
+// "a=1&b&c=3" -> "a=***&***&c=***".
+std::string RedactQuery(std::string_view query) {
+  std::string out;
+  while (true) {
+    const std::size_t amp = query.find('&');
+    const std::string_view param = query.substr(0, amp);
+    if (!param.empty()) {
+      const std::size_t eq = param.find('=');
+      if (eq != std::string_view::npos) out.append(param.substr(0, eq + 1));
+      out.append(kRedacted);
+    }
+    if (amp == std::string_view::npos) break;
+    out += '&';
+    query.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string RedactUrl(std::string_view url) {
+  std::string out;
+  std::string_view rest = url;
+  // Scheme and user info: only where an authority follows "://" (a "://"
+  // after the first '/', '?' or '#' is part of the path, query or fragment).
+  const std::size_t scheme_end = rest.find("://");
+  if (scheme_end != std::string_view::npos &&
+      rest.substr(0, scheme_end).find_first_of("/?#") == std::string_view::npos) {
+    out.append(rest.substr(0, scheme_end + 3));
+    rest.remove_prefix(scheme_end + 3);
+    const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+      out.append(kRedacted);
+      rest.remove_prefix(at);  // keeps "@host..."
+    }
+  }
+  const std::size_t fragment = rest.find('#');
+  const std::string_view before_fragment = rest.substr(0, fragment);
+  const std::size_t query = before_fragment.find('?');
+  out.append(before_fragment.substr(0, query));
+  if (query != std::string_view::npos) {
+    out += '?';
+    out.append(RedactQuery(before_fragment.substr(query + 1)));
+  }
+  if (fragment != std::string_view::npos) {
+    out += '#';
+    out.append(kRedacted);
+  }
+  return out;
+}
+
+bool IsCredentialHeader(std::string_view name) {
+  for (std::string_view secret : {"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}) {
+    if (EqualsIgnoreCase(name, secret)) return true;
+  }
+  return false;
+}
+
+std::string RedactHeaderValue(std::string_view name, std::string_view value) {
+  if (!IsCredentialHeader(name)) return std::string(value);
+  const bool authorization =
+      EqualsIgnoreCase(name, "Authorization") || EqualsIgnoreCase(name, "Proxy-Authorization");
+  if (authorization) {
+    // "Bearer abc" -> "Bearer ***": the scheme helps debugging, the rest is the secret.
+    const std::size_t space = value.find(' ');
+    if (space != std::string_view::npos && space > 0) {
+      return std::string(value.substr(0, space)) + " " + std::string(kRedacted);
+    }
+  }
+  return std::string(kRedacted);
 }
 
 }  // namespace tri::exec

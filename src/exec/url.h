@@ -8,6 +8,7 @@
 // percent-encoded; spaces and control characters are rejected.
 
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 
@@ -21,7 +22,26 @@ struct HttpUrl {
   std::string host_header;  // value for Host: "example.com", "[::1]:8080"
 };
 
-// InvalidArgument naming what is wrong.
+// InvalidArgument naming what is wrong (the URL quoted redacted).
 Result<HttpUrl> ParseHttpUrl(const std::string& url);
+
+// --- redaction: every message or log line that shows a URL or a header goes
+// through these, so that credentials never reach a terminal, a trace or a log.
+
+inline constexpr std::string_view kRedacted = "***";
+
+// `url` (any text, valid URL or not) with credentials hidden: user info
+// ("user:pass@") becomes "***@", each query parameter's value becomes "***"
+// (a parameter without "=" becomes "***"), a fragment becomes "#***".
+// Scheme, host, port and path are kept: "https://***@api.example/pay?token=***".
+std::string RedactUrl(std::string_view url);
+
+// True for headers whose values are credentials: Authorization,
+// Proxy-Authorization, Cookie, Set-Cookie (case-insensitive).
+bool IsCredentialHeader(std::string_view name);
+
+// `value` as it may be shown: "***" for a credential header, kept otherwise.
+// An Authorization value keeps its scheme ("Bearer ***").
+std::string RedactHeaderValue(std::string_view name, std::string_view value);
 
 }  // namespace tri::exec

@@ -224,8 +224,7 @@ KvOr<SagaReply> SagaTable::ApplyInputs(std::uint64_t index, std::uint64_t now_ms
       slot->second.dispatch = index;
       reply.dispatch_tokens[i] = index;
       if (first) {
-        // ORCH-MERGE: orch.OnAttemptStarted(input.phase, input.step, input.attempt, now,
-        // commands_);
+        orch.OnAttemptStarted(input.phase, input.step, input.attempt, now, commands_);
         AfterInput(*instance, now_ms);
       } else {
         MarkChanged(instance->id);
@@ -555,7 +554,7 @@ Result<SagaTable> SagaTable::DecodeFrom(coding::Decoder& in, const SagaOptions& 
       std::uint32_t step = 0, code = 0;
       std::uint8_t event = 0;
       if (!in.ReadVarint64(e.time_ms) || !in.ReadVarint32(step) || !in.ReadFixed8(event) ||
-          event > static_cast<std::uint8_t>(saga::TraceEvent::kSagaFailed) + 8 ||
+          event > static_cast<std::uint8_t>(saga::TraceEvent::kCompensationScheduled) ||
           !in.ReadVarint32(e.attempt) || !in.ReadVarint32(code)) {
         return bad(where + ": event truncated");
       }

@@ -86,6 +86,8 @@ const char* EventKindName(EventKind kind) {
       return "timer_fired";
     case EventKind::kAbortRequested:
       return "abort_requested";
+    case EventKind::kAttemptStarted:
+      return "attempt_started";
   }
   TRI_UNREACHABLE();
 }
@@ -118,6 +120,10 @@ const char* TraceEventName(TraceEvent event) {
       return "saga_compensation_failed";
     case TraceEvent::kSagaFailed:
       return "saga_failed";
+    case TraceEvent::kStepScheduled:
+      return "step_scheduled";
+    case TraceEvent::kCompensationScheduled:
+      return "compensation_scheduled";
   }
   TRI_UNREACHABLE();
 }

@@ -29,8 +29,8 @@ inline constexpr int kCodeFailed = 500;     // generic failure of an action
 // compensating -> compensated | compensation_failed. A step that never
 // started stays pending (reported as "pending": not started).
 enum class StepState : std::uint8_t {
-  kPending,             // waiting for needs (never started)
-  kRunning,             // a forward attempt is running
+  kPending,             // waiting for needs (never scheduled)
+  kRunning,             // a forward attempt is scheduled or running
   kBackoff,             // an attempt failed; waiting for the retry timer
   kSucceeded,           // final forward state
   kFailed,              // final: attempts exhausted or non-retryable failure
@@ -67,7 +67,8 @@ using TimerId = std::uint64_t;
 // --- commands (orchestrator -> driver) --------------------------------------
 
 enum class CommandKind : std::uint8_t {
-  kStartAttempt,   // run attempt `attempt` of `step`'s `phase` action
+  kStartAttempt,   // attempt `attempt` of `step`'s `phase` action is scheduled: run it
+                   // when you can, and report OnAttemptStarted when it really starts
   kCancelAttempt,  // stop attempt `attempt` of `step` (its result will be ignored)
   kArmTimer,       // call OnTimerFired(timer) at or after `fire_at`
   kSagaFinished,   // terminal: `outcome`; see Orchestrator::compensation_failed_steps()
@@ -100,6 +101,7 @@ enum class EventKind : std::uint8_t {
   kAttemptFailed,     // step, attempt, phase, code, retryable, payload = message
   kTimerFired,        // timer
   kAbortRequested,    //
+  kAttemptStarted,    // step, attempt, phase: the scheduled attempt really started
 };
 const char* EventKindName(EventKind kind);
 
@@ -120,23 +122,27 @@ struct Event {
 // Event names of `--trace-json`; TraceEventName gives the exact strings.
 enum class TraceEvent : std::uint8_t {
   kSagaStarted,
-  kStepStarted,  // a forward attempt started
+  kStepStarted,  // a forward attempt really started (OnAttemptStarted, or its result)
   kStepSucceeded,
   kStepFailed,           // a forward attempt failed (retried or final)
-  kStepTimedOut,         // a forward attempt timed out, or the deadline hit the step
+  kStepTimedOut,         // a forward attempt timed out, or schedule_to_close or the deadline
+                         // hit the step
   kStepCancelled,        // abort or cascade
-  kCompensationStarted,  // a compensation attempt started
+  kCompensationStarted,  // a compensation attempt really started
   kCompensationSucceeded,
   kCompensationFailed,  // a compensation attempt failed (retried or final)
   kSagaCompleted,
   kSagaCompensated,
   kSagaCompensationFailed,
   kSagaFailed,
+  kStepScheduled,          // a forward attempt was scheduled (kStartAttempt emitted)
+  kCompensationScheduled,  // a compensation attempt was scheduled
 };
 // "saga_started", "step_started", "step_succeeded", "step_failed",
 // "step_timed_out", "step_cancelled", "compensation_started",
 // "compensation_succeeded", "compensation_failed", "saga_completed",
-// "saga_compensated", "saga_compensation_failed", "saga_failed".
+// "saga_compensated", "saga_compensation_failed", "saga_failed",
+// "step_scheduled", "compensation_scheduled".
 const char* TraceEventName(TraceEvent event);
 
 struct TraceRecord {

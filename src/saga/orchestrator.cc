@@ -11,25 +11,28 @@ namespace tri::saga {
 namespace {
 
 // Timer ids pack (kind, attempt, step) so that firing needs no lookup table:
-// bits 63..61 kind, 60..32 attempt (29 bits), 31..0 step.
+// bits 63..60 kind, 59..32 attempt (28 bits), 31..0 step.
 enum class TimerKind : std::uint64_t {
   kDeadline = 1,
-  kForwardTimeout = 2,
+  kForwardTimeout = 2,  // start_to_close of a forward attempt
   kForwardBackoff = 3,
   kCompensationTimeout = 4,
   kCompensationBackoff = 5,
+  kForwardScheduleToStart = 6,
+  kForwardScheduleToClose = 7,  // armed once per step, with attempt 1
+  kCompensationScheduleToStart = 8,
 };
 
-constexpr std::uint64_t kAttemptMask = (1ull << 29) - 1;
+constexpr std::uint64_t kAttemptMask = (1ull << 28) - 1;
 static_assert(kMaxAttemptsLimit <= kAttemptMask);
 
 TimerId MakeTimerId(TimerKind kind, StepIndex step, std::uint32_t attempt) {
   TRI_DASSERT(attempt <= kAttemptMask);
-  return (static_cast<std::uint64_t>(kind) << 61) |
+  return (static_cast<std::uint64_t>(kind) << 60) |
          ((static_cast<std::uint64_t>(attempt) & kAttemptMask) << 32) | step;
 }
 TimerKind TimerKindOf(TimerId id) {
-  return static_cast<TimerKind>(id >> 61);
+  return static_cast<TimerKind>(id >> 60);
 }
 std::uint32_t TimerAttemptOf(TimerId id) {
   return static_cast<std::uint32_t>((id >> 32) & kAttemptMask);
@@ -41,6 +44,41 @@ StepIndex TimerStepOf(TimerId id) {
 const std::string kEmpty;
 
 }  // namespace
+
+TimerDescription DescribeTimer(TimerId timer) {
+  TimerDescription d;
+  switch (TimerKindOf(timer)) {
+    case TimerKind::kDeadline:
+      d.kind = "deadline";
+      return d;
+    case TimerKind::kForwardTimeout:
+      d.kind = "start_to_close";
+      break;
+    case TimerKind::kForwardBackoff:
+      d.kind = "backoff";
+      break;
+    case TimerKind::kCompensationTimeout:
+      d.kind = "compensation_start_to_close";
+      break;
+    case TimerKind::kCompensationBackoff:
+      d.kind = "compensation_backoff";
+      break;
+    case TimerKind::kForwardScheduleToStart:
+      d.kind = "schedule_to_start";
+      break;
+    case TimerKind::kForwardScheduleToClose:
+      d.kind = "schedule_to_close";
+      break;
+    case TimerKind::kCompensationScheduleToStart:
+      d.kind = "compensation_schedule_to_start";
+      break;
+    default:
+      return d;
+  }
+  d.step = TimerStepOf(timer);
+  d.attempt = TimerAttemptOf(timer);
+  return d;
+}
 
 Orchestrator::Orchestrator(std::shared_ptr<const SagaPlan> plan, Rng& rng,
                            OrchestratorOptions options)
@@ -80,7 +118,31 @@ void Orchestrator::Start(TimePoint now, std::vector<Command>& out) {
                           .fire_at = now + plan_->deadline()});
   }
   for (StepIndex root : plan_->graph().roots())
-    StartForwardAttempt(root, now, out);
+    ScheduleForwardAttempt(root, now, out);
+}
+
+void Orchestrator::OnAttemptStarted(AttemptPhase phase, StepIndex step, std::uint32_t attempt,
+                                    TimePoint now, std::vector<Command>& out) {
+  AdvanceTime(now);
+  // No assertion on the attempt: a started report may race a cancel, and an
+  // unknown one must not take a replica down.
+  bool current = false;
+  if (step < steps_.size()) {
+    const StepRuntime& st = steps_[step];
+    const bool waiting = st.attempt_running && !st.attempt_started && attempt >= 1;
+    if (phase == AttemptPhase::kForward) {
+      current = waiting && phase_ == Phase::kForward && st.state == StepState::kRunning &&
+                attempt == st.attempt;
+    } else {
+      current = waiting && phase_ == Phase::kCompensating && st.state == StepState::kCompensating &&
+                attempt == st.comp_attempt;
+    }
+  }
+  if (!current) {
+    ++stale_ignored_;
+    return;
+  }
+  MarkStarted(step, now, /*arm_timeout=*/true, out);
 }
 
 void Orchestrator::OnAttemptSucceeded(AttemptPhase phase, StepIndex step, std::uint32_t attempt,
@@ -96,6 +158,7 @@ void Orchestrator::OnAttemptSucceeded(AttemptPhase phase, StepIndex step, std::u
       return;
     }
     TRI_ASSERT(phase_ == Phase::kForward && st.attempt_running);
+    if (!st.attempt_started) MarkStarted(step, now, /*arm_timeout=*/false, out);
     ForwardSucceeded(step, now, out, output);
   } else {
     TRI_ASSERT_MSG(attempt >= 1 && attempt <= st.comp_attempt,
@@ -105,6 +168,7 @@ void Orchestrator::OnAttemptSucceeded(AttemptPhase phase, StepIndex step, std::u
       return;
     }
     TRI_ASSERT(phase_ == Phase::kCompensating);
+    if (!st.attempt_started) MarkStarted(step, now, /*arm_timeout=*/false, out);
     CompensationSucceeded(step, now, out);
   }
 }
@@ -122,6 +186,7 @@ void Orchestrator::OnAttemptFailed(AttemptPhase phase, StepIndex step, std::uint
       return;
     }
     TRI_ASSERT(phase_ == Phase::kForward && st.attempt_running);
+    if (!st.attempt_started) MarkStarted(step, now, /*arm_timeout=*/false, out);
     ForwardAttemptFailed(step, code, retryable, /*timed_out=*/false, message, now, out);
   } else {
     TRI_ASSERT_MSG(attempt >= 1 && attempt <= st.comp_attempt,
@@ -131,6 +196,7 @@ void Orchestrator::OnAttemptFailed(AttemptPhase phase, StepIndex step, std::uint
       return;
     }
     TRI_ASSERT(phase_ == Phase::kCompensating);
+    if (!st.attempt_started) MarkStarted(step, now, /*arm_timeout=*/false, out);
     CompensationAttemptFailed(step, code, retryable, /*timed_out=*/false, message, now, out);
   }
 }
@@ -152,29 +218,47 @@ void Orchestrator::OnTimerFired(TimerId timer, TimePoint now, std::vector<Comman
   TRI_ASSERT_MSG(step < steps_.size(), "timer for an unknown step");
   StepRuntime& st = steps_[step];
   switch (kind) {
-    case TimerKind::kForwardTimeout:
+    case TimerKind::kForwardScheduleToStart:
+    case TimerKind::kForwardTimeout: {
       TRI_ASSERT(attempt >= 1 && attempt <= st.attempt);
-      if (phase_ != Phase::kForward || st.state != StepState::kRunning || attempt != st.attempt) {
+      // schedule_to_start fires only while the attempt waits to start;
+      // start_to_close is armed at the start, so only while it runs.
+      const bool to_start = kind == TimerKind::kForwardScheduleToStart;
+      if (phase_ != Phase::kForward || st.state != StepState::kRunning || attempt != st.attempt ||
+          st.attempt_started == to_start) {
         break;
       }
       out.push_back(Command{.kind = CommandKind::kCancelAttempt,
                             .phase = AttemptPhase::kForward,
                             .step = step,
                             .attempt = attempt});
-      ForwardAttemptFailed(step, kCodeTimedOut, /*retryable=*/true, /*timed_out=*/true,
-                           "attempt timed out", now, out);
+      ForwardAttemptFailed(
+          step, kCodeTimedOut, /*retryable=*/true, /*timed_out=*/true,
+          to_start ? "attempt not started within schedule_to_start" : "attempt timed out", now,
+          out);
+      return;
+    }
+    case TimerKind::kForwardScheduleToClose:
+      TRI_ASSERT(attempt == 1 && st.attempt >= 1);
+      if (phase_ != Phase::kForward ||
+          (st.state != StepState::kRunning && st.state != StepState::kBackoff)) {
+        break;
+      }
+      ForwardScheduleToClose(step, now, out);
       return;
     case TimerKind::kForwardBackoff:
       TRI_ASSERT(attempt >= 1 && attempt <= st.attempt);
       if (phase_ != Phase::kForward || st.state != StepState::kBackoff || attempt != st.attempt) {
         break;
       }
-      StartForwardAttempt(step, now, out);
+      ScheduleForwardAttempt(step, now, out);
       return;
-    case TimerKind::kCompensationTimeout:
+    case TimerKind::kCompensationScheduleToStart:
+    case TimerKind::kCompensationTimeout: {
       TRI_ASSERT(attempt >= 1 && attempt <= st.comp_attempt);
+      const bool to_start = kind == TimerKind::kCompensationScheduleToStart;
       if (st.state != StepState::kCompensating || !st.attempt_running ||
-          attempt != st.comp_attempt) {
+          attempt != st.comp_attempt || st.attempt_started == to_start) {
         break;
       }
       out.push_back(Command{.kind = CommandKind::kCancelAttempt,
@@ -182,15 +266,19 @@ void Orchestrator::OnTimerFired(TimerId timer, TimePoint now, std::vector<Comman
                             .step = step,
                             .attempt = attempt});
       CompensationAttemptFailed(step, kCodeTimedOut, /*retryable=*/true, /*timed_out=*/true,
-                                "compensation attempt timed out", now, out);
+                                to_start ? "compensation attempt not started within "
+                                           "schedule_to_start"
+                                         : "compensation attempt timed out",
+                                now, out);
       return;
+    }
     case TimerKind::kCompensationBackoff:
       TRI_ASSERT(attempt >= 1 && attempt <= st.comp_attempt);
       if (st.state != StepState::kCompensating || st.attempt_running ||
           attempt != st.comp_attempt) {
         break;
       }
-      StartCompensationAttempt(step, now, out);
+      ScheduleCompensationAttempt(step, now, out);
       return;
     default:
       TRI_ASSERT_MSG(false, "timer id not armed by this orchestrator");
@@ -223,21 +311,25 @@ void Orchestrator::Apply(const Event& event, std::vector<Command>& out) {
     case EventKind::kAbortRequested:
       Abort(event.now, out);
       return;
+    case EventKind::kAttemptStarted:
+      OnAttemptStarted(event.phase, event.step, event.attempt, event.now, out);
+      return;
   }
   TRI_UNREACHABLE();
 }
 
 // --- forward phase -------------------------------------------------------------
 
-void Orchestrator::StartForwardAttempt(StepIndex s, TimePoint now, std::vector<Command>& out) {
+void Orchestrator::ScheduleForwardAttempt(StepIndex s, TimePoint now, std::vector<Command>& out) {
   StepRuntime& st = steps_[s];
   TRI_DASSERT(phase_ == Phase::kForward);
   TRI_ASSERT(pending_[s] == 0);
   TRI_ASSERT(st.state == StepState::kPending || st.state == StepState::kBackoff);
   TRI_ASSERT(!st.attempt_running);
-  if (st.state == StepState::kPending) {
+  const bool first = st.state == StepState::kPending;
+  if (first) {
     TRI_ASSERT(st.attempt == 0);
-    st.first_start_ns = now.count();
+    st.first_scheduled_ns = now.count();
     ++in_flight_;
   }
   ++st.attempt;
@@ -246,30 +338,69 @@ void Orchestrator::StartForwardAttempt(StepIndex s, TimePoint now, std::vector<C
   st.state = StepState::kRunning;
   st.forward_state = StepState::kRunning;
   st.attempt_running = true;
-  st.attempt_start_ns = now.count();
-  ++running_;
-  if (running_ > max_parallelism_) max_parallelism_ = running_;
+  st.attempt_started = false;
+  st.attempt_scheduled_ns = now.count();
+  st.retry_at_ns = 0;
   ++attempts_total_;
   out.push_back(Command{.kind = CommandKind::kStartAttempt,
                         .phase = AttemptPhase::kForward,
                         .step = s,
                         .attempt = st.attempt});
-  if (any_timeout_ && plan_->timeout(s) > Duration{0}) {
-    const Duration timeout = plan_->timeout(s);
-    out.push_back(Command{.kind = CommandKind::kArmTimer,
-                          .timer = MakeTimerId(TimerKind::kForwardTimeout, s, st.attempt),
-                          .fire_at = now + timeout});
+  if (any_timeout_) {
+    if (first && plan_->schedule_to_close(s) > Duration{0}) {
+      out.push_back(Command{.kind = CommandKind::kArmTimer,
+                            .timer = MakeTimerId(TimerKind::kForwardScheduleToClose, s, 1),
+                            .fire_at = now + plan_->schedule_to_close(s)});
+    }
+    if (plan_->schedule_to_start(s) > Duration{0}) {
+      out.push_back(Command{.kind = CommandKind::kArmTimer,
+                            .timer = MakeTimerId(TimerKind::kForwardScheduleToStart, s, st.attempt),
+                            .fire_at = now + plan_->schedule_to_start(s)});
+    }
   }
-  Trace(now, s, TraceEvent::kStepStarted, st.attempt, 0);
+  Trace(now, s, TraceEvent::kStepScheduled, st.attempt, 0);
+}
+
+void Orchestrator::MarkStarted(StepIndex s, TimePoint now, bool arm_timeout,
+                               std::vector<Command>& out) {
+  StepRuntime& st = steps_[s];
+  TRI_ASSERT(st.attempt_running && !st.attempt_started);
+  st.attempt_started = true;
+  st.attempt_start_ns = now.count();
+  const bool forward = st.state == StepState::kRunning;
+  TRI_ASSERT(forward || st.state == StepState::kCompensating);
+  const std::uint32_t attempt = forward ? st.attempt : st.comp_attempt;
+  if (forward) {
+    if (!st.ever_started) {
+      st.ever_started = true;
+      st.first_start_ns = now.count();
+    }
+    ++running_;
+    if (running_ > max_parallelism_) max_parallelism_ = running_;
+  }
+  if (arm_timeout && any_timeout_ && plan_->timeout(s) > Duration{0}) {
+    const TimerKind kind = forward ? TimerKind::kForwardTimeout : TimerKind::kCompensationTimeout;
+    out.push_back(Command{.kind = CommandKind::kArmTimer,
+                          .timer = MakeTimerId(kind, s, attempt),
+                          .fire_at = now + plan_->timeout(s)});
+  }
+  Trace(now, s, forward ? TraceEvent::kStepStarted : TraceEvent::kCompensationStarted, attempt, 0);
 }
 
 void Orchestrator::EndAttemptClock(StepIndex s, TimePoint now) {
   StepRuntime& st = steps_[s];
   TRI_ASSERT(st.attempt_running);
-  TRI_ASSERT(running_ > 0);
   st.attempt_running = false;
+  if (!st.attempt_started) return;  // cancelled while only scheduled: never ran
+  st.attempt_started = false;
+  TRI_ASSERT(running_ > 0);
   --running_;
   busy_ns_ += now.count() - st.attempt_start_ns;
+}
+
+bool Orchestrator::Retries(const RetryPolicy& policy, std::uint32_t attempt, int code,
+                           bool retryable) const {
+  return retryable && attempt < policy.max_attempts && RetryAllowsCode(policy, code);
 }
 
 // Flattened: this is the per-step hot path of a running saga; inlining the
@@ -294,7 +425,7 @@ void Orchestrator::EndAttemptClock(StepIndex s, TimePoint now) {
   std::uint32_t* const pending = pending_.data();
   for (StepIndex d : plan_->graph().dependents(s)) {
     TRI_ASSERT(pending[d] > 0);
-    if (--pending[d] == 0) StartForwardAttempt(d, now, out);
+    if (--pending[d] == 0) ScheduleForwardAttempt(d, now, out);
   }
   if (forward_unfinished_ == 0) {
     TRI_ASSERT(running_ == 0 && in_flight_ == 0);
@@ -315,13 +446,14 @@ void Orchestrator::ForwardAttemptFailed(StepIndex s, int code, bool retryable, b
   }
   Trace(now, s, timed_out ? TraceEvent::kStepTimedOut : TraceEvent::kStepFailed, st.attempt, code);
   const RetryPolicy& retry = plan_->retry(s);
-  if (retryable && st.attempt < retry.max_attempts) {
+  if (Retries(retry, st.attempt, code, retryable)) {
     st.state = StepState::kBackoff;
     st.forward_state = StepState::kBackoff;
     const Duration delay = BackoffDelay(retry, st.attempt, *rng_);
     if (delay <= Duration{0}) {
-      StartForwardAttempt(s, now, out);
+      ScheduleForwardAttempt(s, now, out);
     } else {
+      st.retry_at_ns = (now + delay).count();
       out.push_back(Command{.kind = CommandKind::kArmTimer,
                             .timer = MakeTimerId(TimerKind::kForwardBackoff, s, st.attempt),
                             .fire_at = now + delay});
@@ -339,6 +471,31 @@ void Orchestrator::ForwardAttemptFailed(StepIndex s, int code, bool retryable, b
   } else {
     ++count_failed_;
   }
+  StopForward(StopCause::kStepFailed, now, out);
+}
+
+void Orchestrator::ForwardScheduleToClose(StepIndex s, TimePoint now, std::vector<Command>& out) {
+  StepRuntime& st = steps_[s];
+  TRI_ASSERT(st.state == StepState::kRunning || st.state == StepState::kBackoff);
+  if (st.state == StepState::kRunning) {
+    out.push_back(Command{.kind = CommandKind::kCancelAttempt,
+                          .phase = AttemptPhase::kForward,
+                          .step = s,
+                          .attempt = st.attempt});
+    EndAttemptClock(s, now);
+  }
+  static constexpr std::string_view kMessage = "step did not finish within schedule_to_close";
+  if (messages_.empty()) messages_.resize(steps_.size());
+  messages_[s].assign(kMessage.data(), kMessage.size());
+  st.last_code = kCodeTimedOut;
+  st.state = StepState::kTimedOut;
+  st.forward_state = StepState::kTimedOut;
+  st.retry_at_ns = 0;
+  st.end_ns = now.count();
+  TRI_ASSERT(in_flight_ > 0);
+  --in_flight_;
+  ++count_timed_out_;
+  Trace(now, s, TraceEvent::kStepTimedOut, st.attempt, kCodeTimedOut);
   StopForward(StopCause::kStepFailed, now, out);
 }
 
@@ -362,6 +519,7 @@ void Orchestrator::StopForward(StopCause cause, TimePoint now, std::vector<Comma
     }
     st.state = final_state;
     st.forward_state = final_state;
+    st.retry_at_ns = 0;
     st.last_code = code;
     st.end_ns = now.count();
     --in_flight_;
@@ -436,11 +594,12 @@ void Orchestrator::BeginCompensation(TimePoint now, std::vector<Command>& out) {
   comp_before_offsets_[n] = static_cast<std::uint32_t>(comp_before_.size());
 
   for (StepIndex s = 0; s < n; ++s) {
-    if (steps_[s].in_comp_set && pending_[s] == 0) StartCompensationAttempt(s, now, out);
+    if (steps_[s].in_comp_set && pending_[s] == 0) ScheduleCompensationAttempt(s, now, out);
   }
 }
 
-void Orchestrator::StartCompensationAttempt(StepIndex s, TimePoint now, std::vector<Command>& out) {
+void Orchestrator::ScheduleCompensationAttempt(StepIndex s, TimePoint now,
+                                               std::vector<Command>& out) {
   StepRuntime& st = steps_[s];
   TRI_ASSERT(phase_ == Phase::kCompensating);
   TRI_ASSERT(st.in_comp_set && pending_[s] == 0);
@@ -452,25 +611,28 @@ void Orchestrator::StartCompensationAttempt(StepIndex s, TimePoint now, std::vec
   TRI_ASSERT(st.comp_attempt <= plan_->compensate_retry(s).max_attempts);
   st.state = StepState::kCompensating;
   st.attempt_running = true;
-  st.attempt_start_ns = now.count();
+  st.attempt_started = false;
+  st.attempt_scheduled_ns = now.count();
+  st.retry_at_ns = 0;
   ++comp_attempts_total_;
   out.push_back(Command{.kind = CommandKind::kStartAttempt,
                         .phase = AttemptPhase::kCompensate,
                         .step = s,
                         .attempt = st.comp_attempt});
-  const Duration timeout = plan_->timeout(s);
-  if (timeout > Duration{0}) {
-    out.push_back(Command{.kind = CommandKind::kArmTimer,
-                          .timer = MakeTimerId(TimerKind::kCompensationTimeout, s, st.comp_attempt),
-                          .fire_at = now + timeout});
+  if (any_timeout_ && plan_->schedule_to_start(s) > Duration{0}) {
+    out.push_back(
+        Command{.kind = CommandKind::kArmTimer,
+                .timer = MakeTimerId(TimerKind::kCompensationScheduleToStart, s, st.comp_attempt),
+                .fire_at = now + plan_->schedule_to_start(s)});
   }
-  Trace(now, s, TraceEvent::kCompensationStarted, st.comp_attempt, 0);
+  Trace(now, s, TraceEvent::kCompensationScheduled, st.comp_attempt, 0);
 }
 
 void Orchestrator::CompensationSucceeded(StepIndex s, TimePoint now, std::vector<Command>& out) {
   StepRuntime& st = steps_[s];
   TRI_ASSERT(st.state == StepState::kCompensating && st.attempt_running);
   st.attempt_running = false;
+  st.attempt_started = false;
   st.state = StepState::kCompensated;
   ++count_compensated_;
   Trace(now, s, TraceEvent::kCompensationSucceeded, st.comp_attempt, 0);
@@ -483,6 +645,7 @@ void Orchestrator::CompensationAttemptFailed(StepIndex s, int code, bool retryab
   StepRuntime& st = steps_[s];
   TRI_ASSERT(st.state == StepState::kCompensating && st.attempt_running);
   st.attempt_running = false;
+  st.attempt_started = false;
   st.last_code = code;
   if (!message.empty() || !messages_.empty()) {
     if (messages_.empty()) messages_.resize(steps_.size());
@@ -490,11 +653,12 @@ void Orchestrator::CompensationAttemptFailed(StepIndex s, int code, bool retryab
   }
   Trace(now, s, TraceEvent::kCompensationFailed, st.comp_attempt, code);
   const RetryPolicy& retry = plan_->compensate_retry(s);
-  if (retryable && st.comp_attempt < retry.max_attempts) {
+  if (Retries(retry, st.comp_attempt, code, retryable)) {
     const Duration delay = BackoffDelay(retry, st.comp_attempt, *rng_);
     if (delay <= Duration{0}) {
-      StartCompensationAttempt(s, now, out);
+      ScheduleCompensationAttempt(s, now, out);
     } else {
+      st.retry_at_ns = (now + delay).count();
       out.push_back(
           Command{.kind = CommandKind::kArmTimer,
                   .timer = MakeTimerId(TimerKind::kCompensationBackoff, s, st.comp_attempt),
@@ -517,7 +681,7 @@ void Orchestrator::CompensationDone(StepIndex s, TimePoint now, std::vector<Comm
     const StepIndex a = comp_before_[i];
     StepRuntime& st = steps_[a];
     TRI_ASSERT(st.in_comp_set && pending_[a] > 0);
-    if (--pending_[a] == 0) StartCompensationAttempt(a, now, out);
+    if (--pending_[a] == 0) ScheduleCompensationAttempt(a, now, out);
   }
   if (comp_unfinished_ == 0) {
     Finish(count_compensation_failed_ > 0 ? SagaOutcome::kCompensationFailed
@@ -582,6 +746,49 @@ std::vector<StepIndex> Orchestrator::compensation_failed_steps() const {
   return failed;
 }
 
+std::vector<Command> Orchestrator::PendingTimers() const {
+  std::vector<Command> timers;
+  const auto arm = [&timers](TimerKind kind, StepIndex s, std::uint32_t attempt,
+                             std::int64_t fire_at_ns) {
+    timers.push_back(Command{.kind = CommandKind::kArmTimer,
+                             .timer = MakeTimerId(kind, s, attempt),
+                             .fire_at = TimePoint{fire_at_ns}});
+  };
+  if (phase_ == Phase::kForward && plan_->deadline() > Duration{0}) {
+    arm(TimerKind::kDeadline, kNoStep, 0, (TimePoint{started_ns_} + plan_->deadline()).count());
+  }
+  for (StepIndex s = 0; s < steps_.size(); ++s) {
+    const StepRuntime& st = steps_[s];
+    const Duration to_start = plan_->schedule_to_start(s);
+    const Duration to_close = plan_->timeout(s);
+    if (st.state == StepState::kRunning || st.state == StepState::kBackoff) {
+      if (plan_->schedule_to_close(s) > Duration{0}) {
+        arm(TimerKind::kForwardScheduleToClose, s, 1,
+            st.first_scheduled_ns + plan_->schedule_to_close(s).count());
+      }
+      if (st.state == StepState::kBackoff) {
+        arm(TimerKind::kForwardBackoff, s, st.attempt, st.retry_at_ns);
+      } else if (!st.attempt_started && to_start > Duration{0}) {
+        arm(TimerKind::kForwardScheduleToStart, s, st.attempt,
+            st.attempt_scheduled_ns + to_start.count());
+      } else if (st.attempt_started && to_close > Duration{0}) {
+        arm(TimerKind::kForwardTimeout, s, st.attempt, st.attempt_start_ns + to_close.count());
+      }
+    } else if (st.state == StepState::kCompensating) {
+      if (!st.attempt_running) {
+        arm(TimerKind::kCompensationBackoff, s, st.comp_attempt, st.retry_at_ns);
+      } else if (!st.attempt_started && to_start > Duration{0}) {
+        arm(TimerKind::kCompensationScheduleToStart, s, st.comp_attempt,
+            st.attempt_scheduled_ns + to_start.count());
+      } else if (st.attempt_started && to_close > Duration{0}) {
+        arm(TimerKind::kCompensationTimeout, s, st.comp_attempt,
+            st.attempt_start_ns + to_close.count());
+      }
+    }
+  }
+  return timers;
+}
+
 std::vector<TraceRecord> Orchestrator::TakeTrace() {
   std::vector<TraceRecord> taken;
   taken.swap(trace_);
@@ -607,8 +814,13 @@ SagaStats Orchestrator::stats() const {
       continue;
     }
     const bool forward_open = st.state == StepState::kRunning || st.state == StepState::kBackoff;
-    if (st.state == StepState::kRunning) busy_ns += last_now_ns_ - st.attempt_start_ns;
-    weight[s] = Duration{(forward_open ? last_now_ns_ : st.end_ns) - st.first_start_ns};
+    if (st.state == StepState::kRunning && st.attempt_started) {
+      busy_ns += last_now_ns_ - st.attempt_start_ns;
+    }
+    // A step whose attempts never really started weighs nothing.
+    if (st.ever_started) {
+      weight[s] = Duration{(forward_open ? last_now_ns_ : st.end_ns) - st.first_start_ns};
+    }
   }
   stats.busy = Duration{busy_ns};
   stats.avg_parallelism =

@@ -1,4 +1,4 @@
-// Orchestrator::Serialize / Restore. Format (version 1), little-endian:
+// Orchestrator::Serialize / Restore. Format (version 2), little-endian:
 //
 //   u32 magic "TRSO" | u32 version | u64 plan fingerprint | u32 steps
 //   u8 phase | u8 outcome | u8 stop cause
@@ -7,14 +7,21 @@
 //   u32 max_parallelism | i64 busy_ns | u64 attempts | u64 comp_attempts | u64 stale
 //   u32 x6 counters (succeeded, failed, timed_out, cancelled, compensated, compensation_failed)
 //   per step: u32 pending | u32 attempt | u32 comp_attempt | i32 last_code | u8 state |
-//             u8 forward_state | u8 in_comp_set | u8 attempt_running | i64 first_start | i64
-//             attempt_start | i64 end
+//             u8 forward_state | u8 in_comp_set | u8 attempt_running | u8 attempt_started |
+//             u8 ever_started | i64 first_scheduled | i64 first_start | i64 attempt_scheduled |
+//             i64 attempt_start | i64 end | i64 retry_at
 //   strings: u32 count, then (u32 step, u32 length, bytes) — outputs, then messages
 //   u32 comp_before_offsets count + values | u32 comp_before count + values
 //
+// Version 2 (scheduled vs started attempts) added attempt_started,
+// ever_started, first_scheduled, attempt_scheduled and retry_at (the backoff
+// timer's fire time, so that PendingTimers can re-arm it); version 1 is refused.
+//
 // Armed timers are not stored as such: a timer id encodes (kind, step,
 // attempt) and is validated against the step state when it fires, so the
-// per-step state is the whole timer state.
+// per-step state is the whole timer state. The counters after the header are
+// derived from the per-step state; Restore recomputes and compares them
+// (CheckState, orchestrator_check.cc).
 
 #include <type_traits>
 
@@ -26,7 +33,7 @@ namespace tri::saga {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x4f535254;  // "TRSO"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 
 // Fixed-width little-endian integers of the widths the format uses (1, 4 or 8 bytes),
 // signed ones as their two's-complement bits.
@@ -154,9 +161,14 @@ std::string Orchestrator::Serialize() const {
     Put(out, static_cast<std::uint8_t>(st.forward_state));
     Put(out, static_cast<std::uint8_t>(st.in_comp_set));
     Put(out, static_cast<std::uint8_t>(st.attempt_running));
+    Put(out, static_cast<std::uint8_t>(st.attempt_started));
+    Put(out, static_cast<std::uint8_t>(st.ever_started));
+    Put(out, st.first_scheduled_ns);
     Put(out, st.first_start_ns);
+    Put(out, st.attempt_scheduled_ns);
     Put(out, st.attempt_start_ns);
     Put(out, st.end_ns);
+    Put(out, st.retry_at_ns);
   }
   PutStrings(out, outputs_);
   PutStrings(out, messages_);
@@ -214,16 +226,17 @@ Status Orchestrator::Restore(std::string_view bytes) {
   for (StepIndex s = 0; s < n; ++s) {
     StepRuntime& st = next.steps_[s];
     std::int32_t code = 0;
-    std::uint8_t state = 0, forward_state = 0, in_set = 0, running = 0;
+    std::uint8_t state = 0, forward_state = 0, in_set = 0, running = 0, started = 0, ever = 0;
     ok = Get(r, next.pending_[s]) && Get(r, st.attempt) && Get(r, st.comp_attempt) &&
          Get(r, code) && Get(r, state) && Get(r, forward_state) && Get(r, in_set) &&
-         Get(r, running) && Get(r, st.first_start_ns) && Get(r, st.attempt_start_ns) &&
-         Get(r, st.end_ns);
+         Get(r, running) && Get(r, started) && Get(r, ever) && Get(r, st.first_scheduled_ns) &&
+         Get(r, st.first_start_ns) && Get(r, st.attempt_scheduled_ns) &&
+         Get(r, st.attempt_start_ns) && Get(r, st.end_ns) && Get(r, st.retry_at_ns);
     if (!ok) return corrupt("truncated step");
     if (next.pending_[s] > n) return corrupt("pending count out of range");
     if (state > static_cast<std::uint8_t>(StepState::kCompensationFailed) ||
         forward_state > static_cast<std::uint8_t>(StepState::kCancelled) || in_set > 1 ||
-        running > 1) {
+        running > 1 || started > 1 || ever > 1) {
       return corrupt("step enum out of range");
     }
     if (st.attempt > plan_->retry(s).max_attempts ||
@@ -235,6 +248,8 @@ Status Orchestrator::Restore(std::string_view bytes) {
     st.forward_state = static_cast<StepState>(forward_state);
     st.in_comp_set = in_set != 0;
     st.attempt_running = running != 0;
+    st.attempt_started = started != 0;
+    st.ever_started = ever != 0;
   }
   if (!GetStrings(r, n, next.outputs_) || !GetStrings(r, n, next.messages_)) {
     return corrupt("bad strings");
@@ -258,6 +273,7 @@ Status Orchestrator::Restore(std::string_view bytes) {
     }
   }
   if (!r.done()) return corrupt("trailing bytes");
+  TRI_RETURN_IF_ERROR(next.CheckState());
 
   // Keep this instance's trace buffer (trace records are output, not state).
   next.trace_ = std::move(trace_);

@@ -9,6 +9,24 @@
 namespace tri::saga {
 namespace {
 
+std::uint64_t Mix(std::uint64_t h, std::uint64_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  return h * 0xff51afd7ed558ccdull;
+}
+
+Status CheckCodes(const std::vector<int>& codes, const std::string& where) {
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    if (codes[i] < 0 || codes[i] > kMaxRetryCode) {
+      return InvalidArgument(where + ": code " + std::to_string(codes[i]) + " is outside [0, " +
+                             std::to_string(kMaxRetryCode) + "]");
+    }
+    if (i > 0 && codes[i] <= codes[i - 1]) {
+      return InvalidArgument(where + ": codes must be sorted and unique");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckRetry(const RetryPolicy& policy, StepIndex s, const char* field) {
   const std::string where = "step " + std::to_string(s) + " " + field + ": ";
   if (policy.max_attempts == 0 || policy.max_attempts > kMaxAttemptsLimit) {
@@ -24,12 +42,21 @@ Status CheckRetry(const RetryPolicy& policy, StepIndex s, const char* field) {
   if (!(policy.backoff.multiplier >= 1.0) || !std::isfinite(policy.backoff.multiplier)) {
     return InvalidArgument(where + "backoff multiplier must be >= 1");
   }
+  TRI_RETURN_IF_ERROR(CheckCodes(policy.non_retryable, where + "non_retryable"));
+  TRI_RETURN_IF_ERROR(CheckCodes(policy.retry_on, where + "retry_on"));
   return Status::Ok();
 }
 
-std::uint64_t Mix(std::uint64_t h, std::uint64_t v) {
-  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-  return h * 0xff51afd7ed558ccdull;
+void SortCodes(std::vector<int>& codes) {
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+}
+
+std::uint64_t MixCodes(std::uint64_t h, const std::vector<int>& codes) {
+  h = Mix(h, codes.size());
+  for (int code : codes)
+    h = Mix(h, static_cast<std::uint64_t>(code));
+  return h;
 }
 
 }  // namespace
@@ -45,7 +72,8 @@ Result<std::shared_ptr<const SagaPlan>> SagaPlan::Make(SagaGraph graph,
   const StepIndex n = graph.size();
   for (StepIndex s = 0; s < n; ++s) {
     const StepPolicy& p = policies[s];
-    if (p.timeout < Duration{0}) {
+    if (p.timeout < Duration{0} || p.schedule_to_start < Duration{0} ||
+        p.schedule_to_close < Duration{0}) {
       return InvalidArgument("step " + std::to_string(s) + ": negative timeout");
     }
     TRI_RETURN_IF_ERROR(CheckRetry(p.retry, s, "retry"));
@@ -56,6 +84,8 @@ Result<std::shared_ptr<const SagaPlan>> SagaPlan::Make(SagaGraph graph,
   plan->graph_ = std::move(graph);
   plan->deadline_ = deadline;
   plan->timeout_.reserve(n);
+  plan->schedule_to_start_.reserve(n);
+  plan->schedule_to_close_.reserve(n);
   plan->retry_.reserve(n);
   plan->compensate_retry_.reserve(n);
   plan->flags_.reserve(n);
@@ -64,14 +94,23 @@ Result<std::shared_ptr<const SagaPlan>> SagaPlan::Make(SagaGraph graph,
   for (StepIndex s = 0; s < n; ++s) {
     const StepPolicy& p = policies[s];
     plan->timeout_.push_back(p.timeout);
+    plan->schedule_to_start_.push_back(p.schedule_to_start);
+    plan->schedule_to_close_.push_back(p.schedule_to_close);
     plan->retry_.push_back(p.retry);
     plan->compensate_retry_.push_back(p.compensate_retry);
     std::uint8_t flags = 0;
     if (p.has_compensate) flags |= kFlagHasCompensate;
     if (p.compensate_when == CompensateWhen::kAttempted) flags |= kFlagAttempted;
     plan->flags_.push_back(flags);
-    if (p.timeout > Duration{0}) plan->any_timeout_ = true;
+    if (p.timeout > Duration{0} || p.schedule_to_start > Duration{0} ||
+        p.schedule_to_close > Duration{0}) {
+      plan->any_timeout_ = true;
+    }
     h = Mix(h, static_cast<std::uint64_t>(p.timeout.count()));
+    h = Mix(h, static_cast<std::uint64_t>(p.schedule_to_start.count()));
+    h = Mix(h, static_cast<std::uint64_t>(p.schedule_to_close.count()));
+    h = MixCodes(MixCodes(h, p.retry.non_retryable), p.retry.retry_on);
+    h = MixCodes(MixCodes(h, p.compensate_retry.non_retryable), p.compensate_retry.retry_on);
     h = Mix(h, p.retry.max_attempts);
     h = Mix(h, p.compensate_retry.max_attempts);
     h = Mix(h, flags);
@@ -94,15 +133,29 @@ Result<std::shared_ptr<const SagaPlan>> SagaPlan::FromSpec(const SagaSpec& spec)
   std::vector<StepPolicy> policies;
   policies.reserve(spec.steps.size());
   for (const StepSpec& step : spec.steps) {
-    policies.push_back(StepPolicy{
+    StepPolicy& policy = policies.emplace_back(StepPolicy{
         .timeout = step.timeout,
+        .schedule_to_start = step.schedule_to_start,
+        .schedule_to_close = step.schedule_to_close,
         .retry = step.retry,
         .compensate_retry = step.compensate_retry,
         .compensate_when = step.compensate_when,
         .has_compensate = step.compensate.has_value(),
     });
+    for (RetryPolicy* retry : {&policy.retry, &policy.compensate_retry}) {
+      SortCodes(retry->non_retryable);
+      SortCodes(retry->retry_on);
+    }
   }
   return Make(std::move(graph), std::move(policies), spec.deadline);
+}
+
+bool RetryAllowsCode(const RetryPolicy& policy, int code) {
+  if (std::binary_search(policy.non_retryable.begin(), policy.non_retryable.end(), code)) {
+    return false;
+  }
+  return policy.retry_on.empty() ||
+         std::binary_search(policy.retry_on.begin(), policy.retry_on.end(), code);
 }
 
 Duration BackoffDelay(const RetryPolicy& policy, std::uint32_t failed_attempt, Rng& rng) {

@@ -21,10 +21,20 @@ namespace tri::saga {
 // into timer ids; a larger value is a plan error).
 inline constexpr std::uint32_t kMaxAttemptsLimit = 1u << 20;
 
+// Retry codes (exit statuses, HTTP statuses, the orchestrator's 408) are in
+// [0, kMaxRetryCode].
+inline constexpr int kMaxRetryCode = 999;
+
 // What the orchestrator needs to know about one step.
 struct StepPolicy {
-  Duration timeout{0};  // per attempt (forward and compensation); 0 = none
-  RetryPolicy retry;    // forward attempts
+  // start_to_close: one attempt from its real start (forward and compensation); 0 = none
+  Duration timeout{0};
+  // An attempt scheduled but not started within this is timed out (forward and
+  // compensation); 0 = none
+  Duration schedule_to_start{0};
+  // The whole forward phase, from its first scheduling; 0 = none
+  Duration schedule_to_close{0};
+  RetryPolicy retry;  // forward attempts
   RetryPolicy compensate_retry{.max_attempts = 3};
   CompensateWhen compensate_when = CompensateWhen::kSucceeded;
   bool has_compensate = false;
@@ -34,11 +44,12 @@ class SagaPlan {
  public:
   // From a validated spec (graph built by SagaGraph::FromSpec). Errors: bad
   // ids, cycles, max_attempts of 0 or above kMaxAttemptsLimit, jitter outside
-  // [0, 1], negative durations.
+  // [0, 1], negative durations, retry codes outside [0, kMaxRetryCode]. The
+  // retry code lists are sorted and deduplicated here.
   static Result<std::shared_ptr<const SagaPlan>> FromSpec(const SagaSpec& spec);
 
   // From an already built graph and one policy per step (tests, benchmarks).
-  // Same checks as FromSpec.
+  // Same checks as FromSpec; retry code lists must already be sorted and unique.
   static Result<std::shared_ptr<const SagaPlan>> Make(SagaGraph graph,
                                                       std::vector<StepPolicy> policies,
                                                       Duration deadline = Duration{0});
@@ -52,13 +63,16 @@ class SagaPlan {
   Duration deadline() const { return deadline_; }  // 0 = none
 
   Duration timeout(StepIndex s) const { return timeout_[s]; }
+  Duration schedule_to_start(StepIndex s) const { return schedule_to_start_[s]; }
+  Duration schedule_to_close(StepIndex s) const { return schedule_to_close_[s]; }
   const RetryPolicy& retry(StepIndex s) const { return retry_[s]; }
   const RetryPolicy& compensate_retry(StepIndex s) const { return compensate_retry_[s]; }
   CompensateWhen compensate_when(StepIndex s) const {
     return (flags_[s] & kFlagAttempted) ? CompensateWhen::kAttempted : CompensateWhen::kSucceeded;
   }
   bool has_compensate(StepIndex s) const { return (flags_[s] & kFlagHasCompensate) != 0; }
-  // True when no step has a timeout: lets the orchestrator skip timer work.
+  // False when no step has any of the three timeouts: lets the orchestrator
+  // skip timer work.
   bool any_timeout() const { return any_timeout_; }
 
   // A cheap fingerprint of the plan's shape (step and edge counts, policies),
@@ -74,12 +88,19 @@ class SagaPlan {
   SagaGraph graph_;
   Duration deadline_{0};
   std::vector<Duration> timeout_;
+  std::vector<Duration> schedule_to_start_;
+  std::vector<Duration> schedule_to_close_;
   std::vector<RetryPolicy> retry_;
   std::vector<RetryPolicy> compensate_retry_;
   std::vector<std::uint8_t> flags_;
   bool any_timeout_ = false;
   std::uint64_t fingerprint_ = 0;
 };
+
+// Whether `policy` allows retrying a failure with `code`: not when the code is
+// in non_retryable; when retry_on is not empty, only when the code is in it.
+// (Attempts left and the action's own retryable flag are checked by the caller.)
+bool RetryAllowsCode(const RetryPolicy& policy, int code);
 
 // Delay before attempt `failed_attempt + 1`, after attempt `failed_attempt`
 // (>= 1) failed: min(initial * multiplier^(failed_attempt-1), max) scaled by a

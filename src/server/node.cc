@@ -345,6 +345,16 @@ void Node::Shutdown() {
   wake_.notify_one();
 }
 
+void Node::Halt() {
+  {
+    std::lock_guard lock(mu_);
+    halt_requested_ = true;
+    if (stop_requested_) return;
+    stop_requested_ = true;
+  }
+  wake_.notify_one();
+}
+
 Status Node::Wait() {
   std::unique_lock lock(mu_);
   stopped_cv_.wait(lock, [&] { return stopped_; });
@@ -378,6 +388,7 @@ void Node::Loop() {
                                  std::chrono::milliseconds(config_.raw.election_timeout_ms);
       }
     }
+    core.SetTime(WallMs());
     for (auto& fn : batch)
       fn(core);
     batch.clear();
@@ -416,7 +427,12 @@ void Node::Loop() {
       // A leader hands over first so the cluster does not wait an election timeout.
       const auto st = core.raft_status();
       const bool leader = core.leader() == core.id();
-      if (leader && st.conf_state.voters.size() > 1 && now < impl.shutdown_deadline) {
+      bool halt = false;
+      {
+        std::lock_guard lock(mu_);
+        halt = halt_requested_;
+      }
+      if (!halt && leader && st.conf_state.voters.size() > 1 && now < impl.shutdown_deadline) {
         if (!impl.transfer_started) {
           impl.transfer_started = true;
           raft::NodeId best = raft::kNoNode;
@@ -590,6 +606,7 @@ void Node::Publish() {
   const Member* me = core.members().Find(core.id());
   v.is_learner = me != nullptr && me->is_learner;
   v.nospace_alarm = core.state_machine().store().nospace_alarm();
+  v.syncs = core.stats().syncs;
   std::lock_guard lock(mu_);
   const bool stopping = published_.stopping;
   published_ = v;

@@ -47,6 +47,7 @@ struct NodeStatusView {
   bool is_learner = false;
   bool nospace_alarm = false;
   bool stopping = false;
+  std::uint64_t syncs = 0;  // fdatasyncs of the log so far
 };
 
 class Node {
@@ -69,6 +70,9 @@ class Node {
   // an election timeout), then everything stops. Safe from any thread and from a
   // signal-watching thread; idempotent.
   void Shutdown();
+  // Stops at once, as a crash would to the cluster: no leadership transfer,
+  // running saga actions cancelled. For in-process demos and tests.
+  void Halt();
 
   NodeStatusView status() const;
   // Prometheus text for the peer transport: bytes, messages, drops and round-trip
@@ -100,6 +104,7 @@ class Node {
   std::condition_variable wake_;
   std::vector<std::function<void(NodeCore&)>> inbox_;
   bool stop_requested_ = false;
+  bool halt_requested_ = false;
   bool stopped_ = false;
   Status stop_reason_;
   NodeStatusView published_;

@@ -139,6 +139,10 @@ class NodeCore {
 
   // Inputs.
   void Tick(std::uint64_t now_ms);
+  // The driver's clock between ticks: entries proposed from now on carry it (the
+  // saga orchestrators' time is the log's time, so it should be precise, not
+  // rounded to ticks). Never goes backwards.
+  void SetTime(std::uint64_t now_ms) { now_ms_ = std::max(now_ms_, now_ms); }
   void Step(raft::Message m);
   void ReportUnreachable(raft::NodeId peer);
 

@@ -81,7 +81,10 @@ struct SagaView {
   std::uint64_t retries = 0;
   std::uint64_t compensation_attempts = 0;
   std::uint64_t stale_results_dropped = 0;
-  std::vector<SagaStepView> steps;  // empty in list replies
+  std::uint32_t max_parallelism = 0;  // peak forward attempts running at once
+  double avg_parallelism = 0.0;       // busy time / wall time
+  std::uint64_t wall_us = 0;          // start to finish (or to the last event), log time
+  std::vector<SagaStepView> steps;    // empty in list replies
 };
 
 struct SagaListRequest {

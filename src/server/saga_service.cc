@@ -79,6 +79,9 @@ SagaView MakeSagaView(const rsm::SagaInstance& instance, bool summary) {
   v.retries = stats.retries;
   v.compensation_attempts = stats.compensation_attempts;
   v.stale_results_dropped = instance.stale_results_dropped;
+  v.max_parallelism = stats.max_parallelism;
+  v.avg_parallelism = stats.avg_parallelism;
+  v.wall_us = static_cast<std::uint64_t>(std::max<std::int64_t>(0, stats.wall.count() / 1000));
   if (summary) return v;
   v.steps.resize(def.step_ids.size());
   for (saga::StepIndex s = 0; s < def.step_ids.size(); ++s) {
@@ -196,6 +199,7 @@ NodeSagas::~NodeSagas() {
 
 void NodeSagas::AfterRound(NodeCore& core, std::uint64_t now_ms) {
   core_ = &core;
+  proposed_ = false;
   now_ms_ = now_ms;
   rsm::StateMachine& sm = core.mutable_state_machine();
   for (const rsm::SagaSweepRecord& r : sm.TakeSweptSagas()) {
@@ -239,6 +243,7 @@ void NodeSagas::ProposeSaga(std::string payload,
     done(Status::Ok(), c.applied->saga ? &*c.applied->saga : nullptr);
   });
   core_->Propose(token, rsm::CommandKind::kSaga, std::move(payload));
+  proposed_ = true;
 }
 
 void NodeSagas::Propose(NodeCore& core, const rsm::SagaCommand& command,

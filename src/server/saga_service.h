@@ -87,6 +87,7 @@ class NodeSagas final : public SagaBackend, public SagaProposer {
   std::multimap<std::string, WatchId> watchers_by_saga_;
   std::atomic<std::uint64_t> next_watch_id_{1};  // handed out on any thread
   std::uint64_t now_ms_ = 0;
+  bool proposed_ = false;  // since the last AfterRound
 };
 
 // The view of a saga the API returns (with steps unless `summary`).

@@ -57,10 +57,10 @@ TEST(TriCli, RunOfACompletingSagaExits0) {
   EXPECT_NE(ran.out.find("completed"), std::string::npos) << ran.out;
 }
 
-TEST(TriCli, RunOfACompensatedSagaExits1AndWritesTheTrace) {
+TEST(TriCli, RunOfACompensatedSagaExits3AndWritesTheTrace) {
   const std::string trace = ::testing::TempDir() + "tri_cli_trace.jsonl";
   const Ran ran = RunTri("run examples/compensation.yaml --json --trace-json " + trace);
-  EXPECT_EQ(ran.exit_code, 1) << ran.out;
+  EXPECT_EQ(ran.exit_code, 3) << ran.out;
   const auto result = nlohmann::json::parse(ran.out, nullptr, false);
   ASSERT_FALSE(result.is_discarded()) << ran.out;
   EXPECT_EQ(result["outcome"], "compensated");
@@ -76,18 +76,28 @@ TEST(TriCli, RunOfACompensatedSagaExits1AndWritesTheTrace) {
   EXPECT_EQ(last_event, "saga_compensated");
 }
 
-TEST(TriCli, DemoJsonReportsTheFourScenarios) {
+TEST(TriCli, DemoJsonReportsTheFiveScenariosFromTheDurablePath) {
   const Ran ran = RunTri("demo --json");
   ASSERT_EQ(ran.exit_code, 0) << ran.out;
   const auto report = nlohmann::json::parse(ran.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << ran.out;
-  ASSERT_EQ(report["scenarios"].size(), 4u);
+  ASSERT_EQ(report["scenarios"].size(), 5u);
   EXPECT_EQ(report["scenarios"][0]["name"], "diamond");
   EXPECT_EQ(report["scenarios"][0]["completed"], 30);
   EXPECT_EQ(report["scenarios"][1]["compensations"], 30);
   EXPECT_EQ(report["scenarios"][2]["timed_out"], 4);
   EXPECT_EQ(report["scenarios"][2]["cancelled"], 4);
   EXPECT_EQ(report["scenarios"][3]["completed"], 15);
+  // The failover scenario: every saga finished with the diamond's counts after
+  // its leader was stopped.
+  EXPECT_EQ(report["scenarios"][4]["name"], "failover");
+  EXPECT_EQ(report["scenarios"][4]["completed"], 20);
+  EXPECT_EQ(report["scenarios"][4]["steps_succeeded"], 100);
+  // Durable: every scenario went through the log.
+  for (const auto& scenario : report["scenarios"]) {
+    EXPECT_GT(scenario["entries_per_saga"].get<double>(), 0.0) << scenario["name"];
+    EXPECT_GT(scenario["fsyncs_per_saga"].get<double>(), 0.0) << scenario["name"];
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // RunHttp against an httplib::Server on 127.0.0.1: statuses and the expect
-// list, request delivery, transport errors, bounds, bad input, cancellation.
+// list, request delivery, transport errors, bounds, bad input, cancellation,
+// redaction of credentials; https against a server whose CA the test makes.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -10,7 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -54,6 +57,10 @@ class HttpRunner : public ::testing::Test {
       res.set_content(req.method + "|" + req.body, "text/plain");
     });
     server_.Delete("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(req.method, "text/plain");
+    });
+    server_.Options("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", "GET, POST, OPTIONS");
       res.set_content(req.method, "text/plain");
     });
     server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
@@ -319,6 +326,108 @@ TEST_F(HttpRunner, CancelBeforeStartSendsNothing) {
   ActionOutcome outcome = RunHttp({.url = Url("/count")}, options_, token);
   EXPECT_EQ(outcome.code, saga::kCodeCancelled);
   EXPECT_EQ(hits.load(), 0);
+}
+
+TEST_F(HttpRunner, OptionsIsSent) {
+  ActionOutcome outcome = Send({.method = "options", .url = Url("/echo")});
+  ASSERT_TRUE(outcome.succeeded) << outcome.message;
+  EXPECT_EQ(outcome.output, "OPTIONS");
+}
+
+TEST_F(HttpRunner, FailureMessagesNeverShowUrlCredentialsOrHeaderValues) {
+  ActionOutcome outcome = Send({.url = Url("/status/503?token=s3cret#frag-secret"),
+                                .headers = {{"Authorization", "Bearer t0ken"}}});
+  EXPECT_EQ(outcome.code, 503);
+  EXPECT_EQ(outcome.message.find("s3cret"), std::string::npos) << outcome.message;
+  EXPECT_EQ(outcome.message.find("frag-secret"), std::string::npos) << outcome.message;
+  EXPECT_EQ(outcome.message.find("t0ken"), std::string::npos) << outcome.message;
+  EXPECT_NE(outcome.message.find("/status/503?token=***"), std::string::npos) << outcome.message;
+  // A transport error names the request the same way.
+  const int closed_port = port_;
+  server_.stop();
+  thread_.join();
+  thread_ = std::thread([] {});
+  outcome = Send({.url = "http://127.0.0.1:" + std::to_string(closed_port) + "/x?key=s3cret"});
+  EXPECT_EQ(outcome.code, 503);
+  EXPECT_EQ(outcome.message.find("s3cret"), std::string::npos) << outcome.message;
+}
+
+// An https server whose certificate is issued, at test time, by a CA that
+// only the test knows (openssl CLI).
+class HttpsRunner : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/tri-https-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    const std::string script =
+        "cd " + dir_ +
+        " && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext"
+        " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        " -keyout ca.key -out ca.crt -days 2 -subj '/CN=tri test CA'"
+        " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+        " -keyout server.key -out server.csr -subj '/CN=localhost'"
+        " && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+        " -out server.crt -days 2 -extfile san.ext) >" +
+        dir_ + "/openssl.log 2>&1";
+    ASSERT_EQ(std::system(("(" + script).c_str()), 0) << "openssl failed; see " << dir_;
+    server_ = std::make_unique<httplib::SSLServer>((dir_ + "/server.crt").c_str(),
+                                                   (dir_ + "/server.key").c_str());
+    ASSERT_TRUE(server_->is_valid());
+    server_->Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("over tls", "text/plain");
+    });
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    auto deadline = Clock::now() + kPromptBound;
+    while (!server_->is_running() && Clock::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(server_->is_running());
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->stop();
+    if (thread_.joinable()) thread_.join();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  ActionOutcome Get(const std::string& host, const HttpOptions& options) {
+    CancelToken token;
+    return RunHttp({.url = "https://" + host + ":" + std::to_string(port_) + "/hello"}, options,
+                   token);
+  }
+
+  std::string dir_;
+  std::unique_ptr<httplib::SSLServer> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+TEST_F(HttpsRunner, RequestSucceedsWhenTheClientTrustsTheTestCa) {
+  HttpOptions options;
+  options.ca_file = dir_ + "/ca.crt";
+  ActionOutcome outcome = Get("127.0.0.1", options);
+  ASSERT_TRUE(outcome.succeeded) << outcome.message;
+  EXPECT_EQ(outcome.output, "over tls");
+  outcome = Get("localhost", options);
+  ASSERT_TRUE(outcome.succeeded) << outcome.message;
+}
+
+TEST_F(HttpsRunner, UnknownCaIsRefusedByDefault) {
+  ActionOutcome outcome = Get("127.0.0.1", HttpOptions{});
+  EXPECT_FALSE(outcome.succeeded);
+  EXPECT_EQ(outcome.code, 503);
+  EXPECT_NE(outcome.message.find("SSL"), std::string::npos) << outcome.message;
+}
+
+TEST_F(HttpsRunner, MissingCaFileIsAConfigurationErrorNotARetry) {
+  HttpOptions options;
+  options.ca_file = dir_ + "/no-such-ca.crt";
+  ActionOutcome outcome = Get("127.0.0.1", options);
+  EXPECT_FALSE(outcome.succeeded);
+  EXPECT_FALSE(outcome.retryable);
+  EXPECT_NE(outcome.message.find("no-such-ca.crt"), std::string::npos) << outcome.message;
 }
 
 }  // namespace

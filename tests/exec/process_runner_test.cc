@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -344,6 +345,76 @@ TEST_P(ProcessRunner, GrandchildHoldingStdoutDoesNotHangTheRunner) {
 
 INSTANTIATE_TEST_SUITE_P(Watchers, ProcessRunner, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Pidfd" : "Polling"; });
+
+// Reads the pid a process wrote to `file`, waiting (bounded) for it.
+pid_t WaitForPid(const std::string& file) {
+  auto deadline = Clock::now() + kPromptBound;
+  while (Clock::now() < deadline) {
+    std::ifstream in(file);
+    long pid = 0;
+    if (in >> pid && pid > 0) return static_cast<pid_t>(pid);
+    std::this_thread::sleep_for(5ms);
+  }
+  return -1;
+}
+
+std::string TempFile(const std::string& name) {
+  return ::testing::TempDir() + "tri_exec_" + std::to_string(::getpid()) + "_" + name;
+}
+
+TEST(ProcessLifetime, ChildDiesWhenTheProcessThatStartedItIsKilled) {
+  const std::string pid_file = TempFile("pdeathsig.pid");
+  std::remove(pid_file.c_str());
+  const pid_t runner = ::fork();
+  ASSERT_GE(runner, 0);
+  if (runner == 0) {
+    // A stand-in for `tri run` or the server: starts a long child, then is
+    // killed with SIGKILL by the test, so it never cancels anything.
+    CancelToken token;
+    RunProcess({.argv = {"/bin/sh", "-c", "echo $$ > " + pid_file + "; exec sleep 30"}}, {}, token);
+    ::_exit(0);
+  }
+  const pid_t child = WaitForPid(pid_file);
+  ::kill(runner, SIGKILL);
+  int status = 0;
+  ::waitpid(runner, &status, 0);
+  std::remove(pid_file.c_str());
+  ASSERT_GT(child, 0) << "the child never wrote its pid";
+  EXPECT_TRUE(EventuallyDead(child)) << "the child outlived the process that started it";
+}
+
+TEST(ProcessLifetime, StopAllProcessesKillsEveryGroupAndStartsNoMore) {
+  const std::string pid_file = TempFile("stopall.pid");
+  std::remove(pid_file.c_str());
+  // StopAllProcesses cannot be undone: run it in a child process that
+  // reports through its exit status.
+  const pid_t helper = ::fork();
+  ASSERT_GE(helper, 0);
+  if (helper == 0) {
+    auto running = std::async(std::launch::async, [&] {
+      CancelToken token;
+      return RunProcess({.argv = {"/bin/sh", "-c", "sleep 30 & echo $! > " + pid_file + "; wait"}},
+                        {}, token);
+    });
+    const pid_t grandchild = WaitForPid(pid_file);
+    if (grandchild <= 0) ::_exit(10);
+    StopAllProcesses();
+    const ActionOutcome stopped = running.get();
+    if (stopped.succeeded || stopped.code != 128 + SIGKILL) ::_exit(11);
+    if (!EventuallyDead(grandchild)) ::_exit(12);
+    CancelToken token;
+    const ActionOutcome later = RunProcess({.argv = {"/bin/true"}}, {}, token);
+    if (later.succeeded || later.code != saga::kCodeCancelled) ::_exit(13);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(helper, &status, 0), helper);
+  std::remove(pid_file.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  // 10: no pid; 11: the child was not SIGKILLed; 12: the grandchild lived;
+  // 13: a later RunProcess started.
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
 
 }  // namespace
 }  // namespace tri::exec

@@ -16,6 +16,7 @@
 
 #include "exec/report_json.h"
 #include "saga/dsl/parser.h"
+#include "saga/saga_id.h"
 
 namespace tri::exec {
 namespace {
@@ -187,13 +188,74 @@ TEST(Runtime, AdmissionControlRefusesSagasBeyondTheLimitWithAClearError) {
   EXPECT_TRUE(runtime.Submit(definition, submit).ok());
 }
 
-TEST(Runtime, DuplicateSagaIdIsRefused) {
+TEST(Runtime, RunningSagaIdIsRefusedWithoutTheAlreadyRunningFlag) {
   Runtime runtime;
   auto definition = Define("name: long\nsteps:\n  - {id: a, run: {sleep: {duration: 30s}}}\n");
   ASSERT_TRUE(runtime.Submit(definition, SubmitOptions{.saga_id = "x"}).ok());
   auto again = runtime.Submit(definition, SubmitOptions{.saga_id = "x"});
   ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
   EXPECT_NE(again.status().message().find("already running"), std::string::npos);
+}
+
+TEST(Runtime, SubmittingARunningIdReturnsThatSagaInsteadOfStartingAnother) {
+  Runtime runtime;
+  auto definition = Define("name: long\nsteps:\n  - {id: a, run: {sleep: {duration: 30s}}}\n");
+  bool first_running = true;
+  auto first = runtime.Submit(
+      definition, SubmitOptions{.saga_id = "order-7", .already_running = &first_running});
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first_running);
+  std::atomic<int> second_finished{0};
+  bool second_running = false;
+  auto second = runtime.Submit(definition,
+                               SubmitOptions{.saga_id = "order-7",
+                                             .on_finished = [&](SagaResult) { ++second_finished; },
+                                             .already_running = &second_running});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(*second, "order-7");
+  EXPECT_TRUE(second_running);
+  EXPECT_EQ(runtime.running_sagas(), 1u);
+  ASSERT_TRUE(runtime.Abort("order-7").ok());
+  while (runtime.running_sagas() > 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(second_finished, 0) << "the refused submission's callback ran";
+}
+
+TEST(Runtime, InvalidClientIdIsRefused) {
+  Runtime runtime;
+  auto definition = Define("name: n\nsteps:\n  - {id: a, run: noop}\n");
+  for (const char* bad : {"has space", "..", "a/b", "ünïcode"}) {
+    auto submitted = runtime.Submit(definition, SubmitOptions{.saga_id = bad});
+    EXPECT_EQ(submitted.status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(Runtime, EveryRunGetsItsOwnIdAndIdempotencyKeys) {
+  Runtime runtime;
+  auto definition = Define(R"(name: keys
+steps:
+  - id: a
+    retry: {max_attempts: 2, backoff: {initial: 1ms}}
+    run: {exec: {argv: [sh, -c, 'echo "{\"id\": \"$0\", \"key\": \"$1\"}"; test "$2" = 2', "${saga.id}", "${idempotency_key}", "${attempt}"]}}
+)");
+  std::vector<nlohmann::json> outputs;
+  std::vector<std::string> ids;
+  for (int run = 0; run < 2; ++run) {
+    auto result = runtime.Run(definition, {});
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->outcome, saga::SagaOutcome::kCompleted) << SagaResultToJson(*result).dump(2);
+    EXPECT_EQ(result->saga_id.size(), saga::kUlidLength) << result->saga_id;
+    EXPECT_TRUE(saga::ValidateSagaId(result->saga_id).ok()) << result->saga_id;
+    ids.push_back(result->saga_id);
+    outputs.push_back(nlohmann::json::parse(std::string(Step(*result, "a").output)));
+  }
+  EXPECT_NE(ids[0], ids[1]);
+  for (int run = 0; run < 2; ++run) {
+    EXPECT_EQ(outputs[run]["id"], ids[run]);
+    // The output is attempt 2's: keys are per attempt.
+    EXPECT_EQ(outputs[run]["key"], ids[run] + "/a/2");
+  }
 }
 
 TEST(Runtime, InputsAreCheckedAndDefaultsFilled) {
@@ -292,6 +354,74 @@ TEST(Runtime, TraceLinesCarryTheDocumentedFields) {
     const bool saga_level = line["event"].get<std::string>().rfind("saga_", 0) == 0;
     EXPECT_EQ(line.contains("step"), !saga_level) << line.dump();
   }
+}
+
+TEST(Runtime, StepThatSucceededAfterAFailedAttemptReportsNoFailureCode) {
+  Runtime runtime;
+  auto result = runtime.Run(Define(R"(name: flaky
+steps:
+  - id: a
+    retry: {max_attempts: 2, backoff: {initial: 1ms}}
+    run: {exec: {argv: [sh, -c, 'test "$0" = 2 || { echo boom >&2; exit 3; }', "${attempt}"]}}
+    compensate: noop
+  - {id: b, needs: [a], run: {fail: {code: 409, message: conflict, retryable: false}}}
+)"),
+                            {});
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(result->outcome, saga::SagaOutcome::kCompensated);
+  const StepReport a = Step(*result, "a");
+  EXPECT_EQ(a.attempts, 2u);
+  EXPECT_EQ(a.forward_state, saga::StepState::kSucceeded);
+  EXPECT_EQ(a.code, 0);
+  EXPECT_EQ(a.message, "");
+  EXPECT_EQ(SagaResultToJson(*result)["steps"][0]["code"], 0);
+  EXPECT_EQ(Step(*result, "b").code, 409);
+}
+
+TEST(Runtime, StepTimesAreRecordedOnRequest) {
+  Runtime runtime;
+  auto definition = Define(R"(name: timed
+steps:
+  - {id: a, run: {sleep: {duration: 20ms}}, compensate: noop}
+  - {id: b, needs: [a], run: {fail: {code: 409, retryable: false}}}
+  - {id: c, needs: [b], run: noop}
+)");
+  auto plain = runtime.Run(definition, {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_TRUE(plain->step_times.empty());
+  EXPECT_EQ(Step(*plain, "a").times.started_unix_ms, 0);
+
+  auto timed = runtime.Run(definition, SubmitOptions{.record_step_times = true});
+  ASSERT_TRUE(timed.ok());
+  const StepTimes a = Step(*timed, "a").times;
+  EXPECT_GE(a.started_unix_ms, timed->started_unix_ms);
+  EXPECT_GE(a.ended_unix_ms, a.started_unix_ms);
+  EXPECT_GE(a.compensation_started_unix_ms, a.ended_unix_ms);
+  EXPECT_GE(a.compensation_ended_unix_ms, a.compensation_started_unix_ms);
+  EXPECT_GT(Step(*timed, "b").times.ended_unix_ms, 0);
+  EXPECT_EQ(Step(*timed, "b").times.compensation_started_unix_ms, 0);
+  EXPECT_EQ(Step(*timed, "c").times.started_unix_ms, 0);  // never started
+  const auto json = SagaResultToJson(*timed);
+  EXPECT_EQ(json["steps"][0]["started_unix_ms"], a.started_unix_ms);
+  EXPECT_TRUE(json["steps"][2]["started_unix_ms"].is_null());
+}
+
+TEST(Runtime, EventsTellARetriedAttemptFromAFailedStep) {
+  Runtime runtime;
+  std::vector<bool> will_retry;
+  auto result = runtime.Run(Define(R"(name: flaky
+steps:
+  - id: a
+    retry: {max_attempts: 2, backoff: {initial: 1ms}}
+    run: {fail: {code: 503}}
+)"),
+                            SubmitOptions{.on_event = [&](const SagaEvent& event) {
+                              if (event.record.event == saga::TraceEvent::kStepFailed) {
+                                will_retry.push_back(WillRetry(event));
+                              }
+                            }});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(will_retry, (std::vector<bool>{true, false}));
 }
 
 }  // namespace

@@ -64,5 +64,45 @@ TEST(HttpUrl, RejectsWhatCannotBeSent) {
   EXPECT_NE(Error("http://[host]/").find("IPv6"), std::string::npos);
 }
 
+TEST(RedactUrl, HidesUserInfoQueryValuesAndFragment) {
+  EXPECT_EQ(RedactUrl("https://user:pa55@api.example.com:8443/pay?token=s3cret&page=2#access=x"),
+            "https://***@api.example.com:8443/pay?token=***&page=***#***");
+  EXPECT_EQ(RedactUrl("http://h/p?justasecret"), "http://h/p?***");
+  EXPECT_EQ(RedactUrl("http://h/p?a=1&&b"), "http://h/p?a=***&&***");
+}
+
+TEST(RedactUrl, KeepsUrlsWithoutCredentialsAsTheyAre) {
+  for (const char* url : {"http://127.0.0.1:8080/a/b", "https://[::1]/", "not a url", "",
+                          "http://host/path@with-at"}) {
+    EXPECT_EQ(RedactUrl(url), url);
+  }
+}
+
+TEST(RedactUrl, HidesSecretsOfTextThatIsNotAValidUrl) {
+  EXPECT_EQ(RedactUrl("ftp://u:p@h/?k=v"), "ftp://***@h/?k=***");
+  EXPECT_EQ(RedactUrl("/relative?key=v"), "/relative?key=***");
+  EXPECT_EQ(RedactUrl("/cb?next=http://u:p@h/"), "/cb?next=***");
+  EXPECT_EQ(RedactUrl("http://h/cb?next=http://u:p@h/"), "http://h/cb?next=***");
+}
+
+TEST(HttpUrl, ErrorsNeverQuoteCredentials) {
+  const std::string error = Error("http://admin:hunter2@host/x?api_key=k3y");
+  EXPECT_EQ(error.find("hunter2"), std::string::npos) << error;
+  EXPECT_EQ(error.find("k3y"), std::string::npos) << error;
+  EXPECT_NE(error.find("http://***@host/x?api_key=***"), std::string::npos) << error;
+}
+
+TEST(RedactHeader, CredentialHeadersAreHiddenOthersKept) {
+  EXPECT_TRUE(IsCredentialHeader("authorization"));
+  EXPECT_TRUE(IsCredentialHeader("Proxy-Authorization"));
+  EXPECT_TRUE(IsCredentialHeader("COOKIE"));
+  EXPECT_TRUE(IsCredentialHeader("Set-Cookie"));
+  EXPECT_FALSE(IsCredentialHeader("Content-Type"));
+  EXPECT_EQ(RedactHeaderValue("Authorization", "Bearer abc.def"), "Bearer ***");
+  EXPECT_EQ(RedactHeaderValue("Proxy-Authorization", "opaque"), "***");
+  EXPECT_EQ(RedactHeaderValue("Cookie", "session=abc"), "***");
+  EXPECT_EQ(RedactHeaderValue("X-Trace", "t-1"), "t-1");
+}
+
 }  // namespace
 }  // namespace tri::exec

@@ -42,6 +42,7 @@ struct Scenario {
   std::shared_ptr<const SagaPlan> plan;
   std::optional<Duration> abort_at;
   double p_fail = 0, p_hang = 0, p_comp_fail = 0;
+  bool start_delays = false;  // attempts wait for an executor before they start
 
   // What an attempt does: a pure function of (seed, phase, step, attempt).
   AttemptScript Attempt(AttemptPhase phase, StepIndex s, std::uint32_t attempt) const {
@@ -52,6 +53,14 @@ struct Scenario {
     a.duration = microseconds(1 + (h % 5000));
     a.code = 500 + static_cast<int>((h >> 8) % 4);
     a.retryable = ((h >> 20) % 4) != 0;
+    if (start_delays) {
+      a.start_delay = microseconds((h >> 24) % 4000);
+      // Some attempts never get an executor; schedule_to_start ends them.
+      if (plan->schedule_to_start(s) > Duration{0} && (h >> 40) % 8 == 0) {
+        a.result = AttemptScript::Result::kNeverStarts;
+        return a;
+      }
+    }
     if (phase == AttemptPhase::kForward) {
       if (u < p_hang && plan->timeout(s) > Duration{0}) {
         a.result = AttemptScript::Result::kHang;
@@ -97,6 +106,11 @@ Scenario RandomScenario(std::uint64_t seed, std::uint32_t n) {
         rng.Bernoulli(0.5) ? CompensateWhen::kAttempted : CompensateWhen::kSucceeded;
     p.compensate_retry.max_attempts = 1 + static_cast<std::uint32_t>(rng.Uniform(3));
     p.compensate_retry.backoff.initial = microseconds(rng.Uniform(2) * 300);
+    if (rng.Bernoulli(0.2)) p.schedule_to_start = milliseconds(2 + rng.Uniform(4));
+    if (rng.Bernoulli(0.15)) p.schedule_to_close = milliseconds(5 + rng.Uniform(25));
+    // Retry by code over the scripted codes (500..503) and the timeouts' 408.
+    if (rng.Bernoulli(0.2)) p.retry.non_retryable = {500 + static_cast<int>(rng.Uniform(4))};
+    if (rng.Bernoulli(0.2)) p.retry.retry_on = {408, 501, 503};
   }
   const Duration deadline = rng.Bernoulli(0.3) ? milliseconds(1 + rng.Uniform(40)) : Duration{0};
   if (rng.Bernoulli(0.2)) sc.abort_at = milliseconds(rng.Uniform(30));
@@ -105,6 +119,7 @@ Scenario RandomScenario(std::uint64_t seed, std::uint32_t n) {
   sc.p_fail = rng.Bernoulli(0.5) ? 0.0 : rng.NextDouble() * 2.0 / n;
   sc.p_hang = rng.Bernoulli(0.5) ? 0.0 : rng.NextDouble() * 2.0 / n;
   sc.p_comp_fail = rng.NextDouble() * 0.15;
+  sc.start_delays = rng.Bernoulli(0.5);
   auto graph = SagaGraph::FromNeeds(sc.needs);
   TRI_ASSERT(graph.ok());
   auto plan = SagaPlan::Make(std::move(*graph), std::move(policies), deadline);
@@ -297,6 +312,46 @@ RC_GTEST_PROP(OrchestratorProperties, SameSeedSameTraceAndRestoredStateContinues
   RC_ASSERT(original->orch().trace() == forked->orch().trace());
   RC_ASSERT(original->orch().Serialize() == forked->orch().Serialize());
   RC_ASSERT(original->commands() == a->commands());
+}
+
+// Restore's validation accepts every state the orchestrator can reach,
+// restoring is a serialize fixed point, and PendingTimers names exactly the
+// armed timers that still matter: checked after every input.
+RC_GTEST_PROP(OrchestratorProperties, EveryReachableStateRestores, ()) {
+  const auto seed = *rc::gen::arbitrary<std::uint64_t>();
+  const auto n = *rc::gen::resize(100, rc::gen::inRange<std::uint32_t>(1, 40));
+  const Scenario sc = RandomScenario(seed, n);
+  RC_LOG() << "seed " << seed << " steps " << n << "\n";
+  auto d = MakeDriver(sc);
+  SeededRng rng(1);
+  for (int i = 0; i < 5'000; ++i) {
+    const std::string bytes = d->orch().Serialize();
+    Orchestrator restored(sc.plan, rng);
+    const Status status = restored.Restore(bytes);
+    if (!status.ok()) RC_FAIL("input " + std::to_string(d->inputs()) + ": " + status.ToString());
+    RC_ASSERT(restored.Serialize() == bytes);
+    // PendingTimers is exactly the set of armed timers that still matter:
+    // those whose firing is not ignored as stale.
+    std::vector<std::pair<TimerId, TimePoint>> live;
+    for (const auto& [id, at] : d->QueuedTimers()) {
+      Orchestrator probe(sc.plan, rng);
+      RC_ASSERT(probe.Restore(bytes).ok());
+      const std::uint64_t stale = probe.stats().stale_results_ignored;
+      std::vector<Command> out;
+      probe.OnTimerFired(id, d->now(), out);
+      if (probe.stats().stale_results_ignored == stale) live.emplace_back(id, at);
+    }
+    std::vector<std::pair<TimerId, TimePoint>> pending;
+    for (const Command& c : restored.PendingTimers()) {
+      RC_ASSERT(c.kind == CommandKind::kArmTimer);
+      pending.emplace_back(c.timer, c.fire_at);
+    }
+    std::sort(live.begin(), live.end());
+    std::sort(pending.begin(), pending.end());
+    RC_ASSERT(live == pending);
+    if (!d->Step()) break;
+  }
+  RC_ASSERT(d->orch().finished());
 }
 
 RC_GTEST_PROP(OrchestratorProperties, AllSucceedingWallTimeEqualsCriticalPath, ()) {

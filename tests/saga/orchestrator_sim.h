@@ -4,8 +4,9 @@
 // queue of future events (attempt results, timers, abort) ordered by (time,
 // sequence), and a script deciding what each attempt does. It records every
 // command with the index of the input that produced it, so tests can check
-// ordering properties. Results of cancelled attempts are still delivered
-// (late), to exercise the orchestrator's staleness checks.
+// ordering properties. Every scheduled attempt reports started after the
+// script's start_delay (unless it never starts), then its result. Results of cancelled attempts are
+// still delivered (late), to exercise the orchestrator's staleness checks.
 
 #include <cstdint>
 #include <functional>
@@ -23,9 +24,11 @@
 namespace tri::saga::testing {
 
 struct AttemptScript {
-  enum class Result { kSucceed, kFail, kHang };
+  // kHang: started, never a result; kNeverStarts: not even a started report.
+  enum class Result { kSucceed, kFail, kHang, kNeverStarts };
   Result result = Result::kSucceed;
-  Duration duration{0};
+  Duration start_delay{0};  // scheduled -> started (waiting for an executor)
+  Duration duration{0};     // started -> result
   int code = 500;
   bool retryable = true;
 };
@@ -80,6 +83,11 @@ class SimDriver {
       case Pending::kTimer:
         Call([&](std::vector<Command>& out) { orch_->OnTimerFired(p.timer, now_, out); });
         break;
+      case Pending::kStarted:
+        Call([&](std::vector<Command>& out) {
+          orch_->OnAttemptStarted(p.phase, p.step, p.attempt, now_, out);
+        });
+        break;
       case Pending::kSuccess:
         Call([&](std::vector<Command>& out) {
           orch_->OnAttemptSucceeded(p.phase, p.step, p.attempt, now_, out,
@@ -102,6 +110,18 @@ class SimDriver {
     }
   }
 
+  // Timers armed and not yet fired (stale ones included), by (time, arming order).
+  std::vector<std::pair<TimerId, TimePoint>> QueuedTimers() const {
+    std::vector<std::pair<TimerId, TimePoint>> timers;
+    auto queue = queue_;
+    while (!queue.empty()) {
+      const auto& [at, seq, p] = queue.top();
+      if (p.kind == Pending::kTimer) timers.emplace_back(p.timer, at);
+      queue.pop();
+    }
+    return timers;
+  }
+
   Orchestrator& orch() { return *orch_; }
   TimePoint now() const { return now_; }
   std::uint64_t inputs() const { return inputs_; }
@@ -119,7 +139,7 @@ class SimDriver {
 
  private:
   struct Pending {
-    enum Kind { kAbort, kTimer, kSuccess, kFailure } kind;
+    enum Kind { kAbort, kTimer, kSuccess, kFailure, kStarted } kind;
     AttemptPhase phase = AttemptPhase::kForward;
     StepIndex step = kNoStep;
     std::uint32_t attempt = 0;
@@ -177,6 +197,11 @@ class SimDriver {
       switch (c.kind) {
         case CommandKind::kStartAttempt: {
           const AttemptScript a = script_(c.phase, c.step, c.attempt);
+          if (a.result == AttemptScript::Result::kNeverStarts) break;
+          Push(now_ + a.start_delay, Pending{.kind = Pending::kStarted,
+                                             .phase = c.phase,
+                                             .step = c.step,
+                                             .attempt = c.attempt});
           if (a.result == AttemptScript::Result::kHang) break;
           Pending p{.kind = a.result == AttemptScript::Result::kSucceed ? Pending::kSuccess
                                                                         : Pending::kFailure,
@@ -185,7 +210,7 @@ class SimDriver {
                     .attempt = c.attempt,
                     .code = a.code,
                     .retryable = a.retryable};
-          Push(now_ + a.duration, p);
+          Push(now_ + a.start_delay + a.duration, p);
           break;
         }
         case CommandKind::kArmTimer:

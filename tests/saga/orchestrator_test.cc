@@ -55,6 +55,16 @@ std::vector<StepIndex> Cancels(const std::vector<Command>& out) {
   }
   return steps;
 }
+// Reports every attempt scheduled in `scheduled` as really started at `now`.
+void ReportStarted(Orchestrator& o, const std::vector<Command>& scheduled, TimePoint now,
+                   std::vector<Command>& out) {
+  const std::vector<Command> copy = scheduled;  // `out` may be `scheduled`
+  for (const Command& c : copy) {
+    if (c.kind == CommandKind::kStartAttempt)
+      o.OnAttemptStarted(c.phase, c.step, c.attempt, now, out);
+  }
+}
+
 const Command* Find(const std::vector<Command>& out, CommandKind kind) {
   for (const Command& c : out) {
     if (c.kind == kind) return &c;
@@ -77,15 +87,23 @@ TEST(Orchestrator, StartsEachStepAsSoonAsAllItsNeedsSucceeded) {
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
   EXPECT_EQ(Starts(out, kFwd), V{0});
+  ReportStarted(o, out, At(seconds(0)), out);
   out.clear();
   o.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out);
   EXPECT_EQ(Starts(out, kFwd), (V{1, 2, 3}));
+  EXPECT_EQ(o.running(), 0u) << "scheduled, not yet started";
+  EXPECT_EQ(o.first_started_at(1), std::nullopt);
+  EXPECT_EQ(o.forward_ended_at(1), std::nullopt);
+  EXPECT_EQ(o.in_flight(), 3u);
+  ReportStarted(o, out, At(seconds(1)), out);
+  EXPECT_EQ(o.running(), 3u);
   out.clear();
   o.OnAttemptSucceeded(kFwd, 1, 1, At(seconds(2)), out);
   o.OnAttemptSucceeded(kFwd, 3, 1, At(seconds(2)), out);
   EXPECT_TRUE(out.empty()) << "step 4 must wait for step 2";
   o.OnAttemptSucceeded(kFwd, 2, 1, At(seconds(3)), out);
   EXPECT_EQ(Starts(out, kFwd), V{4});
+  ReportStarted(o, out, At(seconds(3)), out);
   out.clear();
   o.OnAttemptSucceeded(kFwd, 4, 1, At(seconds(4)), out, "{\"ok\":true}");
   ASSERT_EQ(out.size(), 1u);
@@ -93,6 +111,9 @@ TEST(Orchestrator, StartsEachStepAsSoonAsAllItsNeedsSucceeded) {
   EXPECT_EQ(out[0].outcome, SagaOutcome::kCompleted);
   EXPECT_EQ(o.outcome(), SagaOutcome::kCompleted);
   EXPECT_EQ(o.output(4), "{\"ok\":true}");
+  EXPECT_EQ(o.first_started_at(2), At(seconds(1)));
+  EXPECT_EQ(o.forward_ended_at(2), At(seconds(3)));
+  EXPECT_EQ(o.first_started_at(4), At(seconds(3)));
   const SagaStats stats = o.stats();
   EXPECT_EQ(stats.levels, 3u);
   EXPECT_EQ(stats.max_parallelism, 3u);
@@ -205,6 +226,9 @@ TEST(Orchestrator, TimedOutAttemptIsCancelledRetriedAndFinallyTimedOut) {
   Orchestrator o(UniformPlan({{}}, policy), rng, {.trace = true});
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
+  EXPECT_EQ(Find(out, CommandKind::kArmTimer), nullptr) << "start_to_close is armed at the start";
+  out.clear();
+  o.OnAttemptStarted(kFwd, 0, 1, At(seconds(0)), out);
   const Command* timer = Find(out, CommandKind::kArmTimer);
   ASSERT_NE(timer, nullptr);
   EXPECT_EQ(timer->fire_at, At(seconds(1)));
@@ -214,6 +238,8 @@ TEST(Orchestrator, TimedOutAttemptIsCancelledRetriedAndFinallyTimedOut) {
   EXPECT_EQ(Cancels(out), V{0});
   EXPECT_EQ(Starts(out, kFwd), V{0}) << "zero backoff retries at once";
   EXPECT_EQ(o.attempts(0), 2u);
+  out.clear();
+  o.OnAttemptStarted(kFwd, 0, 2, At(seconds(1)), out);
   timer = Find(out, CommandKind::kArmTimer);
   ASSERT_NE(timer, nullptr);
   const TimerId second = timer->timer;
@@ -232,8 +258,9 @@ TEST(Orchestrator, TimedOutAttemptIsCancelledRetriedAndFinallyTimedOut) {
   std::vector<std::string> events;
   for (const TraceRecord& r : o.trace())
     events.push_back(TraceEventName(r.event));
-  EXPECT_EQ(events, (std::vector<std::string>{"saga_started", "step_started", "step_timed_out",
-                                              "step_started", "step_timed_out", "saga_failed"}));
+  EXPECT_EQ(events, (std::vector<std::string>{"saga_started", "step_scheduled", "step_started",
+                                              "step_timed_out", "step_scheduled", "step_started",
+                                              "step_timed_out", "saga_failed"}));
 }
 
 TEST(Orchestrator, StepFailureCancelsRunningStepsAndCompensatesSucceededOnes) {
@@ -467,6 +494,9 @@ TEST(Orchestrator, CompensationAttemptTimesOutAndRetries) {
   o.OnAttemptSucceeded(kFwd, 0, 1, At(Duration{milliseconds(500)}), out);
   out.clear();
   o.OnAttemptFailed(kFwd, 1, 1, 500, true, "boom", At(seconds(2)), out);
+  EXPECT_EQ(Starts(out, kComp), V{0});
+  out.clear();
+  o.OnAttemptStarted(kComp, 0, 1, At(seconds(2)), out);
   TimerId comp_timer = 0;
   for (const Command& c : out) {
     if (c.kind == CommandKind::kArmTimer) comp_timer = c.timer;
@@ -489,6 +519,8 @@ TEST(Orchestrator, StaleTimersAndResultsAreIgnored) {
   Orchestrator o(UniformPlan({{}, {0}}, policy), rng);
   std::vector<Command> out;
   o.Start(At(seconds(0)), out);
+  out.clear();
+  o.OnAttemptStarted(kFwd, 0, 1, At(seconds(0)), out);
   const TimerId timeout0 = Find(out, CommandKind::kArmTimer)->timer;
   out.clear();
   o.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out);
@@ -512,10 +544,10 @@ TEST(Orchestrator, EmptySagaCompletesAtOnce) {
 
 TEST(Orchestrator, NamesAreTheDocumentedStrings) {
   const std::vector<std::string> expected = {
-      "saga_started",        "step_started",   "step_succeeded",       "step_failed",
-      "step_timed_out",      "step_cancelled", "compensation_started", "compensation_succeeded",
-      "compensation_failed", "saga_completed", "saga_compensated",     "saga_compensation_failed",
-      "saga_failed"};
+      "saga_started",        "step_started",   "step_succeeded",        "step_failed",
+      "step_timed_out",      "step_cancelled", "compensation_started",  "compensation_succeeded",
+      "compensation_failed", "saga_completed", "saga_compensated",      "saga_compensation_failed",
+      "saga_failed",         "step_scheduled", "compensation_scheduled"};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(TraceEventName(static_cast<TraceEvent>(i)), expected[i]);
   }
@@ -586,6 +618,56 @@ TEST(Orchestrator, PlanRejectsBadPolicies) {
   bad_jitter.retry.jitter = 1.5;
   EXPECT_FALSE(SagaPlan::Uniform(*graph, bad_jitter).ok());
   EXPECT_FALSE(SagaPlan::Make(*graph, {}).ok()) << "one policy per step";
+  StepPolicy bad_code;
+  bad_code.retry.retry_on = {1000};
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, bad_code).ok()) << "codes are in [0, 999]";
+  StepPolicy negative_code;
+  negative_code.compensate_retry.non_retryable = {-1};
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, negative_code).ok());
+  StepPolicy unsorted;
+  unsorted.retry.non_retryable = {503, 500};
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, unsorted).ok()) << "Make takes sorted lists";
+  StepPolicy negative_timeout;
+  negative_timeout.schedule_to_close = seconds(-1);
+  EXPECT_FALSE(SagaPlan::Uniform(*graph, negative_timeout).ok());
+}
+
+TEST(Orchestrator, PlanFromSpecSortsRetryCodesAndCarriesTheThreeTimeouts) {
+  SagaSpec spec;
+  StepSpec step{.id = "a",
+                .timeout = seconds(1),
+                .schedule_to_start = seconds(2),
+                .schedule_to_close = seconds(3)};
+  step.retry.non_retryable = {503, 400, 503};
+  step.retry.retry_on = {502, 408};
+  spec.steps.push_back(step);
+  auto plan = SagaPlan::FromSpec(spec);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ((*plan)->retry(0).non_retryable, (std::vector<int>{400, 503}));
+  EXPECT_EQ((*plan)->retry(0).retry_on, (std::vector<int>{408, 502}));
+  EXPECT_EQ((*plan)->timeout(0), seconds(1));
+  EXPECT_EQ((*plan)->schedule_to_start(0), seconds(2));
+  EXPECT_EQ((*plan)->schedule_to_close(0), seconds(3));
+  EXPECT_TRUE((*plan)->any_timeout());
+  SagaSpec other = spec;
+  other.steps[0].schedule_to_close = seconds(4);
+  auto other_plan = SagaPlan::FromSpec(other);
+  ASSERT_TRUE(other_plan.ok());
+  EXPECT_NE((*plan)->fingerprint(), (*other_plan)->fingerprint())
+      << "the fingerprint covers schedule_to_close";
+}
+
+TEST(Orchestrator, RetryAllowsCodeFollowsBothLists) {
+  RetryPolicy policy;
+  EXPECT_TRUE(RetryAllowsCode(policy, 503)) << "no lists: every code";
+  policy.non_retryable = {400, 404};
+  EXPECT_FALSE(RetryAllowsCode(policy, 404));
+  EXPECT_TRUE(RetryAllowsCode(policy, 503));
+  policy.retry_on = {408, 503};
+  EXPECT_TRUE(RetryAllowsCode(policy, 408));
+  EXPECT_FALSE(RetryAllowsCode(policy, 500)) << "retry_on lists the only retried codes";
+  policy.non_retryable = {503};
+  EXPECT_FALSE(RetryAllowsCode(policy, 503)) << "non_retryable wins";
 }
 
 TEST(Orchestrator, PlanFromSpecCarriesPolicies) {
@@ -641,19 +723,27 @@ TEST(Orchestrator, DiamondWithAFailingBranchTraceReadsAsExpected) {
   o.OnAttemptSucceeded(kComp, 0, 1, At(seconds(6)), out);
   EXPECT_EQ(Render(o.TakeTrace()),
             "0s - saga_started\n"
-            "0s 0 step_started #1\n"
+            "0s 0 step_scheduled #1\n"
+            // No started report: a result implies the start, at its own time.
+            "1s 0 step_started #1\n"
             "1s 0 step_succeeded #1\n"
-            "1s 1 step_started #1\n"
-            "1s 2 step_started #1\n"
-            "1s 3 step_started #1\n"
+            "1s 1 step_scheduled #1\n"
+            "1s 2 step_scheduled #1\n"
+            "1s 3 step_scheduled #1\n"
+            "2s 1 step_started #1\n"
             "2s 1 step_succeeded #1\n"
+            "2s 2 step_started #1\n"
             "2s 2 step_succeeded #1\n"
+            "3s 3 step_started #1\n"
             "3s 3 step_failed #1 code=503\n"
-            "3s 1 compensation_started #1\n"
-            "3s 2 compensation_started #1\n"
+            "3s 1 compensation_scheduled #1\n"
+            "3s 2 compensation_scheduled #1\n"
+            "4s 2 compensation_started #1\n"
             "4s 2 compensation_succeeded #1\n"
+            "5s 1 compensation_started #1\n"
             "5s 1 compensation_succeeded #1\n"
-            "5s 0 compensation_started #1\n"
+            "5s 0 compensation_scheduled #1\n"
+            "6s 0 compensation_started #1\n"
             "6s 0 compensation_succeeded #1\n"
             "6s - saga_compensated\n");
   EXPECT_TRUE(o.trace().empty()) << "TakeTrace hands the records over";
@@ -676,6 +766,9 @@ TEST(Orchestrator, ApplyingEventsEqualsCallingTheMethods) {
   std::vector<Command> out_a, out_b;
   a.Start(At(seconds(0)), out_a);
   b.Apply(Event{.kind = EventKind::kStart, .now = At(seconds(0))}, out_b);
+  a.OnAttemptStarted(kFwd, 0, 1, At(seconds(0)), out_a);
+  b.Apply(Event{.kind = EventKind::kAttemptStarted, .now = At(seconds(0)), .step = 0, .attempt = 1},
+          out_b);
   a.OnAttemptSucceeded(kFwd, 0, 1, At(seconds(1)), out_a, "x");
   b.Apply(Event{.kind = EventKind::kAttemptSucceeded,
                 .now = At(seconds(1)),
