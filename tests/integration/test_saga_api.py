@@ -1,10 +1,12 @@
 """The saga API over the real binary (docs/sagas-api.md): `tri saga ...`,
 HTTP/JSON with Server-Sent Events on --listen-http-urls, and trinity.v1.Sagas
 over gRPC from Python; a saga on three members finishes after its leader is
-killed with SIGKILL."""
+killed with SIGKILL; `tri dev` serves it all and cleans up after itself."""
 
 import json
 import os
+import re
+import signal
 import subprocess
 import urllib.error
 import urllib.request
@@ -202,3 +204,37 @@ def test_a_saga_finishes_after_its_leader_is_killed(make_cluster, tmp_path):
     saga = json.loads(tri_saga(cluster, "get", "s-1", "-w", "json", members=survivors,
                                check=0).stdout)
     assert saga["state"] == "completed"
+
+
+def test_tri_dev_serves_the_saga_api_and_removes_its_data_on_ctrl_c(server, tmp_path):
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    dev = subprocess.Popen([server.tri_binary, "dev"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    try:
+        banner = []
+        for line in dev.stdout:
+            banner.append(line)
+            if line.startswith("Stop with Ctrl-C."):
+                break
+        text = "".join(banner)
+        assert "removed on exit" in text, text
+        endpoint = re.search(r"gRPC, sagas and etcd API:\s+(\S+)", text).group(1)
+        http_url = re.search(r"HTTP/JSON saga API:\s+(\S+)/v1/sagas", text).group(1)
+        data_dir = re.search(r"data in (\S+) ", text).group(1)
+        assert data_dir.startswith(str(tmp_path)) and os.path.isdir(data_dir)
+
+        started = subprocess.run(
+            [server.tri_binary, "saga", "start", DIAMOND, "--id", "dev-1", "--wait",
+             "--endpoints", endpoint], capture_output=True, text=True, timeout=60)
+        assert started.returncode == 0, started.stdout + started.stderr
+        with urllib.request.urlopen(http_url + "/v1/sagas/dev-1", timeout=10) as response:
+            assert json.loads(response.read().decode())["state"] == "completed"
+
+        dev.send_signal(signal.SIGINT)
+        assert dev.wait(timeout=30) == 0
+        assert "stopped; removed " + data_dir in dev.stdout.read()
+        assert not os.path.exists(data_dir)
+    finally:
+        if dev.poll() is None:
+            os.killpg(dev.pid, signal.SIGKILL)
+            dev.wait()
