@@ -28,13 +28,12 @@
 #include "exec/blocking_actions.h"
 #include "exec/text_bounds.h"
 #include "exec/url.h"
+#include "saga/dsl/http_methods.h"
 #include "saga/events.h"
 
 namespace tri::exec {
 namespace {
 
-constexpr std::array<const char*, 7> kMethods = {"GET",    "POST", "PUT",    "PATCH",
-                                                 "DELETE", "HEAD", "OPTIONS"};
 
 // RFC 9110 token characters.
 bool IsHeaderNameChar(char c) {
@@ -151,10 +150,10 @@ ActionOutcome RunHttp(const saga::HttpAction& action, const HttpOptions& options
   std::string method = action.method;
   for (char& c : method)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
+  if (!saga::IsSupportedHttpMethod(method)) {
     return FailedOutcome(400, false,
-                         "unsupported HTTP method '" + action.method +
-                             "' (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS are)",
+                         "unsupported HTTP method '" + action.method + "' (" +
+                             saga::HttpMethodList() + " are)",
                          max_message);
   }
   Result<HttpUrl> url = ParseHttpUrl(action.url);

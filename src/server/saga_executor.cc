@@ -144,7 +144,13 @@ void SagaExecutor::Reconcile(const rsm::SagaTable& table, const std::string& sag
   if (!running) return;
   for (const auto& [slot, wanted] : instance->wanted) {
     SlotKey key{saga_id, slot.first, slot.second};
-    if (jobs_.count(key) != 0) continue;  // running here, or the previous attempt still ending
+    // Running here, or the step's previous attempt (a retry's, or the forward
+    // attempt before its compensation) still ending: it starts once reaped.
+    const SlotKey other{saga_id,
+                        slot.first == saga::AttemptPhase::kForward ? saga::AttemptPhase::kCompensate
+                                                                   : saga::AttemptPhase::kForward,
+                        slot.second};
+    if (jobs_.count(key) != 0 || jobs_.count(other) != 0) continue;
     if (wanted.dispatch != 0 && now_ms_ < ready_since_ms_ + options_.redispatch_grace_ms) {
       // Dispatched by an earlier leader: it may still be running there.
       redispatch_wake_ms_ =

@@ -138,14 +138,14 @@ steps:
             "both");
 }
 
-TEST(DslHttpMethod, OptionsIsRefusedListingTheSupportedMethods) {
+TEST(DslHttpMethod, TheRunnersMethodsAreAcceptedAndOthersRefusedWithTheList) {
   EXPECT_EQ(Errors(R"(name: h
 steps:
-  - {id: a, run: {http: {method: options, url: "http://127.0.0.1/"}}}
+  - {id: a, run: {http: {method: TRACE, url: "http://127.0.0.1/"}}}
 )"),
-            "saga.yaml:3:34: step 'a': field 'run.http.method': method 'options' is not supported "
-            "by the http runner (use GET, POST, PUT, PATCH, DELETE or HEAD)");
-  for (const char* method : {"GET", "head", "Post", "PUT", "patch", "DELETE"}) {
+            "saga.yaml:3:34: step 'a': field 'run.http.method': unknown method 'TRACE' (GET, POST, "
+            "PUT, PATCH, DELETE, HEAD or OPTIONS)");
+  for (const char* method : {"GET", "head", "Post", "PUT", "patch", "DELETE", "options"}) {
     const std::string text = std::string("name: h\nsteps:\n  - {id: a, run: {http: {method: ") +
                              method + ", url: \"http://127.0.0.1/\"}}}\n";
     EXPECT_TRUE(ParseSaga(text, "h.yaml").ok()) << method;

@@ -162,7 +162,7 @@ steps:
             "saga.yaml:7:50: step 'b': field 'run.http.expect[1]': must be between 100 and 599, "
             "got 700\n"
             "saga.yaml:7:64: step 'b': field 'run.http.method': unknown method 'FETCH' (GET, POST, "
-            "PUT, PATCH, DELETE or HEAD)\n"
+            "PUT, PATCH, DELETE, HEAD or OPTIONS)\n"
             "saga.yaml:8:22: step 'b': field 'retry.backoff': max (1s) is less than initial (2s)");
 }
 

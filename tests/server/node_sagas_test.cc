@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
 #include <future>
 #include <unistd.h>
 
@@ -224,6 +227,39 @@ TEST_F(NodeSagasTest, AbortStopsARunningSagaAndRestartKeepsEverything) {
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->sagas.size(), 1u);
   EXPECT_EQ(list->sagas[0].id, "slow-1");
+}
+
+TEST_F(NodeSagasTest, CompensationStartsOnlyAfterTheAbortedAttemptsProcessIsReaped) {
+  // The forward step traps SIGTERM, takes its time and commits on its way out;
+  // its compensation must see the commit (it runs only once the process group
+  // of the cancelled attempt is gone).
+  const std::string log = (dir_ / "effects.log").string();
+  const std::string doc = R"(name: trap
+steps:
+  - id: pay
+    run:
+      exec:
+        shell: true
+        argv: ["trap 'sleep 0.3; echo committed >> LOG; exit 1' TERM; echo started >> LOG; sleep 30 & wait"]
+    compensate:
+      exec: {shell: true, argv: ["echo compensated >> LOG"]}
+    compensate_when: attempted
+)";
+  std::string text = doc;
+  for (std::size_t at; (at = text.find("LOG")) != std::string::npos;)
+    text.replace(at, 3, log);
+  std::filesystem::create_directories(dir_);
+  auto s = Start(SagaStartRequest{.inline_document = text, .saga_id = "trap-1"});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  for (int i = 0; i < 500 && !std::filesystem::exists(log); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(std::filesystem::exists(log)) << "the forward action never started";
+  auto aborted = Await<Result<SagaView>>([&](auto done) { sagas().AbortSaga("trap-1", done); });
+  ASSERT_TRUE(aborted.ok()) << aborted.status().ToString();
+  EXPECT_EQ(WatchToEnd("trap-1").back(), "saga_compensated");
+  std::ifstream in(log);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "started\ncommitted\ncompensated\n");
 }
 
 }  // namespace

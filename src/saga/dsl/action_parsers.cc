@@ -58,10 +58,7 @@ Action ParseHttp(MapReader& map) {
     std::string upper = method;
     std::transform(upper.begin(), upper.end(), upper.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    if (upper == "OPTIONS") {
-      map.Invalid("method", "method '" + method + "' is not supported by the http runner (use " +
-                                HttpMethodList() + ")");
-    } else if (!IsSupportedHttpMethod(upper)) {
+    if (!IsSupportedHttpMethod(upper)) {
       map.Invalid("method", "unknown method '" + method + "' (" + HttpMethodList() + ")");
     }
     http.method = upper;

@@ -6,7 +6,8 @@
 //   saga.id                  the id of the running saga instance
 //   step.id                  the id of the step whose action this is
 //   attempt                  the attempt number, from 1
-//   idempotency_key          a key stable across the attempts of one step
+//   idempotency_key          one key per attempt (saga/step/attempt), the same
+//                            when the attempt is run again after a failover
 //   steps.ID.output[.PATH]   the JSON output of step ID; PATH is a dot path
 //                            with array indices ("items.0.id"); no PATH = all
 // A step output may give a default after ":-": ${steps.ID.output.PATH:-TEXT}
