@@ -100,7 +100,8 @@ start_trinity() {
     "$TRI" server --name "t$i" --data-dir "$WORK/tri$n-$i/data" \
       --listen-client-urls "$client" --advertise-client-urls "$client" \
       --listen-peer-urls "$peer" --initial-advertise-peer-urls "$peer" \
-      --initial-cluster "$cluster" >"$WORK/tri$n-$i/log" 2>&1 &
+      --initial-cluster "$cluster" --listen-metrics-urls "" --listen-http-urls "" \
+      >"$WORK/tri$n-$i/log" 2>&1 &
     PIDS+=($!)
     ENDPOINTS+="${ENDPOINTS:+,}127.0.0.1:${ports[2 * i]}"
   done

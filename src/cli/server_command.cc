@@ -58,6 +58,9 @@ void AddServerCommand(CLI::App& app) {
   cmd->add_option("--listen-metrics-urls", c.listen_metrics_urls,
                   "URLs for /metrics and health (empty: off)")
       ->capture_default_str();
+  cmd->add_option("--listen-http-urls", c.listen_http_urls,
+                  "URLs for the HTTP/JSON saga API (empty: off)")
+      ->capture_default_str();
 
   cmd->add_option("--saga-retention", c.saga_retention,
                   "how long finished sagas are kept (e.g. 168h)")
@@ -116,6 +119,8 @@ void AddServerCommand(CLI::App& app) {
         effective.max_txn_ops = f.max_txn_ops;
       else if (name == "--listen-metrics-urls")
         effective.listen_metrics_urls = f.listen_metrics_urls;
+      else if (name == "--listen-http-urls")
+        effective.listen_http_urls = f.listen_http_urls;
       else if (name == "--saga-retention")
         effective.saga_retention = f.saga_retention;
       else if (name == "--max-finished-sagas")

@@ -68,6 +68,7 @@ Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(const Options& o
     c.listen_client_urls = c.advertise_client_urls = Url(client);
     c.listen_peer_urls = c.initial_advertise_peer_urls = Url(peer);
     c.listen_metrics_urls = "";
+    c.listen_http_urls = "";  // the demo talks to the backend directly
     c.heartbeat_interval_ms = options.heartbeat_ms;
     c.election_timeout_ms = options.election_timeout_ms;
     c.saga_redispatch_grace = options.saga_redispatch_grace;

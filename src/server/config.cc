@@ -108,6 +108,7 @@ const std::map<std::string, Setter>& ConfigKeys() {
       {"max-request-bytes", Field(&ServerConfig::max_request_bytes)},
       {"max-txn-ops", Field(&ServerConfig::max_txn_ops)},
       {"listen-metrics-urls", Field(&ServerConfig::listen_metrics_urls)},
+      {"listen-http-urls", Field(&ServerConfig::listen_http_urls)},
       {"log-level", Field(&ServerConfig::log_level)},
       {"saga-retention", Field(&ServerConfig::saga_retention)},
       {"max-finished-sagas", Field(&ServerConfig::max_finished_sagas)},
@@ -185,6 +186,9 @@ Result<ResolvedConfig> ResolveConfig(const ServerConfig& config) {
   if (!config.listen_metrics_urls.empty()) {
     TRI_ASSIGN_OR_RETURN(r.listen_metrics_urls,
                          UrlsFlag("listen-metrics-urls", config.listen_metrics_urls));
+  }
+  if (!config.listen_http_urls.empty()) {
+    TRI_ASSIGN_OR_RETURN(r.listen_http_urls, UrlsFlag("listen-http-urls", config.listen_http_urls));
   }
 
   auto duration_ms = [](const char* flag, const std::string& text) -> Result<std::uint64_t> {

@@ -3,7 +3,8 @@
 // The configuration of `tri server`, with etcd's flag and config-file names so that
 // operators feel at home (docs/server.md). With no flags at all it describes the
 // embedded default: a one-member cluster in ./default.tri, clients on
-// 127.0.0.1:2379, peers on 127.0.0.1:2380, metrics on 127.0.0.1:2381.
+// 127.0.0.1:2379, peers on 127.0.0.1:2380, metrics on 127.0.0.1:2381, the HTTP
+// saga API on 127.0.0.1:8080.
 
 #include <cstdint>
 #include <map>
@@ -50,6 +51,8 @@ struct ServerConfig {
   std::uint64_t max_request_bytes = 1536 * 1024;
   std::uint32_t max_txn_ops = 128;
   std::string listen_metrics_urls = "http://127.0.0.1:2381";
+  // The saga API over HTTP/JSON (docs/sagas-api.md); empty: off.
+  std::string listen_http_urls = "http://127.0.0.1:8080";
   std::string log_level = "info";
   // Sagas (docs/sagas-cluster.md). Durations as in the saga DSL: 500ms, 5s, 168h.
   std::string saga_retention = "168h";        // finished sagas kept this long
@@ -79,6 +82,7 @@ struct ResolvedConfig {
   std::vector<Url> listen_peer_urls;
   std::vector<Url> advertise_peer_urls;
   std::vector<Url> listen_metrics_urls;         // may be empty (metrics off)
+  std::vector<Url> listen_http_urls;            // may be empty (HTTP saga API off)
   std::vector<ResolvedMember> initial_cluster;  // sorted by name
   bool new_cluster = true;
   int heartbeat_ticks = 1;  // the tick is the heartbeat interval

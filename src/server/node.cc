@@ -20,6 +20,8 @@
 #include "server/identity.h"
 #include "server/ids.h"
 #include "server/observed_file_system.h"
+#include "server/saga_grpc_service.h"
+#include "server/saga_http.h"
 #include "server/saga_service.h"
 #include "storage/wal_raft_storage.h"
 
@@ -63,8 +65,10 @@ class Node::Impl {
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<NodeSagas> sagas;
   std::unique_ptr<EtcdServices> services;
+  std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
+  std::unique_ptr<SagaHttpServer> saga_http;  // saga API over HTTP; stopped before `sagas` goes
 
   // Loop thread only.
   RequestToken next_token = 0;
@@ -95,7 +99,8 @@ Node::~Node() {
     (void)Wait();
     loop_.join();
   }
-  impl_->sagas.reset();  // its action threads end before the rest goes
+  if (impl_->saga_http) impl_->saga_http->Stop();  // saga API: no request reaches `sagas` now
+  impl_->sagas.reset();                            // its action threads end before the rest goes
 }
 
 SagaBackend& Node::sagas() {
@@ -246,6 +251,10 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(raw.max_request_bytes + 512 * 1024));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   impl.services->Register(builder);
+  // Saga API (docs/sagas-api.md): trinity.v1.Sagas beside etcd's services.
+  impl.saga_service = std::make_unique<SagaGrpcService>(
+      *impl.sagas, SagaServiceOptions{.metrics = &node->metrics_});
+  impl.saga_service->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
     return Unavailable(
@@ -254,6 +263,11 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
 
   if (!config.listen_metrics_urls.empty()) {
     TRI_ASSIGN_OR_RETURN(impl.http, HttpEndpoints::Start(self, config.listen_metrics_urls));
+  }
+  // Saga API over HTTP/JSON on --listen-http-urls (docs/sagas-api.md).
+  if (!config.listen_http_urls.empty()) {
+    TRI_ASSIGN_OR_RETURN(impl.saga_http,
+                         SagaHttpServer::Start(*impl.sagas, config.listen_http_urls));
   }
 
   spdlog::info("member {} ({}) of cluster {} starting: clients {}, peers {}, data {}",
@@ -443,6 +457,7 @@ void Node::Loop() {
   }
   // Stop the producers before failing what is left, so nothing new arrives.
   if (impl.http) impl.http->Stop();
+  if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl.transport->Stop();

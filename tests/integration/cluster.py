@@ -67,6 +67,7 @@ class ServerKind:
 
     def command(self, flags):
         if self.kind == "etcd":
+            flags = [f for f in flags if not f.startswith("--listen-http-urls=")]
             # etcd 3.4 has pre-vote off by default; Trinity always pre-votes.
             return [self.etcd_binary] + flags + ["--pre-vote=true"]
         return [self.tri_binary, "server"] + flags
@@ -80,6 +81,7 @@ class Member:
         self.peer_port = free_port()  # the member listens here
         self.proxy_port = free_port()  # the member is reached here (advertised)
         self.metrics_port = free_port()
+        self.http_port = free_port()  # the saga API over HTTP (tri only)
         self.data_dir = os.path.join(cluster.workdir, name + ".data")
         self.log_path = os.path.join(cluster.workdir, name + ".log")
         self.process = None
@@ -117,6 +119,7 @@ class Member:
             "--heartbeat-interval", str(HEARTBEAT_MS),
             "--election-timeout", str(ELECTION_MS),
             "--listen-metrics-urls", "http://127.0.0.1:%d" % self.metrics_port,
+            "--listen-http-urls=http://127.0.0.1:%d" % self.http_port,
         ] + self.extra_flags
 
     def start(self, wait=True):

@@ -94,29 +94,41 @@ def test_sagas_survive_three_leader_kills(make_cluster, server, tmp_path):
             cluster.leader(not_in=(leader,))
             cluster[leader].start()
 
+    terminal = {"completed", "compensated", "compensation_failed", "failed"}
+    ids = ["effects-%03d" % i for i in range(SAGAS)]
+    started = []
+    views = {}
+    stop_polling = threading.Event()
+
+    def poll_views():
+        # Each saga's view is taken as soon as it is terminal, while the others
+        # are still being started: retention drops a finished saga after
+        # RETENTION_S, which is shorter than starting all of them may take.
+        while not stop_polling.is_set():
+            for saga_id in list(started):
+                if saga_id in views:
+                    continue
+                view = tri.get(saga_id)
+                if view is not None and view["state"] in terminal:
+                    views[saga_id] = view
+            time.sleep(0.2)
+
+    poller = threading.Thread(target=poll_views)
+    poller.start()
     killer = threading.Thread(target=kill_leader_three_times)
     killer.start()
-    ids = ["effects-%03d" % i for i in range(SAGAS)]
-    for i, saga_id in enumerate(ids):
-        start(saga_id)
-        if i < ABORTED:
-            tri.run("abort", saga_id, check=False)  # may already have finished
-    killer.join()
-
-    terminal = {"completed", "compensated", "compensation_failed", "failed"}
-    views = {}
-
-    def all_terminal():
-        for saga_id in ids:
-            if saga_id in views and views[saga_id]["state"] in terminal:
-                continue
-            view = tri.get(saga_id)
-            if view is None or view["state"] not in terminal:
-                return False
-            views[saga_id] = view
-        return True
-
-    wait_until(all_terminal, 120, interval_s=0.5, message="every saga terminal")
+    try:
+        for i, saga_id in enumerate(ids):
+            start(saga_id)
+            started.append(saga_id)
+            if i < ABORTED:
+                tri.run("abort", saga_id, check=False)  # may already have finished
+        killer.join()
+        wait_until(lambda: len(views) == len(ids), 120, interval_s=0.5,
+                   message="every saga terminal")
+    finally:
+        stop_polling.set()
+        poller.join()
 
     with open(effects) as f:
         lines = [line.split() for line in f.read().splitlines() if line.strip()]

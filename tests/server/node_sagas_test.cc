@@ -89,6 +89,7 @@ class NodeSagasTest : public ::testing::Test {
     c.listen_peer_urls = "http://127.0.0.1:0";
     c.initial_advertise_peer_urls = "http://127.0.0.1:1";
     c.listen_metrics_urls = "";
+    c.listen_http_urls = "";
     c.heartbeat_interval_ms = 10;
     c.election_timeout_ms = 100;
     auto resolved = ResolveConfig(c);
