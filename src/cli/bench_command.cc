@@ -8,6 +8,7 @@
 #include "cli/etcd_flags.h"
 #include "client/endpoints.h"
 #include "client/kv_bench.h"
+#include "client/saga_bench.h"
 
 namespace tri::cli {
 namespace {
@@ -79,6 +80,54 @@ CLI::App* AddBenchSubcommand(CLI::App* bench, const char* name, const char* help
   return cmd;
 }
 
+struct SagaBenchState {
+  EtcdFlags etcd;
+  client::SagaBenchOptions bench;
+  std::string shape = "chain";
+  std::string request_timeout = "10s";
+  bool json = false;
+};
+
+void RunSagaBench(const SagaBenchState& s) {
+  auto endpoints = client::ParseEndpoints(s.etcd.endpoints);
+  if (!endpoints.ok()) ExitWithStatus(endpoints.status(), kExitUsage);
+  client::SagaBenchOptions options = s.bench;
+  options.endpoints = std::move(*endpoints);
+  options.dial_timeout = ParseDurationOrExit("--dial-timeout", s.etcd.dial_timeout);
+  options.request_timeout = ParseDurationOrExit("--request-timeout", s.request_timeout);
+  if (s.shape == "chain") {
+    options.shape = client::SagaShape::kChain;
+  } else if (s.shape == "diamond") {
+    options.shape = client::SagaShape::kDiamond;
+  } else {
+    ExitWithError(kExitUsage, "Error: --shape: '" + s.shape + "' (use chain or diamond)");
+  }
+  if (auto st = client::ValidateSagaBenchOptions(options); !st.ok()) ExitWithStatus(st, kExitUsage);
+  auto report = client::RunSagaBench(options);
+  if (!report.ok()) ExitWithStatus(report.status());
+  std::cout << (s.json ? client::SagaBenchReportJson(*report) + "\n"
+                       : client::SagaBenchReportText(*report));
+  if (report->completed + report->other_terminal == 0) throw CLI::RuntimeError(kExitRequestError);
+}
+
+void AddSagaBench(CLI::App* bench) {
+  auto s = std::make_shared<SagaBenchState>();
+  auto* cmd = bench->add_subcommand(
+      "saga", "sagas of noop steps, each followed to its end (completed sagas per second)");
+  cmd->add_option("--endpoints", s->etcd.endpoints, "gRPC endpoints, comma separated")
+      ->capture_default_str();
+  cmd->add_option("--dial-timeout", s->etcd.dial_timeout, "dial timeout")->capture_default_str();
+  cmd->add_option("--request-timeout", s->request_timeout, "deadline of each request")
+      ->capture_default_str();
+  cmd->add_option("--shape", s->shape, "chain or diamond")->capture_default_str();
+  cmd->add_option("--steps", s->bench.steps, "steps per saga")->capture_default_str();
+  cmd->add_option("--clients", s->bench.clients, "concurrent closed-loop clients")
+      ->capture_default_str();
+  cmd->add_option("--total", s->bench.total, "sagas in all")->capture_default_str();
+  cmd->add_flag("--json", s->json, "print one JSON object instead of the summary");
+  cmd->callback([s] { RunSagaBench(*s); });
+}
+
 void AddBenchCommands(CLI::App& app) {
   auto* bench = app.add_subcommand(
       "bench", "closed-loop load against an etcd-compatible cluster (etcd's benchmark shape)");
@@ -87,6 +136,7 @@ void AddBenchCommands(CLI::App& app) {
   AddBenchSubcommand(bench, "range", "ranges (reads) of one key or random keys",
                      client::BenchOp::kRange);
   AddBenchSubcommand(bench, "txn", "transactions of --txn-ops puts", client::BenchOp::kTxn);
+  AddSagaBench(bench);
 }
 
 const CommandRegistration kBenchCommand("bench", &AddBenchCommands);

@@ -221,7 +221,8 @@ void NodeSagas::AfterRound(NodeCore& core, std::uint64_t now_ms) {
 }
 
 std::uint64_t NodeSagas::next_wake_ms() const {
-  return executor_->next_wake_ms();
+  // Proposals made after the core's Process wait for the next one: at once.
+  return proposed_ ? 0 : executor_->next_wake_ms();
 }
 
 void NodeSagas::Stop(NodeCore& core) {
