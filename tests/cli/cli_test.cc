@@ -11,27 +11,12 @@
 #include <sstream>
 #include <string>
 
+#include "cli/run_tri.h"
+
 namespace {
 
-struct Ran {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-Ran RunTri(const std::string& args) {
-  const std::string command =
-      std::string("cd ") + TRI_SOURCE_DIR + " && " + TRI_BINARY + " " + args + " 2>&1";
-  Ran ran;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return ran;
-  std::array<char, 4096> buffer;
-  std::size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    ran.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  ran.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return ran;
-}
+using tri::cli::testing::Ran;
+using tri::cli::testing::RunTri;
 
 TEST(TriCli, RunOfAnInvalidFileExits2WithLocatedErrors) {
   const Ran ran = RunTri("run examples/invalid.yaml");

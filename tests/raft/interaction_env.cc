@@ -117,23 +117,6 @@ std::string FormatMessage(const Message& m) {
   return os.str();
 }
 
-Command ParseCommand(const std::string& line, int line_number) {
-  Command cmd;
-  cmd.line = line_number;
-  std::vector<std::string> words = Split(line, ' ');
-  if (words.empty()) return cmd;
-  cmd.name = words[0];
-  for (std::size_t i = 1; i < words.size(); ++i) {
-    const auto eq = words[i].find('=');
-    if (eq != std::string::npos) {
-      cmd.options[words[i].substr(0, eq)] = words[i].substr(eq + 1);
-    } else {
-      cmd.args.push_back(words[i]);
-    }
-  }
-  return cmd;
-}
-
 InteractionEnv::InteractionEnv() = default;
 
 InteractionEnv::Node& InteractionEnv::Get(NodeId id) {

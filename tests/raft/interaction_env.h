@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "datadriven/datadriven.h"
 #include "raft/raw_node.h"
 #include "raft/storage.h"
 
@@ -21,14 +22,8 @@ std::string FormatEntry(const Entry& e);
 std::string FormatMessage(const Message& m);
 std::string FormatConfState(const ConfState& cs);
 
-// One script command: a name, positional arguments and key=value options.
-struct Command {
-  std::string name;
-  std::vector<std::string> args;
-  std::map<std::string, std::string> options;
-  int line = 0;
-};
-Command ParseCommand(const std::string& line, int line_number);
+// One script command (the shared data-driven runner's).
+using Command = datadriven::Command;
 
 class InteractionEnv {
  public:

@@ -18,10 +18,7 @@ class InteractionTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(InteractionTest, MatchesExpectedOutput) {
   InteractionEnv env;
-  const auto handler = [&env](const datadriven::Command& cmd) {
-    return env.Handle(
-        Command{.name = cmd.name, .args = cmd.args, .options = cmd.options, .line = cmd.line});
-  };
+  const auto handler = [&env](const datadriven::Command& cmd) { return env.Handle(cmd); };
   const datadriven::ScriptResult result =
       datadriven::RunScript(std::string(TRI_RAFT_TESTDATA_DIR) + "/" + GetParam(), handler,
                             datadriven::RewriteRequested());
