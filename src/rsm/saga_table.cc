@@ -572,6 +572,10 @@ Result<SagaTable> SagaTable::DecodeFrom(coding::Decoder& in, const SagaOptions& 
     }
     table.sagas_.emplace(s->id, std::move(s));
   }
+  // A restored table is news to every observer (watchers on a member that
+  // installed a leader's snapshot, the executor of a member that restarted).
+  for (const auto& [id, saga] : table.sagas_)
+    table.MarkChanged(id);
   return table;
 }
 
