@@ -7,17 +7,13 @@
 
 #include <algorithm>
 
+#include "client/failover.h"
 #include "client/grpc_status.h"
 
 namespace tri::client {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-std::chrono::system_clock::time_point ToSystemDeadline(Clock::time_point deadline) {
-  return std::chrono::system_clock::now() +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(deadline - Clock::now());
-}
+using Clock = SteadyClock;
 
 }  // namespace
 
@@ -47,50 +43,20 @@ EtcdClient::EtcdClient(ClientOptions options) : options_(std::move(options)) {
 Result<std::unique_ptr<EtcdClient>> EtcdClient::Connect(ClientOptions options) {
   if (options.endpoints.empty()) return InvalidArgument("etcd client: no endpoints given");
   std::unique_ptr<EtcdClient> client(new EtcdClient(std::move(options)));
-  const Clock::time_point deadline = Clock::now() + client->options_.dial_timeout;
-  // Start every connection at once, then take the first that is ready. A
-  // channel only makes progress while some thread polls, which
-  // WaitForStateChange does (briefly, for each channel in turn).
+  std::vector<grpc::Channel*> channels;
   for (const Endpoint& ep : client->endpoints_)
-    ep.channel->GetState(/*try_to_connect=*/true);
-  while (Clock::now() < deadline) {
-    for (std::size_t i = 0; i < client->endpoints_.size(); ++i) {
-      grpc::Channel& channel = *client->endpoints_[i].channel;
-      const grpc_connectivity_state state = channel.GetState(true);
-      if (state == GRPC_CHANNEL_READY) {
-        client->current_ = i;
-        return client;
-      }
-      const Clock::time_point slice =
-          std::min(deadline, Clock::now() + std::chrono::milliseconds(10));
-      channel.WaitForStateChange(state, ToSystemDeadline(slice));
-    }
-  }
-  std::string targets;
-  for (const Endpoint& ep : client->endpoints_)
-    targets += (targets.empty() ? "" : ",") + ep.target;
-  return DeadlineExceeded("context deadline exceeded (no connection to " + targets + " within " +
-                          std::to_string(client->options_.dial_timeout.count()) + "ms)");
+    channels.push_back(ep.channel.get());
+  TRI_ASSIGN_OR_RETURN(
+      const std::size_t ready,
+      FirstReadyChannel(channels, client->options_.endpoints, client->options_.dial_timeout));
+  client->current_ = ready;
+  return client;
 }
 
 template <typename Response, typename Rpc>
 Result<Response> EtcdClient::CallWithFailover(Rpc rpc) {
-  const Clock::time_point deadline = Clock::now() + options_.command_timeout;
-  const std::size_t first = current_.load(std::memory_order_relaxed);
-  grpc::Status last;
-  for (std::size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
-    const std::size_t index = (first + attempt) % endpoints_.size();
-    grpc::ClientContext context;
-    context.set_deadline(ToSystemDeadline(deadline));
-    Response response;
-    last = rpc(endpoints_[index], context, response);
-    if (last.ok()) {
-      current_.store(index, std::memory_order_relaxed);
-      return response;
-    }
-    if (last.error_code() != grpc::StatusCode::UNAVAILABLE || Clock::now() >= deadline) break;
-  }
-  return FromGrpcStatus(last);
+  return client::CallWithFailover<Response>(endpoints_, current_, options_.command_timeout,
+                                            std::move(rpc));
 }
 
 Result<const EtcdClient::Endpoint*> EtcdClient::FindEndpoint(const std::string& target) const {

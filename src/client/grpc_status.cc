@@ -79,6 +79,7 @@ grpc::StatusCode GrpcCodeOf(const Status& status) {
     case StatusCode::kUnavailable:
       return grpc::StatusCode::UNAVAILABLE;
     case StatusCode::kDataLoss:
+    case StatusCode::kCorruption:
       return grpc::StatusCode::DATA_LOSS;
     case StatusCode::kInternal:
       return status.message().starts_with("unknown: ") ? grpc::StatusCode::UNKNOWN

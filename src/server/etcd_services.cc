@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "base/assert.h"
+#include "client/grpc_status.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "rsm/kv_codec.h"
 #include "rsm/kv_validate.h"
@@ -24,56 +25,8 @@ namespace {
 constexpr const char* kServerVersion = "3.4.0+trinity.0.1.0";
 
 grpc::Status ToGrpc(const Status& s) {
-  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return grpc::Status::OK;
-    case StatusCode::kCancelled:
-      code = grpc::StatusCode::CANCELLED;
-      break;
-    case StatusCode::kInvalidArgument:
-      code = grpc::StatusCode::INVALID_ARGUMENT;
-      break;
-    case StatusCode::kDeadlineExceeded:
-      code = grpc::StatusCode::DEADLINE_EXCEEDED;
-      break;
-    case StatusCode::kNotFound:
-      code = grpc::StatusCode::NOT_FOUND;
-      break;
-    case StatusCode::kAlreadyExists:
-      code = grpc::StatusCode::ALREADY_EXISTS;
-      break;
-    case StatusCode::kPermissionDenied:
-      code = grpc::StatusCode::PERMISSION_DENIED;
-      break;
-    case StatusCode::kResourceExhausted:
-      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-      break;
-    case StatusCode::kFailedPrecondition:
-      code = grpc::StatusCode::FAILED_PRECONDITION;
-      break;
-    case StatusCode::kAborted:
-      code = grpc::StatusCode::ABORTED;
-      break;
-    case StatusCode::kOutOfRange:
-      code = grpc::StatusCode::OUT_OF_RANGE;
-      break;
-    case StatusCode::kUnimplemented:
-      code = grpc::StatusCode::UNIMPLEMENTED;
-      break;
-    case StatusCode::kUnavailable:
-      code = grpc::StatusCode::UNAVAILABLE;
-      break;
-    case StatusCode::kDataLoss:
-    case StatusCode::kCorruption:
-      code = grpc::StatusCode::DATA_LOSS;
-      break;
-    case StatusCode::kInternal:
-    case StatusCode::kIoError:
-      code = grpc::StatusCode::INTERNAL;
-      break;
-  }
-  return grpc::Status(code, s.message());
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(client::GrpcCodeOf(s), s.message());
 }
 
 grpc::Status ToGrpc(const rsm::KvError& e) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <string_view>
 
+#include "client/grpc_status.h"
 #include "saga/saga_id.h"
 
 namespace tri::server {
@@ -18,56 +19,8 @@ constexpr std::array<std::string_view, 5> kSagaStates = {"running", "completed",
 }  // namespace
 
 grpc::Status ToGrpcStatus(const Status& status) {
-  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
-  switch (status.code()) {
-    case StatusCode::kOk:
-      return grpc::Status::OK;
-    case StatusCode::kCancelled:
-      code = grpc::StatusCode::CANCELLED;
-      break;
-    case StatusCode::kInvalidArgument:
-      code = grpc::StatusCode::INVALID_ARGUMENT;
-      break;
-    case StatusCode::kDeadlineExceeded:
-      code = grpc::StatusCode::DEADLINE_EXCEEDED;
-      break;
-    case StatusCode::kNotFound:
-      code = grpc::StatusCode::NOT_FOUND;
-      break;
-    case StatusCode::kAlreadyExists:
-      code = grpc::StatusCode::ALREADY_EXISTS;
-      break;
-    case StatusCode::kPermissionDenied:
-      code = grpc::StatusCode::PERMISSION_DENIED;
-      break;
-    case StatusCode::kResourceExhausted:
-      code = grpc::StatusCode::RESOURCE_EXHAUSTED;
-      break;
-    case StatusCode::kFailedPrecondition:
-      code = grpc::StatusCode::FAILED_PRECONDITION;
-      break;
-    case StatusCode::kAborted:
-      code = grpc::StatusCode::ABORTED;
-      break;
-    case StatusCode::kOutOfRange:
-      code = grpc::StatusCode::OUT_OF_RANGE;
-      break;
-    case StatusCode::kUnimplemented:
-      code = grpc::StatusCode::UNIMPLEMENTED;
-      break;
-    case StatusCode::kUnavailable:
-      code = grpc::StatusCode::UNAVAILABLE;
-      break;
-    case StatusCode::kDataLoss:
-    case StatusCode::kCorruption:
-      code = grpc::StatusCode::DATA_LOSS;
-      break;
-    case StatusCode::kInternal:
-    case StatusCode::kIoError:
-      code = grpc::StatusCode::INTERNAL;
-      break;
-  }
-  return grpc::Status(code, status.message());
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(client::GrpcCodeOf(status), status.message());
 }
 
 Status CheckSagaId(std::string_view saga_id) {
