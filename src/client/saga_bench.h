@@ -2,8 +2,8 @@
 
 // The closed-loop saga benchmark behind `tri bench saga`: `clients` threads,
 // each starting one saga of a generated definition (noop steps, shaped as a
-// chain or diamonds) and following it to its terminal state (a watch stream)
-// before starting the next, until `total` sagas have been started. Latency is
+// chain or diamonds) with StartSaga{wait: true}, which answers once the saga
+// is terminal, before starting the next, until `total` sagas have been started. Latency is
 // end to end, from the start request to the terminal event; throughput counts
 // sagas that completed, not sagas started. Memory is bounded by `total`.
 

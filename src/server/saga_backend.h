@@ -45,10 +45,14 @@ struct SagaStartRequest {
   std::string inline_document;
   std::map<std::string, std::string> inputs;
   std::string saga_id;  // empty: the node generates a ULID
+  // Reply once the saga reached its terminal state (state in the reply), not
+  // when it was started.
+  bool wait = false;
 };
 struct SagaStartReply {
   std::string saga_id;
   bool already_existed = false;  // a saga with this id exists: it is returned, not started again
+  std::string state;             // with `wait`: the terminal state
 };
 
 struct SagaStepView {

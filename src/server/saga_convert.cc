@@ -72,6 +72,7 @@ Result<SagaStartRequest> FromProto(const trinity::v1::StartSagaRequest& request,
   out.definition_version = request.definition_version();
   out.inline_document = request.document();
   out.saga_id = request.saga_id();
+  out.wait = request.wait();
   return out;
 }
 
@@ -115,6 +116,7 @@ void ToProto(const SagaDefineReply& reply, trinity::v1::DefineSagaResponse* out)
 void ToProto(const SagaStartReply& reply, trinity::v1::StartSagaResponse* out) {
   out->set_saga_id(reply.saga_id);
   out->set_already_existed(reply.already_existed);
+  out->set_state(reply.state);
 }
 
 void ToProto(const SagaView& view, trinity::v1::Saga* out) {

@@ -437,6 +437,9 @@ Result<trinity::v1::StartSagaRequest> ParseStartSagaBody(std::string_view body) 
       if (key == "definition") out.set_definition_name(text);
       if (key == "document") out.set_document(text);
       if (key == "id") out.set_saga_id(text);
+    } else if (key == "wait") {
+      if (!value.is_boolean()) return InvalidArgument("wait: expected true or false");
+      out.set_wait(value.get<bool>());
     } else if (key == "version") {
       if (!value.is_number_unsigned() || value.get<std::uint64_t>() > UINT32_MAX)
         return InvalidArgument("version: expected a definition version (1, 2, ...; 0 = newest)");
@@ -456,7 +459,8 @@ Result<trinity::v1::StartSagaRequest> ParseStartSagaBody(std::string_view body) 
       }
     } else {
       return InvalidArgument(fmt::format(
-          "body: unknown field \"{}\" (known: definition, version, document, inputs, id)", key));
+          "body: unknown field \"{}\" (known: definition, version, document, inputs, id, wait)",
+          key));
     }
   }
   return out;

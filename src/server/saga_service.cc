@@ -217,7 +217,27 @@ void NodeSagas::AfterRound(NodeCore& core, std::uint64_t now_ms) {
       if (w != watchers_.end() && !Feed(core, id, w->second)) CancelWatch(id);
     }
   }
+  for (const std::string& saga_id : changed)
+    FinishWaiters(core, saga_id);
   executor_->Round(core.LeaderReady(), now_ms, changed);
+}
+
+void NodeSagas::FinishWaiters(NodeCore& core, const std::string& saga_id) {
+  auto [first, last] = finish_waiters_.equal_range(saga_id);
+  if (first == last) return;
+  const rsm::SagaInstance* instance = core.state_machine().sagas().Find(saga_id);
+  if (instance != nullptr && !instance->finished()) return;
+  std::vector<std::function<void(Result<SagaStartReply>)>> done;
+  for (auto it = first; it != last; ++it)
+    done.push_back(std::move(it->second));
+  finish_waiters_.erase(first, last);
+  for (auto& d : done) {
+    if (instance == nullptr) {
+      d(NotFound("saga '" + saga_id + "' was dropped before its end was seen"));
+    } else {
+      d(SagaStartReply{.state = saga::SagaOutcomeName(instance->orchestrator->outcome())});
+    }
+  }
 }
 
 std::uint64_t NodeSagas::next_wake_ms() const {
@@ -228,6 +248,9 @@ std::uint64_t NodeSagas::next_wake_ms() const {
 void NodeSagas::Stop(NodeCore& core) {
   core_ = &core;
   executor_->Round(false, now_ms_, {});
+  auto waiters = std::move(finish_waiters_);
+  for (auto& [id, d] : waiters)
+    d(Unavailable("this member is stopping"));
   auto watchers = std::move(watchers_);
   watchers_by_saga_.clear();
   for (auto& [id, w] : watchers)
@@ -300,9 +323,25 @@ void NodeSagas::StartSaga(SagaStartRequest request,
     c.inline_document = std::move(request.inline_document);
     for (auto& [name, value] : request.inputs)
       c.inputs.emplace_back(name, std::move(value));
-    Propose(core, c, [done = std::move(done)](Result<rsm::SagaReply> r) {
+    const bool wait = request.wait;
+    Propose(core, c, [this, wait, done = std::move(done)](Result<rsm::SagaReply> r) mutable {
       if (!r.ok()) return done(r.status());
-      done(SagaStartReply{.saga_id = r->saga_id, .already_existed = r->already_existed});
+      SagaStartReply reply{.saga_id = r->saga_id, .already_existed = r->already_existed};
+      if (!wait) return done(std::move(reply));
+      if (finish_waiters_.size() >= options_.max_watchers) {
+        return done(
+            ResourceExhausted("too many start requests waiting for their sagas (the "
+                              "limit is " +
+                              std::to_string(options_.max_watchers) + ")"));
+      }
+      finish_waiters_.emplace(reply.saga_id,
+                              [reply, done = std::move(done)](Result<SagaStartReply> r) {
+                                if (!r.ok()) return done(r.status());
+                                SagaStartReply out = reply;
+                                out.state = r->state;
+                                done(std::move(out));
+                              });
+      FinishWaiters(*core_, reply.saga_id);
     });
   });
 }

@@ -83,6 +83,10 @@ class NodeSagas final : public SagaBackend, public SagaProposer {
   std::unique_ptr<Runner> runner_;
   std::unique_ptr<SagaExecutor> executor_;
   SeededRng ids_rng_;
+  // Start requests that wait for their saga's terminal state, by saga id.
+  std::multimap<std::string, std::function<void(Result<SagaStartReply>)>> finish_waiters_;
+  // Answers the waiters of `saga_id` once it finished (or is gone).
+  void FinishWaiters(NodeCore& core, const std::string& saga_id);
   std::map<WatchId, Watcher> watchers_;
   std::multimap<std::string, WatchId> watchers_by_saga_;
   std::atomic<std::uint64_t> next_watch_id_{1};  // handed out on any thread

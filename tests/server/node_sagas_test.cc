@@ -2,14 +2,14 @@
 // on): the SagaBackend end to end — define, start, watch, get, list, abort —
 // and that a restart from the data directory keeps every saga.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <thread>
-#include <future>
-#include <unistd.h>
 
 #include "server/config.h"
 #include "server/node.h"
@@ -186,12 +186,28 @@ TEST_F(NodeSagasTest, GeneratedIdsDifferAndFailureCompensates) {
   EXPECT_EQ(view->inputs.at("order"), "o-1");
 }
 
+TEST_F(NodeSagasTest, StartWithWaitAnswersOnceTheSagaIsTerminal) {
+  auto done = Start(SagaStartRequest{.inline_document = kRefund, .wait = true});
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->state, "compensated");
+  auto view = Get(done->saga_id);
+  ASSERT_TRUE(view.ok());
+  EXPECT_NE(view->finished_ms, 0u) << "answered only after the end";
+  // Waiting on a saga that already finished answers at once.
+  auto again =
+      Start(SagaStartRequest{.inline_document = kRefund, .saga_id = done->saga_id, .wait = true});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->already_existed);
+  EXPECT_EQ(again->state, "compensated");
+}
+
 TEST_F(NodeSagasTest, ErrorsNameWhatIsWrong) {
   auto unknown = Start(SagaStartRequest{.definition_name = "nope"});
   EXPECT_EQ(unknown.status().code(), StatusCode::kNotFound);
   auto bad_doc = Define("name: x\nsteps:\n  - id: a\n    needs: [zz]\n    run: noop\n");
   EXPECT_EQ(bad_doc.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(bad_doc.status().message().find("zz"), std::string::npos) << bad_doc.status().ToString();
+  EXPECT_NE(bad_doc.status().message().find("zz"), std::string::npos)
+      << bad_doc.status().ToString();
   auto bad_input = Start(SagaStartRequest{.inline_document = kRefund, .inputs = {{"x", "1"}}});
   EXPECT_EQ(bad_input.status().code(), StatusCode::kInvalidArgument);
   auto bad_id = Start(SagaStartRequest{.inline_document = kRefund, .saga_id = "a/b"});
