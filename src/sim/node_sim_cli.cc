@@ -19,18 +19,9 @@ namespace {
 
 // Runs one seed in a child process (child_run.h); the child prints the seed's line.
 NodeSimResult RunIsolated(const NodeSimOptions& options, bool quiet) {
-  const ChildRunOutcome child = RunInChild([&] {
-    const NodeSimResult r = RunNodeSim(options);
-    if (!r.ok || !quiet) fmt::print("{}\n", FormatNodeSimResult(options, r));
-    return r.ok ? std::string() : r.violated;
-  });
-  NodeSimResult r;
-  r.ok = child.ok;
-  r.violated = child.violated;
-  if (child.child_reported) return r;
-  r.details = child.details;
-  fmt::print("{}\n", FormatNodeSimResult(options, r));
-  return r;
+  return RunSeedIsolated<NodeSimResult>(
+      [&] { return RunNodeSim(options); },
+      [&](const NodeSimResult& r) { return FormatNodeSimResult(options, r); }, quiet);
 }
 
 }  // namespace

@@ -18,18 +18,9 @@ namespace {
 // Runs one seed in a child process (child_run.h), so that a core assertion is
 // that seed's violation; the child prints the seed's line when not quiet or failed.
 SagaSimResult RunIsolated(const SagaSimOptions& options, bool quiet) {
-  const ChildRunOutcome child = RunInChild([&] {
-    const SagaSimResult r = RunSagaSim(options);
-    if (!r.ok || !quiet) fmt::print("{}\n", FormatSagaSimResult(options, r));
-    return r.ok ? std::string() : r.violated;
-  });
-  SagaSimResult r;
-  r.ok = child.ok;
-  r.violated = child.violated;
-  if (child.child_reported) return r;
-  r.details = child.details;
-  fmt::print("{}\n", FormatSagaSimResult(options, r));
-  return r;
+  return RunSeedIsolated<SagaSimResult>(
+      [&] { return RunSagaSim(options); },
+      [&](const SagaSimResult& r) { return FormatSagaSimResult(options, r); }, quiet);
 }
 
 }  // namespace
