@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "server/http_listen.h"
 #include "server/node.h"
 
 namespace tri::server {
@@ -86,9 +87,7 @@ Result<std::unique_ptr<HttpEndpoints>> HttpEndpoints::Start(Node* node,
       res.set_content(R"({"etcdserver":"3.4.0+trinity.0.1.0","etcdcluster":"3.4.0"})",
                       "application/json");
     });
-    const int port = server->bind_to_port(url.host, url.port);
-    if (port < 0)
-      return Unavailable(fmt::format("--listen-metrics-urls: cannot listen on {}", url.ToString()));
+    TRI_RETURN_IF_ERROR(BindExclusive(*server, url, "--listen-metrics-urls").status());
     httplib::Server* raw = server.get();
     ep->threads_.emplace_back([raw] { raw->listen_after_bind(); });
     ep->servers_.push_back(std::move(server));

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "client/saga_json.h"
+#include "server/http_listen.h"
 
 namespace tri::server {
 
@@ -522,24 +523,13 @@ Result<std::unique_ptr<SagaHttpServer>> SagaHttpServer::Start(SagaBackend& backe
     const std::size_t threads = o.threads;
     server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server->set_payload_max_length(o.max_body_bytes);
-    // cpp-httplib's default also sets SO_REUSEPORT, which lets a second server
-    // bind a port in use and share its connections: a busy port must be an error.
-    server->set_socket_options([](socket_t sock) {
-      int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    });
     InstallRoutes(*server, out->hub_);
-    int port = url.port;
-    if (url.port == 0) {
-      port = server->bind_to_any_port(url.host);
-    } else if (!server->bind_to_port(url.host, url.port)) {
-      port = -1;
-    }
-    if (port <= 0) {
+    auto port = BindExclusive(*server, url, "--listen-http-urls");
+    if (!port.ok()) {
       out->Stop();
-      return Unavailable(fmt::format("--listen-http-urls: cannot listen on {}", url.ToString()));
+      return port.status();
     }
-    out->ports_.push_back(static_cast<std::uint16_t>(port));
+    out->ports_.push_back(*port);
     httplib::Server* raw = server.get();
     out->servers_.push_back(std::move(server));
     out->threads_.emplace_back([raw] { raw->listen_after_bind(); });
