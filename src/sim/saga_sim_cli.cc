@@ -1,9 +1,7 @@
 #include "sim/saga_sim_cli.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
@@ -71,51 +69,16 @@ int RunSagaSimCommand(SagaSimCommandLine& args) {
     return 2;
   }
   options.bug = *bug;
-  std::uint64_t first = options.seed;
-  std::uint64_t last = options.seed;
-  if (!args.seeds_text.empty() && !ParseSeedRange(args.seeds_text, &first, &last)) {
-    fmt::print(stderr, "tri-sim saga: --seeds wants A..B with A <= B, got '{}'\n", args.seeds_text);
-    return 2;
-  }
-
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<std::uint64_t> failed;
-  std::vector<std::uint64_t> expected_hits;
-  for (std::uint64_t seed = first; seed <= last; ++seed) {
+  const SeedBatch batch{.name = "saga",
+                        .seed = options.seed,
+                        .seeds_text = args.seeds_text,
+                        .expect_violation = args.expect_violation,
+                        .stop_at_expected = true};
+  return RunSeedBatch(batch, [&](std::uint64_t seed) {
     options.seed = seed;
     const SagaSimResult result = RunIsolated(options, args.quiet);
-    if (!result.ok) {
-      failed.push_back(seed);
-      if (!args.expect_violation.empty() &&
-          ExpectedViolation(args.expect_violation, result.violated)) {
-        expected_hits.push_back(seed);
-      }
-    }
-    std::fflush(stdout);
-    if (!expected_hits.empty()) {
-      last = seed;  // found: the rest adds nothing
-      break;
-    }
-  }
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::uint64_t runs = last - first + 1;
-  if (runs > 1 || !args.expect_violation.empty()) {
-    fmt::print("tri-sim saga: {} seed(s) {}..{}, {} failed{}{}, {:.1f}s\n", runs, first, last,
-               failed.size(), failed.empty() ? "" : ": ", fmt::format("{}", fmt::join(failed, " ")),
-               seconds);
-  }
-  if (!args.expect_violation.empty()) {
-    if (expected_hits.empty()) {
-      fmt::print("tri-sim saga: expected a '{}' violation, but no seed produced one\n",
-                 args.expect_violation);
-      return 1;
-    }
-    fmt::print("tri-sim saga: '{}' caught, first at seed {}\n", args.expect_violation,
-               expected_hits.front());
-    return 0;
-  }
-  return failed.empty() ? 0 : 1;
+    return result.ok ? std::string() : result.violated;
+  });
 }
 
 }  // namespace tri::sim
