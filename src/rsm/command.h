@@ -17,13 +17,16 @@ namespace tri::rsm {
 
 inline constexpr std::uint8_t kCommandFormatVersion = 1;
 
-// What the payload is. Values are stable on disk; 4..15 are left for
-// coordination commands (leases, locks) so a newer node's entry decodes here as
-// "unknown kind", which the state machine refuses without crashing.
+// What the payload is. Values are stable on disk; 7..15 are left for later
+// commands so a newer node's entry decodes here as "unknown kind", which the
+// state machine refuses without crashing (16 and 17 are the node's own).
 enum class CommandKind : std::uint8_t {
-  kKv = 1,     // payload: EncodeKvRequest (rsm/kv_codec.h)
-  kAlarm = 2,  // payload: EncodeAlarmRequest (disarming the NOSPACE quota alarm)
-  kSaga = 3,   // payload: EncodeSagaCommand (rsm/saga_codec.h)
+  kKv = 1,       // payload: EncodeKvRequest (rsm/kv_codec.h)
+  kAlarm = 2,    // payload: EncodeAlarmRequest (disarming the NOSPACE quota alarm)
+  kSaga = 3,     // payload: EncodeSagaCommand (rsm/saga_codec.h)
+  kLease = 4,    // payload: a lease command (rsm/lease_codec.h)
+  kLock = 5,     // payload: a native lock command (rsm/lock_codec.h)
+  kBarrier = 6,  // payload: a barrier command (rsm/barrier_codec.h)
 };
 
 struct Command {
