@@ -96,6 +96,7 @@ class MvccStore::WriteTxn {
                    "a key written twice in one revision (validation let a duplicate through)");
     const KeyRevision* previous =
         history.empty() || history.back().tombstone ? nullptr : &history.back();
+    const std::int64_t previous_lease = previous != nullptr ? previous->lease : 0;
     KeyRevision r;
     r.main = revision_;
     r.sub = next_sub_++;
@@ -106,6 +107,12 @@ class MvccStore::WriteTxn {
     TRI_ASSERT(r.version >= 1 && r.create_revision <= r.main);
     store_.used_bytes_ += RevisionBytes(key, r);
     history.push_back(std::move(r));
+    if (previous_lease != lease) {
+      TRI_ASSERT_MSG(store_.lease_hook_ != nullptr || lease == 0,
+                     "a lease attached without a lease hook");
+      if (store_.lease_hook_ != nullptr)
+        store_.lease_hook_->OnKeyLeaseChanged(key, previous_lease, lease);
+    }
   }
 
   // Tombstones every key of the range live now; returns how many.
@@ -116,6 +123,7 @@ class MvccStore::WriteTxn {
       if (history.back().tombstone) return;
       TRI_ASSERT_MSG(history.back().main < revision_,
                      "a key written twice in one revision (validation let a duplicate through)");
+      const std::int64_t lease = history.back().lease;
       KeyRevision r;
       r.main = revision_;
       r.sub = next_sub_++;
@@ -123,6 +131,8 @@ class MvccStore::WriteTxn {
       store_.used_bytes_ += RevisionBytes(k, r);
       history.push_back(std::move(r));
       ++deleted;
+      if (lease != 0 && store_.lease_hook_ != nullptr)
+        store_.lease_hook_->OnKeyLeaseChanged(k, lease, 0);
     });
     return deleted;
   }
@@ -271,10 +281,35 @@ std::optional<KvError> MvccStore::ReserveQuota(std::uint64_t put_bytes) {
   return std::nullopt;
 }
 
+std::optional<KvError> MvccStore::CheckLease(std::int64_t lease, std::string_view key) const {
+  if (lease == 0) return std::nullopt;
+  if (lease_hook_ == nullptr) return ErrLeaseNotFound();
+  return lease_hook_->CheckAttach(lease, key);
+}
+
+std::int64_t MvccStore::DeleteKeys(const std::vector<std::string>& keys) {
+  WriteTxn write(*this);
+  std::int64_t deleted = 0;
+  for (const std::string& key : keys)
+    deleted += write.Delete(key, std::string());
+  write.Commit();
+  return deleted;
+}
+
+std::vector<std::pair<std::string, std::int64_t>> MvccStore::LeasedKeys() const {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (const auto& [key, history] : index_) {
+    if (!history.empty() && !history.back().tombstone && history.back().lease != 0) {
+      out.emplace_back(key, history.back().lease);
+    }
+  }
+  return out;
+}
+
 KvOr<PutResponse> MvccStore::Put(const PutRequest& request) {
   if (auto error = ValidatePut(request, options_)) return *error;
-  // No lessor in this store yet: every lease id is unknown (etcd's check order).
-  if (request.lease != 0) return ErrLeaseNotFound();
+  // etcd's check order: the lease before the key.
+  if (auto error = CheckLease(request.lease, request.key)) return *error;
   auto it = index_.find(request.key);
   const KeyRevision* current =
       it == index_.end() ? nullptr : VisibleAt(it->second, current_revision_);
@@ -351,7 +386,7 @@ std::optional<KvError> MvccStore::CheckPath(const TxnRequest& txn, const std::ve
           return ErrKeyNotFound();
         }
       }
-      if (put->lease != 0) return ErrLeaseNotFound();
+      if (auto error = CheckLease(put->lease, put->key)) return error;
       put_bytes += PutCost(*put);
     } else if (const auto* range = std::get_if<RangeRequest>(&op.request); range && !puts_pass) {
       if (auto error = CheckRangeRevision(range->revision)) return error;

@@ -40,6 +40,7 @@
 #include "rsm/kv_error.h"
 #include "rsm/kv_options.h"
 #include "rsm/kv_types.h"
+#include "rsm/lease_hook.h"
 
 namespace tri::rsm {
 
@@ -71,6 +72,16 @@ class MvccStore {
   // DEACTIVATE fails with ErrNoSpace, leaving the alarm raised, while used_bytes()
   // is still above the quota.
   KvOr<AlarmResponse> Alarm(const AlarmRequest& request);
+
+  // Leases: a put with a lease asks `hook` whether it may attach; every change of
+  // a live key's lease (put, delete) is reported to it. Not owned; nullptr (the
+  // default) refuses every lease id. Not part of the state or of snapshots.
+  void set_lease_hook(LeaseHook* hook) { lease_hook_ = hook; }
+  // Tombstones the live keys among `keys` in one revision (none: no revision);
+  // returns how many. For lease revocation; never refused by the quota.
+  std::int64_t DeleteKeys(const std::vector<std::string>& keys);
+  // Every live key with a lease, (key, lease) in key order.
+  std::vector<std::pair<std::string, std::int64_t>> LeasedKeys() const;
 
   std::int64_t current_revision() const { return current_revision_; }
   std::int64_t compact_revision() const { return compact_revision_; }
@@ -123,6 +134,8 @@ class MvccStore {
   // Quota: refuses (and raises the alarm) when `put_bytes` more would not fit.
   std::optional<KvError> ReserveQuota(std::uint64_t put_bytes);
   std::uint64_t PutCost(const PutRequest& request) const;
+  // Whether a put may attach `key` to `lease` (0: no lease, always).
+  std::optional<KvError> CheckLease(std::int64_t lease, std::string_view key) const;
   bool EvaluateCompare(const Compare& compare) const;
   void ComputePath(const TxnRequest& txn, std::vector<bool>& path) const;
   // One of etcd's checkRequests passes over the ops the path will run:
@@ -138,6 +151,7 @@ class MvccStore {
   std::int64_t compact_revision_ = 0;  // 0: never compacted
   std::uint64_t used_bytes_ = 0;
   bool nospace_alarm_ = false;
+  LeaseHook* lease_hook_ = nullptr;
 };
 
 }  // namespace tri::rsm

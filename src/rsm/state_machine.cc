@@ -21,8 +21,10 @@ KvOr<Response> Widen(KvOr<T> result) {
 
 }  // namespace
 
-StateMachine::StateMachine(KvOptions options, SagaOptions saga_options)
-    : options_(options), store_(options), sagas_(std::move(saga_options)) {}
+StateMachine::StateMachine(KvOptions options, SagaOptions saga_options, LeaseOptions lease_options)
+    : options_(options), store_(options), sagas_(std::move(saga_options)), leases_(lease_options) {
+  store_.set_lease_hook(&leases_);
+}
 
 Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   TRI_ASSERT_MSG(index > applied_index_, "entries must be applied in increasing index order");
@@ -37,6 +39,7 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   time_ms_ = std::max(time_ms_, command->timestamp_ms);
   KvOr<Response> result = ErrRequestTooLarge();
   std::optional<SagaReply> saga_reply;
+  std::optional<LeaseReply> lease_reply;
   // Saga documents have their own (larger) bound, checked when they decode.
   const std::uint64_t max_payload = command->kind == CommandKind::kSaga
                                         ? sagas_.options().limits.max_document_bytes + 4096
@@ -52,6 +55,9 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
       case CommandKind::kSaga:
         result = ApplySaga(index, command->payload, saga_reply);
         break;
+      case CommandKind::kLease:
+        result = ApplyLease(index, command->payload, lease_reply);
+        break;
       default:
         result =
             ErrUnimplemented("command kind " + std::to_string(static_cast<int>(command->kind)) +
@@ -63,8 +69,12 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   TRI_ASSERT(applied_index_ == index);
   // Time passing alone (any entry) drops finished sagas past retention.
   sagas_.Sweep(time_ms_);
-  return Applied{index, command->request_id, store_.current_revision(), std::move(result),
-                 std::move(saga_reply)};
+  return Applied{index,
+                 command->request_id,
+                 store_.current_revision(),
+                 std::move(result),
+                 std::move(saga_reply),
+                 std::move(lease_reply)};
 }
 
 KvOr<Response> StateMachine::ApplyKv(std::uint64_t index, std::string_view payload) {
@@ -111,6 +121,55 @@ KvOr<Response> StateMachine::ApplySaga(std::uint64_t index, std::string_view pay
   return Response(RangeResponse{});
 }
 
+KvOr<Response> StateMachine::ApplyLease(std::uint64_t index, std::string_view payload,
+                                        std::optional<LeaseReply>& reply) {
+  auto command = DecodeLeaseCommand(
+      payload, LeaseDecodeLimits{.max_ids = leases_.options().max_ids_per_command});
+  if (!command.ok()) {
+    return ErrMalformed("entry " + std::to_string(index) + ": " + command.status().message());
+  }
+  LeaseReply out;
+  if (const auto* grant = std::get_if<LeaseGrant>(&*command)) {
+    KvOr<std::int64_t> ttl = leases_.Grant(grant->id, grant->ttl_s, time_ms_);
+    if (!ttl.ok()) return ttl.error();
+    out.id = grant->id;
+    out.ttl_s = *ttl;
+  } else if (const auto* revoke = std::get_if<LeaseRevoke>(&*command)) {
+    if (!leases_.Contains(revoke->id)) return ErrLeaseNotFound();
+    out.revoked.push_back(revoke->id);
+    RevokeLeases(out.revoked);
+  } else if (const auto* keep_alive = std::get_if<LeaseKeepAlive>(&*command)) {
+    for (const std::int64_t id : keep_alive->ids) {
+      out.renewed.push_back(LeaseTtl{id, leases_.Renew(id, time_ms_).value_or(0)});
+    }
+  } else if (const auto* expire = std::get_if<LeaseExpire>(&*command)) {
+    for (const std::int64_t id : expire->ids) {
+      const Lease* lease = leases_.Find(id);
+      if (lease == nullptr || lease->expiry_ms > time_ms_) continue;
+      if (std::find(out.revoked.begin(), out.revoked.end(), id) != out.revoked.end()) continue;
+      out.revoked.push_back(id);
+    }
+    RevokeLeases(out.revoked);
+  } else {
+    leases_.Promote(time_ms_);
+  }
+  reply = std::move(out);
+  return Response(RangeResponse{});
+}
+
+void StateMachine::RevokeLeases(const std::vector<std::int64_t>& ids) {
+  std::vector<std::string> keys;
+  for (const std::int64_t id : ids) {
+    const Lease* lease = leases_.Find(id);
+    TRI_ASSERT_MSG(lease != nullptr, "revoking a lease that does not exist");
+    keys.insert(keys.end(), lease->keys.begin(), lease->keys.end());
+  }
+  // Deleting detaches each key from its lease (through the store's lease hook).
+  store_.DeleteKeys(keys);
+  for (const std::int64_t id : ids)
+    leases_.Remove(id);
+}
+
 std::string StateMachine::Snapshot() const {
   std::string out;
   out.append(kStateSnapshotMagic);
@@ -119,6 +178,7 @@ std::string StateMachine::Snapshot() const {
   coding::PutVarint64(out, time_ms_);
   store_.EncodeTo(out);
   sagas_.EncodeTo(out);
+  leases_.EncodeTo(out);
   return out;
 }
 
@@ -130,7 +190,7 @@ Status StateMachine::Restore(std::string_view snapshot) {
   }
   std::uint32_t version = 0;
   if (!in.ReadFixed32(version)) return InvalidArgument("rsm snapshot: truncated format version");
-  if (version != kStateSnapshotVersion && version != 1) {
+  if (version < 1 || version > kStateSnapshotVersion) {
     return InvalidArgument("rsm snapshot: format version " + std::to_string(version) +
                            " is not supported (this version reads " +
                            std::to_string(kStateSnapshotVersion) + ")");
@@ -146,12 +206,19 @@ Status StateMachine::Restore(std::string_view snapshot) {
   auto sagas = version >= 2 ? SagaTable::DecodeFrom(in, sagas_.options())
                             : Result<SagaTable>(SagaTable(sagas_.options()));
   if (!sagas.ok()) return sagas.status();
+  auto leases = version >= 3 ? LeaseTable::DecodeFrom(in, leases_.options())
+                             : Result<LeaseTable>(LeaseTable(leases_.options()));
+  if (!leases.ok()) return leases.status();
+  // Every live key's lease must exist; the per-lease key sets come from the store.
+  TRI_RETURN_IF_ERROR(leases->AttachKeys(store->LeasedKeys()));
   if (!in.done()) {
     return InvalidArgument("rsm snapshot: " + std::to_string(in.remaining()) +
                            " trailing bytes at byte " + std::to_string(in.position()));
   }
   store_ = std::move(store).value();
   sagas_ = std::move(sagas).value();
+  leases_ = std::move(leases).value();
+  store_.set_lease_hook(&leases_);
   applied_index_ = applied_index;
   time_ms_ = time_ms;
   return Status::Ok();

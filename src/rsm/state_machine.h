@@ -18,6 +18,8 @@
 #include "rsm/kv_error.h"
 #include "rsm/kv_options.h"
 #include "rsm/kv_types.h"
+#include "rsm/lease_codec.h"
+#include "rsm/lease_table.h"
 #include "rsm/mvcc_store.h"
 #include "rsm/saga_codec.h"
 #include "rsm/saga_table.h"
@@ -26,8 +28,9 @@ namespace tri::rsm {
 
 // Snapshot body header: magic, then a fixed32 format version.
 inline constexpr std::string_view kStateSnapshotMagic = "TRIRSMSS";
-// Version 2 adds the saga table after the store; version 1 (no sagas) is still read.
-inline constexpr std::uint32_t kStateSnapshotVersion = 2;
+// Version 2 adds the saga table after the store, version 3 the lease table after
+// the sagas; versions 1 (no sagas) and 2 (no leases) are still read.
+inline constexpr std::uint32_t kStateSnapshotVersion = 3;
 
 // What applying one entry answers, for the node to hand to the waiting client.
 struct Applied {
@@ -42,11 +45,17 @@ struct Applied {
   // Saga commands: their answer when `result` is ok (`result` then holds an
   // empty response that means nothing).
   std::optional<SagaReply> saga;
+  // Lease commands: their answer when `result` is ok (as for sagas).
+  std::optional<LeaseReply> lease;
 };
 
 class StateMachine {
  public:
-  explicit StateMachine(KvOptions options = {}, SagaOptions saga_options = {});
+  explicit StateMachine(KvOptions options = {}, SagaOptions saga_options = {},
+                        LeaseOptions lease_options = {});
+  // The store holds a pointer to this object's lease table.
+  StateMachine(const StateMachine&) = delete;
+  StateMachine& operator=(const StateMachine&) = delete;
 
   // Applies the committed entry at `index`. REQUIRES: index > applied_index()
   // (gaps are allowed: the node does not pass entries without a command, such
@@ -74,6 +83,7 @@ class StateMachine {
 
   const MvccStore& store() const { return store_; }
   const SagaTable& sagas() const { return sagas_; }
+  const LeaseTable& leases() const { return leases_; }
   // Observation of the saga table (not replicated state): see SagaTable.
   std::vector<std::string> TakeChangedSagas() { return sagas_.TakeChanged(); }
   std::vector<SagaSweepRecord> TakeSweptSagas() { return sagas_.TakeSwept(); }
@@ -84,10 +94,17 @@ class StateMachine {
   KvOr<Response> ApplyAlarm(std::uint64_t index, std::string_view payload);
   KvOr<Response> ApplySaga(std::uint64_t index, std::string_view payload,
                            std::optional<SagaReply>& reply);
+  KvOr<Response> ApplyLease(std::uint64_t index, std::string_view payload,
+                            std::optional<LeaseReply>& reply);
+  // The one way a lease ends (revoke, expiry): deletes every key attached to
+  // `ids` in one revision (none when no keys), then drops the leases.
+  // REQUIRES: each id exists, none repeated.
+  void RevokeLeases(const std::vector<std::int64_t>& ids);
 
   KvOptions options_;
   MvccStore store_;
   SagaTable sagas_;
+  LeaseTable leases_;
   std::uint64_t applied_index_ = 0;
   std::uint64_t time_ms_ = 0;
 };
