@@ -505,24 +505,12 @@ class EtcdServices::Impl {
       return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "trinity: Watch is not implemented yet");
     }
   } watch;
-  class LeaseUnimplemented final : public etcdserverpb::Lease::Service {
+  // Lease is served by LeaseGrpcService (server/lease_grpc_service.h).
 #define TRI_UNIMPLEMENTED(Rpc, Req, Resp)                                                          \
   grpc::Status Rpc(grpc::ServerContext*, const etcdserverpb::Req*, etcdserverpb::Resp*) override { \
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,                                           \
                         "trinity: " #Rpc " is not implemented yet");                               \
   }
-    TRI_UNIMPLEMENTED(LeaseGrant, LeaseGrantRequest, LeaseGrantResponse)
-    TRI_UNIMPLEMENTED(LeaseRevoke, LeaseRevokeRequest, LeaseRevokeResponse)
-    TRI_UNIMPLEMENTED(LeaseTimeToLive, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse)
-    TRI_UNIMPLEMENTED(LeaseLeases, LeaseLeasesRequest, LeaseLeasesResponse)
-    grpc::Status LeaseKeepAlive(
-        grpc::ServerContext*,
-        grpc::ServerReaderWriter<etcdserverpb::LeaseKeepAliveResponse,
-                                 etcdserverpb::LeaseKeepAliveRequest>*) override {
-      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          "trinity: LeaseKeepAlive is not implemented yet");
-    }
-  } lease;
   class AuthUnimplemented final
       : public etcdserverpb::Auth::Service{
             TRI_UNIMPLEMENTED(AuthEnable, AuthEnableRequest, AuthEnableResponse) TRI_UNIMPLEMENTED(
@@ -570,7 +558,6 @@ void EtcdServices::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(&impl_->cluster);
   builder.RegisterService(&impl_->maintenance);
   builder.RegisterService(&impl_->watch);
-  builder.RegisterService(&impl_->lease);
   builder.RegisterService(&impl_->auth);
 }
 

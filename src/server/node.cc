@@ -20,6 +20,8 @@
 #include "server/identity.h"
 #include "server/ids.h"
 #include "server/observed_file_system.h"
+#include "server/lease_grpc_service.h"
+#include "server/lease_service.h"
 #include "server/saga_grpc_service.h"
 #include "server/saga_http.h"
 #include "server/saga_service.h"
@@ -66,6 +68,8 @@ class Node::Impl {
   std::unique_ptr<NodeSagas> sagas;
   std::unique_ptr<EtcdServices> services;
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
+  std::unique_ptr<NodeLeases> leases;
+  std::unique_ptr<LeaseGrpcService> lease_service;  // outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
   std::unique_ptr<SagaHttpServer> saga_http;  // saga API over HTTP; stopped before `sagas` goes
@@ -165,6 +169,10 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   copts.sagas.retention_ms = config.saga_retention_ms;
   copts.sagas.max_finished_sagas = raw.max_finished_sagas;
   copts.sagas.max_running_sagas = raw.max_running_sagas;
+  // etcd's minLeaseTTL: ceil(3/2 x election timeout), in whole seconds.
+  copts.leases.min_ttl_s = static_cast<std::int64_t>(
+      (std::uint64_t{3} * config.election_ticks / 2 * raw.heartbeat_interval_ms + 999) / 1000);
+  copts.leases.min_ttl_s = std::max<std::int64_t>(copts.leases.min_ttl_s, 1);
   copts.max_entry_size_bytes = raw.max_request_bytes + 4096;
   copts.clock = &RealClock::Instance();
   Histogram* apply_seconds = node->metrics_.GetHistogram(
@@ -238,6 +246,9 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
       *self,
       NodeSagasOptions{.executor = {.redispatch_grace_ms = config.saga_redispatch_grace_ms}});
 
+  // Leases: keep-alive coalescing and the leader's executor.
+  impl.leases = std::make_unique<NodeLeases>(*self, LeaseExecutorOptions{});
+
   // Client API.
   impl.services = std::make_unique<EtcdServices>(self);
   grpc::ServerBuilder builder;
@@ -255,6 +266,8 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.saga_service = std::make_unique<SagaGrpcService>(
       *impl.sagas, SagaServiceOptions{.metrics = &node->metrics_});
   impl.saga_service->Register(builder);
+  impl.lease_service = std::make_unique<LeaseGrpcService>(*self, *impl.leases);
+  impl.lease_service->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
     return Unavailable(
@@ -373,7 +386,8 @@ void Node::Loop() {
     {
       std::unique_lock lock(mu_);
       auto wake_at = next_tick;
-      const std::uint64_t saga_wake = impl.sagas->next_wake_ms();
+      const std::uint64_t saga_wake =
+          std::min(impl.sagas->next_wake_ms(), impl.leases->next_wake_ms());
       if (saga_wake != UINT64_MAX) {
         const std::uint64_t now_ms = WallMs();
         const auto in = std::chrono::milliseconds(saga_wake > now_ms ? saga_wake - now_ms : 0);
@@ -411,6 +425,7 @@ void Node::Loop() {
     }
     HandleOutput(std::move(out));
     impl.sagas->AfterRound(core, WallMs());
+    impl.leases->AfterRound(core, WallMs());
     if (!core.disk_full().ok() && !impl.disk_full_logged) {
       impl.disk_full_logged = true;
       spdlog::error(
@@ -458,6 +473,7 @@ void Node::Loop() {
   // Stop the producers before failing what is left, so nothing new arrives.
   if (impl.http) impl.http->Stop();
   if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
+  if (impl.lease_service) impl.lease_service->Stop();  // releases handlers waiting on the loop
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl.transport->Stop();
@@ -468,6 +484,7 @@ void Node::Loop() {
   for (auto& fn : batch)
     fn(core);  // posted requests complete with errors below
   impl.sagas->Stop(core);
+  impl.leases->Stop();
   const Completion stopped{0, Unavailable("etcdserver: server stopped"), std::nullopt};
   for (auto& [token, done] : impl.pending)
     done(core, Completion{token, stopped.status, std::nullopt});

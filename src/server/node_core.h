@@ -60,6 +60,7 @@ struct NodeCoreOptions {
   std::size_t max_pending_requests = 100000;
   rsm::KvOptions state_machine;
   rsm::SagaOptions sagas;
+  rsm::LeaseOptions leases;
   // Raft size bounds (defaults from raft::Config).
   std::uint64_t max_entry_size_bytes = 2 << 20;
   // Optional timing for metrics (the driver's clock; the simulator leaves it unset):
