@@ -2,8 +2,10 @@
 // error or a response, never crash or assert, since a log may hold a corrupt
 // entry or one written by a newer version. The bytes are applied twice on a
 // small populated store with tight bounds: as a whole entry (envelope decoding)
-// and as the payload of a kKv envelope (request decoding and execution). After
-// both, the state must still snapshot and restore (its invariants hold).
+// as the payload of a kKv envelope (request decoding and execution), and as the
+// payload of a kLease envelope (lease commands on a store with a leased key).
+// After all three, the state must still snapshot and restore (its invariants
+// hold).
 
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include "base/assert.h"
 #include "rsm/command.h"
 #include "rsm/kv_codec.h"
+#include "rsm/lease_codec.h"
 #include "rsm/state_machine.h"
 
 namespace {
@@ -48,6 +51,17 @@ tri::rsm::StateMachine Populated() {
   del.key = "b";
   TRI_ASSERT(sm.Apply(++index, KvEntry(del)).result.ok());
   TRI_ASSERT(sm.Apply(++index, KvEntry(CompactionRequest{3, false})).result.ok());
+  // Lease 7 (10 s from time 0) with key "l" attached; lease 8 without keys.
+  for (const LeaseCommand& c : {LeaseCommand(LeaseGrant{7, 10}), LeaseCommand(LeaseGrant{8, 5})}) {
+    TRI_ASSERT(
+        sm.Apply(++index, EncodeCommand(Command{CommandKind::kLease, 1, 0, EncodeLeaseCommand(c)}))
+            .result.ok());
+  }
+  PutRequest leased;
+  leased.key = "l";
+  leased.value = "v";
+  leased.lease = 7;
+  TRI_ASSERT(sm.Apply(++index, KvEntry(leased)).result.ok());
   return sm;
 }
 
@@ -65,13 +79,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       sm.Apply(first + 1, tri::rsm::EncodeCommand(tri::rsm::Command{tri::rsm::CommandKind::kKv, 9,
                                                                     0, std::string(bytes)}));
   TRI_ASSERT(applied.request_id == 9);
-  TRI_ASSERT(sm.applied_index() == first + 1);
+  // As a lease command, at a log time past both leases' expiry.
+  (void)sm.Apply(first + 2, tri::rsm::EncodeCommand(tri::rsm::Command{
+                                tri::rsm::CommandKind::kLease, 10, 20000, std::string(bytes)}));
+  TRI_ASSERT(sm.applied_index() == first + 2);
 
   // A request that decodes re-encodes to one that decodes to the same request.
   auto request = tri::rsm::DecodeKvRequest(bytes);
   if (request.ok()) {
     auto again = tri::rsm::DecodeKvRequest(tri::rsm::EncodeKvRequest(*request));
     TRI_ASSERT_MSG(again.ok() && *again == *request, "a decoded request does not round-trip");
+  }
+
+  auto lease = tri::rsm::DecodeLeaseCommand(bytes, {});
+  if (lease.ok()) {
+    auto again = tri::rsm::DecodeLeaseCommand(tri::rsm::EncodeLeaseCommand(*lease), {});
+    TRI_ASSERT_MSG(again.ok() && *again == *lease, "a decoded lease command does not round-trip");
   }
 
   tri::rsm::StateMachine restored(SmallOptions());

@@ -3,14 +3,17 @@
 // and that every kind of request can then run on without tripping an assertion
 // (so Restore's checks cover every invariant the store relies on).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/assert.h"
 #include "rsm/command.h"
 #include "rsm/kv_codec.h"
+#include "rsm/lease_codec.h"
 #include "rsm/state_machine.h"
 
 namespace {
@@ -34,7 +37,7 @@ void Exercise(tri::rsm::StateMachine& sm) {
   (void)sm.Range(range);
   (void)sm.HashKV(0);
   std::uint64_t index = sm.applied_index();
-  if (index > UINT64_MAX - 8) return;
+  if (index > UINT64_MAX - 16) return;
   PutRequest put;
   put.key = "a";
   put.value = "v";
@@ -52,6 +55,44 @@ void Exercise(tri::rsm::StateMachine& sm) {
   compare.result = Compare::GREATER;
   txn.compare.push_back(compare);
   (void)sm.Apply(++index, KvEntry(txn));
+  // Every lease: kept alive, promoted, then expired at a log time past them
+  // all (deleting their keys); a new lease attached to a key, then revoked.
+  std::vector<std::int64_t> ids;
+  std::uint64_t latest = 0;
+  for (const Lease* lease : sm.leases().ByExpiry()) {
+    ids.push_back(lease->id);
+    latest = std::max(latest, lease->expiry_ms);
+  }
+  if (latest > UINT64_MAX / 4 || sm.time_ms() > UINT64_MAX / 4) return;
+  auto lease_entry = [](const LeaseCommand& c, std::uint64_t time_ms) {
+    return EncodeCommand(Command{CommandKind::kLease, 1, time_ms, EncodeLeaseCommand(c)});
+  };
+  // In commands of at most max_ids_per_command ids.
+  const std::size_t chunk = sm.leases().options().max_ids_per_command;
+  auto for_chunks = [&](auto make) {
+    for (std::size_t begin = 0; begin < ids.size(); begin += chunk) {
+      const std::size_t end = std::min(ids.size(), begin + chunk);
+      make(std::vector<std::int64_t>(ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                                     ids.begin() + static_cast<std::ptrdiff_t>(end)));
+    }
+  };
+  if (index > UINT64_MAX - 16 - 2 * (ids.size() / chunk + 1)) return;
+  for_chunks([&](std::vector<std::int64_t> part) {
+    (void)sm.Apply(++index, lease_entry(LeaseKeepAlive{std::move(part)}, sm.time_ms()));
+  });
+  (void)sm.Apply(++index, lease_entry(LeasePromote{}, sm.time_ms()));
+  const std::uint64_t past = std::max(sm.time_ms(), latest) + kMaxLeaseTtlSeconds * 1000 + 1;
+  for_chunks([&](std::vector<std::int64_t> part) {
+    (void)sm.Apply(++index, lease_entry(LeaseExpire{std::move(part)}, past));
+  });
+  TRI_ASSERT(sm.leases().size() == 0);
+  (void)sm.Apply(++index, lease_entry(LeaseGrant{1, 10}, past));
+  put.ignore_value = false;
+  put.value = "v";
+  put.lease = 1;
+  (void)sm.Apply(++index, KvEntry(put));
+  (void)sm.Apply(++index, lease_entry(LeaseRevoke{1}, past));
+  TRI_ASSERT(sm.leases().size() == 0);
   DeleteRangeRequest del;
   del.key = all;
   del.range_end = all;

@@ -9,9 +9,12 @@ namespace tri::rsm {
 
 namespace {
 
+// now + TTL, saturating: a log time near the end of the range (only a corrupt
+// or hostile timestamp) must not wrap to an expiry in the past.
 std::uint64_t ExpiryOf(std::uint64_t now_ms, std::int64_t ttl_s) {
   TRI_ASSERT(ttl_s > 0 && ttl_s <= kMaxLeaseTtlSeconds);
-  return now_ms + static_cast<std::uint64_t>(ttl_s) * 1000;
+  const std::uint64_t ttl_ms = static_cast<std::uint64_t>(ttl_s) * 1000;
+  return now_ms > UINT64_MAX - ttl_ms ? UINT64_MAX : now_ms + ttl_ms;
 }
 
 }  // namespace

@@ -26,6 +26,29 @@ StateMachine::StateMachine(KvOptions options, SagaOptions saga_options, LeaseOpt
   store_.set_lease_hook(&leases_);
 }
 
+StateMachine::StateMachine(StateMachine&& other) noexcept
+    : options_(other.options_),
+      store_(std::move(other.store_)),
+      sagas_(std::move(other.sagas_)),
+      leases_(std::move(other.leases_)),
+      applied_index_(other.applied_index_),
+      time_ms_(other.time_ms_) {
+  store_.set_lease_hook(&leases_);
+  other.store_.set_lease_hook(&other.leases_);
+}
+
+StateMachine& StateMachine::operator=(StateMachine&& other) noexcept {
+  options_ = other.options_;
+  store_ = std::move(other.store_);
+  sagas_ = std::move(other.sagas_);
+  leases_ = std::move(other.leases_);
+  applied_index_ = other.applied_index_;
+  time_ms_ = other.time_ms_;
+  store_.set_lease_hook(&leases_);
+  other.store_.set_lease_hook(&other.leases_);
+  return *this;
+}
+
 Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   TRI_ASSERT_MSG(index > applied_index_, "entries must be applied in increasing index order");
   const std::int64_t revision_before = store_.current_revision();

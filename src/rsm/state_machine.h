@@ -53,9 +53,10 @@ class StateMachine {
  public:
   explicit StateMachine(KvOptions options = {}, SagaOptions saga_options = {},
                         LeaseOptions lease_options = {});
-  // The store holds a pointer to this object's lease table.
-  StateMachine(const StateMachine&) = delete;
-  StateMachine& operator=(const StateMachine&) = delete;
+  // The store holds a pointer to this object's lease table: a moved state
+  // machine points its store at its own table again.
+  StateMachine(StateMachine&& other) noexcept;
+  StateMachine& operator=(StateMachine&& other) noexcept;
 
   // Applies the committed entry at `index`. REQUIRES: index > applied_index()
   // (gaps are allowed: the node does not pass entries without a command, such

@@ -398,3 +398,33 @@ TEST(LeaseSnapshot, BadLeaseTablesAreRefused) {
 
 }  // namespace
 }  // namespace tri::rsm
+
+namespace tri::rsm {
+namespace {
+
+TEST(LeaseRules, AMovedStateMachineKeepsTrackingLeaseKeys) {
+  Machine m;
+  ASSERT_TRUE(m.Lease(LeaseGrant{1, 10}, 0).result.ok());
+  ASSERT_TRUE(m.Put("a", 1, 0).result.ok());
+  StateMachine moved(std::move(m.sm()));
+  ASSERT_TRUE(moved
+                  .Apply(100, EncodeCommand(Command{CommandKind::kKv, 1, 0,
+                                                    EncodeKvRequest(PutReq("b", "v"))}))
+                  .result.ok());
+  PutRequest leased = PutReq("c", "v");
+  leased.lease = 1;
+  ASSERT_TRUE(
+      moved.Apply(101, EncodeCommand(Command{CommandKind::kKv, 2, 0, EncodeKvRequest(leased)}))
+          .result.ok());
+  EXPECT_EQ(moved.leases().Find(1)->keys, (std::set<std::string, std::less<>>{"a", "c"}));
+  StateMachine assigned;
+  assigned = std::move(moved);
+  ASSERT_TRUE(assigned
+                  .Apply(102, EncodeCommand(Command{CommandKind::kLease, 3, 0,
+                                                    EncodeLeaseCommand(LeaseRevoke{1})}))
+                  .result.ok());
+  EXPECT_EQ(assigned.Range(RangeReq("a", "\xff")).value().count, 1);
+}
+
+}  // namespace
+}  // namespace tri::rsm
