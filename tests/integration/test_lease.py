@@ -182,3 +182,29 @@ def test_python_etcd3_keep_alives_keep_a_lease_past_its_ttl(client):
         time.sleep(0.5)
     assert client.get("pl/kept")[0] == b"x"
     lease.revoke()
+
+
+def _remaining(cluster, lease_hex):
+    out = cluster.etcdctl("lease", "timetolive", lease_hex, "-w", "json", timeout_s=8.0).stdout
+    return json.loads(out)["ttl"]
+
+
+def test_a_lease_gets_its_full_ttl_from_a_new_leader_then_expires(make_cluster):
+    cluster = make_cluster(3)
+    out = cluster.etcdctl("lease", "grant", "8").stdout
+    lease_hex = out.split()[1]
+    cluster.etcdctl("put", "--lease=" + lease_hex, "fo/k", "v")
+    leader = cluster.leader()
+    time.sleep(4)  # half the TTL gone
+    cluster[leader].kill()
+    cluster.leader(not_in=(leader,))
+    # The new leader's first lease entry gave it 8 s again (minus the time to
+    # ask): it did not expire at the old leader's deadline.
+    assert _remaining(cluster, lease_hex) >= 6
+    time.sleep(4)  # past the old leader's deadline
+    assert cluster.etcdctl("get", "fo/k", "--print-value-only").stdout == "v\n"
+    deadline = time.time() + 15
+    while cluster.etcdctl("get", "fo/k", "--print-value-only").stdout and time.time() < deadline:
+        time.sleep(0.2)
+    assert cluster.etcdctl("get", "fo/k", "--print-value-only").stdout == ""
+    assert _remaining(cluster, lease_hex) == -1
