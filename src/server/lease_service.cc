@@ -70,6 +70,7 @@ void NodeLeases::ProposeLease(std::string payload,
 }
 
 void NodeLeases::KeepAlive(std::int64_t id, std::function<void(Status, std::int64_t)> done) {
+  ++keep_alives_received_;
   auto [it, inserted] = keep_alives_.try_emplace(id);
   if (inserted) keep_alive_order_.push_back(id);
   it->second.push_back(std::move(done));
@@ -87,6 +88,7 @@ void NodeLeases::FlushKeepAlives(NodeCore& core) {
         std::map<std::int64_t, std::vector<std::function<void(Status, std::int64_t)>>>>();
     for (const std::int64_t id : command.ids)
       (*waiting)[id] = std::move(keep_alives_[id]);
+    ++keep_alive_entries_;
     Propose(core, command, [waiting](Status status, const rsm::Applied* applied) {
       if (status.ok() && !applied->result.ok()) status = StatusFromKvError(applied->result.error());
       if (status.ok() && !applied->lease.has_value())

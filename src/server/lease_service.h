@@ -55,6 +55,9 @@ class NodeLeases final : public LeaseProposer {
                     std::function<void(Status, const rsm::Applied*)> done) override;
 
   const LeaseExecutorStats& executor_stats() const { return executor_.stats(); }
+  // Keep-alives received, and the KeepAlive entries they were proposed in.
+  std::uint64_t keep_alives_received() const { return keep_alives_received_; }
+  std::uint64_t keep_alive_entries() const { return keep_alive_entries_; }
 
  private:
   void FlushKeepAlives(NodeCore& core);
@@ -62,6 +65,8 @@ class NodeLeases final : public LeaseProposer {
   Node& node_;
   NodeCore* core_ = nullptr;  // set by AfterRound and Propose (loop thread)
   bool proposed_ = false;     // since the last AfterRound: Process() should run again
+  std::uint64_t keep_alives_received_ = 0;
+  std::uint64_t keep_alive_entries_ = 0;
   LeaseExecutor executor_;
   // Keep-alives of this round, by lease id, in arrival order of first mention.
   std::vector<std::int64_t> keep_alive_order_;

@@ -111,6 +111,10 @@ SagaBackend& Node::sagas() {
   return *impl_->sagas;
 }
 
+NodeLeases& Node::leases() {
+  return *impl_->leases;
+}
+
 Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   std::unique_ptr<Node> node(new Node(config));
   Impl& impl = *node->impl_;

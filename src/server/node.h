@@ -50,6 +50,8 @@ struct NodeStatusView {
   std::uint64_t syncs = 0;  // fdatasyncs of the log so far
 };
 
+class NodeLeases;
+
 class Node {
  public:
   // Opens the data directory (refused when another process holds it), starts the
@@ -81,6 +83,8 @@ class Node {
   MetricsRegistry& metrics() { return metrics_; }
   // The saga service (server/saga_backend.h); calls are safe from any thread.
   SagaBackend& sagas();
+  // The node's lease side (server/lease_service.h); loop thread only.
+  NodeLeases& leases();
   bool OnLoopThread() const { return std::this_thread::get_id() == loop_.get_id(); }
   const ResolvedConfig& config() const { return config_; }
   std::uint16_t client_port() const { return client_port_; }
