@@ -390,11 +390,13 @@ void Node::Loop() {
     {
       std::unique_lock lock(mu_);
       auto wake_at = next_tick;
-      const std::uint64_t saga_wake =
+      // The leader-only executors (sagas, leases) may want a round before the tick.
+      const std::uint64_t executor_wake =
           std::min(impl.sagas->next_wake_ms(), impl.leases->next_wake_ms());
-      if (saga_wake != UINT64_MAX) {
+      if (executor_wake != UINT64_MAX) {
         const std::uint64_t now_ms = WallMs();
-        const auto in = std::chrono::milliseconds(saga_wake > now_ms ? saga_wake - now_ms : 0);
+        const auto in =
+            std::chrono::milliseconds(executor_wake > now_ms ? executor_wake - now_ms : 0);
         wake_at = std::min(wake_at, std::chrono::steady_clock::now() + in);
       }
       wake_.wait_until(lock, wake_at,
