@@ -2,12 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -54,165 +51,152 @@ std::int64_t RemainingSeconds(std::uint64_t expiry_ms, std::uint64_t now_ms) {
 
 }  // namespace
 
-class LeaseGrpcService::Impl final : public etcdserverpb::Lease::Service {
+namespace {
+
+// One LeaseKeepAlive stream: read a request, keep the lease alive through the
+// node (coalesced with the other keep-alives of the loop round), write the
+// answer, read the next. One operation is in flight at a time, and every
+// keep-alive handed to the node is answered (applied, failed, or failed when
+// the node stops), so Finish always comes and OnDone deletes the reactor.
+class KeepAliveReactor final
+    : public grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
+                                     etcdserverpb::LeaseKeepAliveResponse> {
+ public:
+  KeepAliveReactor(Node& node, NodeLeases& leases) : node_(node), leases_(leases) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status::OK);  // the client closed its side
+    const std::int64_t id = request_.id();
+    node_.Post([this, id](NodeCore& core) {
+      leases_.KeepAlive(id, [this, &core, id](Status status, std::int64_t ttl) {
+        if (!status.ok()) return Finish(ToGrpc(status));
+        response_.Clear();
+        FillHeader(core, response_.mutable_header());
+        // etcd answers a missing lease with TTL 0, not an error.
+        response_.set_id(id);
+        response_.set_ttl(ttl);
+        StartWrite(&response_);
+      });
+    });
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "keep-alive stream closed"));
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  Node& node_;
+  NodeLeases& leases_;
+  etcdserverpb::LeaseKeepAliveRequest request_;
+  etcdserverpb::LeaseKeepAliveResponse response_;
+};
+
+}  // namespace
+
+class LeaseGrpcService::Impl final : public etcdserverpb::Lease::CallbackService {
  public:
   Impl(Node& node, NodeLeases& leases)
-      : node_(node),
-        leases_(leases),
-        wait_limit_(std::chrono::milliseconds(
-            5000 + 2 * std::uint64_t{node.config().raw.election_timeout_ms} + 1000)),
-        rng_(std::random_device{}()) {}
+      : node_(node), leases_(leases), rng_(std::random_device{}()) {}
 
-  void Stop() { stopping_ = true; }
-
-  grpc::Status LeaseGrant(grpc::ServerContext*, const etcdserverpb::LeaseGrantRequest* request,
-                          etcdserverpb::LeaseGrantResponse* response) override {
+  grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* ctx,
+                                       const etcdserverpb::LeaseGrantRequest* request,
+                                       etcdserverpb::LeaseGrantResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     // etcd's server picks a random positive id when the client gives none.
-    const std::int64_t id = request->id() != 0 ? request->id() : RandomId();
-    const rsm::LeaseGrant grant{id, request->ttl()};
-    return Await<etcdserverpb::LeaseGrantResponse>(
-        response, [this, grant](NodeCore& core, Finish<etcdserverpb::LeaseGrantResponse> finish) {
-          leases_.Propose(core, grant, [finish](Status s, const rsm::Applied* applied) {
-            etcdserverpb::LeaseGrantResponse out;
-            if (!s.ok()) return finish(ToGrpc(s), out);
-            if (!applied->result.ok()) return finish(ToGrpc(applied->result.error()), out);
-            out.set_id(applied->lease->id);
-            out.set_ttl(applied->lease->ttl_s);
-            finish(grpc::Status::OK, out);
-          });
-        });
+    const rsm::LeaseGrant grant{request->id() != 0 ? request->id() : RandomId(), request->ttl()};
+    node_.Post([this, reactor, response, grant](NodeCore& core) {
+      leases_.Propose(core, grant,
+                      [reactor, response, &core](Status s, const rsm::Applied* applied) {
+                        if (!s.ok()) return reactor->Finish(ToGrpc(s));
+                        if (!applied->result.ok())
+                          return reactor->Finish(ToGrpc(applied->result.error()));
+                        FillHeader(core, response->mutable_header());
+                        response->set_id(applied->lease->id);
+                        response->set_ttl(applied->lease->ttl_s);
+                        reactor->Finish(grpc::Status::OK);
+                      });
+    });
+    return reactor;
   }
 
-  grpc::Status LeaseRevoke(grpc::ServerContext*, const etcdserverpb::LeaseRevokeRequest* request,
-                           etcdserverpb::LeaseRevokeResponse* response) override {
+  grpc::ServerUnaryReactor* LeaseRevoke(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::LeaseRevokeRequest* request,
+                                        etcdserverpb::LeaseRevokeResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     const rsm::LeaseRevoke revoke{request->id()};
-    return Await<etcdserverpb::LeaseRevokeResponse>(
-        response, [this, revoke](NodeCore& core, Finish<etcdserverpb::LeaseRevokeResponse> finish) {
-          leases_.Propose(core, revoke, [finish](Status s, const rsm::Applied* applied) {
-            etcdserverpb::LeaseRevokeResponse out;
-            if (!s.ok()) return finish(ToGrpc(s), out);
-            if (!applied->result.ok()) return finish(ToGrpc(applied->result.error()), out);
-            finish(grpc::Status::OK, out);
-          });
-        });
+    node_.Post([this, reactor, response, revoke](NodeCore& core) {
+      leases_.Propose(core, revoke,
+                      [reactor, response, &core](Status s, const rsm::Applied* applied) {
+                        if (!s.ok()) return reactor->Finish(ToGrpc(s));
+                        if (!applied->result.ok())
+                          return reactor->Finish(ToGrpc(applied->result.error()));
+                        FillHeader(core, response->mutable_header());
+                        response->mutable_header()->set_revision(applied->revision);
+                        reactor->Finish(grpc::Status::OK);
+                      });
+    });
+    return reactor;
   }
 
-  grpc::Status LeaseKeepAlive(
-      grpc::ServerContext*,
-      grpc::ServerReaderWriter<etcdserverpb::LeaseKeepAliveResponse,
-                               etcdserverpb::LeaseKeepAliveRequest>* stream) override {
-    etcdserverpb::LeaseKeepAliveRequest request;
-    while (stream->Read(&request)) {
-      const std::int64_t id = request.id();
-      etcdserverpb::LeaseKeepAliveResponse response;
-      grpc::Status status = Await<etcdserverpb::LeaseKeepAliveResponse>(
-          &response, [this, id](NodeCore&, Finish<etcdserverpb::LeaseKeepAliveResponse> finish) {
-            leases_.KeepAlive(id, [finish, id](Status s, std::int64_t ttl) {
-              etcdserverpb::LeaseKeepAliveResponse out;
-              if (!s.ok()) return finish(ToGrpc(s), out);
-              // etcd answers a missing lease with TTL 0, not an error.
-              out.set_id(id);
-              out.set_ttl(ttl);
-              finish(grpc::Status::OK, out);
-            });
-          });
-      if (!status.ok()) return status;
-      if (!stream->Write(response)) break;
-    }
-    return grpc::Status::OK;
+  grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
+                          etcdserverpb::LeaseKeepAliveResponse>*
+  LeaseKeepAlive(grpc::CallbackServerContext*) override {
+    return new KeepAliveReactor(node_, leases_);
   }
 
-  grpc::Status LeaseTimeToLive(grpc::ServerContext*,
-                               const etcdserverpb::LeaseTimeToLiveRequest* request,
-                               etcdserverpb::LeaseTimeToLiveResponse* response) override {
+  grpc::ServerUnaryReactor* LeaseTimeToLive(
+      grpc::CallbackServerContext* ctx, const etcdserverpb::LeaseTimeToLiveRequest* request,
+      etcdserverpb::LeaseTimeToLiveResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
     const std::int64_t id = request->id();
     const bool with_keys = request->keys();
-    return Await<etcdserverpb::LeaseTimeToLiveResponse>(
-        response, [this, id, with_keys](NodeCore& core,
-                                        Finish<etcdserverpb::LeaseTimeToLiveResponse> finish) {
-          ReadLinearizable(core, [id, with_keys, finish](NodeCore& core, const Status& s) {
-            etcdserverpb::LeaseTimeToLiveResponse out;
-            if (!s.ok()) return finish(ToGrpc(s), out);
-            FillHeader(core, out.mutable_header());
-            out.set_id(id);
-            const rsm::Lease* lease = core.state_machine().leases().Find(id);
-            if (lease == nullptr) {
-              // etcd's v3rpc answers a missing lease with TTL -1, not an error.
-              out.set_ttl(-1);
-              return finish(grpc::Status::OK, out);
-            }
-            out.set_ttl(RemainingSeconds(lease->expiry_ms, WallMs()));
-            out.set_grantedttl(lease->ttl_s);
-            if (with_keys) {
-              for (const std::string& key : lease->keys)
-                out.add_keys(key);
-            }
-            finish(grpc::Status::OK, out);
-          });
-        });
+    ReadLinearizable(reactor, [response, id, with_keys](NodeCore& core) {
+      FillHeader(core, response->mutable_header());
+      response->set_id(id);
+      const rsm::Lease* lease = core.state_machine().leases().Find(id);
+      if (lease == nullptr) {
+        // etcd's v3rpc answers a missing lease with TTL -1, not an error.
+        response->set_ttl(-1);
+        return;
+      }
+      response->set_ttl(RemainingSeconds(lease->expiry_ms, WallMs()));
+      response->set_grantedttl(lease->ttl_s);
+      if (with_keys) {
+        for (const std::string& key : lease->keys)
+          response->add_keys(key);
+      }
+    });
+    return reactor;
   }
 
-  grpc::Status LeaseLeases(grpc::ServerContext*, const etcdserverpb::LeaseLeasesRequest*,
-                           etcdserverpb::LeaseLeasesResponse* response) override {
-    return Await<etcdserverpb::LeaseLeasesResponse>(
-        response, [this](NodeCore& core, Finish<etcdserverpb::LeaseLeasesResponse> finish) {
-          ReadLinearizable(core, [finish](NodeCore& core, const Status& s) {
-            etcdserverpb::LeaseLeasesResponse out;
-            if (!s.ok()) return finish(ToGrpc(s), out);
-            FillHeader(core, out.mutable_header());
-            // etcd lists leases by expiry, earliest first.
-            for (const rsm::Lease* lease : core.state_machine().leases().ByExpiry())
-              out.add_leases()->set_id(lease->id);
-            finish(grpc::Status::OK, out);
-          });
-        });
+  grpc::ServerUnaryReactor* LeaseLeases(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::LeaseLeasesRequest*,
+                                        etcdserverpb::LeaseLeasesResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    ReadLinearizable(reactor, [response](NodeCore& core) {
+      FillHeader(core, response->mutable_header());
+      // etcd lists leases by expiry, earliest first.
+      for (const rsm::Lease* lease : core.state_machine().leases().ByExpiry())
+        response->add_leases()->set_id(lease->id);
+    });
+    return reactor;
   }
 
  private:
-  template <typename Response>
-  using Finish = std::function<void(grpc::Status, Response)>;
-
-  // Runs `start` on the loop thread; it calls `finish` once (on the loop
-  // thread) with the answer. A response that comes with OK gets its header
-  // filled there unless it has one.
-  template <typename Response>
-  grpc::Status Await(Response* response, std::function<void(NodeCore&, Finish<Response>)> start) {
-    struct State {
-      std::mutex mu;
-      std::condition_variable cv;
-      bool done = false;
-      grpc::Status status;
-      Response response;
-    };
-    if (stopping_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped");
-    auto state = std::make_shared<State>();
-    node_.Post([state, start = std::move(start)](NodeCore& core) {
-      start(core, [state, &core](grpc::Status status, Response r) {
-        if (status.ok() && !r.has_header()) FillHeader(core, r.mutable_header());
-        std::lock_guard lock(state->mu);
-        state->status = std::move(status);
-        state->response = std::move(r);
-        state->done = true;
-        state->cv.notify_all();
-      });
+  // A linearizable read point, then `read` fills the response on the loop.
+  void ReadLinearizable(grpc::ServerUnaryReactor* reactor, std::function<void(NodeCore&)> read) {
+    node_.Post([this, reactor, read = std::move(read)](NodeCore& core) {
+      core.ReadLinearizable(node_.Track([reactor, read](NodeCore& core, const Completion& c) {
+        if (!c.status.ok()) return reactor->Finish(ToGrpc(c.status));
+        read(core);
+        reactor->Finish(grpc::Status::OK);
+      }));
     });
-    const auto deadline = std::chrono::steady_clock::now() + wait_limit_;
-    std::unique_lock lock(state->mu);
-    while (!state->done) {
-      if (stopping_)
-        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped");
-      if (std::chrono::steady_clock::now() >= deadline) {
-        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: request timed out");
-      }
-      state->cv.wait_for(lock, std::chrono::milliseconds(100));
-    }
-    *response = std::move(state->response);
-    return state->status;
-  }
-
-  void ReadLinearizable(NodeCore& core, std::function<void(NodeCore&, const Status&)> read) {
-    core.ReadLinearizable(node_.Track(
-        [read = std::move(read)](NodeCore& core, const Completion& c) { read(core, c.status); }));
   }
 
   std::int64_t RandomId() {
@@ -225,8 +209,6 @@ class LeaseGrpcService::Impl final : public etcdserverpb::Lease::Service {
 
   Node& node_;
   NodeLeases& leases_;
-  const std::chrono::milliseconds wait_limit_;
-  std::atomic<bool> stopping_{false};
   std::mutex rng_mu_;
   std::mt19937_64 rng_;
 };
@@ -238,10 +220,6 @@ LeaseGrpcService::~LeaseGrpcService() = default;
 
 void LeaseGrpcService::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(impl_.get());
-}
-
-void LeaseGrpcService::Stop() {
-  impl_->Stop();
 }
 
 }  // namespace tri::server

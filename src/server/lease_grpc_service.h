@@ -6,9 +6,9 @@
 // through the log (NodeLeases); TimeToLive and Leases read the lease table
 // after a linearizable read point.
 //
-// Handlers are synchronous: each waits for the node's loop to answer, at most
-// the node's request timeout plus a second. Stop() (before the gRPC server's
-// Shutdown) releases every waiting handler with UNAVAILABLE.
+// A callback service, like the KV service: no handler blocks a gRPC thread;
+// each posts its work to the node's loop and finishes from there (a
+// keep-alive stream holds no thread between its keep-alives).
 
 #include <memory>
 
@@ -27,7 +27,6 @@ class LeaseGrpcService {
   ~LeaseGrpcService();
   // Registers the service; this object must outlive the server.
   void Register(grpc::ServerBuilder& builder);
-  void Stop();
 
   class Impl;
 

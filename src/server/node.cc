@@ -479,7 +479,6 @@ void Node::Loop() {
   // Stop the producers before failing what is left, so nothing new arrives.
   if (impl.http) impl.http->Stop();
   if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
-  if (impl.lease_service) impl.lease_service->Stop();  // releases handlers waiting on the loop
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl.transport->Stop();
