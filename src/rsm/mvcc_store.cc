@@ -515,4 +515,20 @@ KvOr<AlarmResponse> MvccStore::Alarm(const AlarmRequest& request) {
   return response;
 }
 
+void MvccStore::WriteReserved(const std::vector<ReservedWrite>& writes) {
+  WriteTxn write(*this);
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const ReservedWrite& w = writes[i];
+    TRI_ASSERT_MSG(IsReservedKey(w.key), "WriteReserved of a key outside the reserved prefix");
+    for (std::size_t j = 0; j < i; ++j)
+      TRI_ASSERT(writes[j].key != w.key);
+    if (w.value.has_value()) {
+      write.Put(w.key, *w.value, 0);
+    } else {
+      write.Delete(w.key, "");
+    }
+  }
+  write.Commit();
+}
+
 }  // namespace tri::rsm

@@ -40,6 +40,7 @@
 #include "rsm/kv_error.h"
 #include "rsm/kv_options.h"
 #include "rsm/kv_types.h"
+#include "rsm/reserved_keys.h"
 
 namespace tri::rsm {
 
@@ -71,6 +72,14 @@ class MvccStore {
   // DEACTIVATE fails with ErrNoSpace, leaving the alarm raised, while used_bytes()
   // is still above the quota.
   KvOr<AlarmResponse> Alarm(const AlarmRequest& request);
+
+  // The state machine's own writes of keys under kReservedPrefix (which client
+  // requests may not write): all of `writes` in one revision, in order, with no
+  // lease; a delete of a missing key is skipped, and nothing changed takes no
+  // revision. Never refused, not even by the quota or its alarm: these writes
+  // mirror a decision the state machine has already applied. REQUIRES: every key
+  // reserved, each key at most once.
+  void WriteReserved(const std::vector<ReservedWrite>& writes);
 
   std::int64_t current_revision() const { return current_revision_; }
   std::int64_t compact_revision() const { return compact_revision_; }
