@@ -365,8 +365,10 @@ std::string CheckBarrier(const Barrier& b, const BarrierOptions& options,
     return "created at index " + std::to_string(b.created_index) + ", not in 1..applied index " +
            std::to_string(applied_index);
   }
-  if (b.deadline_ms != 0 && b.deadline_ms <= b.created_ms) {
-    return "deadline " + std::to_string(b.deadline_ms) + " not after creation at " +
+  if (b.deadline_ms != 0 &&
+      (b.deadline_ms <= b.created_ms || b.deadline_ms - b.created_ms > options.max_timeout_ms)) {
+    return "deadline " + std::to_string(b.deadline_ms) + " not within " +
+           std::to_string(options.max_timeout_ms) + " ms after creation at " +
            std::to_string(b.created_ms);
   }
   std::set<std::string_view> arrived;
@@ -453,7 +455,7 @@ Result<BarrierTable> BarrierTable::DecodeFrom(coding::Decoder& in, const Barrier
     }
     std::uint64_t names = 0;
     if (!in.ReadVarint32(b.participants) || !in.ReadVarint64(names) ||
-        names > options.max_participants) {
+        b.participants > options.max_participants || names > options.max_participants) {
       return bad(where + "participant count or names truncated or above " +
                  std::to_string(options.max_participants));
     }
@@ -477,7 +479,7 @@ Result<BarrierTable> BarrierTable::DecodeFrom(coding::Decoder& in, const Barrier
       return bad(where + "unknown state " + std::to_string(state));
     }
     b.state = static_cast<BarrierState>(state);
-    if (arrivals > b.participants) {
+    if (arrivals > b.participants || arrivals > in.remaining()) {
       return bad(where + std::to_string(arrivals) + " arrivals for " +
                  std::to_string(b.participants) + " participants");
     }

@@ -437,6 +437,9 @@ TEST(BarrierSnapshot, EachBrokenInvariantIsRefusedByName) {
             "16");
   EXPECT_EQ(with([](Barrier& b) { b.state = static_cast<BarrierState>(9); }),
             "barrier table snapshot: barrier \"b\": unknown state 9 at byte 14");
+  EXPECT_EQ(with([](Barrier& b) { b.participants = 4'000'000'000u; }),
+            "barrier table snapshot: barrier \"b\": participant count or names truncated or above "
+            "1024 at byte 10");
   const std::string good = OneBarrier("b", ok);
   for (std::size_t n = 0; n < good.size(); ++n) {
     EXPECT_NE(DecodeError(good.substr(0, n)), "") << "truncated to " << n;
