@@ -128,8 +128,9 @@ TEST_F(SagaTableTest, StartErrorsNameWhatIsWrongAndChangeNothing) {
             GrpcCode::kNotFound);
   EXPECT_EQ(code(SagaStartCommand{.saga_id = "bad id", .inline_document = kChain}),
             GrpcCode::kInvalidArgument);
-  EXPECT_EQ(code(SagaStartCommand{
-                .saga_id = "s1", .inline_document = kChain, .inputs = {{"unknown", "1"}}}),
+  EXPECT_EQ(code(SagaStartCommand{.saga_id = "s1",
+                                  .inline_document = kChain,
+                                  .inputs = {{"unknown", "1"}}}),
             GrpcCode::kInvalidArgument);
   EXPECT_EQ(code(SagaDefineCommand{.document = "name: [", .source_name = "x.yaml"}),
             GrpcCode::kInvalidArgument);
@@ -143,10 +144,9 @@ TEST_F(SagaTableTest, StartErrorsNameWhatIsWrongAndChangeNothing) {
 TEST_F(SagaTableTest, TooManyRunningSagasAreRefused) {
   StateMachine small(KvOptions{}, SagaOptions{.max_running_sagas = 1});
   auto start = [&](const char* id, std::uint64_t index) {
-    return small.Apply(
-        index, EncodeCommand(Command{
-                   CommandKind::kSaga, 1, 1,
-                   EncodeSagaCommand(SagaStartCommand{.saga_id = id, .inline_document = kChain})}));
+    return small.Apply(index, EncodeCommand(Command{CommandKind::kSaga, 1, 1,
+                                                    EncodeSagaCommand(SagaStartCommand{
+                                                        .saga_id = id, .inline_document = kChain})}));
   };
   EXPECT_TRUE(start("a", 1).result.ok());
   Applied refused = start("b", 2);
@@ -182,9 +182,9 @@ TEST_F(SagaTableTest, SnapshotMidSagaRestoresTheSameStateAndContinuesIdentically
   ASSERT_TRUE(copy.Restore(sm_.Snapshot()).ok());
   EXPECT_EQ(copy.StateHash(), sm_.StateHash());
 
-  const std::string next =
-      EncodeCommand(Command{CommandKind::kSaga, 0, now_ms_ + 20,
-                            EncodeSagaCommand(SagaInputsCommand{{Succeeded("s1", 0, 1, token)}})});
+  const std::string next = EncodeCommand(
+      Command{CommandKind::kSaga, 0, now_ms_ + 20,
+              EncodeSagaCommand(SagaInputsCommand{{Succeeded("s1", 0, 1, token)}})});
   EXPECT_TRUE(sm_.Apply(index_ + 1, next).result.ok());
   EXPECT_TRUE(copy.Apply(index_ + 1, next).result.ok());
   EXPECT_EQ(copy.StateHash(), sm_.StateHash());
@@ -204,20 +204,19 @@ TEST_F(SagaTableTest, CorruptSnapshotsAreRefusedWithAnError) {
 TEST(SagaCodec, CommandsRoundTripAndBadBytesAreRefused) {
   const SagaCommand commands[] = {
       SagaDefineCommand{.document = "doc", .source_name = "a.yaml"},
-      SagaStartCommand{
-          .saga_id = "id", .definition_name = "n", .definition_version = 3, .inputs = {{"k", "v"}}},
+      SagaStartCommand{.saga_id = "id", .definition_name = "n", .definition_version = 3,
+                       .inputs = {{"k", "v"}}},
       SagaAbortCommand{.saga_id = "id"},
-      SagaInputsCommand{
-          {SagaInput{.kind = SagaInput::Kind::kFailed,
-                     .saga_id = "id",
-                     .phase = saga::AttemptPhase::kCompensate,
-                     .step = 4,
-                     .attempt = 2,
-                     .dispatch = 99,
-                     .code = 503,
-                     .retryable = false,
-                     .payload = "boom"},
-           SagaInput{.kind = SagaInput::Kind::kTimerFired, .saga_id = "id", .timer = 7}}},
+      SagaInputsCommand{{SagaInput{.kind = SagaInput::Kind::kFailed,
+                                   .saga_id = "id",
+                                   .phase = saga::AttemptPhase::kCompensate,
+                                   .step = 4,
+                                   .attempt = 2,
+                                   .dispatch = 99,
+                                   .code = 503,
+                                   .retryable = false,
+                                   .payload = "boom"},
+                         SagaInput{.kind = SagaInput::Kind::kTimerFired, .saga_id = "id", .timer = 7}}},
   };
   for (const SagaCommand& c : commands) {
     const std::string bytes = EncodeSagaCommand(c);
