@@ -104,7 +104,7 @@ void AsCommand(std::string_view bytes) {
   }
   Mirror(mirror, reply->fence_writes);
   CheckMirror(table, mirror);
-  Mirror(mirror, table.OnLeaseRevoked(1, ++index));
+  Mirror(mirror, table.OnLeasesRevoked({1}, ++index));
   CheckMirror(table, mirror);
   const std::string after = Encode(table);
   TRI_ASSERT(Encode(Decode(after, index)) == after);
@@ -126,7 +126,7 @@ void AsSnapshot(std::string_view bytes) {
     TRI_ASSERT_MSG(released.ok(), "a restored holder cannot release its lock");
     Mirror(mirror, released->fence_writes);
   }
-  Mirror(mirror, table->OnLeaseRevoked(2, ++index));
+  Mirror(mirror, table->OnLeasesRevoked({1, 2}, ++index));
   CheckMirror(*table, mirror);
 }
 

@@ -7,7 +7,7 @@
 //   2 release      name, owner
 //   3 cancel wait  name, owner
 // and nothing after it. Lease revocation is not a lock command: the state
-// machine calls LockTable::OnLeaseRevoked from its one revoke path.
+// machine calls LockTable::OnLeasesRevoked from its one revoke path.
 
 #include <cstdint>
 #include <string>

@@ -200,16 +200,22 @@ void LockTable::PassOn(std::map<std::string, LockEntry, std::less<>>::iterator i
   fence_writes.push_back(PutToken(it->first, index));
 }
 
-std::vector<ReservedWrite> LockTable::OnLeaseRevoked(std::int64_t lease, std::uint64_t index) {
-  TRI_ASSERT(lease != 0 && index > 0);
+std::vector<ReservedWrite> LockTable::OnLeasesRevoked(const std::vector<std::int64_t>& leases,
+                                                      std::uint64_t index) {
+  TRI_ASSERT(index > 0);
+  const std::set<std::int64_t> revoked(leases.begin(), leases.end());
+  TRI_ASSERT_MSG(revoked.count(0) == 0, "lease 0 (no lease) cannot be revoked");
   std::vector<ReservedWrite> fence_writes;
+  if (revoked.empty()) return fence_writes;
   for (auto it = locks_.begin(); it != locks_.end();) {
     auto next = std::next(it);
     LockEntry& lock = it->second;
-    const auto dropped =
-        std::erase_if(lock.waiters, [&](const LockWaiter& w) { return w.lease == lease; });
+    // Waiters first, so that a hold passes only to a waiter that survives:
+    // one hand-over per lock, no holder that exists only inside this entry.
+    const auto dropped = std::erase_if(
+        lock.waiters, [&](const LockWaiter& w) { return revoked.count(w.lease) != 0; });
     if (dropped > 0) MarkChanged(it->first);
-    if (lock.holder.lease == lease) PassOn(it, index, fence_writes);
+    if (revoked.count(lock.holder.lease) != 0) PassOn(it, index, fence_writes);
     it = next;
   }
   return fence_writes;

@@ -15,12 +15,12 @@
 // and restarts with no counter to keep. The state machine mirrors the holder's
 // token into the KV key LockFenceKey(name) (decimal text; deleted when the lock
 // is free) in the same entry, from LockReply::fence_writes and the result of
-// OnLeaseRevoked; a holder fences a KV write with the Txn compare
+// OnLeasesRevoked; a holder fences a KV write with the Txn compare
 // value(LockFenceKey(name)) == "<token>", which a holder whose hold has ended
 // (lease expired, lock handed over) fails.
 //
 // Costs: n locks (<= max_locks), w waiters of one lock (<= max_waiters_per_lock):
-// Acquire, Release, CancelWait O(log n + w); OnLeaseRevoked O(n * w).
+// Acquire, Release, CancelWait O(log n + w); OnLeasesRevoked O(n * w * r) for r leases.
 
 #include <cstdint>
 #include <deque>
@@ -90,12 +90,15 @@ class LockTable {
   KvOr<LockReply> Apply(std::uint64_t index, const LockCommand& command,
                         const LeaseExists& lease_exists);
 
-  // The lease `lease` was revoked (or expired) by the entry at `index`: every
-  // hold under it ends whatever its hold count (the lock passes to its first
-  // waiter with token `index`, or is freed) and every waiter under it leaves
-  // its queue. Answers the mirror writes to make in that entry's revision.
-  // REQUIRES: lease != 0, index as for Apply.
-  std::vector<ReservedWrite> OnLeaseRevoked(std::int64_t lease, std::uint64_t index);
+  // The leases `leases` were revoked (or expired) together by the entry at
+  // `index` (pass all of one entry's leases in one call): every waiter under
+  // one of them leaves its queue, then every hold under one of them ends
+  // whatever its hold count (the lock passes to its first remaining waiter with
+  // token `index`, or is freed). Answers the mirror writes to make in that
+  // entry's revision, at most one per lock. REQUIRES: no lease 0, index as for
+  // Apply.
+  std::vector<ReservedWrite> OnLeasesRevoked(const std::vector<std::int64_t>& leases,
+                                             std::uint64_t index);
 
   // --- reads ---------------------------------------------------------------
   const LockEntry* Find(std::string_view name) const;

@@ -27,7 +27,7 @@ class FencedLocks {
   void Grant(std::int64_t lease) { leases_.insert(lease); }
   void Revoke(std::int64_t lease) {
     leases_.erase(lease);
-    store_.WriteReserved(locks_.OnLeaseRevoked(lease, ++index_));
+    store_.WriteReserved(locks_.OnLeasesRevoked({lease}, ++index_));
   }
   // A holder's write of `key`, fenced by its token for `lock`.
   bool FencedPut(const std::string& lock, std::uint64_t token, const std::string& key,

@@ -42,9 +42,14 @@ class LockHarness {
   LockReply Release(const std::string& name, const std::string& owner) {
     return Ok(LockReleaseCommand{name, owner});
   }
-  void Revoke(std::int64_t lease) {
-    leases_.erase(lease);
-    Mirror(table_.OnLeaseRevoked(lease, ++index_));
+  void Revoke(std::int64_t lease) { RevokeTogether({lease}); }
+  // Several leases in one entry (one expiry batch).
+  std::vector<ReservedWrite> RevokeTogether(const std::vector<std::int64_t>& leases) {
+    for (std::int64_t lease : leases)
+      leases_.erase(lease);
+    std::vector<ReservedWrite> writes = table_.OnLeasesRevoked(leases, ++index_);
+    Mirror(writes);
+    return writes;
   }
   void Grant(std::int64_t lease) { leases_.insert(lease); }
 
@@ -240,6 +245,23 @@ TEST(LockTable, RevokedLeaseEndsEveryHoldAndDropsItsWaiters) {
   const auto changed = h.table().TakeChanged();
   EXPECT_EQ(std::set<std::string>(changed.begin(), changed.end()),
             (std::set<std::string>{"db", "q", "r"}));
+}
+
+TEST(LockTable, LeasesRevokedInOneEntryHandOverOncePastEveryWaiterUnderThem) {
+  LockHarness h;
+  for (std::int64_t lease = 1; lease <= 4; ++lease)
+    h.Grant(lease);
+  h.Acquire("db", "a", 1);
+  h.Acquire("db", "b", 2);  // revoked with a's lease: never holds
+  h.Acquire("db", "c", 3);
+  h.Acquire("free", "d", 2);
+  h.Acquire("free", "e", 4);                     // waiter under 4: stays, takes over
+  const auto writes = h.RevokeTogether({1, 2});  // index 6
+  EXPECT_EQ(writes, (std::vector<ReservedWrite>{{"__trinity/locks/db", "6"},
+                                                {"__trinity/locks/free", "6"}}));
+  EXPECT_EQ(h.table().Find("db")->holder, (LockHolder{"c", 6, 1, 3}));
+  EXPECT_EQ(h.table().Find("free")->holder, (LockHolder{"e", 6, 1, 4}));
+  EXPECT_TRUE(h.RevokeTogether({}).empty());
 }
 
 TEST(LockTable, ZombieHolderFailsTheFenceCompareAfterHandOver) {
@@ -465,12 +487,20 @@ RC_GTEST_PROP(LockTableProps, TokensIncreaseOneHolderFifoGrantsMirrorAndSnapshot
       case 3:
         (void)h.Run(LockCancelWaitCommand{name, owner});
         break;
-      default:
-        if (lease != 0) {
-          h.Revoke(lease);
-          h.Grant(lease);  // a fresh lease with the same id, for later commands
+      default: {
+        // One lease, or several in one entry (an expiry batch).
+        std::vector<std::int64_t> revoked;
+        for (std::int64_t l = 1; l <= 3; ++l) {
+          if (l == lease || *rc::gen::inRange(0, 4) == 0) revoked.push_back(l);
         }
+        const auto writes = h.RevokeTogether(revoked);
+        std::set<std::string> keys;
+        for (const ReservedWrite& w : writes)
+          RC_ASSERT(keys.insert(w.key).second);
+        for (std::int64_t l : revoked)
+          h.Grant(l);  // fresh leases with the same ids
         break;
+      }
     }
     RC_ASSERT(h.MirrorMatches());
     for (const auto& [lock_name, lock] : h.table().locks()) {
