@@ -517,6 +517,11 @@ KvOr<AlarmResponse> MvccStore::Alarm(const AlarmRequest& request) {
 
 void MvccStore::WriteReserved(const std::vector<ReservedWrite>& writes) {
   WriteTxn write(*this);
+  AddReservedWrites(write, writes);
+  write.Commit();
+}
+
+void MvccStore::AddReservedWrites(WriteTxn& write, const std::vector<ReservedWrite>& writes) {
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const ReservedWrite& w = writes[i];
     TRI_ASSERT_MSG(IsReservedKey(w.key), "WriteReserved of a key outside the reserved prefix");
@@ -528,7 +533,6 @@ void MvccStore::WriteReserved(const std::vector<ReservedWrite>& writes) {
       write.Delete(w.key, "");
     }
   }
-  write.Commit();
 }
 
 }  // namespace tri::rsm

@@ -109,6 +109,10 @@ class MvccStore {
   using Index = std::map<std::string, History, std::less<>>;
 
   class WriteTxn;
+  // The body of WriteReserved, for any write txn of the state machine's own
+  // (lease revocation makes its key deletes and the locks' mirror writes in
+  // one revision with it).
+  static void AddReservedWrites(WriteTxn& write, const std::vector<ReservedWrite>& writes);
 
   // The revision of `history` visible at `revision`, or nullptr when the key did
   // not exist then.
