@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "rsm/reserved_keys.h"
+
 namespace tri::rsm {
 
 namespace {
@@ -121,13 +123,18 @@ std::optional<KvError> ValidateRange(const RangeRequest& r, const KvOptions& opt
 
 std::optional<KvError> ValidatePut(const PutRequest& r, const KvOptions& options) {
   if (auto error = CheckKey(r.key, "", options)) return error;
+  if (IsReservedKey(r.key)) return ErrReservedKey(r.key);
   if (r.ignore_value && !r.value.empty()) return ErrValueProvided();
   if (r.ignore_lease && r.lease != 0) return ErrLeaseProvided();
   return std::nullopt;
 }
 
 std::optional<KvError> ValidateDeleteRange(const DeleteRangeRequest& r, const KvOptions& options) {
-  return CheckKey(r.key, r.range_end, options);
+  if (auto error = CheckKey(r.key, r.range_end, options)) return error;
+  // A delete aimed into the reserved prefix is refused; a wider one (from a key
+  // before it) runs and leaves the reserved keys alone (MvccStore::DeleteRange).
+  if (IsReservedKey(r.key)) return ErrReservedKey(r.key, r.range_end);
+  return std::nullopt;
 }
 
 std::optional<KvError> ValidateTxn(const TxnRequest& r, const KvOptions& options) {

@@ -3,7 +3,8 @@
 // Stateless request checks, exactly etcd v3.4's kvServer checks
 // (etcdserver/api/v3rpc/key.go): empty keys, ignore_value/ignore_lease with a
 // value/lease, too many txn ops, duplicate keys in a txn, plus the key-size and
-// txn-depth bounds.
+// txn-depth bounds; and one of Trinity's: no put or delete may touch a key under
+// the reserved prefix "__trinity/" (rsm/reserved_keys.h), also inside a txn.
 // The API runs them before proposing (to fail fast); the store runs them again
 // when applying, so a committed entry is judged the same way on every replica.
 //

@@ -116,11 +116,15 @@ class MvccStore::WriteTxn {
   }
 
   // Tombstones every key of the range live now; returns how many.
-  std::int64_t Delete(const std::string& key, const std::string& range_end) {
+  // A client's delete passes `skip_reserved`: the range may span the reserved
+  // prefix (etcdctl del "" --from-key), but its keys are left alone.
+  std::int64_t Delete(const std::string& key, const std::string& range_end,
+                      bool skip_reserved = false) {
     std::int64_t deleted = 0;
     ForEachInRange(store_.index_, key, range_end, [&](const std::string& k, History& history) {
       TRI_ASSERT(!history.empty());
       if (history.back().tombstone) return;
+      if (skip_reserved && IsReservedKey(k)) return;
       TRI_ASSERT_MSG(history.back().main < revision_,
                      "a key written twice in one revision (validation let a duplicate through)");
       const std::int64_t lease = history.back().lease;
@@ -334,11 +338,11 @@ KvOr<DeleteRangeResponse> MvccStore::DeleteRange(const DeleteRangeRequest& reque
   DeleteRangeResponse response;
   if (request.prev_kv) {
     for (const Hit& hit : LiveHits(request.key, request.range_end, current_revision_)) {
-      response.prev_kvs.push_back(ToKeyValue(*hit.key, *hit.revision));
+      if (!IsReservedKey(*hit.key)) response.prev_kvs.push_back(ToKeyValue(*hit.key, *hit.revision));
     }
   }
   WriteTxn write(*this);
-  response.deleted = write.Delete(request.key, request.range_end);
+  response.deleted = write.Delete(request.key, request.range_end, /*skip_reserved=*/true);
   TRI_ASSERT(!request.prev_kv ||
              response.deleted == static_cast<std::int64_t>(response.prev_kvs.size()));
   write.Commit();
@@ -422,10 +426,11 @@ TxnResponse MvccStore::ExecuteTxn(WriteTxn& write, const TxnRequest& txn,
       DeleteRangeResponse del_response;
       if (del->prev_kv) {
         for (const Hit& hit : LiveHits(del->key, del->range_end, write.read_revision())) {
-          del_response.prev_kvs.push_back(ToKeyValue(*hit.key, *hit.revision));
+          if (!IsReservedKey(*hit.key))
+            del_response.prev_kvs.push_back(ToKeyValue(*hit.key, *hit.revision));
         }
       }
-      del_response.deleted = write.Delete(del->key, del->range_end);
+      del_response.deleted = write.Delete(del->key, del->range_end, /*skip_reserved=*/true);
       del_response.header.revision = write.read_revision();
       out.response = std::move(del_response);
     } else {
@@ -548,6 +553,26 @@ KvOr<AlarmResponse> MvccStore::Alarm(const AlarmRequest& request) {
   nospace_alarm_ = false;
   response.alarms.push_back(AlarmMember{request.member_id, AlarmType::NOSPACE});
   return response;
+}
+
+void MvccStore::WriteReserved(const std::vector<ReservedWrite>& writes) {
+  WriteTxn write(*this);
+  AddReservedWrites(write, writes);
+  write.Commit();
+}
+
+void MvccStore::AddReservedWrites(WriteTxn& write, const std::vector<ReservedWrite>& writes) {
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const ReservedWrite& w = writes[i];
+    TRI_ASSERT_MSG(IsReservedKey(w.key), "WriteReserved of a key outside the reserved prefix");
+    for (std::size_t j = 0; j < i; ++j)
+      TRI_ASSERT(writes[j].key != w.key);
+    if (w.value.has_value()) {
+      write.Put(w.key, *w.value, 0);
+    } else {
+      write.Delete(w.key, "");
+    }
+  }
 }
 
 }  // namespace tri::rsm

@@ -41,6 +41,7 @@
 #include "rsm/kv_options.h"
 #include "rsm/kv_types.h"
 #include "rsm/lease_hook.h"
+#include "rsm/reserved_keys.h"
 
 namespace tri::rsm {
 
@@ -82,6 +83,13 @@ class MvccStore {
   std::int64_t DeleteKeys(const std::vector<std::string>& keys);
   // Every live key with a lease, (key, lease) in key order.
   std::vector<std::pair<std::string, std::int64_t>> LeasedKeys() const;
+  // The state machine's own writes of keys under kReservedPrefix (which client
+  // requests may not write): all of `writes` in one revision, in order, with no
+  // lease; a delete of a missing key is skipped, and nothing changed takes no
+  // revision. Never refused, not even by the quota or its alarm: these writes
+  // mirror a decision the state machine has already applied. REQUIRES: every key
+  // reserved, each key at most once.
+  void WriteReserved(const std::vector<ReservedWrite>& writes);
 
   std::int64_t current_revision() const { return current_revision_; }
   std::int64_t compact_revision() const { return compact_revision_; }
@@ -111,6 +119,10 @@ class MvccStore {
   using Index = std::map<std::string, History, std::less<>>;
 
   class WriteTxn;
+  // The body of WriteReserved, for any write txn of the state machine's own
+  // (lease revocation makes its key deletes and the locks' mirror writes in
+  // one revision with it).
+  static void AddReservedWrites(WriteTxn& write, const std::vector<ReservedWrite>& writes);
 
   // The revision of `history` visible at `revision`, or nullptr when the key did
   // not exist then.
