@@ -50,6 +50,21 @@ std::vector<std::string> UrlStrings(const std::vector<Url>& urls) {
   return out;
 }
 
+// gRPC credentials of one client URL: TLS on https:// (etcd's --client-cert-auth
+// requires and verifies a client certificate), plain on http://.
+std::shared_ptr<grpc::ServerCredentials> ClientCredentials(const ResolvedConfig& config,
+                                                           const Url& url) {
+  if (url.scheme != "https") return grpc::InsecureServerCredentials();
+  TRI_ASSERT(config.client_tls.has_value());  // ResolveConfig requires it for https
+  const TlsMaterial& tls = *config.client_tls;
+  grpc::SslServerCredentialsOptions options(
+      tls.client_cert_auth ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_root_certs = tls.trusted_ca_pem;
+  options.pem_key_cert_pairs.push_back({tls.key_pem, tls.cert_pem});
+  return grpc::SslServerCredentials(options);
+}
+
 }  // namespace
 
 class Node::Impl {
@@ -244,8 +259,8 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   int bound_port = 0;
   for (std::size_t i = 0; i < config.listen_client_urls.size(); ++i) {
     const Url& u = config.listen_client_urls[i];
-    builder.AddListeningPort(fmt::format("{}:{}", u.host, u.port),
-                             grpc::InsecureServerCredentials(), i == 0 ? &bound_port : nullptr);
+    builder.AddListeningPort(fmt::format("{}:{}", u.host, u.port), ClientCredentials(config, u),
+                             i == 0 ? &bound_port : nullptr);
   }
   // etcd's overhead allowance on top of --max-request-bytes for the gRPC envelope.
   builder.SetMaxReceiveMessageSize(static_cast<int>(raw.max_request_bytes + 512 * 1024));
@@ -267,7 +282,8 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   // Saga API over HTTP/JSON on --listen-http-urls (docs/sagas-api.md).
   if (!config.listen_http_urls.empty()) {
     TRI_ASSIGN_OR_RETURN(impl.saga_http,
-                         SagaHttpServer::Start(*impl.sagas, config.listen_http_urls));
+                         SagaHttpServer::Start(*impl.sagas, config.listen_http_urls,
+                                               SagaHttpOptions{.tls = config.client_tls}));
   }
 
   spdlog::info("member {} ({}) of cluster {} starting: clients {}, peers {}, data {}",
