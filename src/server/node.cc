@@ -214,6 +214,13 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   topts.self = impl.identity.member_id;
   topts.listen_host = config.listen_peer_urls.front().host;
   topts.listen_port = config.listen_peer_urls.front().port;
+  if (config.peer_tls) {
+    // https:// peer URLs: every peer connection is TLS, both ways (docs/server.md).
+    topts.tls = net::PeerTlsOptions{.cert_pem = config.peer_tls->cert_pem,
+                                    .key_pem = config.peer_tls->key_pem,
+                                    .trusted_ca_pem = config.peer_tls->trusted_ca_pem,
+                                    .require_client_cert = config.peer_tls->client_cert_auth};
+  }
   Node* self = node.get();
   TRI_ASSIGN_OR_RETURN(impl.transport,
                        net::PeerTransport::Start(
