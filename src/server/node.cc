@@ -23,6 +23,7 @@
 #include "server/saga_grpc_service.h"
 #include "server/saga_http.h"
 #include "server/saga_service.h"
+#include "server/tls_context.h"
 #include "storage/wal_raft_storage.h"
 
 namespace tri::server {
@@ -50,19 +51,12 @@ std::vector<std::string> UrlStrings(const std::vector<Url>& urls) {
   return out;
 }
 
-// gRPC credentials of one client URL: TLS on https:// (etcd's --client-cert-auth
-// requires and verifies a client certificate), plain on http://.
+// gRPC credentials of one client URL: TLS on https://, plain on http://.
 std::shared_ptr<grpc::ServerCredentials> ClientCredentials(const ResolvedConfig& config,
                                                            const Url& url) {
   if (url.scheme != "https") return grpc::InsecureServerCredentials();
   TRI_ASSERT(config.client_tls.has_value());  // ResolveConfig requires it for https
-  const TlsMaterial& tls = *config.client_tls;
-  grpc::SslServerCredentialsOptions options(
-      tls.client_cert_auth ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  options.pem_root_certs = tls.trusted_ca_pem;
-  options.pem_key_cert_pairs.push_back({tls.key_pem, tls.cert_pem});
-  return grpc::SslServerCredentials(options);
+  return GrpcServerCredentials(*config.client_tls);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "server/tls_context.h"
 
+#include <grpcpp/security/server_credentials.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -68,6 +69,15 @@ bool ConfigureServerContext(SSL_CTX& ctx, const TlsMaterial& tls) {
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_NONE, nullptr);
   }
   return true;
+}
+
+std::shared_ptr<grpc::ServerCredentials> GrpcServerCredentials(const TlsMaterial& tls) {
+  grpc::SslServerCredentialsOptions options(
+      tls.client_cert_auth ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  options.pem_root_certs = tls.trusted_ca_pem;
+  options.pem_key_cert_pairs.push_back({tls.key_pem, tls.cert_pem});
+  return grpc::SslServerCredentials(options);
 }
 
 }  // namespace tri::server
