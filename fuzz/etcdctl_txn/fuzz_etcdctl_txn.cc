@@ -52,9 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string_view ep = std::string_view(endpoint).starts_with("https://")
                                       ? std::string_view(endpoint).substr(8)
                                       : std::string_view(endpoint);
-      TRI_ASSERT_MSG(ep.find(',') == std::string_view::npos &&
-                         ep.find('/') == std::string_view::npos,
-                     "endpoint with a separator or path accepted");
+      TRI_ASSERT_MSG(
+          ep.find(',') == std::string_view::npos && ep.find('/') == std::string_view::npos,
+          "endpoint with a separator or path accepted");
     }
   }
   return 0;
