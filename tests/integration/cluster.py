@@ -119,7 +119,7 @@ class Member:
             "--heartbeat-interval", str(HEARTBEAT_MS),
             "--election-timeout", str(ELECTION_MS),
             "--listen-metrics-urls", "http://127.0.0.1:%d" % self.metrics_port,
-            "--listen-http-urls=http://127.0.0.1:%d" % self.http_port,
+            "--listen-http-urls=%s://127.0.0.1:%d" % (self.cluster.http_scheme, self.http_port),
         ] + self.extra_flags
 
     def start(self, wait=True):
@@ -243,6 +243,7 @@ class Cluster:
         # flags every etcdctl call gets (--cacert, --cert, --key).
         self.client_scheme = "http"
         self.peer_scheme = "http"
+        self.http_scheme = "http"  # the saga HTTP API (tri only)
         self.etcdctl_flags = []
         self.proxy = FaultProxy()
         self.closed = False

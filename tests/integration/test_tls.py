@@ -4,9 +4,12 @@ certificate, or one that does not trust the CA, is refused; a member whose peer
 certificate comes from another CA cannot join. Certificates are made by the openssl
 CLI in the test's temporary directory."""
 
+import json
 import os
+import ssl
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -68,6 +71,7 @@ def tls_cluster(make_cluster, certs, size, flags_of=None):
     cluster = make_cluster(start=False)
     cluster.client_scheme = "https"
     cluster.peer_scheme = "https"
+    cluster.http_scheme = "https"
     cluster.etcdctl_flags = client_flags(certs)
     names = ["m%d" % (i + 1) for i in range(size)]
     for name in names:
@@ -116,6 +120,22 @@ def test_three_members_with_peer_mtls_serve_tls_clients(make_cluster, certs, ser
     get = tri_kv(server, cluster["m3"].endpoint, certs, "get", "tls/tri", "--print-value-only")
     assert get.returncode == 0, get.stderr
     assert get.stdout.strip() == "from-tri"
+    if server.kind != "tri":
+        return
+    # The saga API of a member: gRPC (tri saga) and HTTP/JSON, both over TLS.
+    sagas = subprocess.run(
+        [server.tri_binary, "saga", "list", "--endpoints", "https://" + m2.endpoint,
+         "-w", "json"] + client_flags(certs), capture_output=True, text=True, timeout=30)
+    assert sagas.returncode == 0, sagas.stderr
+    context = ssl.create_default_context(cafile=certs("ca.crt"))
+    context.load_cert_chain(certs("client.crt"), certs("client.key"))
+    url = "https://127.0.0.1:%d/v1/sagas" % m2.http_port
+    with urllib.request.urlopen(url, context=context, timeout=5) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["sagas"] == []
+    without_cert = ssl.create_default_context(cafile=certs("ca.crt"))
+    with pytest.raises(Exception):
+        urllib.request.urlopen(url, context=without_cert, timeout=5).read()
 
 
 def test_clients_without_a_trusted_certificate_or_trust_in_the_ca_are_refused(
