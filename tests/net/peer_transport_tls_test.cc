@@ -35,12 +35,14 @@ bool WaitFor(const std::function<bool()>& done) {
 class TlsNode {
  public:
   static std::unique_ptr<TlsNode> Start(raft::NodeId id, std::optional<PeerTlsOptions> tls,
-                                        const std::string& host = "127.0.0.1") {
+                                        const std::string& host = "127.0.0.1",
+                                        std::uint16_t port = 0) {
     auto node = std::make_unique<TlsNode>();
     PeerTransportOptions options;
     options.cluster_id = kCluster;
     options.self = id;
     options.listen_host = host;
+    options.listen_port = port;
     options.reconnect_backoff_min = 5ms;
     options.reconnect_backoff_max = 50ms;
     options.handshake_timeout = 2s;
@@ -127,6 +129,25 @@ TEST_F(PeerTransportTls, MutualTlsPeersExchangeMessagesInOrderBothWays) {
     ASSERT_EQ(b->received()[i], i + 1);
   EXPECT_EQ(a->rejected(), 0u);
   EXPECT_EQ(b->rejected(), 0u);
+}
+
+TEST_F(PeerTransportTls, ATlsConnectionIsReestablishedAfterThePeerRestarts) {
+  auto a = TlsNode::Start(1, Tls("a"));
+  auto b = TlsNode::Start(2, Tls("b"));
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->transport->AddPeer(2, "127.0.0.1", b->port()).ok());
+  ASSERT_TRUE(b->transport->AddPeer(1, "127.0.0.1", a->port()).ok());
+  ASSERT_TRUE(WaitFor([&] { return a->Connected(2) && b->Connected(1); }));
+  const std::uint16_t b_port = b->port();
+  b.reset();
+  ASSERT_TRUE(WaitFor([&] { return !a->Connected(2); }));
+  b = TlsNode::Start(2, Tls("b"), "127.0.0.1", b_port);
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(b->transport->AddPeer(1, "127.0.0.1", a->port()).ok());
+  ASSERT_TRUE(WaitFor([&] { return a->Connected(2) && b->Connected(1); }));
+  Send(*a, 1, 2, 50);
+  ASSERT_TRUE(WaitFor([&] { return b->received().size() == 50; }));
+  EXPECT_EQ(a->transport->metrics().peers.at(2).connects, 2u);
 }
 
 TEST_F(PeerTransportTls, CertificateFromAnotherCaIsRefusedInBothDirections) {
