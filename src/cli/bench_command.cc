@@ -28,6 +28,7 @@ void RunBench(BenchState& s, client::BenchOp op) {
   if (!endpoints.ok()) ExitWithError(kExitUsage, "Error: " + endpoints.status().message());
   s.bench.op = op;
   s.bench.endpoints = std::move(*endpoints);
+  s.bench.tls = ClientTlsOrExit(s.etcd);
   s.bench.dial_timeout = ParseDurationOrExit("--dial-timeout", s.etcd.dial_timeout);
   s.bench.request_timeout = ParseDurationOrExit("--request-timeout", s.request_timeout);
   if (s.consistency != "l" && s.consistency != "s")
@@ -53,6 +54,7 @@ CLI::App* AddBenchSubcommand(CLI::App* bench, const char* name, const char* help
   cmd->add_option("--endpoints", s->etcd.endpoints, "gRPC endpoints, comma separated")
       ->capture_default_str();
   cmd->add_option("--dial-timeout", s->etcd.dial_timeout, "dial timeout")->capture_default_str();
+  AddTlsFlags(cmd, &s->etcd);
   cmd->add_option("--request-timeout", s->request_timeout, "deadline of each request")
       ->capture_default_str();
   cmd->add_option("--clients", s->bench.clients, "concurrent closed-loop clients")
@@ -93,6 +95,7 @@ void RunSagaBench(const SagaBenchState& s) {
   if (!endpoints.ok()) ExitWithStatus(endpoints.status(), kExitUsage);
   client::SagaBenchOptions options = s.bench;
   options.endpoints = std::move(*endpoints);
+  options.tls = ClientTlsOrExit(s.etcd);
   options.dial_timeout = ParseDurationOrExit("--dial-timeout", s.etcd.dial_timeout);
   options.request_timeout = ParseDurationOrExit("--request-timeout", s.request_timeout);
   if (s.shape == "chain") {
@@ -117,6 +120,7 @@ void AddSagaBench(CLI::App* bench) {
   cmd->add_option("--endpoints", s->etcd.endpoints, "gRPC endpoints, comma separated")
       ->capture_default_str();
   cmd->add_option("--dial-timeout", s->etcd.dial_timeout, "dial timeout")->capture_default_str();
+  AddTlsFlags(cmd, &s->etcd);
   cmd->add_option("--request-timeout", s->request_timeout, "deadline of each request")
       ->capture_default_str();
   cmd->add_option("--shape", s->shape, "chain or diamond")->capture_default_str();

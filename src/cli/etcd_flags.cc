@@ -19,6 +19,23 @@ void AddEtcdFlags(CLI::App* command, EtcdFlags* flags, bool with_write_out) {
       ->add_option("--command-timeout", flags->command_timeout,
                    "timeout for one request (excluding dial timeout)")
       ->capture_default_str();
+  AddTlsFlags(command, flags);
+}
+
+void AddTlsFlags(CLI::App* command, EtcdFlags* flags) {
+  command->add_option("--cacert", flags->cacert,
+                      "verify the servers' TLS certificates with this CA bundle");
+  command->add_option("--cert", flags->cert, "TLS client certificate (for --client-cert-auth)");
+  command->add_option("--key", flags->key, "TLS client key");
+  command->add_flag("--insecure-skip-tls-verify", flags->insecure_skip_tls_verify,
+                    "do not verify the servers' certificates (encrypted, not authenticated)");
+}
+
+client::ClientTls ClientTlsOrExit(const EtcdFlags& flags) {
+  auto tls =
+      client::LoadClientTls(flags.cacert, flags.cert, flags.key, flags.insecure_skip_tls_verify);
+  if (!tls.ok()) ExitWithError(kExitUsage, "Error: " + tls.status().message());
+  return std::move(*tls);
 }
 
 std::chrono::milliseconds ParseDurationOrExit(const std::string& flag, const std::string& text) {
@@ -53,6 +70,7 @@ client::ClientOptions ClientOptionsOrExit(const EtcdFlags& flags) {
   if (!endpoints.ok()) ExitWithError(kExitUsage, "Error: " + endpoints.status().message());
   client::ClientOptions options;
   options.endpoints = std::move(*endpoints);
+  options.tls = ClientTlsOrExit(flags);
   options.dial_timeout = ParseDurationOrExit("--dial-timeout", flags.dial_timeout);
   options.command_timeout = ParseDurationOrExit("--command-timeout", flags.command_timeout);
   return options;

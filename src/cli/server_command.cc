@@ -76,6 +76,22 @@ void AddServerCommand(CLI::App& app) {
                   "leader dispatched")
       ->capture_default_str();
 
+  // TLS (etcd's names; docs/server.md "TLS").
+  cmd->add_option("--cert-file", c.client_tls.cert_file,
+                  "client TLS certificate (PEM), for https:// client and HTTP API URLs");
+  cmd->add_option("--key-file", c.client_tls.key_file, "client TLS key (PEM, unencrypted)");
+  cmd->add_option("--trusted-ca-file", c.client_tls.trusted_ca_file,
+                  "CA certificates (PEM) that client certificates must chain to");
+  cmd->add_flag("--client-cert-auth", c.client_tls.client_cert_auth,
+                "refuse clients without a certificate from --trusted-ca-file");
+  cmd->add_option("--peer-cert-file", c.peer_tls.cert_file,
+                  "peer TLS certificate (PEM), for https:// peer URLs (served and presented)");
+  cmd->add_option("--peer-key-file", c.peer_tls.key_file, "peer TLS key (PEM, unencrypted)");
+  cmd->add_option("--peer-trusted-ca-file", c.peer_tls.trusted_ca_file,
+                  "CA certificates (PEM) that peer certificates must chain to");
+  cmd->add_flag("--peer-client-cert-auth", c.peer_tls.client_cert_auth,
+                "refuse peer connections without a certificate from --peer-trusted-ca-file");
+
   cmd->callback([config, config_file, cmd] {
     server::ServerConfig effective;
     if (!config_file->empty()) {
@@ -129,6 +145,22 @@ void AddServerCommand(CLI::App& app) {
         effective.max_running_sagas = f.max_running_sagas;
       else if (name == "--saga-redispatch-grace")
         effective.saga_redispatch_grace = f.saga_redispatch_grace;
+      else if (name == "--cert-file")
+        effective.client_tls.cert_file = f.client_tls.cert_file;
+      else if (name == "--key-file")
+        effective.client_tls.key_file = f.client_tls.key_file;
+      else if (name == "--trusted-ca-file")
+        effective.client_tls.trusted_ca_file = f.client_tls.trusted_ca_file;
+      else if (name == "--client-cert-auth")
+        effective.client_tls.client_cert_auth = f.client_tls.client_cert_auth;
+      else if (name == "--peer-cert-file")
+        effective.peer_tls.cert_file = f.peer_tls.cert_file;
+      else if (name == "--peer-key-file")
+        effective.peer_tls.key_file = f.peer_tls.key_file;
+      else if (name == "--peer-trusted-ca-file")
+        effective.peer_tls.trusted_ca_file = f.peer_tls.trusted_ca_file;
+      else if (name == "--peer-client-cert-auth")
+        effective.peer_tls.client_cert_auth = f.peer_tls.client_cert_auth;
     }
     auto resolved = server::ResolveConfig(effective);
     if (!resolved.ok()) ExitWithError(2, resolved.status().message());
@@ -141,6 +173,8 @@ void AddServerCommand(CLI::App& app) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     if (spdlog::get_level() > spdlog::level::info) spdlog::set_level(spdlog::level::info);
+    for (const std::string& warning : resolved->warnings)
+      spdlog::warn("{}", warning);
     auto node = server::Node::Start(*resolved);
     if (!node.ok()) ExitWithError(1, "tri server: " + node.status().message());
     std::thread watcher([&signals, n = node->get()] {

@@ -8,11 +8,15 @@ namespace {
 Result<std::string> ParseOne(std::string_view item) {
   const std::string quoted = "endpoint '" + std::string(item) + "'";
   std::string_view rest = item;
-  if (rest.starts_with("https://"))
-    return InvalidArgument(quoted + ": https is not supported (no TLS yet); use http://");
-  if (rest.starts_with("http://")) rest.remove_prefix(7);
+  const bool https = rest.starts_with("https://");
+  if (https) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  }
   if (rest.find("://") != std::string_view::npos)
-    return InvalidArgument(quoted + ": unknown scheme; use host:port or http://host:port");
+    return InvalidArgument(
+        quoted + ": unknown scheme; use host:port, http://host:port or https://host:port");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos)
     return InvalidArgument(quoted + ": a path is not allowed; use host:port");
@@ -26,7 +30,7 @@ Result<std::string> ParseOne(std::string_view item) {
   if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
       port == 0 || port > 65535)
     return InvalidArgument(quoted + ": port must be a number in 1..65535");
-  return std::string(rest);
+  return (https ? "https://" : "") + std::string(rest);
 }
 
 }  // namespace

@@ -18,21 +18,22 @@ using Clock = SteadyClock;
 }  // namespace
 
 std::shared_ptr<grpc::Channel> DialChannel(const std::string& endpoint, int connection_index,
-                                           int max_receive_message_bytes) {
+                                           int max_receive_message_bytes, const ClientTls& tls) {
   grpc::ChannelArguments args;
   // A local subchannel pool plus a distinguishing argument keeps channels from
   // sharing one connection.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt("tri.connection_index", connection_index);
   args.SetMaxReceiveMessageSize(max_receive_message_bytes);
-  return grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+  const DialTarget target = ResolveDialTarget(endpoint, tls);
+  return grpc::CreateCustomChannel(target.target, ChannelCredentials(target, tls), args);
 }
 
 EtcdClient::EtcdClient(ClientOptions options) : options_(std::move(options)) {
   for (const std::string& target : options_.endpoints) {
     Endpoint ep;
     ep.target = target;
-    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes);
+    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes, options_.tls);
     ep.kv = etcdserverpb::KV::NewStub(ep.channel);
     ep.cluster = etcdserverpb::Cluster::NewStub(ep.channel);
     ep.maintenance = etcdserverpb::Maintenance::NewStub(ep.channel);

@@ -18,14 +18,17 @@
 #include <vector>
 
 #include "base/result.h"
+#include "client/client_tls.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "etcdserverpb/rpc.pb.h"
 
 namespace tri::client {
 
 struct ClientOptions {
-  // gRPC targets ("host:port"), tried in order; see ParseEndpoints.
+  // Endpoints from ParseEndpoints ("host:port" or "https://host:port"), tried in order.
   std::vector<std::string> endpoints = {"127.0.0.1:2379"};
+  // TLS (client_tls.h): which endpoints use it and with what certificates.
+  ClientTls tls;
   // How long Connect waits for any endpoint to accept a connection.
   std::chrono::milliseconds dial_timeout{2000};
   // Deadline of one call, over all the endpoints it tries.
@@ -34,11 +37,11 @@ struct ClientOptions {
   int max_receive_message_bytes = 64 << 20;
 };
 
-// Opens a dedicated channel to `endpoint`. Channels with different
-// `connection_index` never share a TCP connection, so a benchmark can spread
-// clients over several connections as etcd's benchmark does with --conns.
+// Opens a dedicated channel to `endpoint` (with TLS as client_tls.h says). Channels
+// with different `connection_index` never share a TCP connection, so a benchmark can
+// spread clients over several connections as etcd's benchmark does with --conns.
 std::shared_ptr<grpc::Channel> DialChannel(const std::string& endpoint, int connection_index,
-                                           int max_receive_message_bytes);
+                                           int max_receive_message_bytes, const ClientTls& tls);
 
 class EtcdClient {
  public:

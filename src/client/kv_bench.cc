@@ -49,6 +49,7 @@ std::string MakeKey(std::uint64_t n, int key_size) {
 Result<std::string> FindLeader(const BenchOptions& options) {
   ClientOptions client_options;
   client_options.endpoints = options.endpoints;
+  client_options.tls = options.tls;
   client_options.dial_timeout = options.dial_timeout;
   client_options.command_timeout = options.request_timeout;
   TRI_ASSIGN_OR_RETURN(auto client, EtcdClient::Connect(client_options));
@@ -109,7 +110,7 @@ Result<BenchReport> RunKvBench(const BenchOptions& options) {
   const Clock::time_point dial_deadline = Clock::now() + options.dial_timeout;
   for (int c = 0; c < options.conns; ++c) {
     auto channel = DialChannel(targets[static_cast<std::size_t>(c) % targets.size()], c,
-                               ClientOptions{}.max_receive_message_bytes);
+                               ClientOptions{}.max_receive_message_bytes, options.tls);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                    (dial_deadline - Clock::now()))) {
       return DeadlineExceeded("bench: connection " + std::to_string(c) + " to " +

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "client/client_tls.h"
 
 namespace tri::client {
 
@@ -29,6 +30,7 @@ inline constexpr int kMaxBenchTxnOps = 128;
 struct BenchOptions {
   BenchOp op = BenchOp::kPut;
   std::vector<std::string> endpoints = {"127.0.0.1:2379"};
+  ClientTls tls;  // as in ClientOptions
   int clients = 1;
   int conns = 1;
   std::uint64_t total = 10000;

@@ -74,6 +74,7 @@ Result<SagaBenchReport> RunSagaBench(const SagaBenchOptions& options) {
   TRI_RETURN_IF_ERROR(ValidateSagaBenchOptions(options));
   ClientOptions copts;
   copts.endpoints = options.endpoints;
+  copts.tls = options.tls;
   copts.dial_timeout = options.dial_timeout;
   copts.command_timeout = options.request_timeout;
   TRI_ASSIGN_OR_RETURN(auto client, SagaClient::Connect(copts));

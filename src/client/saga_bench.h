@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "client/client_tls.h"
 
 namespace tri::client {
 
@@ -24,6 +25,7 @@ inline constexpr std::uint32_t kMaxSagaBenchSteps = 10'000;
 
 struct SagaBenchOptions {
   std::vector<std::string> endpoints = {"127.0.0.1:2379"};
+  ClientTls tls;  // as in ClientOptions
   SagaShape shape = SagaShape::kChain;
   std::uint32_t steps = 10;
   int clients = 1;

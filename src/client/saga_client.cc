@@ -37,7 +37,7 @@ SagaClient::SagaClient(ClientOptions options) : options_(std::move(options)), rn
   for (const std::string& target : options_.endpoints) {
     Endpoint ep;
     ep.target = target;
-    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes);
+    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes, options_.tls);
     ep.stub = trinity::v1::Sagas::NewStub(ep.channel);
     endpoints_.push_back(std::move(ep));
   }

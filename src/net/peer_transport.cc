@@ -14,6 +14,7 @@
 #include "base/assert.h"
 #include "base/crc32c.h"
 #include "net/handshake.h"
+#include "net/peer_stream.h"
 
 namespace tri::net {
 
@@ -92,6 +93,14 @@ class PeerTransport::Impl {
         work_(asio::make_work_guard(io_)) {}
 
   Status Listen();
+  // Loads the TLS contexts when options().tls is set.
+  Status SetUpTls() {
+    if (!options_.tls) return Status::Ok();
+    TRI_ASSIGN_OR_RETURN(tls_, PeerTlsContexts::Create(*options_.tls));
+    return Status::Ok();
+  }
+  // Null without TLS.
+  PeerTlsContexts* tls() { return tls_.get(); }
   void Run() {
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -155,6 +164,7 @@ class PeerTransport::Impl {
   std::atomic<std::uint64_t> cluster_id_;
   const OnMessages on_messages_;
   const OnPeerStatus on_status_;
+  std::unique_ptr<PeerTlsContexts> tls_;
 
   asio::io_context io_;
   tcp::acceptor acceptor_;
@@ -184,7 +194,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   Outbound(PeerTransport::Impl& t, raft::NodeId peer)
       : t_(t),
         peer_(peer),
-        socket_(t.io()),
+        stream_(std::make_shared<PeerStream>(t.io(), nullptr, "")),
         resolver_(t.io()),
         timer_(t.io()),
         write_timer_(t.io()),
@@ -196,6 +206,9 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     auto address = t_.PeerAddress(peer_);
     if (!address || t_.stopping() || shut_down_) return;
     state_ = State::kConnecting;
+    // A fresh stream per connection: a TLS session is not reused. Handlers keep the
+    // stream they started on alive (a Close abandons them, they still complete).
+    stream_ = std::make_shared<PeerStream>(t_.io(), t_.tls(), address->first);
     const std::uint64_t epoch = epoch_;
     resolver_.async_resolve(
         address->first, std::to_string(address->second),
@@ -203,7 +216,8 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
           if (self->Stale(epoch)) return;
           if (ec) return self->Fail(fmt::format("resolve failed: {}", ec.message()));
           asio::async_connect(
-              self->socket_, r, [self, epoch](asio::error_code ec, const tcp::endpoint&) {
+              self->stream_->socket(), r,
+              [self, epoch, stream = self->stream_](asio::error_code ec, const tcp::endpoint&) {
                 if (self->Stale(epoch)) return;
                 if (ec) {
                   return self->Fail(fmt::format("connect failed: {}", ec.message()));
@@ -273,22 +287,40 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
 
   bool Stale(std::uint64_t epoch) const { return epoch != epoch_ || shut_down_; }
 
+  // TLS (when configured), then the hello exchange, both within handshake_timeout.
   void Handshake() {
     asio::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
+    tcp::socket& socket = stream_->socket();
+    socket.set_option(tcp::no_delay(true), ignored);
     if (t_.options().socket_send_buffer_bytes > 0) {
-      socket_.set_option(asio::socket_base::send_buffer_size(
-                             static_cast<int>(t_.options().socket_send_buffer_bytes)),
-                         ignored);
+      socket.set_option(asio::socket_base::send_buffer_size(
+                            static_cast<int>(t_.options().socket_send_buffer_bytes)),
+                        ignored);
     }
     state_ = State::kHandshaking;
     const std::uint64_t epoch = epoch_;
     timer_.expires_after(t_.options().handshake_timeout);
     timer_.async_wait([self = shared_from_this(), epoch](asio::error_code ec) {
       if (ec || self->Stale(epoch) || self->state_ != State::kHandshaking) return;
-      self->Fail(fmt::format("no hello acknowledgement within {} ms",
+      self->Fail(fmt::format("no {}hello acknowledgement within {} ms",
+                             self->stream_->tls() ? "TLS handshake or " : "",
                              self->t_.options().handshake_timeout.count()));
     });
+    stream_->AsyncHandshake(
+        /*dialling=*/true,
+        [self = shared_from_this(), epoch, stream = stream_](asio::error_code ec) {
+          if (self->Stale(epoch)) return;
+          if (ec) {
+            // A refused certificate is an operator's problem: always worth a warning.
+            spdlog::warn("peer connection to {} failed: TLS handshake: {}", self->peer_,
+                         ec.message());
+            return self->Fail("TLS handshake failed", /*quiet=*/true);
+          }
+          self->SendHello();
+        });
+  }
+
+  void SendHello() {
     std::string hello;
     AppendFrame(hello, FrameType::kHello,
                 EncodeHello({kProtocolVersion, t_.cluster_id(), t_.options().self, peer_}));
@@ -315,22 +347,22 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
       self->Fail(fmt::format("write timed out after {} ms (peer not reading)",
                              self->t_.options().write_timeout.count()));
     });
-    asio::async_write(socket_, buffers,
-                      [self = shared_from_this(), owned, epoch, frames, messages](
-                          asio::error_code ec, std::size_t n) {
-                        if (self->Stale(epoch)) return;
-                        self->writing_ = false;
-                        self->write_timer_.cancel();
-                        if (ec) return self->Fail(fmt::format("write failed: {}", ec.message()));
-                        self->t_.CountSent(self->peer_, n, frames, messages);
-                        self->Pump();
-                      });
+    stream_->AsyncWrite(buffers, [self = shared_from_this(), owned, epoch, frames, messages,
+                                  stream = stream_](asio::error_code ec, std::size_t n) {
+      if (self->Stale(epoch)) return;
+      self->writing_ = false;
+      self->write_timer_.cancel();
+      if (ec) return self->Fail(fmt::format("write failed: {}", ec.message()));
+      self->t_.CountSent(self->peer_, n, frames, messages);
+      self->Pump();
+    });
   }
 
   void Read() {
     const std::uint64_t epoch = epoch_;
-    socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this(), epoch](
-                                                            asio::error_code ec, std::size_t n) {
+    stream_->AsyncReadSome(asio::buffer(read_buffer_), [self = shared_from_this(), epoch,
+                                                        stream = stream_](asio::error_code ec,
+                                                                          std::size_t n) {
       if (self->Stale(epoch)) return;
       if (ec) {
         return self->Fail(ec == asio::error::eof ? std::string("closed by peer")
@@ -407,7 +439,8 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
     state_ = State::kConnected;
     backoff_ = t_.options().reconnect_backoff_min;
     t_.SetConnected(peer_, true);
-    spdlog::info("peer {} connected: {} (outbound)", peer_, EndpointText(socket_));
+    spdlog::info("peer {} connected: {} (outbound{})", peer_, EndpointText(stream_->socket()),
+                 stream_->tls() ? ", TLS" : "");
     t_.ReportStatus(peer_, true);
     SchedulePing();
     Pump();
@@ -430,9 +463,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
   void Close(std::string_view lost) {
     const bool was_connected = state_ == State::kConnected;
     ++epoch_;
-    asio::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_->Close();
     resolver_.cancel();
     timer_.cancel();
     write_timer_.cancel();
@@ -470,7 +501,7 @@ class Outbound : public std::enable_shared_from_this<Outbound> {
 
   PeerTransport::Impl& t_;
   const raft::NodeId peer_;
-  tcp::socket socket_;
+  std::shared_ptr<PeerStream> stream_;  // the current connection's
   tcp::resolver resolver_;
   asio::steady_timer timer_;  // handshake timeout or reconnect backoff
   asio::steady_timer write_timer_;
@@ -490,23 +521,34 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
  public:
   Inbound(PeerTransport::Impl& t, tcp::socket socket)
       : t_(t),
-        socket_(std::move(socket)),
-        remote_(EndpointText(socket_)),
+        remote_(EndpointText(socket)),
+        stream_(std::move(socket), t.tls()),
         handshake_timer_(t.io()),
         write_timer_(t.io()),
         decoder_(t.options().max_frame_bytes) {}
 
+  // TLS (when configured), then the hello, both within handshake_timeout.
   void Start() {
     asio::error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
+    stream_.socket().set_option(tcp::no_delay(true), ignored);
     handshake_timer_.expires_after(t_.options().handshake_timeout);
     handshake_timer_.async_wait([self = shared_from_this()](asio::error_code ec) {
       if (ec || self->closed_ || self->peer_ != raft::kNoNode) return;
-      spdlog::warn("peer connection from {} closed: no hello within {} ms", self->remote_,
+      spdlog::warn("peer connection from {} closed: no {}hello within {} ms", self->remote_,
+                   self->stream_.tls() ? "TLS handshake or " : "",
                    self->t_.options().handshake_timeout.count());
       self->Close();
     });
-    Read();
+    stream_.AsyncHandshake(/*dialling=*/false, [self = shared_from_this()](asio::error_code ec) {
+      if (self->closed_) return;
+      if (ec) {
+        self->t_.CountRejected();
+        spdlog::warn("peer connection from {} rejected: TLS handshake: {}", self->remote_,
+                     ec.message());
+        return self->Close();
+      }
+      self->Read();
+    });
   }
 
   raft::NodeId peer() const { return peer_; }
@@ -514,9 +556,7 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
   void Close() {
     if (closed_) return;
     closed_ = true;
-    asio::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    stream_.Close();
     handshake_timer_.cancel();
     write_timer_.cancel();
     t_.Forget(shared_from_this());
@@ -524,8 +564,8 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
 
  private:
   void Read() {
-    socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](
-                                                            asio::error_code ec, std::size_t n) {
+    stream_.AsyncReadSome(asio::buffer(read_buffer_), [self = shared_from_this()](
+                                                          asio::error_code ec, std::size_t n) {
       if (self->closed_) return;
       if (ec) {
         if (self->peer_ != raft::kNoNode) {
@@ -647,20 +687,20 @@ class Inbound : public std::enable_shared_from_this<Inbound> {
       self->ProtocolError(fmt::format("write timed out after {} ms (peer not reading)",
                                       self->t_.options().write_timeout.count()));
     });
-    asio::async_write(socket_, asio::buffer(pending_.front()),
-                      [self = shared_from_this()](asio::error_code ec, std::size_t) {
-                        if (self->closed_) return;
-                        self->writing_ = false;
-                        self->write_timer_.cancel();
-                        self->pending_.pop_front();
-                        if (ec) return self->Close();
-                        self->WriteNext();
-                      });
+    stream_.AsyncWrite(asio::buffer(pending_.front()),
+                       [self = shared_from_this()](asio::error_code ec, std::size_t) {
+                         if (self->closed_) return;
+                         self->writing_ = false;
+                         self->write_timer_.cancel();
+                         self->pending_.pop_front();
+                         if (ec) return self->Close();
+                         self->WriteNext();
+                       });
   }
 
   PeerTransport::Impl& t_;
-  tcp::socket socket_;
   const std::string remote_;
+  PeerStream stream_;
   asio::steady_timer handshake_timer_;
   asio::steady_timer write_timer_;
   FrameDecoder decoder_;
@@ -953,6 +993,7 @@ Result<std::unique_ptr<PeerTransport>> PeerTransport::Start(PeerTransportOptions
   TRI_RETURN_IF_ERROR(ValidateOptions(options));
   auto impl =
       std::make_unique<Impl>(std::move(options), std::move(on_messages), std::move(on_status));
+  TRI_RETURN_IF_ERROR(impl->SetUpTls());
   TRI_RETURN_IF_ERROR(impl->Listen());
   impl->Run();
   return std::unique_ptr<PeerTransport>(new PeerTransport(std::move(impl)));

@@ -32,6 +32,20 @@
 
 namespace tri::net {
 
+// TLS on every peer connection, both ways (PEM text, not file names).
+struct PeerTlsOptions {
+  // Our certificate chain and key: presented when accepting and when dialling.
+  std::string cert_pem;
+  std::string key_pem;
+  // CAs that peers' certificates must chain to; empty: the system's CAs. A dialled
+  // peer's certificate must also name the host dialled (IP or DNS subjectAltName).
+  std::string trusted_ca_pem;
+  // Accepted connections must present a certificate that chains to trusted_ca_pem
+  // (etcd's --peer-client-cert-auth); without it any client, or none, is accepted at
+  // the TLS layer (the hello still has to name a known peer).
+  bool require_client_cert = false;
+};
+
 struct PeerTransportOptions {
   // Every node of a cluster uses the same id; a hello with another id is rejected.
   // 0 means "not known yet" (a member joining an existing cluster, which learns the id
@@ -65,6 +79,8 @@ struct PeerTransportOptions {
   // Accepted connections open at once (handshaking or established); more are closed.
   std::uint64_t max_inbound_connections = 1024;
   RaftCodecLimits codec_limits;
+  // Unset: plain TCP. Set: TLS, whose handshake counts against handshake_timeout.
+  std::optional<PeerTlsOptions> tls;
 };
 
 // Counters of one peer since it was added.
@@ -85,7 +101,8 @@ struct PeerMetrics {
 struct TransportMetrics {
   std::map<raft::NodeId, PeerMetrics> peers;
   std::uint64_t messages_dropped_unknown_peer = 0;
-  std::uint64_t inbound_rejected = 0;         // hellos refused (cluster, address, unknown peer)
+  std::uint64_t inbound_rejected = 0;  // hellos refused (cluster, address, unknown peer), failed
+                                       // TLS handshakes
   std::uint64_t inbound_protocol_errors = 0;  // connections closed for a bad frame or message
 };
 

@@ -24,9 +24,7 @@ Result<Url> ParseUrl(std::string_view text) {
   if (sep == std::string_view::npos) return bad("expected scheme://host:port");
   Url url;
   url.scheme = std::string(text.substr(0, sep));
-  if (url.scheme == "https" || url.scheme == "unixs")
-    return bad("TLS is not supported yet; use http://");
-  if (url.scheme != "http") return bad("scheme must be http");
+  if (url.scheme != "http" && url.scheme != "https") return bad("scheme must be http or https");
   std::string_view rest = text.substr(sep + 3);
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos) return bad("a path is not allowed");
@@ -90,6 +88,47 @@ Setter Field(T ServerConfig::*member) {
   };
 }
 
+// etcd's `client-transport-security` / `peer-transport-security` mapping. Empty values
+// (as in etcd's sample file) keep the defaults.
+Setter TlsSection(TlsFiles ServerConfig::*member) {
+  return [member](const YAML::Node& node, ServerConfig& config) -> Status {
+    if (node.IsNull()) return Status::Ok();
+    if (!node.IsMap())
+      return InvalidArgument(
+          "expected a mapping with cert-file, key-file, trusted-ca-file, client-cert-auth");
+    TlsFiles& tls = config.*member;
+    for (const auto& item : node) {
+      const std::string key = item.first.as<std::string>();
+      const YAML::Node& value = item.second;
+      if (value.IsNull()) continue;
+      if (!value.IsScalar())
+        return InvalidArgument(fmt::format("\"{}\": expected a single value", key));
+      try {
+        if (key == "cert-file") {
+          tls.cert_file = value.as<std::string>();
+        } else if (key == "key-file") {
+          tls.key_file = value.as<std::string>();
+        } else if (key == "trusted-ca-file") {
+          tls.trusted_ca_file = value.as<std::string>();
+        } else if (key == "client-cert-auth") {
+          tls.client_cert_auth = value.as<bool>();
+        } else if (key == "auto-tls") {
+          if (value.as<bool>())
+            return InvalidArgument(
+                "\"auto-tls\": self-signed certificates are not generated; give cert-file and "
+                "key-file");
+        } else {
+          return InvalidArgument(fmt::format("unknown key \"{}\"", key));
+        }
+      } catch (const YAML::Exception&) {
+        return InvalidArgument(
+            fmt::format("\"{}\": \"{}\" is not a valid value", key, value.Scalar()));
+      }
+    }
+    return Status::Ok();
+  };
+}
+
 const std::map<std::string, Setter>& ConfigKeys() {
   static const auto* keys = new std::map<std::string, Setter>{
       {"name", Field(&ServerConfig::name)},
@@ -114,6 +153,8 @@ const std::map<std::string, Setter>& ConfigKeys() {
       {"max-finished-sagas", Field(&ServerConfig::max_finished_sagas)},
       {"max-running-sagas", Field(&ServerConfig::max_running_sagas)},
       {"saga-redispatch-grace", Field(&ServerConfig::saga_redispatch_grace)},
+      {"client-transport-security", TlsSection(&ServerConfig::client_tls)},
+      {"peer-transport-security", TlsSection(&ServerConfig::peer_tls)},
   };
   return *keys;
 }
@@ -163,6 +204,75 @@ Status CheckAdvertised(std::string_view flag, const std::vector<Url>& urls) {
       return InvalidArgument(
           fmt::format("--{}: {} is not an address peers or clients can reach", flag, u.ToString()));
   }
+  return Status::Ok();
+}
+
+const Url* FirstHttps(const std::vector<Url>& urls) {
+  for (const Url& u : urls)
+    if (u.scheme == "https") return &u;
+  return nullptr;
+}
+
+// Client TLS: needed when a client or HTTP API URL is https. Certificates given with
+// only http:// URLs are ignored with a warning, as etcd does.
+Status ResolveClientTls(const ServerConfig& config, ResolvedConfig& r) {
+  if (const Url* u = FirstHttps(r.listen_metrics_urls))
+    return InvalidArgument(fmt::format(
+        "--listen-metrics-urls: {}: metrics and health are served on http:// only", u->ToString()));
+  const Url* https = FirstHttps(r.listen_client_urls);
+  const char* flag = "--listen-client-urls";
+  if (https == nullptr) {
+    https = FirstHttps(r.listen_http_urls);
+    flag = "--listen-http-urls";
+  }
+  if (https == nullptr) {
+    if (!config.client_tls.Empty())
+      r.warnings.push_back(
+          "--cert-file/--key-file are given but no client URL is https://; they are ignored");
+    if (config.client_tls.client_cert_auth)
+      r.warnings.push_back("--client-cert-auth is set but no client URL is https://; ignored");
+    return Status::Ok();
+  }
+  if (config.client_tls.Empty())
+    return InvalidArgument(
+        fmt::format("{}: {} needs a TLS certificate and key (--cert-file, --key-file)", flag,
+                    https->ToString()));
+  TRI_ASSIGN_OR_RETURN(r.client_tls, LoadTlsMaterial(config.client_tls, ""));
+  return Status::Ok();
+}
+
+// Peer TLS: all peer URLs are https (every peer connection is TLS, both ways) or none is.
+Status ResolvePeerTls(const ServerConfig& config, ResolvedConfig& r) {
+  std::vector<std::pair<const char*, const Url*>> all;
+  for (const Url& u : r.listen_peer_urls)
+    all.emplace_back("--listen-peer-urls", &u);
+  for (const Url& u : r.advertise_peer_urls)
+    all.emplace_back("--initial-advertise-peer-urls", &u);
+  for (const ResolvedMember& m : r.initial_cluster)
+    for (const Url& u : m.peer_urls)
+      all.emplace_back("--initial-cluster", &u);
+  const std::string& scheme = all.front().second->scheme;
+  for (const auto& [flag, url] : all) {
+    if (url->scheme != scheme)
+      return InvalidArgument(
+          fmt::format("{}: {} is {} but {} is {}: peer URLs must be all http:// or all https://",
+                      flag, url->ToString(), url->scheme, all.front().second->ToString(), scheme));
+  }
+  if (scheme != "https") {
+    if (!config.peer_tls.Empty())
+      r.warnings.push_back(
+          "--peer-cert-file/--peer-key-file are given but the peer URLs are http://; they are "
+          "ignored");
+    if (config.peer_tls.client_cert_auth)
+      r.warnings.push_back("--peer-client-cert-auth is set but the peer URLs are http://; ignored");
+    return Status::Ok();
+  }
+  if (config.peer_tls.Empty())
+    return InvalidArgument(
+        fmt::format("--listen-peer-urls: {} needs a TLS certificate and key (--peer-cert-file, "
+                    "--peer-key-file)",
+                    r.listen_peer_urls.front().ToString()));
+  TRI_ASSIGN_OR_RETURN(r.peer_tls, LoadTlsMaterial(config.peer_tls, "peer-"));
   return Status::Ok();
 }
 
@@ -275,6 +385,8 @@ Result<ResolvedConfig> ResolveConfig(const ServerConfig& config) {
   if (config.max_txn_ops == 0) return InvalidArgument("--max-txn-ops: must be at least 1");
   if (config.quota_backend_bytes == 0)
     return InvalidArgument("--quota-backend-bytes: must be at least 1");
+  TRI_RETURN_IF_ERROR(ResolveClientTls(config, r));
+  TRI_RETURN_IF_ERROR(ResolvePeerTls(config, r));
   return r;
 }
 

@@ -8,18 +8,20 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.h"
 #include "base/status.h"
+#include "server/tls_config.h"
 
 namespace tri::server {
 
-// "http://host:port". Only plain http is served today (no TLS).
+// "http://host:port" or "https://host:port" (TLS with the configured certificates).
 struct Url {
-  std::string scheme;  // "http"
+  std::string scheme;  // "http" or "https"
   std::string host;
   std::uint16_t port = 0;
 
@@ -59,6 +61,11 @@ struct ServerConfig {
   std::uint32_t max_finished_sagas = 100000;  // ... and at most this many
   std::uint32_t max_running_sagas = 10000;
   std::string saga_redispatch_grace = "5s";  // a new leader's wait before re-running
+  // TLS (docs/server.md): for https:// client and HTTP API URLs, and for https:// peer
+  // URLs. Config file: the `client-transport-security` / `peer-transport-security`
+  // mappings with the keys cert-file, key-file, trusted-ca-file, client-cert-auth.
+  TlsFiles client_tls;
+  TlsFiles peer_tls;
 
   // Effective data directory.
   std::string DataDir() const { return data_dir.empty() ? name + ".tri" : data_dir; }
@@ -89,6 +96,12 @@ struct ResolvedConfig {
   int election_ticks = 10;
   std::uint64_t saga_retention_ms = 0;
   std::uint64_t saga_redispatch_grace_ms = 0;
+  // Set when some client or HTTP API URL is https (gRPC and the saga HTTP API use it).
+  std::optional<TlsMaterial> client_tls;
+  // Set when the peer URLs are https: every peer connection, both ways, is TLS.
+  std::optional<TlsMaterial> peer_tls;
+  // What etcd also only warns about (certificates given for http:// URLs are ignored).
+  std::vector<std::string> warnings;
 };
 
 // Validates everything and derives the typed form. Errors name the flag

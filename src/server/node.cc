@@ -25,6 +25,7 @@
 #include "server/saga_grpc_service.h"
 #include "server/saga_http.h"
 #include "server/saga_service.h"
+#include "server/tls_context.h"
 #include "storage/wal_raft_storage.h"
 
 namespace tri::server {
@@ -50,6 +51,14 @@ std::vector<std::string> UrlStrings(const std::vector<Url>& urls) {
   for (const Url& u : urls)
     out.push_back(u.ToString());
   return out;
+}
+
+// gRPC credentials of one client URL: TLS on https://, plain on http://.
+std::shared_ptr<grpc::ServerCredentials> ClientCredentials(const ResolvedConfig& config,
+                                                           const Url& url) {
+  if (url.scheme != "https") return grpc::InsecureServerCredentials();
+  TRI_ASSERT(config.client_tls.has_value());  // ResolveConfig requires it for https
+  return GrpcServerCredentials(*config.client_tls);
 }
 
 }  // namespace
@@ -211,6 +220,13 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   topts.self = impl.identity.member_id;
   topts.listen_host = config.listen_peer_urls.front().host;
   topts.listen_port = config.listen_peer_urls.front().port;
+  if (config.peer_tls) {
+    // https:// peer URLs: every peer connection is TLS, both ways (docs/server.md).
+    topts.tls = net::PeerTlsOptions{.cert_pem = config.peer_tls->cert_pem,
+                                    .key_pem = config.peer_tls->key_pem,
+                                    .trusted_ca_pem = config.peer_tls->trusted_ca_pem,
+                                    .require_client_cert = config.peer_tls->client_cert_auth};
+  }
   Node* self = node.get();
   TRI_ASSIGN_OR_RETURN(impl.transport,
                        net::PeerTransport::Start(
@@ -259,8 +275,8 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   int bound_port = 0;
   for (std::size_t i = 0; i < config.listen_client_urls.size(); ++i) {
     const Url& u = config.listen_client_urls[i];
-    builder.AddListeningPort(fmt::format("{}:{}", u.host, u.port),
-                             grpc::InsecureServerCredentials(), i == 0 ? &bound_port : nullptr);
+    builder.AddListeningPort(fmt::format("{}:{}", u.host, u.port), ClientCredentials(config, u),
+                             i == 0 ? &bound_port : nullptr);
   }
   // etcd's overhead allowance on top of --max-request-bytes for the gRPC envelope.
   builder.SetMaxReceiveMessageSize(static_cast<int>(raw.max_request_bytes + 512 * 1024));
@@ -284,7 +300,8 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   // Saga API over HTTP/JSON on --listen-http-urls (docs/sagas-api.md).
   if (!config.listen_http_urls.empty()) {
     TRI_ASSIGN_OR_RETURN(impl.saga_http,
-                         SagaHttpServer::Start(*impl.sagas, config.listen_http_urls));
+                         SagaHttpServer::Start(*impl.sagas, config.listen_http_urls,
+                                               SagaHttpOptions{.tls = config.client_tls}));
   }
 
   spdlog::info("member {} ({}) of cluster {} starting: clients {}, peers {}, data {}",

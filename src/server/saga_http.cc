@@ -14,6 +14,7 @@
 
 #include "client/saga_json.h"
 #include "server/http_listen.h"
+#include "server/tls_context.h"
 
 namespace tri::server {
 
@@ -519,7 +520,24 @@ Result<std::unique_ptr<SagaHttpServer>> SagaHttpServer::Start(SagaBackend& backe
   out->hub_ = std::make_shared<Hub>(backend, std::move(options));
   const SagaHttpOptions& o = out->hub_->options;
   for (const Url& url : urls) {
-    auto server = std::make_unique<httplib::Server>();
+    std::unique_ptr<httplib::Server> server;
+    if (url.scheme == "https") {
+      if (!o.tls) {
+        out->Stop();
+        return InvalidArgument(
+            fmt::format("--listen-http-urls: {} needs --cert-file and --key-file", url.ToString()));
+      }
+      auto ssl = std::make_unique<httplib::SSLServer>(
+          [&tls = *o.tls](SSL_CTX& ctx) { return ConfigureServerContext(ctx, tls); });
+      if (!ssl->is_valid()) {
+        out->Stop();
+        return InvalidArgument(fmt::format(
+            "--listen-http-urls: {}: the TLS certificate or key was refused", url.ToString()));
+      }
+      server = std::move(ssl);
+    } else {
+      server = std::make_unique<httplib::Server>();
+    }
     const std::size_t threads = o.threads;
     server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server->set_payload_max_length(o.max_body_bytes);

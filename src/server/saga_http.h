@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -54,6 +55,9 @@ struct SagaHttpOptions {
   std::size_t max_watch_queue_events = 1 << 16;
   // An idle event stream sends a comment this often (finds closed connections).
   std::chrono::milliseconds keepalive_interval{15000};
+  // Certificates for https:// URLs (the client set, --cert-file ...); required when a
+  // URL is https.
+  std::optional<TlsMaterial> tls;
 };
 
 class SagaHttpServer {

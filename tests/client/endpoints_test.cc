@@ -11,6 +11,12 @@ TEST(ParseEndpoints, AcceptsHostPortAndHttpUrlsCommaSeparated) {
   EXPECT_EQ(*eps, (std::vector<std::string>{"127.0.0.1:2379", "localhost:22379", "[::1]:3"}));
 }
 
+TEST(ParseEndpoints, HttpsEndpointsKeepTheirSchemeForTls) {
+  auto eps = ParseEndpoints("https://127.0.0.1:2379/,a:1");
+  ASSERT_TRUE(eps.ok()) << eps.status().ToString();
+  EXPECT_EQ(*eps, (std::vector<std::string>{"https://127.0.0.1:2379", "a:1"}));
+}
+
 TEST(ParseEndpoints, RefusesEachBadItemNamingIt) {
   const struct {
     const char* csv;
@@ -18,7 +24,8 @@ TEST(ParseEndpoints, RefusesEachBadItemNamingIt) {
   } cases[] = {
       {"", "empty endpoint"},
       {"a:1,,b:2", "empty endpoint"},
-      {"https://a:1", "https is not supported"},
+      {"https://a", "expected host:port"},
+      {"https://http://a:1", "unknown scheme"},
       {"unix://x:1", "unknown scheme"},
       {"a:1/v3", "a path is not allowed"},
       {"localhost", "expected host:port"},

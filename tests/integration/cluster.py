@@ -95,7 +95,7 @@ class Member:
 
     @property
     def client_url(self):
-        return "http://127.0.0.1:%d" % self.client_port
+        return "%s://127.0.0.1:%d" % (self.cluster.client_scheme, self.client_port)
 
     @property
     def endpoint(self):
@@ -103,7 +103,7 @@ class Member:
 
     @property
     def advertised_peer_url(self):
-        return "http://127.0.0.1:%d" % self.proxy_port
+        return "%s://127.0.0.1:%d" % (self.cluster.peer_scheme, self.proxy_port)
 
     def flags(self):
         return [
@@ -111,7 +111,7 @@ class Member:
             "--data-dir", self.data_dir,
             "--listen-client-urls", self.client_url,
             "--advertise-client-urls", self.client_url,
-            "--listen-peer-urls", "http://127.0.0.1:%d" % self.peer_port,
+            "--listen-peer-urls", "%s://127.0.0.1:%d" % (self.cluster.peer_scheme, self.peer_port),
             "--initial-advertise-peer-urls", self.advertised_peer_url,
             "--initial-cluster", self.initial_cluster,
             "--initial-cluster-state", self.initial_cluster_state,
@@ -119,7 +119,7 @@ class Member:
             "--heartbeat-interval", str(HEARTBEAT_MS),
             "--election-timeout", str(ELECTION_MS),
             "--listen-metrics-urls", "http://127.0.0.1:%d" % self.metrics_port,
-            "--listen-http-urls=http://127.0.0.1:%d" % self.http_port,
+            "--listen-http-urls=%s://127.0.0.1:%d" % (self.cluster.http_scheme, self.http_port),
         ] + self.extra_flags
 
     def start(self, wait=True):
@@ -239,6 +239,12 @@ class Cluster:
         self.workdir = workdir
         self.token = token
         self.members = {}
+        # TLS (test_tls.py): the schemes of the members' client and peer URLs, and
+        # flags every etcdctl call gets (--cacert, --cert, --key).
+        self.client_scheme = "http"
+        self.peer_scheme = "http"
+        self.http_scheme = "http"  # the saga HTTP API (tri only)
+        self.etcdctl_flags = []
         self.proxy = FaultProxy()
         self.closed = False
 
@@ -286,7 +292,7 @@ class Cluster:
             "--endpoints", ",".join(m.endpoint for m in members),
             "--dial-timeout", "2s",
             "--command-timeout", "%ds" % max(1, int(timeout_s)),
-        ] + list(args)
+        ] + self.etcdctl_flags + list(args)
         env = dict(os.environ, ETCDCTL_API="3")
         result = subprocess.run(
             command, input=input, capture_output=True, text=True, env=env,

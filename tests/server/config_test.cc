@@ -53,10 +53,11 @@ TEST(ConfigTest, ErrorsNameTheFlag) {
   EXPECT_FALSE(ResolveConfig(c).ok());
 
   c = ServerConfig{};
-  c.listen_peer_urls = "https://127.0.0.1:2380";
+  c.listen_peer_urls = "https://127.0.0.1:2380";  // advertised as http:// (the default)
   r = ResolveConfig(c);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("TLS"), std::string::npos);
+  EXPECT_NE(r.status().message().find("--initial-advertise-peer-urls"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(ConfigTest, AdvertisedPeerUrlsMustMatchTheInitialCluster) {
