@@ -12,7 +12,7 @@ LeaseClient::LeaseClient(ClientOptions options) : options_(std::move(options)) {
   for (const std::string& target : options_.endpoints) {
     Endpoint ep;
     ep.target = target;
-    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes);
+    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes, options_.tls);
     ep.lease = etcdserverpb::Lease::NewStub(ep.channel);
     endpoints_.push_back(std::move(ep));
   }
