@@ -42,8 +42,9 @@ TEST(ReservedKeys, ClientDeletesIntoThePrefixAreRefusedAndWiderOnesLeaveReserved
             "only Trinity writes (reading them is allowed)");
   EXPECT_FALSE(store.DeleteRange(DeleteReq("__trinity/", "__trinity0")).ok());
 
-  // etcdctl del "" --from-key: every client key goes, the fence key stays.
-  DeleteRangeRequest everything = DeleteReq("", kAll);
+  // etcdctl del "" --from-key (key "\0" to the end): every client key goes,
+  // the fence key stays.
+  DeleteRangeRequest everything = DeleteReq(kAll, kAll);
   everything.prev_kv = true;
   auto wide = store.DeleteRange(everything);
   ASSERT_TRUE(wide.ok()) << wide.error().message;
@@ -51,7 +52,7 @@ TEST(ReservedKeys, ClientDeletesIntoThePrefixAreRefusedAndWiderOnesLeaveReserved
   ASSERT_EQ(wide->prev_kvs.size(), 2u);
   EXPECT_EQ(wide->prev_kvs[0].key, "a");
   EXPECT_EQ(wide->prev_kvs[1].key, "z");
-  auto left = store.Range(RangeReq("", kAll));
+  auto left = store.Range(RangeReq(kAll, kAll));
   ASSERT_TRUE(left.ok());
   ASSERT_EQ(left->kvs.size(), 1u);
   EXPECT_EQ(left->kvs[0].key, "__trinity/locks/db");
