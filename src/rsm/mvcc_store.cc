@@ -291,11 +291,13 @@ std::optional<KvError> MvccStore::CheckLease(std::int64_t lease, std::string_vie
   return lease_hook_->CheckAttach(lease, key);
 }
 
-std::int64_t MvccStore::DeleteKeys(const std::vector<std::string>& keys) {
+std::int64_t MvccStore::DeleteKeys(const std::vector<std::string>& keys,
+                                   const std::vector<ReservedWrite>& reserved) {
   WriteTxn write(*this);
   std::int64_t deleted = 0;
   for (const std::string& key : keys)
     deleted += write.Delete(key, std::string());
+  AddReservedWrites(write, reserved);
   write.Commit();
   return deleted;
 }
@@ -338,7 +340,8 @@ KvOr<DeleteRangeResponse> MvccStore::DeleteRange(const DeleteRangeRequest& reque
   DeleteRangeResponse response;
   if (request.prev_kv) {
     for (const Hit& hit : LiveHits(request.key, request.range_end, current_revision_)) {
-      if (!IsReservedKey(*hit.key)) response.prev_kvs.push_back(ToKeyValue(*hit.key, *hit.revision));
+      if (!IsReservedKey(*hit.key))
+        response.prev_kvs.push_back(ToKeyValue(*hit.key, *hit.revision));
     }
   }
   WriteTxn write(*this);

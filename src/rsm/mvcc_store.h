@@ -78,9 +78,12 @@ class MvccStore {
   // a live key's lease (put, delete) is reported to it. Not owned; nullptr (the
   // default) refuses every lease id. Not part of the state or of snapshots.
   void set_lease_hook(LeaseHook* hook) { lease_hook_ = hook; }
-  // Tombstones the live keys among `keys` in one revision (none: no revision);
-  // returns how many. For lease revocation; never refused by the quota.
-  std::int64_t DeleteKeys(const std::vector<std::string>& keys);
+  // Tombstones the live keys among `keys` and makes the `reserved` writes (as
+  // WriteReserved), all in one revision (none when nothing changes); returns how
+  // many keys were deleted. For lease revocation, whose fence-key writes of the
+  // locks it ends go in the same revision; never refused by the quota.
+  std::int64_t DeleteKeys(const std::vector<std::string>& keys,
+                          const std::vector<ReservedWrite>& reserved = {});
   // Every live key with a lease, (key, lease) in key order.
   std::vector<std::pair<std::string, std::int64_t>> LeasedKeys() const;
   // The state machine's own writes of keys under kReservedPrefix (which client

@@ -21,8 +21,14 @@ KvOr<Response> Widen(KvOr<T> result) {
 
 }  // namespace
 
-StateMachine::StateMachine(KvOptions options, SagaOptions saga_options, LeaseOptions lease_options)
-    : options_(options), store_(options), sagas_(std::move(saga_options)), leases_(lease_options) {
+StateMachine::StateMachine(KvOptions options, SagaOptions saga_options, LeaseOptions lease_options,
+                           CoordinationOptions coordination_options)
+    : options_(options),
+      store_(options),
+      sagas_(std::move(saga_options)),
+      leases_(lease_options),
+      locks_(coordination_options.locks),
+      barriers_(coordination_options.barriers) {
   store_.set_lease_hook(&leases_);
 }
 
@@ -31,6 +37,8 @@ StateMachine::StateMachine(StateMachine&& other) noexcept
       store_(std::move(other.store_)),
       sagas_(std::move(other.sagas_)),
       leases_(std::move(other.leases_)),
+      locks_(std::move(other.locks_)),
+      barriers_(std::move(other.barriers_)),
       applied_index_(other.applied_index_),
       time_ms_(other.time_ms_) {
   store_.set_lease_hook(&leases_);
@@ -42,6 +50,8 @@ StateMachine& StateMachine::operator=(StateMachine&& other) noexcept {
   store_ = std::move(other.store_);
   sagas_ = std::move(other.sagas_);
   leases_ = std::move(other.leases_);
+  locks_ = std::move(other.locks_);
+  barriers_ = std::move(other.barriers_);
   applied_index_ = other.applied_index_;
   time_ms_ = other.time_ms_;
   store_.set_lease_hook(&leases_);
@@ -63,6 +73,8 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   KvOr<Response> result = ErrRequestTooLarge();
   std::optional<SagaReply> saga_reply;
   std::optional<LeaseReply> lease_reply;
+  std::optional<LockReply> lock_reply;
+  std::optional<BarrierReply> barrier_reply;
   // Saga documents have their own (larger) bound, checked when they decode.
   const std::uint64_t max_payload = command->kind == CommandKind::kSaga
                                         ? sagas_.options().limits.max_document_bytes + 4096
@@ -81,6 +93,12 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
       case CommandKind::kLease:
         result = ApplyLease(index, command->payload, lease_reply);
         break;
+      case CommandKind::kLock:
+        result = ApplyLock(index, command->payload, lock_reply);
+        break;
+      case CommandKind::kBarrier:
+        result = ApplyBarrier(index, command->payload, barrier_reply);
+        break;
       default:
         result =
             ErrUnimplemented("command kind " + std::to_string(static_cast<int>(command->kind)) +
@@ -97,7 +115,9 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
                  store_.current_revision(),
                  std::move(result),
                  std::move(saga_reply),
-                 std::move(lease_reply)};
+                 std::move(lease_reply),
+                 std::move(lock_reply),
+                 std::move(barrier_reply)};
 }
 
 KvOr<Response> StateMachine::ApplyKv(std::uint64_t index, std::string_view payload) {
@@ -160,7 +180,7 @@ KvOr<Response> StateMachine::ApplyLease(std::uint64_t index, std::string_view pa
   } else if (const auto* revoke = std::get_if<LeaseRevoke>(&*command)) {
     if (!leases_.Contains(revoke->id)) return ErrLeaseNotFound();
     out.revoked.push_back(revoke->id);
-    RevokeLeases(out.revoked);
+    RevokeLeases(index, out.revoked);
   } else if (const auto* keep_alive = std::get_if<LeaseKeepAlive>(&*command)) {
     for (const std::int64_t id : keep_alive->ids) {
       out.renewed.push_back(LeaseTtl{id, leases_.Renew(id, time_ms_).value_or(0)});
@@ -172,7 +192,7 @@ KvOr<Response> StateMachine::ApplyLease(std::uint64_t index, std::string_view pa
       if (std::find(out.revoked.begin(), out.revoked.end(), id) != out.revoked.end()) continue;
       out.revoked.push_back(id);
     }
-    RevokeLeases(out.revoked);
+    RevokeLeases(index, out.revoked);
   } else {
     leases_.Promote(time_ms_);
   }
@@ -180,15 +200,43 @@ KvOr<Response> StateMachine::ApplyLease(std::uint64_t index, std::string_view pa
   return Response(RangeResponse{});
 }
 
-void StateMachine::RevokeLeases(const std::vector<std::int64_t>& ids) {
+KvOr<Response> StateMachine::ApplyLock(std::uint64_t index, std::string_view payload,
+                                       std::optional<LockReply>& reply) {
+  auto command = DecodeLockCommand(payload);
+  if (!command.ok()) {
+    return ErrMalformed("entry " + std::to_string(index) + ": " + command.status().message());
+  }
+  KvOr<LockReply> applied =
+      locks_.Apply(index, *command, [this](std::int64_t lease) { return leases_.Contains(lease); });
+  if (!applied.ok()) return applied.error();
+  store_.WriteReserved(applied->fence_writes);
+  reply = std::move(applied).value();
+  return Response(RangeResponse{});
+}
+
+KvOr<Response> StateMachine::ApplyBarrier(std::uint64_t index, std::string_view payload,
+                                          std::optional<BarrierReply>& reply) {
+  auto command = DecodeBarrierCommand(payload);
+  if (!command.ok()) {
+    return ErrMalformed("entry " + std::to_string(index) + ": " + command.status().message());
+  }
+  KvOr<BarrierReply> applied = barriers_.Apply(index, time_ms_, *command);
+  if (!applied.ok()) return applied.error();
+  reply = std::move(applied).value();
+  return Response(RangeResponse{});
+}
+
+void StateMachine::RevokeLeases(std::uint64_t index, const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) return;
   std::vector<std::string> keys;
   for (const std::int64_t id : ids) {
     const Lease* lease = leases_.Find(id);
     TRI_ASSERT_MSG(lease != nullptr, "revoking a lease that does not exist");
     keys.insert(keys.end(), lease->keys.begin(), lease->keys.end());
   }
-  // Deleting detaches each key from its lease (through the store's lease hook).
-  store_.DeleteKeys(keys);
+  // Deleting detaches each key from its lease (through the store's lease hook);
+  // the locks held under these leases change hands in the same revision.
+  store_.DeleteKeys(keys, locks_.OnLeasesRevoked(ids, index));
   for (const std::int64_t id : ids)
     leases_.Remove(id);
 }
@@ -202,6 +250,8 @@ std::string StateMachine::Snapshot() const {
   store_.EncodeTo(out);
   sagas_.EncodeTo(out);
   leases_.EncodeTo(out);
+  locks_.EncodeTo(out);
+  barriers_.EncodeTo(out);
   return out;
 }
 
@@ -232,8 +282,15 @@ Status StateMachine::Restore(std::string_view snapshot) {
   auto leases = version >= 3 ? LeaseTable::DecodeFrom(in, leases_.options())
                              : Result<LeaseTable>(LeaseTable(leases_.options()));
   if (!leases.ok()) return leases.status();
+  auto locks = version >= 3 ? LockTable::DecodeFrom(in, locks_.options(), applied_index)
+                            : Result<LockTable>(LockTable(locks_.options()));
+  if (!locks.ok()) return locks.status();
+  auto barriers = version >= 3 ? BarrierTable::DecodeFrom(in, barriers_.options(), applied_index)
+                               : Result<BarrierTable>(BarrierTable(barriers_.options()));
+  if (!barriers.ok()) return barriers.status();
   // Every live key's lease must exist; the per-lease key sets come from the store.
   TRI_RETURN_IF_ERROR(leases->AttachKeys(store->LeasedKeys()));
+  TRI_RETURN_IF_ERROR(CheckCoordination(*store, *leases, *locks));
   if (!in.done()) {
     return InvalidArgument("rsm snapshot: " + std::to_string(in.remaining()) +
                            " trailing bytes at byte " + std::to_string(in.position()));
@@ -241,9 +298,44 @@ Status StateMachine::Restore(std::string_view snapshot) {
   store_ = std::move(store).value();
   sagas_ = std::move(sagas).value();
   leases_ = std::move(leases).value();
+  locks_ = std::move(locks).value();
+  barriers_ = std::move(barriers).value();
   store_.set_lease_hook(&leases_);
   applied_index_ = applied_index;
   time_ms_ = time_ms;
+  return Status::Ok();
+}
+
+Status StateMachine::CheckCoordination(const MvccStore& store, const LeaseTable& leases,
+                                       const LockTable& locks) {
+  for (const auto& [name, entry] : locks.locks()) {
+    const auto check = [&](std::int64_t lease, const std::string& owner) -> Status {
+      if (lease == 0 || leases.Contains(lease)) return Status::Ok();
+      return InvalidArgument("rsm snapshot: lock \"" + name + "\" of owner \"" + owner +
+                             "\" is under lease " + std::to_string(lease) +
+                             ", which is not in the lease table");
+    };
+    TRI_RETURN_IF_ERROR(check(entry.holder.lease, entry.holder.owner));
+    for (const LockWaiter& w : entry.waiters)
+      TRI_RETURN_IF_ERROR(check(w.lease, w.owner));
+  }
+  std::string reserved_end(kReservedPrefix);
+  reserved_end.back() = static_cast<char>(reserved_end.back() + 1);
+  RangeRequest fence_keys;
+  fence_keys.key = std::string(kReservedPrefix);
+  fence_keys.range_end = reserved_end;
+  auto stored = store.Range(fence_keys);
+  if (!stored.ok()) return InvalidArgument("rsm snapshot: " + stored.error().message);
+  const std::vector<ReservedWrite> wanted = locks.FenceState();
+  std::vector<ReservedWrite> found;
+  for (const KeyValue& kv : stored->kvs)
+    found.push_back(ReservedWrite{kv.key, kv.value});
+  if (found != wanted) {
+    return InvalidArgument("rsm snapshot: the store's " + std::to_string(found.size()) +
+                           " keys under \"" + std::string(kReservedPrefix) +
+                           "\" do not mirror the lock table's " + std::to_string(wanted.size()) +
+                           " holders");
+  }
   return Status::Ok();
 }
 

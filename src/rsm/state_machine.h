@@ -15,11 +15,15 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "rsm/barrier_codec.h"
+#include "rsm/barrier_table.h"
 #include "rsm/kv_error.h"
 #include "rsm/kv_options.h"
 #include "rsm/kv_types.h"
 #include "rsm/lease_codec.h"
 #include "rsm/lease_table.h"
+#include "rsm/lock_codec.h"
+#include "rsm/lock_table.h"
 #include "rsm/mvcc_store.h"
 #include "rsm/saga_codec.h"
 #include "rsm/saga_table.h"
@@ -28,8 +32,9 @@ namespace tri::rsm {
 
 // Snapshot body header: magic, then a fixed32 format version.
 inline constexpr std::string_view kStateSnapshotMagic = "TRIRSMSS";
-// Version 2 adds the saga table after the store, version 3 the lease table after
-// the sagas; versions 1 (no sagas) and 2 (no leases) are still read.
+// Version 2 adds the saga table after the store, version 3 the lease, lock and
+// barrier tables after the sagas; versions 1 (no sagas) and 2 (no coordination
+// tables) are still read.
 inline constexpr std::uint32_t kStateSnapshotVersion = 3;
 
 // What applying one entry answers, for the node to hand to the waiting client.
@@ -45,14 +50,24 @@ struct Applied {
   // Saga commands: their answer when `result` is ok (`result` then holds an
   // empty response that means nothing).
   std::optional<SagaReply> saga;
-  // Lease commands: their answer when `result` is ok (as for sagas).
+  // Lease, lock and barrier commands: their answer when `result` is ok (as for
+  // sagas).
   std::optional<LeaseReply> lease;
+  std::optional<LockReply> lock;
+  std::optional<BarrierReply> barrier;
+};
+
+// The bounds of the native coordination tables (every replica runs with the same).
+struct CoordinationOptions {
+  LockOptions locks;
+  BarrierOptions barriers;
 };
 
 class StateMachine {
  public:
   explicit StateMachine(KvOptions options = {}, SagaOptions saga_options = {},
-                        LeaseOptions lease_options = {});
+                        LeaseOptions lease_options = {},
+                        CoordinationOptions coordination_options = {});
   // The store holds a pointer to this object's lease table: a moved state
   // machine points its store at its own table again.
   StateMachine(StateMachine&& other) noexcept;
@@ -85,9 +100,15 @@ class StateMachine {
   const MvccStore& store() const { return store_; }
   const SagaTable& sagas() const { return sagas_; }
   const LeaseTable& leases() const { return leases_; }
+  const LockTable& locks() const { return locks_; }
+  const BarrierTable& barriers() const { return barriers_; }
   // Observation of the saga table (not replicated state): see SagaTable.
   std::vector<std::string> TakeChangedSagas() { return sagas_.TakeChanged(); }
   std::vector<SagaSweepRecord> TakeSweptSagas() { return sagas_.TakeSwept(); }
+  // Locks and barriers that changed since the last call (for the node to wake
+  // the clients waiting on them): see LockTable and BarrierTable.
+  std::vector<std::string> TakeChangedLocks() { return locks_.TakeChanged(); }
+  std::vector<std::string> TakeChangedBarriers() { return barriers_.TakeChanged(); }
   const KvOptions& options() const { return options_; }
 
  private:
@@ -97,15 +118,27 @@ class StateMachine {
                            std::optional<SagaReply>& reply);
   KvOr<Response> ApplyLease(std::uint64_t index, std::string_view payload,
                             std::optional<LeaseReply>& reply);
-  // The one way a lease ends (revoke, expiry): deletes every key attached to
-  // `ids` in one revision (none when no keys), then drops the leases.
+  KvOr<Response> ApplyLock(std::uint64_t index, std::string_view payload,
+                           std::optional<LockReply>& reply);
+  KvOr<Response> ApplyBarrier(std::uint64_t index, std::string_view payload,
+                              std::optional<BarrierReply>& reply);
+  // The one way a lease ends (revoke, expiry) at entry `index`: deletes every
+  // key attached to `ids` and ends the lock holds and waits under them (the
+  // fence keys of the locks that change hands are written), all in one revision
+  // (none when nothing changes), then drops the leases.
   // REQUIRES: each id exists, none repeated.
-  void RevokeLeases(const std::vector<std::int64_t>& ids);
+  void RevokeLeases(std::uint64_t index, const std::vector<std::int64_t>& ids);
+  // After a restore: every lock's lease exists and the store's fence keys are
+  // exactly the lock table's.
+  static Status CheckCoordination(const MvccStore& store, const LeaseTable& leases,
+                                  const LockTable& locks);
 
   KvOptions options_;
   MvccStore store_;
   SagaTable sagas_;
   LeaseTable leases_;
+  LockTable locks_;
+  BarrierTable barriers_;
   std::uint64_t applied_index_ = 0;
   std::uint64_t time_ms_ = 0;
 };

@@ -67,8 +67,8 @@ Result<std::unique_ptr<NodeCore>> NodeCore::Create(const NodeCoreOptions& option
   // not reuse the ids of its previous run, whose entries may still be applied.
   core->request_id_base_ =
       ((options.id & 0xffff) << 48) | ((rng->Next() & ((std::uint64_t{1} << 40) - 1)) << 8);
-  core->state_machine_ =
-      std::make_unique<rsm::StateMachine>(options.state_machine, options.sagas, options.leases);
+  core->state_machine_ = std::make_unique<rsm::StateMachine>(options.state_machine, options.sagas,
+                                                             options.leases, options.coordination);
 
   TRI_ASSIGN_OR_RETURN(raft::Snapshot snapshot, storage->GetSnapshot());
   // Index 0 is the founding snapshot (data only on a founding member, or on a joined
@@ -605,8 +605,8 @@ Status NodeCore::RestoreFromSnapshotData(const std::string& data) {
   if (!d.ReadLengthPrefixed(members_bytes) || !d.ReadLengthPrefixed(sm_bytes) || !d.done())
     return Corruption("snapshot data: truncated or trailing bytes");
   TRI_ASSIGN_OR_RETURN(MemberTable members, MemberTable::Decode(members_bytes));
-  auto sm =
-      std::make_unique<rsm::StateMachine>(options_.state_machine, options_.sagas, options_.leases);
+  auto sm = std::make_unique<rsm::StateMachine>(options_.state_machine, options_.sagas,
+                                                options_.leases, options_.coordination);
   TRI_RETURN_IF_ERROR(sm->Restore(sm_bytes));
   members_ = std::move(members);
   state_machine_ = std::move(sm);

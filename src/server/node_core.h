@@ -61,6 +61,7 @@ struct NodeCoreOptions {
   rsm::KvOptions state_machine;
   rsm::SagaOptions sagas;
   rsm::LeaseOptions leases;
+  rsm::CoordinationOptions coordination;
   // Raft size bounds (defaults from raft::Config).
   std::uint64_t max_entry_size_bytes = 2 << 20;
   // Optional timing for metrics (the driver's clock; the simulator leaves it unset):

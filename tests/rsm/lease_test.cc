@@ -333,21 +333,31 @@ TEST(LeaseSnapshot, RoundTripKeepsLeasesAndRecomputesTheirKeys) {
   EXPECT_EQ(restored.Range(RangeReq("a", "\xff")).value().count, 1);
 }
 
-// The lease table is the snapshot's last part: a snapshot's bytes without it.
-std::string WithoutLeaseTable(const StateMachine& sm) {
+// A snapshot's bytes cut around its lease table, which the lock and barrier
+// tables follow.
+struct AroundLeaseTable {
+  std::string before;
+  std::string after;
+};
+
+AroundLeaseTable SplitAtLeaseTable(const StateMachine& sm) {
   std::string table;
   sm.leases().EncodeTo(table);
-  std::string bytes = sm.Snapshot();
-  EXPECT_EQ(bytes.substr(bytes.size() - table.size()), table);
-  return bytes.substr(0, bytes.size() - table.size());
+  std::string after;
+  sm.locks().EncodeTo(after);
+  sm.barriers().EncodeTo(after);
+  const std::string bytes = sm.Snapshot();
+  const std::size_t tail = table.size() + after.size();
+  EXPECT_EQ(bytes.substr(bytes.size() - tail), table + after);
+  return {bytes.substr(0, bytes.size() - tail), after};
 }
 
 TEST(LeaseSnapshot, AKeyWhoseLeaseIsMissingIsRefused) {
   Machine m;
   ASSERT_TRUE(m.Lease(LeaseGrant{1, 10}, 0).result.ok());
   ASSERT_TRUE(m.Put("a", 1, 0).result.ok());
-  std::string bytes = WithoutLeaseTable(m.sm());
-  bytes.push_back('\0');  // an empty lease table
+  const AroundLeaseTable parts = SplitAtLeaseTable(m.sm());
+  const std::string bytes = parts.before + '\0' + parts.after;  // an empty lease table
   StateMachine restored;
   const Status s = restored.Restore(bytes);
   ASSERT_FALSE(s.ok());
@@ -357,7 +367,8 @@ TEST(LeaseSnapshot, AKeyWhoseLeaseIsMissingIsRefused) {
 TEST(LeaseSnapshot, VersionTwoWithoutLeasesStillReads) {
   Machine m;
   ASSERT_TRUE(m.Put("a", 0, 0).result.ok());
-  std::string bytes = WithoutLeaseTable(m.sm());
+  // Version 2 ends after the saga table.
+  std::string bytes = SplitAtLeaseTable(m.sm()).before;
   std::string version;
   coding::PutFixed32(version, 2);
   bytes.replace(kStateSnapshotMagic.size(), 4, version);
@@ -368,10 +379,10 @@ TEST(LeaseSnapshot, VersionTwoWithoutLeasesStillReads) {
 
 TEST(LeaseSnapshot, BadLeaseTablesAreRefused) {
   Machine m;
-  const std::string base = WithoutLeaseTable(m.sm());
+  const AroundLeaseTable parts = SplitAtLeaseTable(m.sm());
   auto restore = [&](std::string table) {
     StateMachine restored;
-    return restored.Restore(base + table);
+    return restored.Restore(parts.before + table + parts.after);
   };
   std::string zero_id;
   coding::PutVarint64(zero_id, 1);
