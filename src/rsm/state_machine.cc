@@ -154,6 +154,7 @@ Status StateMachine::Restore(std::string_view snapshot) {
   sagas_ = std::move(sagas).value();
   applied_index_ = applied_index;
   time_ms_ = time_ms;
+  ++restore_epoch_;
   return Status::Ok();
 }
 
