@@ -498,13 +498,6 @@ class EtcdServices::Impl {
   Maintenance maintenance;
   // Services not built yet answer UNIMPLEMENTED with a message; gRPC's own answer
   // for an unregistered service has none.
-  class WatchUnimplemented final : public etcdserverpb::Watch::Service {
-    grpc::Status Watch(grpc::ServerContext*,
-                       grpc::ServerReaderWriter<etcdserverpb::WatchResponse,
-                                                etcdserverpb::WatchRequest>*) override {
-      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "trinity: Watch is not implemented yet");
-    }
-  } watch;
   class LeaseUnimplemented final : public etcdserverpb::Lease::Service {
 #define TRI_UNIMPLEMENTED(Rpc, Req, Resp)                                                          \
   grpc::Status Rpc(grpc::ServerContext*, const etcdserverpb::Req*, etcdserverpb::Resp*) override { \
@@ -569,7 +562,6 @@ void EtcdServices::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(&impl_->kv);
   builder.RegisterService(&impl_->cluster);
   builder.RegisterService(&impl_->maintenance);
-  builder.RegisterService(&impl_->watch);
   builder.RegisterService(&impl_->lease);
   builder.RegisterService(&impl_->auth);
 }

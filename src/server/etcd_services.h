@@ -1,8 +1,8 @@
 #pragma once
 
 // The etcd v3.4-compatible gRPC services of a node: KV, Cluster and Maintenance
-// served from the node's loop; Watch, Lease, Auth and the rest answer
-// UNIMPLEMENTED with a message saying so (docs/api.md).
+// served from the node's loop (Watch is server/watch_service.h); Lease, Auth and
+// the rest answer UNIMPLEMENTED with a message saying so (docs/api.md).
 
 #include <memory>
 

@@ -23,6 +23,8 @@
 #include "server/saga_grpc_service.h"
 #include "server/saga_http.h"
 #include "server/saga_service.h"
+#include "server/watch_hub.h"
+#include "server/watch_service.h"
 #include "storage/wal_raft_storage.h"
 
 namespace tri::server {
@@ -65,6 +67,8 @@ class Node::Impl {
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<NodeSagas> sagas;
   std::unique_ptr<EtcdServices> services;
+  std::unique_ptr<WatchHub> watch_hub;            // loop thread only
+  std::unique_ptr<WatchService> watch_service;    // etcd's Watch: outlives grpc_server
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
@@ -251,6 +255,10 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(raw.max_request_bytes + 512 * 1024));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   impl.services->Register(builder);
+  impl.watch_hub = std::make_unique<WatchHub>(
+      WatchHubOptions{.max_response_bytes = static_cast<std::size_t>(raw.max_request_bytes)});
+  impl.watch_service = std::make_unique<WatchService>(self, impl.watch_hub.get());
+  builder.RegisterService(impl.watch_service.get());
   // Saga API (docs/sagas-api.md): trinity.v1.Sagas beside etcd's services.
   impl.saga_service = std::make_unique<SagaGrpcService>(
       *impl.sagas, SagaServiceOptions{.metrics = &node->metrics_});
@@ -379,6 +387,8 @@ void Node::Loop() {
         const auto in = std::chrono::milliseconds(saga_wake > now_ms ? saga_wake - now_ms : 0);
         wake_at = std::min(wake_at, std::chrono::steady_clock::now() + in);
       }
+      // Watchers reading history go on at once (bounded chunks per round).
+      if (impl.watch_hub->catching_up()) wake_at = std::chrono::steady_clock::now();
       wake_.wait_until(lock, wake_at,
                        [&] { return !inbox_.empty() || (stop_requested_ && !shutting_down); });
       batch.swap(inbox_);
@@ -411,6 +421,8 @@ void Node::Loop() {
     }
     HandleOutput(std::move(out));
     impl.sagas->AfterRound(core, WallMs());
+    impl.watch_hub->AfterRound(core.mutable_state_machine(),
+                               WatchHeader{core.cluster_id(), core.id(), core.term()}, WallMs());
     if (!core.disk_full().ok() && !impl.disk_full_logged) {
       impl.disk_full_logged = true;
       spdlog::error(
