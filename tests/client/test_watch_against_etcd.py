@@ -152,3 +152,71 @@ def test_watch_from_a_compacted_revision_is_cancelled_like_etcd(servers):
     # At the compact revision: what is kept there, then live.
     same_on_both(servers, lambda e: watch_for(e, HISTORY_WATCH_S, "c", "--rev",
                                               str(revision + 2))[1])
+
+
+def tri_watch(endpoint, seconds, *args):
+    try:
+        result = subprocess.run([TRI, "watch", *args, "--endpoints", endpoint],
+                                capture_output=True, timeout=seconds)
+        return result.returncode, result.stdout.decode(), result.stderr.decode()
+    except subprocess.TimeoutExpired as e:
+        return None, (e.stdout or b"").decode(), (e.stderr or b"").decode()
+
+
+def test_tri_watch_prints_what_etcdctl_watch_prints(servers):
+    # Both clients against the real etcd (and against tri: the same again).
+    for endpoint in servers.values():
+        for args in [["a", "--prefix", "--rev", "2"], ["a", "--prefix", "--rev", "2", "--prev-kv"],
+                     ["a", "b", "--rev", "3"], ["b", "--rev", "4", "--prev-kv"]]:
+            theirs = watch_for(endpoint, HISTORY_WATCH_S, *args)
+            ours = tri_watch(endpoint, HISTORY_WATCH_S, *args)
+            assert ours[1] == theirs[1]
+            theirs = normalized_json(watch_for(endpoint, HISTORY_WATCH_S, *args, "-w", "json")[1])
+            ours = normalized_json(tri_watch(endpoint, HISTORY_WATCH_S, *args, "-w", "json")[1])
+            assert ours == theirs
+        # A compacted start: same stderr and exit status.
+        assert tri_watch(endpoint, 10, "c", "--rev", "2") == watch_for(endpoint, 10, "c", "--rev",
+                                                                       "2")
+
+
+def test_watch_resumes_on_another_member_without_gap_or_duplicate():
+    workdir = tempfile.mkdtemp(prefix="tri-watch-failover-")
+    cluster = Cluster(ServerKind("tri", tri_binary=os.path.abspath(TRI)), workdir).start(3)
+    try:
+        members = [cluster["m1"], cluster["m2"], cluster["m3"]]
+        endpoints = ",".join(m.endpoint for m in members)
+        start = json.loads(cluster.etcdctl("put", "fo/start", "0", "-w", "json").stdout)[
+            "header"]["revision"]
+        # m1 is the first endpoint: it serves the watch until it is killed.
+        watcher = subprocess.Popen([TRI, "watch", "fo/", "--prefix", "--rev", str(start),
+                                    "--endpoints", endpoints, "--dial-timeout", "1s"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        survivors = members[1:]
+
+        def put(i):
+            deadline = time.monotonic() + 30
+            while True:
+                result = cluster.etcdctl("put", "fo/k%d" % (i % 4), "v%d" % i,
+                                         endpoints=survivors if i >= 20 else members,
+                                         check=False)
+                if result.returncode == 0:
+                    return
+                assert time.monotonic() < deadline, result.stderr
+                time.sleep(0.2)
+
+        for i in range(20):
+            put(i)
+        time.sleep(0.5)
+        members[0].kill()
+        for i in range(20, 40):
+            put(i)
+        time.sleep(3)
+        watcher.terminate()
+        live, err = watcher.communicate(timeout=10)
+        # The surviving members' history of the same range is the reference.
+        history = watch_for(survivors[0].endpoint, 3, "fo/", "--prefix", "--rev", str(start))[1]
+        assert history.count("PUT\n") >= 41
+        assert live.decode() == history, err.decode()
+    finally:
+        cluster.close()
+        shutil.rmtree(workdir, ignore_errors=True)
