@@ -76,6 +76,19 @@ void AddServerCommand(CLI::App& app) {
                   "leader dispatched")
       ->capture_default_str();
 
+  cmd->add_option("--auto-compaction-mode", c.auto_compaction_mode,
+                  "periodic (keep a time window) or revision (keep a number of revisions)")
+      ->capture_default_str();
+  cmd->add_option("--auto-compaction-retention", c.auto_compaction_retention,
+                  "periodic: a duration (30m) or hours (an integer); revision: revisions kept; "
+                  "0: off")
+      ->capture_default_str();
+  cmd->add_option("--max-watchers", c.max_watchers, "most watchers on this member")
+      ->capture_default_str();
+  cmd->add_option("--experimental-watch-progress-notify-interval", c.watch_progress_notify_interval,
+                  "interval of progress notifications to idle progress_notify watchers")
+      ->capture_default_str();
+
   cmd->callback([config, config_file, cmd] {
     server::ServerConfig effective;
     if (!config_file->empty()) {
@@ -129,6 +142,14 @@ void AddServerCommand(CLI::App& app) {
         effective.max_running_sagas = f.max_running_sagas;
       else if (name == "--saga-redispatch-grace")
         effective.saga_redispatch_grace = f.saga_redispatch_grace;
+      else if (name == "--auto-compaction-mode")
+        effective.auto_compaction_mode = f.auto_compaction_mode;
+      else if (name == "--auto-compaction-retention")
+        effective.auto_compaction_retention = f.auto_compaction_retention;
+      else if (name == "--max-watchers")
+        effective.max_watchers = f.max_watchers;
+      else if (name == "--experimental-watch-progress-notify-interval")
+        effective.watch_progress_notify_interval = f.watch_progress_notify_interval;
     }
     auto resolved = server::ResolveConfig(effective);
     if (!resolved.ok()) ExitWithError(2, resolved.status().message());

@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "base/status.h"
+#include "server/auto_compactor.h"
 
 namespace tri::server {
 
@@ -59,6 +60,13 @@ struct ServerConfig {
   std::uint32_t max_finished_sagas = 100000;  // ... and at most this many
   std::uint32_t max_running_sagas = 10000;
   std::string saga_redispatch_grace = "5s";  // a new leader's wait before re-running
+  // Watches and compaction (docs/coordination.md, "Watches"), etcd's names.
+  std::string auto_compaction_mode = "periodic";  // periodic | revision
+  // periodic: a duration ("30m") or an integer number of hours; revision: an
+  // integer number of revisions kept. "0": no automatic compaction.
+  std::string auto_compaction_retention = "0";
+  std::uint32_t max_watchers = 100000;  // watchers on this member, all streams
+  std::string watch_progress_notify_interval = "10m";
 
   // Effective data directory.
   std::string DataDir() const { return data_dir.empty() ? name + ".tri" : data_dir; }
@@ -89,7 +97,13 @@ struct ResolvedConfig {
   int election_ticks = 10;
   std::uint64_t saga_retention_ms = 0;
   std::uint64_t saga_redispatch_grace_ms = 0;
+  AutoCompactionOptions auto_compaction;
+  std::uint64_t watch_progress_notify_interval_ms = 0;
 };
+
+// etcd's --auto-compaction-mode and --auto-compaction-retention; "0" is off.
+Result<AutoCompactionOptions> ParseAutoCompaction(const std::string& mode,
+                                                  const std::string& retention);
 
 // Validates everything and derives the typed form. Errors name the flag
 // ("--election-timeout: ...").

@@ -15,6 +15,8 @@
 #include "base/rng.h"
 #include "io/posix_file_system.h"
 #include "net/peer_transport.h"
+#include "rsm/kv_codec.h"
+#include "server/auto_compactor.h"
 #include "server/etcd_services.h"
 #include "server/http_endpoints.h"
 #include "server/identity.h"
@@ -69,6 +71,7 @@ class Node::Impl {
   std::unique_ptr<EtcdServices> services;
   std::unique_ptr<WatchHub> watch_hub;            // loop thread only
   std::unique_ptr<WatchService> watch_service;    // etcd's Watch: outlives grpc_server
+  std::unique_ptr<AutoCompactor> compactor;       // loop thread only
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
@@ -256,7 +259,10 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   impl.services->Register(builder);
   impl.watch_hub = std::make_unique<WatchHub>(
-      WatchHubOptions{.max_response_bytes = static_cast<std::size_t>(raw.max_request_bytes)});
+      WatchHubOptions{.max_watchers = raw.max_watchers,
+                      .progress_notify_interval_ms = config.watch_progress_notify_interval_ms,
+                      .max_response_bytes = static_cast<std::size_t>(raw.max_request_bytes)});
+  impl.compactor = std::make_unique<AutoCompactor>(config.auto_compaction);
   impl.watch_service = std::make_unique<WatchService>(self, impl.watch_hub.get());
   builder.RegisterService(impl.watch_service.get());
   // Saga API (docs/sagas-api.md): trinity.v1.Sagas beside etcd's services.
@@ -423,6 +429,7 @@ void Node::Loop() {
     impl.sagas->AfterRound(core, WallMs());
     impl.watch_hub->AfterRound(core.mutable_state_machine(),
                                WatchHeader{core.cluster_id(), core.id(), core.term()}, WallMs());
+    ProposeAutoCompaction();
     if (!core.disk_full().ok() && !impl.disk_full_logged) {
       impl.disk_full_logged = true;
       spdlog::error(
@@ -492,6 +499,26 @@ void Node::Loop() {
     stop_reason_ = reason;
   }
   stopped_cv_.notify_all();
+}
+
+void Node::ProposeAutoCompaction() {
+  Impl& impl = *impl_;
+  NodeCore& core = *impl.core;
+  const rsm::MvccStore& store = core.state_machine().store();
+  const auto revision = impl.compactor->Due(WallMs(), core.leader() == core.id(),
+                                            store.current_revision(), store.compact_revision());
+  if (!revision) return;
+  spdlog::info("auto compaction: compacting to revision {}", *revision);
+  rsm::CompactionRequest request;
+  request.revision = *revision;
+  core.Propose(Track([this](NodeCore&, const Completion& c) {
+                 const bool applied =
+                     c.status.ok() && c.applied &&
+                     (c.applied->result.ok() || c.applied->result.error() == rsm::ErrCompacted());
+                 if (!applied) spdlog::warn("auto compaction failed; retrying later");
+                 impl_->compactor->Done(WallMs(), applied);
+               }),
+               rsm::CommandKind::kKv, rsm::EncodeKvRequest(rsm::KvRequest(request)));
 }
 
 void Node::HandleOutput(ProcessOutput out) {
