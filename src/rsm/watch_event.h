@@ -48,6 +48,10 @@ struct TakenEvents {
 // Bounds of the live event buffer: observation state, not replicated state (a
 // replica with other bounds applies entries the same way).
 struct WatchEventBufferOptions {
+  // Off, nothing is recorded and every Take reports `dropped` (a taker then
+  // reads history): a state machine nobody watches (the simulator, tests) pays
+  // nothing. The node turns it on.
+  bool record = false;
   std::size_t max_events = 100000;
   std::size_t max_bytes = std::size_t{64} << 20;
 };
@@ -60,7 +64,7 @@ class WatchEventBuffer {
   explicit WatchEventBuffer(WatchEventBufferOptions options = {}) : options_(options) {}
 
   void Record(WatchEvent event) {
-    if (dropped_) return;
+    if (dropped_ || !options_.record) return;
     const std::size_t bytes = EventBytes(event);
     if (events_.size() + 1 > options_.max_events || bytes_ + bytes > options_.max_bytes) {
       events_.clear();
@@ -74,7 +78,7 @@ class WatchEventBuffer {
   }
 
   TakenEvents Take() {
-    TakenEvents taken{std::move(events_), dropped_};
+    TakenEvents taken{std::move(events_), dropped_ || !options_.record};
     events_.clear();
     bytes_ = 0;
     dropped_ = false;

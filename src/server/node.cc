@@ -169,6 +169,7 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   copts.state_machine.max_request_bytes = raw.max_request_bytes;
   copts.state_machine.max_txn_ops = raw.max_txn_ops;
   copts.state_machine.quota_bytes = raw.quota_backend_bytes;
+  copts.state_machine.watch_events.record = true;  // the watch hub takes them
   copts.sagas.retention_ms = config.saga_retention_ms;
   copts.sagas.max_finished_sagas = raw.max_finished_sagas;
   copts.sagas.max_running_sagas = raw.max_running_sagas;

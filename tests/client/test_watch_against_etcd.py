@@ -220,3 +220,27 @@ def test_watch_resumes_on_another_member_without_gap_or_duplicate():
     finally:
         cluster.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_python_etcd3_watch_sees_the_same_events_on_both(servers):
+    etcd3 = pytest.importorskip("etcd3", reason="python3-etcd3 not installed")
+
+    def events(endpoint):
+        host, port = endpoint.split(":")
+        client = etcd3.client(host=host, port=int(port))
+        start = client.get_response("py/").header.revision + 1
+        for i in range(5):
+            client.put("py/k%d" % (i % 2), "v%d" % i)
+        client.delete("py/k0")
+        seen = []
+        iterator, cancel = client.watch_prefix("py/", start_revision=start, prev_kv=True)
+        for event in iterator:
+            seen.append((type(event).__name__, event.key, event.value, event.mod_revision - start,
+                         event.prev_value))
+            if len(seen) == 6:
+                cancel()
+        # Not closed: etcd3's watch thread may still be winding down on the channel.
+        return seen
+    outputs = on_both(servers, events)
+    assert outputs["tri"] == outputs["etcd"]
+    assert [e[0] for e in outputs["tri"]] == ["PutEvent"] * 5 + ["DeleteEvent"]

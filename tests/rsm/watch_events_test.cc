@@ -21,13 +21,19 @@ namespace {
 using testing::DeleteReq;
 using testing::PutReq;
 
+KvOptions Recording() {
+  KvOptions options;
+  options.watch_events.record = true;
+  return options;
+}
+
 EventsQuery Query(std::string key, std::string range_end, std::int64_t from, std::int64_t to = 0,
                   std::size_t limit = 0) {
   return EventsQuery{std::move(key), std::move(range_end), from, to, limit};
 }
 
 TEST(WatchEvents, PutRecordsTheKeyAndItsPreviousLiveRevision) {
-  MvccStore store;
+  MvccStore store(Recording());
   ASSERT_TRUE(store.Put(PutReq("a", "1")).ok());
   ASSERT_TRUE(store.Put(PutReq("a", "2")).ok());
   const TakenEvents taken = store.TakeEvents();
@@ -42,7 +48,7 @@ TEST(WatchEvents, PutRecordsTheKeyAndItsPreviousLiveRevision) {
 }
 
 TEST(WatchEvents, DeleteRecordsATombstoneWithTheDeletesRevisionOnly) {
-  MvccStore store;
+  MvccStore store(Recording());
   ASSERT_TRUE(store.Put(PutReq("a", "1")).ok());
   ASSERT_TRUE(store.Put(PutReq("b", "2")).ok());
   (void)store.TakeEvents();
@@ -62,7 +68,7 @@ TEST(WatchEvents, DeleteRecordsATombstoneWithTheDeletesRevisionOnly) {
 }
 
 TEST(WatchEvents, TxnEventsFollowExecutionOrderWithinOneRevision) {
-  MvccStore store;
+  MvccStore store(Recording());
   TxnRequest txn;
   txn.success.push_back(RequestOp{PutReq("z", "1")});
   txn.success.push_back(RequestOp{PutReq("a", "2")});
@@ -80,7 +86,7 @@ TEST(WatchEvents, TxnEventsFollowExecutionOrderWithinOneRevision) {
 }
 
 TEST(WatchEvents, RequestsThatChangeNothingRecordNothing) {
-  MvccStore store;
+  MvccStore store(Recording());
   ASSERT_TRUE(store.DeleteRange(DeleteReq("missing")).ok());
   PutRequest bad = PutReq("a", "");
   bad.ignore_value = true;
@@ -94,7 +100,7 @@ TEST(WatchEvents, RequestsThatChangeNothingRecordNothing) {
 }
 
 TEST(WatchEvents, HistoryHonoursKeyRangesAndRevisionBounds) {
-  MvccStore store;
+  MvccStore store(Recording());
   for (const char* key : {"a", "b", "ba", "c"})
     ASSERT_TRUE(store.Put(PutReq(key, "v")).ok());  // revisions 2..5
   auto single = store.Events(Query("b", "", 1));
@@ -113,7 +119,7 @@ TEST(WatchEvents, HistoryHonoursKeyRangesAndRevisionBounds) {
 }
 
 TEST(WatchEvents, HistoryLimitNeverSplitsARevision) {
-  MvccStore store;
+  MvccStore store(Recording());
   ASSERT_TRUE(store.Put(PutReq("a", "1")).ok());  // 2
   TxnRequest txn;                                 // 3: three keys
   for (const char* key : {"b", "c", "d"})
@@ -130,7 +136,7 @@ TEST(WatchEvents, HistoryLimitNeverSplitsARevision) {
 }
 
 TEST(WatchEvents, HistoryRefusesRevisionsBelowTheCompactRevision) {
-  MvccStore store;
+  MvccStore store(Recording());
   ASSERT_TRUE(store.Put(PutReq("a", "1")).ok());  // 2
   ASSERT_TRUE(store.Put(PutReq("a", "2")).ok());  // 3
   ASSERT_TRUE(store.Put(PutReq("a", "3")).ok());  // 4
@@ -146,8 +152,17 @@ TEST(WatchEvents, HistoryRefusesRevisionsBelowTheCompactRevision) {
   EXPECT_EQ(page->events[1].prev_kv->value, "2");
 }
 
+TEST(WatchEvents, AStoreThatDoesNotRecordReportsEveryTakeAsDropped) {
+  MvccStore store;
+  ASSERT_TRUE(store.Put(PutReq("a", "1")).ok());
+  const TakenEvents taken = store.TakeEvents();
+  EXPECT_TRUE(taken.dropped);
+  EXPECT_TRUE(taken.events.empty());
+  EXPECT_EQ(store.Events(Query("a", "", 1))->events.size(), 1u);
+}
+
 TEST(WatchEvents, AFullBufferDropsEverythingAndSaysSo) {
-  KvOptions options;
+  KvOptions options = Recording();
   options.watch_events.max_events = 2;
   MvccStore store(options);
   for (const char* key : {"a", "b", "c"})
@@ -169,7 +184,7 @@ std::string PutEntry(const std::string& key, const std::string& value) {
 TEST(WatchEvents, StateMachineHandsOverAppliedEventsAndCountsRestores) {
   StateMachine source;
   source.Apply(1, PutEntry("a", "1"));
-  StateMachine follower;
+  StateMachine follower(Recording());
   follower.Apply(1, PutEntry("x", "1"));
   EXPECT_EQ(follower.TakeEvents().events.size(), 1u);
   EXPECT_EQ(follower.restore_epoch(), 0u);
@@ -193,7 +208,7 @@ bool InRange(const std::string& key, const std::string& begin, const std::string
 // History == what was recorded live, for any window at or above the compact
 // revision, whole or paged, after random puts, deletes, txns and compactions.
 RC_GTEST_PROP(WatchEvents, HistoryEqualsTheEventsRecordedLive, ()) {
-  MvccStore store;
+  MvccStore store(Recording());
   std::vector<WatchEvent> live;
   const int steps = testing::Uniform<int>(1, 100);
   for (int i = 0; i < steps; ++i) {

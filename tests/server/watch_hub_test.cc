@@ -36,7 +36,11 @@ const WatchHeader kHeader{7, 8, 9};
 
 class WatchHubTest : public ::testing::Test {
  protected:
-  explicit WatchHubTest(WatchHubOptions options = {}, rsm::KvOptions kv = {})
+  static rsm::KvOptions Recording(rsm::KvOptions kv = {}) {
+    kv.watch_events.record = true;
+    return kv;
+  }
+  explicit WatchHubTest(WatchHubOptions options = {}, rsm::KvOptions kv = Recording())
       : hub_(options), state_(kv) {
     hub_.OpenStream(1, sink_);
   }
@@ -326,7 +330,7 @@ TEST_F(WatchHubTest, TheWatcherBoundRefusesCreates) {
 class WatchHubOverflowTest : public WatchHubTest {
  protected:
   static rsm::KvOptions SmallBuffer() {
-    rsm::KvOptions kv;
+    rsm::KvOptions kv = Recording();
     kv.watch_events.max_events = 2;
     return kv;
   }
@@ -345,7 +349,7 @@ TEST_F(WatchHubOverflowTest, AnOverflowedEventBufferIsFilledInFromHistory) {
 TEST_F(WatchHubTest, ARestoredStateIsServedFromHistory) {
   Create("a");
   Round();
-  rsm::StateMachine leader;
+  rsm::StateMachine leader;  // records nothing: only its snapshot matters
   std::uint64_t index = 0;
   for (int i = 0; i < 3; ++i) {
     leader.Apply(++index, rsm::EncodeCommand(rsm::Command{
