@@ -103,6 +103,7 @@ void WatchHub::Create(StreamId id, Stream& stream, const etcdserverpb::WatchCrea
   }
   w.next_revision = request.start_revision() == 0 ? current + 1 : request.start_revision();
   w.synced = w.next_revision > current;
+  if (!w.synced) catching_up_ = true;
   w.prev_kv = request.prev_kv();
   w.fragment = request.fragment();
   w.progress_notify = request.progress_notify();
@@ -205,6 +206,7 @@ void WatchHub::FanOut(const std::vector<rsm::WatchEvent>& events, const WatchHea
 }
 
 void WatchHub::CatchUp(const rsm::StateMachine& state, const WatchHeader& header) {
+  catching_up_ = false;
   if (watchers_.empty()) return;
   const rsm::MvccStore& store = state.store();
   const std::int64_t current = store.current_revision();
@@ -232,6 +234,7 @@ void WatchHub::CatchUp(const rsm::StateMachine& state, const WatchHeader& header
     }
     if (budget == 0) {
       catchup_cursor_ = key;
+      catching_up_ = true;
       return;
     }
     --budget;
@@ -263,16 +266,10 @@ void WatchHub::CatchUp(const rsm::StateMachine& state, const WatchHeader& header
     TRI_ASSERT(page->last_revision >= w.next_revision);
     w.next_revision = page->last_revision + 1;
     w.synced = w.next_revision > current;
+    if (!w.synced) catching_up_ = true;
     ++it;
   }
   catchup_cursor_ = {0, 0};
-}
-
-bool WatchHub::catching_up() const {
-  for (const auto& [key, w] : watchers_) {
-    if (!w.synced && streams_.at(key.first).sink->HasRoom()) return true;
-  }
-  return false;
 }
 
 bool WatchHub::SendEvents(const WatcherKey& key, Watcher& w,

@@ -84,9 +84,10 @@ class WatchHub {
   // progress notifications. `now_ms` is only used for progress intervals.
   void AfterRound(rsm::StateMachine& state, const WatchHeader& header, std::uint64_t now_ms);
 
-  // True while an unsynced watcher can make progress now: the loop should run
-  // another round at once instead of waiting for its tick.
-  bool catching_up() const;
+  // True while an unsynced watcher could make progress now: the loop should run
+  // another round at once instead of waiting for its tick. O(1): what the last
+  // round left (a watcher waiting for room in its stream does not count).
+  bool catching_up() const { return catching_up_; }
   std::size_t watcher_count() const { return watchers_.size(); }
   std::size_t stream_count() const { return streams_.size(); }
 
@@ -137,6 +138,7 @@ class WatchHub {
   std::uint64_t seen_restore_epoch_ = 0;
   std::uint64_t next_progress_ms_ = 0;  // 0: not started
   WatcherKey catchup_cursor_{0, 0};     // round-robin start of the next catch-up pass
+  bool catching_up_ = false;
 };
 
 // etcd's response header for a revision.
