@@ -61,14 +61,22 @@ KvOr<EventsPage> MvccStore::Events(const EventsQuery& query) const {
   std::sort(page.events.begin(), page.events.end(), [](const WatchEvent& a, const WatchEvent& b) {
     return a.revision() != b.revision() ? a.revision() < b.revision() : a.sub < b.sub;
   });
-  if (query.limit > 0 && page.events.size() > query.limit) {
-    // Cut after the revision at which the limit is reached, never inside it.
-    const std::int64_t cut = page.events[query.limit - 1].revision();
-    auto end =
-        std::upper_bound(page.events.begin(), page.events.end(), cut,
-                         [](std::int64_t rev, const WatchEvent& e) { return rev < e.revision(); });
-    page.events.erase(end, page.events.end());
-    page.last_revision = cut;
+  // Cut after the revision at which a limit is reached, never inside it.
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < page.events.size(); ++i) {
+    bytes += EventBytes(page.events[i]);
+    const bool full = (query.limit > 0 && i + 1 >= query.limit) ||
+                      (query.max_bytes > 0 && bytes >= query.max_bytes);
+    if (!full) continue;
+    const std::int64_t cut = page.events[i].revision();
+    auto end = std::upper_bound(
+        page.events.begin() + static_cast<std::ptrdiff_t>(i), page.events.end(), cut,
+        [](std::int64_t rev, const WatchEvent& e) { return rev < e.revision(); });
+    if (end != page.events.end()) {
+      page.events.erase(end, page.events.end());
+      page.last_revision = cut;
+    }
+    break;
   }
   TRI_ASSERT(page.last_revision >= from - 1 && page.last_revision <= to);
   TRI_ASSERT(page.events.empty() || page.events.back().revision() <= page.last_revision);

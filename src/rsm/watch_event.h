@@ -106,6 +106,8 @@ struct EventsQuery {
   // the limit is reached (a revision is never split, so one revision that writes
   // more keys than the limit comes whole). 0: no limit.
   std::size_t limit = 0;
+  // Likewise for EventBytes summed over the events. 0: no limit.
+  std::size_t max_bytes = 0;
 };
 
 struct EventsPage {

@@ -102,6 +102,7 @@ void WatchHub::Create(StreamId id, Stream& stream, const etcdserverpb::WatchCrea
                   std::to_string(options_.max_watchers) + ", --max-watchers)");
   }
   w.next_revision = request.start_revision() == 0 ? current + 1 : request.start_revision();
+  w.start_revision = w.next_revision;
   w.synced = w.next_revision > current;
   if (!w.synced) catching_up_ = true;
   w.prev_kv = request.prev_kv();
@@ -241,10 +242,13 @@ void WatchHub::CatchUp(const rsm::StateMachine& state, const WatchHeader& header
     const std::int64_t to =
         std::min(current, w.next_revision + options_.catchup_revisions_per_chunk - 1);
     auto page = store.Events(rsm::EventsQuery{w.key, w.range_end, w.next_revision, to,
-                                              options_.catchup_events_per_chunk});
-    if (!page.ok()) {
+                                              options_.catchup_events_per_chunk,
+                                              options_.catchup_bytes_per_chunk});
+    const bool lost_deletes =
+        w.next_revision != w.start_revision && w.next_revision <= store.compact_revision();
+    if (!page.ok() || lost_deletes) {
       // Compacted (etcd's answer: the compact revision, cancelled, header revision 0).
-      TRI_ASSERT(page.error() == rsm::ErrCompacted());
+      TRI_ASSERT(lost_deletes || page.error() == rsm::ErrCompacted());
       etcdserverpb::WatchResponse response;
       FillWatchHeader(header, 0, response.mutable_header());
       response.set_watch_id(key.second);

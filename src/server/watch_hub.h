@@ -49,10 +49,11 @@ struct WatchHeader {
 struct WatchHubOptions {
   // Watchers on this node, all streams together; a create past it is refused.
   std::size_t max_watchers = 100000;
-  // One history read: at most about this many events (a revision is never split)
-  // over at most this many revisions.
+  // One history read: at most about this many events and bytes (a revision is
+  // never split) over at most this many revisions.
   std::size_t catchup_events_per_chunk = 1000;
   std::int64_t catchup_revisions_per_chunk = 10000;
+  std::size_t catchup_bytes_per_chunk = std::size_t{4} << 20;
   // History reads per round, all watchers together (bounds the loop's pause).
   std::size_t catchup_chunks_per_round = 64;
   // etcd sends a progress notification to an idle progress_notify watcher every
@@ -96,6 +97,11 @@ class WatchHub {
     std::string key;
     std::string range_end;       // etcd's rules: empty = one key, "\0" = to the end
     std::int64_t next_revision;  // every event below it has been delivered
+    // The revision the client asked to start at. Starting exactly at the compact
+    // revision is allowed there (etcd); anywhere else a next revision at or below
+    // the compact revision counts as compacted, since the deletes of the compact
+    // revision itself are gone and a lagging watcher must not skip them silently.
+    std::int64_t start_revision;
     bool synced = false;
     bool prev_kv = false;
     bool fragment = false;

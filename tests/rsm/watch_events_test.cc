@@ -133,6 +133,12 @@ TEST(WatchEvents, HistoryLimitNeverSplitsARevision) {
   auto next = store.Events(Query("a", std::string(1, '\0'), page->last_revision + 1, 0, 2));
   ASSERT_EQ(next->events.size(), 1u);
   EXPECT_EQ(next->last_revision, 4);
+  // A byte bound cuts the same way: the first event passes it, its revision comes whole.
+  EventsQuery by_bytes = Query("a", std::string(1, '\0'), 1);
+  by_bytes.max_bytes = 1;
+  auto small = store.Events(by_bytes);
+  ASSERT_EQ(small->events.size(), 1u);
+  EXPECT_EQ(small->last_revision, 2);
 }
 
 TEST(WatchEvents, HistoryRefusesRevisionsBelowTheCompactRevision) {
@@ -237,13 +243,17 @@ RC_GTEST_PROP(WatchEvents, HistoryEqualsTheEventsRecordedLive, ()) {
   const std::int64_t from =
       testing::Uniform<std::int64_t>(std::max<std::int64_t>(compacted, 1), current + 2);
   const std::int64_t to = testing::Uniform<std::int64_t>(0, current + 1);
-  const std::size_t limit = testing::Uniform<std::size_t>(1, 5);
+  const std::size_t limit = testing::Uniform<std::size_t>(0, 5);
+  const std::size_t max_bytes = testing::Uniform<std::size_t>(0, 300);
 
   std::vector<WatchEvent> expected;
   for (WatchEvent e : live) {
     if (!InRange(e.kv.key, key, range_end) || e.revision() < from) continue;
     if (to > 0 && e.revision() > to) continue;
-    // The write before the compact revision is gone: etcd has no prev_kv there either.
+    // Compaction keeps each key's last revision at or below the compact revision
+    // unless it is a tombstone (etcd's rule): a delete at the compact revision is
+    // gone, and so is the write before an event there (no prev_kv, as in etcd).
+    if (e.revision() == compacted && e.type == WatchEvent::DELETE) continue;
     if (e.revision() <= compacted) e.prev_kv.reset();
     expected.push_back(std::move(e));
   }
@@ -254,7 +264,7 @@ RC_GTEST_PROP(WatchEvents, HistoryEqualsTheEventsRecordedLive, ()) {
   std::vector<WatchEvent> paged;
   const std::int64_t end = to > 0 ? to : current;
   for (std::int64_t next = from; next <= end;) {
-    auto page = store.Events(EventsQuery{key, range_end, next, to, limit});
+    auto page = store.Events(EventsQuery{key, range_end, next, to, limit, max_bytes});
     RC_ASSERT(page.ok());
     RC_ASSERT(page->last_revision >= next);
     paged.insert(paged.end(), page->events.begin(), page->events.end());

@@ -178,6 +178,24 @@ TEST_F(WatchHubTest, AStartBelowTheCompactRevisionIsCancelledWithIt) {
   EXPECT_EQ(Events(1), (std::vector<std::string>{"PUT a 2@3", "PUT a 3@4"}));
 }
 
+TEST_F(WatchHubTest, ALaggingWatcherCompactedAtItsNextRevisionIsCancelled) {
+  Put("a", "1");  // 2
+  hub_ = WatchHub(WatchHubOptions{.catchup_events_per_chunk = 1, .catchup_chunks_per_round = 1});
+  hub_.OpenStream(1, sink_);
+  Create("a", "", 2);
+  Put("a", "2");  // 3
+  Delete("a");    // 4
+  Round();        // one event a round: revision 2, then 3; next is 4
+  Round();
+  EXPECT_EQ(Events(), (std::vector<std::string>{"PUT a 1@2", "PUT a 2@3"}));
+  Apply(rsm::CompactionRequest{4, false});  // the delete at 4 is gone from history
+  Round();
+  const auto& last = sink_->responses.back();
+  EXPECT_TRUE(last.canceled());
+  EXPECT_EQ(last.compact_revision(), 4);
+  EXPECT_EQ(hub_.watcher_count(), 0u);
+}
+
 TEST_F(WatchHubTest, WatchIdsAreAutoOrChosenAndATakenOneIsRefusedLikeEtcd) {
   Create("a", "", 0, 1);  // chosen: 1
   Create("a");            // auto: 0
