@@ -95,6 +95,10 @@ class Node::Impl {
   Gauge* proposals_pending = nullptr;
   Histogram* process_seconds = nullptr;
   Counter* snapshots = nullptr;
+  Gauge* watchers = nullptr;
+  Gauge* watch_streams = nullptr;
+  Counter* slow_watcher_cancels = nullptr;
+  std::uint64_t slow_watcher_cancels_seen = 0;
   NodeCoreStats last_stats;
 };
 
@@ -240,6 +244,12 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
       m.GetHistogram("trinity_node_round_duration_seconds", "One loop round: persist, send, apply.",
                      ExponentialBuckets(0.0001, 2, 16));
   impl.snapshots = m.GetCounter("trinity_snapshots_total", "Snapshots saved.");
+  impl.watchers = m.GetGauge("etcd_debugging_mvcc_watcher_total", "Watchers on this member.");
+  impl.watch_streams =
+      m.GetGauge("etcd_debugging_mvcc_watch_stream_total", "Watch streams on this member.");
+  impl.slow_watcher_cancels =
+      m.GetCounter("trinity_watch_slow_cancels_total",
+                   "Watchers cancelled because their client read too slowly.");
 
   // Sagas: the API's backend and the leader's executor.
   impl.sagas = std::make_unique<NodeSagas>(
@@ -431,6 +441,11 @@ void Node::Loop() {
     impl.watch_hub->AfterRound(core.mutable_state_machine(),
                                WatchHeader{core.cluster_id(), core.id(), core.term()}, WallMs());
     ProposeAutoCompaction();
+    impl.watchers->Set(double(impl.watch_hub->watcher_count()));
+    impl.watch_streams->Set(double(impl.watch_hub->stream_count()));
+    impl.slow_watcher_cancels->Add(
+        double(impl.watch_hub->slow_cancels() - impl.slow_watcher_cancels_seen));
+    impl.slow_watcher_cancels_seen = impl.watch_hub->slow_cancels();
     if (!core.disk_full().ok() && !impl.disk_full_logged) {
       impl.disk_full_logged = true;
       spdlog::error(

@@ -315,6 +315,7 @@ bool WatchHub::SendEvents(const WatcherKey& key, Watcher& w,
 
 void WatchHub::CancelSlow(const WatcherKey& key, const Watcher& w, std::int64_t current_revision,
                           const WatchHeader& header) {
+  ++slow_cancels_;
   etcdserverpb::WatchResponse response;
   FillWatchHeader(header, current_revision, response.mutable_header());
   response.set_watch_id(key.second);

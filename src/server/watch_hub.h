@@ -91,6 +91,8 @@ class WatchHub {
   bool catching_up() const { return catching_up_; }
   std::size_t watcher_count() const { return watchers_.size(); }
   std::size_t stream_count() const { return streams_.size(); }
+  // Watchers cancelled because their client read too slowly, since the start.
+  std::uint64_t slow_cancels() const { return slow_cancels_; }
 
  private:
   struct Watcher {
@@ -145,6 +147,7 @@ class WatchHub {
   std::uint64_t next_progress_ms_ = 0;  // 0: not started
   WatcherKey catchup_cursor_{0, 0};     // round-robin start of the next catch-up pass
   bool catching_up_ = false;
+  std::uint64_t slow_cancels_ = 0;
 };
 
 // etcd's response header for a revision.

@@ -258,6 +258,7 @@ TEST_F(WatchHubTest, ASlowStreamGetsItsWatcherCancelledWithAReason) {
   EXPECT_NE(cancelled.cancel_reason().find("watch again from revision 3"), std::string::npos)
       << cancelled.cancel_reason();
   EXPECT_EQ(hub_.watcher_count(), 0u);
+  EXPECT_EQ(hub_.slow_cancels(), 1u);
 }
 
 TEST_F(WatchHubTest, CatchUpWaitsForRoomInsteadOfCancelling) {
