@@ -49,6 +49,13 @@ void WatchHub::CloseStream(StreamId id) {
                   watchers_.upper_bound({id, std::numeric_limits<std::int64_t>::max()}));
 }
 
+void WatchHub::CloseAllStreams() {
+  for (auto& [id, stream] : streams_)
+    stream.sink->Close();
+  streams_.clear();
+  watchers_.clear();
+}
+
 void WatchHub::Handle(StreamId id, const etcdserverpb::WatchRequest& request,
                       const rsm::StateMachine& state, const WatchHeader& header) {
   auto it = streams_.find(id);

@@ -37,6 +37,9 @@ class WatchSink {
   // Whether the buffer has room for history now (catch-up waits rather than
   // overflowing a slow client).
   virtual bool HasRoom() const = 0;
+  // Ends the stream (the member is stopping): what is queued is dropped and the
+  // client sees UNAVAILABLE, so it goes on with another member.
+  virtual void Close() = 0;
 };
 
 // The parts of the response header that are the node's, not the store's.
@@ -74,6 +77,8 @@ class WatchHub {
   void OpenStream(StreamId id, std::shared_ptr<WatchSink> sink);
   // Drops the stream and its watchers (the client is gone).
   void CloseStream(StreamId id);
+  // Ends every stream (WatchSink::Close) and forgets them: the member stops.
+  void CloseAllStreams();
 
   // One request of a stream: create, cancel or progress (etcd's answers,
   // including its errors for a taken watch id or an empty range).

@@ -28,6 +28,7 @@ class StreamSink final : public WatchSink {
   explicit StreamSink(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
   bool Send(etcdserverpb::WatchResponse response, bool control) override;
+  void Close() override;
   bool HasRoom() const override {
     std::lock_guard lock(mu_);
     return queued_bytes_ <= max_bytes_ / 2;
@@ -43,7 +44,8 @@ class StreamSink final : public WatchSink {
   std::size_t writing_bytes = 0;
   bool write_in_flight = false;
   bool finish_called = false;
-  bool ending = false;  // the client is gone: finish once no write is in flight
+  bool ending = false;  // finish (with end_status) once no write is in flight
+  grpc::Status end_status = grpc::Status::CANCELLED;
 
   Step Decide() {
     if (finish_called || write_in_flight || reactor == nullptr) return Step::kNone;
@@ -136,7 +138,7 @@ class WatchReactor final
   void Act(StreamSink::Step step, std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     if (step == StreamSink::Step::kWrite) StartWrite(&sink_->writing);
-    if (step == StreamSink::Step::kFinish) Finish(grpc::Status::CANCELLED);
+    if (step == StreamSink::Step::kFinish) Finish(sink_->end_status);
   }
 
   Node* const node_;
@@ -145,6 +147,14 @@ class WatchReactor final
   const std::shared_ptr<StreamSink> sink_;
   etcdserverpb::WatchRequest request_;
 };
+
+void StreamSink::Close() {
+  std::unique_lock lock(mu_);
+  if (reactor == nullptr || ending) return;
+  End();
+  end_status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped");
+  reactor->Kick(lock);
+}
 
 bool StreamSink::Send(etcdserverpb::WatchResponse response, bool control) {
   const std::size_t bytes = response.ByteSizeLong();

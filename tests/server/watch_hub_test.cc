@@ -23,10 +23,12 @@ class RecordingSink final : public WatchSink {
     return true;
   }
   bool HasRoom() const override { return room_ != 0; }
+  void Close() override { closed = true; }
   // Event responses it still takes; negative: unbounded.
   void set_room(int room) { room_ = room; }
 
   std::vector<etcdserverpb::WatchResponse> responses;
+  bool closed = false;
 
  private:
   int room_ = -1;
@@ -344,6 +346,18 @@ TEST_F(WatchHubTest, TheWatcherBoundRefusesCreates) {
   EXPECT_NE(sink_->responses.back().cancel_reason().find("too many watchers"), std::string::npos);
   hub_.CloseStream(1);
   EXPECT_EQ(hub_.watcher_count(), 0u);
+  EXPECT_FALSE(sink_->closed);  // the client went away: nothing to tell it
+}
+
+TEST_F(WatchHubTest, AStoppingMemberClosesEveryStream) {
+  Create("a");
+  hub_.CloseAllStreams();
+  EXPECT_TRUE(sink_->closed);
+  EXPECT_EQ(hub_.watcher_count(), 0u);
+  EXPECT_EQ(hub_.stream_count(), 0u);
+  Put("a", "1");
+  Round();
+  EXPECT_EQ(sink_->responses.size(), 1u);  // only "created"
 }
 
 class WatchHubOverflowTest : public WatchHubTest {
