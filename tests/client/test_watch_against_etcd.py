@@ -8,7 +8,8 @@ included), JSON responses (member-specific header fields dropped), and a watch
 from a compacted revision; `tri watch` printing what `etcdctl watch` prints;
 python3-etcd3's watch (skipped without the module); and a 3-member tri cluster
 where the member serving a `tri watch` is killed (-9) and later another one is
-stopped (SIGTERM): the watch goes on with the next member, no gap, no duplicate.
+stopped (SIGTERM): the watch goes on with the next member, no gap, no duplicate;
+and periodic automatic compaction on a tri member.
 Skips when etcd/etcdctl is not installed.
 """
 import json
@@ -251,3 +252,25 @@ def test_python_etcd3_watch_sees_the_same_events_on_both(servers):
     outputs = on_both(servers, events)
     assert outputs["tri"] == outputs["etcd"]
     assert [e[0] for e in outputs["tri"]] == ["PutEvent"] * 5 + ["DeleteEvent"]
+
+
+def test_periodic_auto_compaction_compacts_on_the_leader():
+    workdir = tempfile.mkdtemp(prefix="tri-auto-compaction-")
+    cluster = Cluster(ServerKind("tri", tri_binary=os.path.abspath(TRI)), workdir).start(
+        1, extra_flags=["--auto-compaction-retention", "2s"])
+    try:
+        first = json.loads(cluster.etcdctl("put", "ac", "0", "-w", "json").stdout)["header"][
+            "revision"]
+        deadline = time.monotonic() + 30
+        while True:
+            cluster.etcdctl("put", "ac", "1")
+            result = cluster.etcdctl("get", "ac", "--rev", str(first), check=False)
+            if result.returncode != 0:
+                break
+            assert time.monotonic() < deadline, "no automatic compaction within 30 s"
+            time.sleep(0.5)
+        assert "required revision has been compacted" in result.stderr
+        assert "auto compaction: compacting to revision" in cluster["m1"].log_text()
+    finally:
+        cluster.close()
+        shutil.rmtree(workdir, ignore_errors=True)
