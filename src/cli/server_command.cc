@@ -91,6 +91,18 @@ void AddServerCommand(CLI::App& app) {
                   "CA certificates (PEM) that peer certificates must chain to");
   cmd->add_flag("--peer-client-cert-auth", c.peer_tls.client_cert_auth,
                 "refuse peer connections without a certificate from --peer-trusted-ca-file");
+  cmd->add_option("--auto-compaction-mode", c.auto_compaction_mode,
+                  "periodic (keep a time window) or revision (keep a number of revisions)")
+      ->capture_default_str();
+  cmd->add_option("--auto-compaction-retention", c.auto_compaction_retention,
+                  "periodic: a duration (30m) or hours (an integer); revision: revisions kept; "
+                  "0: off")
+      ->capture_default_str();
+  cmd->add_option("--max-watchers", c.max_watchers, "most watchers on this member")
+      ->capture_default_str();
+  cmd->add_option("--experimental-watch-progress-notify-interval", c.watch_progress_notify_interval,
+                  "interval of progress notifications to idle progress_notify watchers")
+      ->capture_default_str();
 
   cmd->callback([config, config_file, cmd] {
     server::ServerConfig effective;
@@ -161,6 +173,14 @@ void AddServerCommand(CLI::App& app) {
         effective.peer_tls.trusted_ca_file = f.peer_tls.trusted_ca_file;
       else if (name == "--peer-client-cert-auth")
         effective.peer_tls.client_cert_auth = f.peer_tls.client_cert_auth;
+      else if (name == "--auto-compaction-mode")
+        effective.auto_compaction_mode = f.auto_compaction_mode;
+      else if (name == "--auto-compaction-retention")
+        effective.auto_compaction_retention = f.auto_compaction_retention;
+      else if (name == "--max-watchers")
+        effective.max_watchers = f.max_watchers;
+      else if (name == "--experimental-watch-progress-notify-interval")
+        effective.watch_progress_notify_interval = f.watch_progress_notify_interval;
     }
     auto resolved = server::ResolveConfig(effective);
     if (!resolved.ok()) ExitWithError(2, resolved.status().message());

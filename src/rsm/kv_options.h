@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "rsm/watch_event.h"
+
 namespace tri::rsm {
 
 // Bytes charged to the quota for every kept revision on top of its key and
@@ -26,6 +28,8 @@ struct KvOptions {
   std::uint64_t quota_bytes = std::uint64_t{2} << 30;
   // Deepest TxnRequest nesting a decoded command may have.
   int max_txn_depth = 64;
+  // Bounds of the live watch event buffer (observation only: replicas may differ).
+  WatchEventBufferOptions watch_events;
 };
 
 }  // namespace tri::rsm

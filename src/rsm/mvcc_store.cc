@@ -106,6 +106,9 @@ class MvccStore::WriteTxn {
     r.value = std::move(value);
     TRI_ASSERT(r.version >= 1 && r.create_revision <= r.main);
     store_.used_bytes_ += RevisionBytes(key, r);
+    WatchEvent event{WatchEvent::PUT, ToKeyValue(key, r), std::nullopt, r.sub};
+    if (previous != nullptr) event.prev_kv = ToKeyValue(key, *previous);
+    store_.events_.Record(std::move(event));
     history.push_back(std::move(r));
     if (previous_lease != lease) {
       TRI_ASSERT_MSG(store_.lease_hook_ != nullptr || lease == 0,
@@ -133,6 +136,8 @@ class MvccStore::WriteTxn {
       r.sub = next_sub_++;
       r.tombstone = true;
       store_.used_bytes_ += RevisionBytes(k, r);
+      store_.events_.Record(WatchEvent{WatchEvent::DELETE, TombstoneKeyValue(k, revision_),
+                                       ToKeyValue(k, history.back()), r.sub});
       history.push_back(std::move(r));
       ++deleted;
       if (lease != 0 && store_.lease_hook_ != nullptr)
@@ -153,7 +158,7 @@ class MvccStore::WriteTxn {
   std::int64_t next_sub_ = 0;
 };
 
-MvccStore::MvccStore(KvOptions options) : options_(options) {}
+MvccStore::MvccStore(KvOptions options) : options_(options), events_(options.watch_events) {}
 
 const MvccStore::KeyRevision* MvccStore::VisibleAt(const History& history, std::int64_t revision) {
   // The last revision with main <= revision.

@@ -42,6 +42,7 @@
 #include "rsm/kv_types.h"
 #include "rsm/lease_hook.h"
 #include "rsm/reserved_keys.h"
+#include "rsm/watch_event.h"
 
 namespace tri::rsm {
 
@@ -93,6 +94,13 @@ class MvccStore {
   // mirror a decision the state machine has already applied. REQUIRES: every key
   // reserved, each key at most once.
   void WriteReserved(const std::vector<ReservedWrite>& writes);
+  // Watch events (rsm/watch_event.h): every write records one event per key in
+  // the live buffer; TakeEvents empties it. Events answers the same events from
+  // the kept history: ErrCompacted when from_revision < compact_revision() (the
+  // compact revision itself can still be watched, as in etcd), ErrFutureRev when
+  // to_revision > current_revision().
+  TakenEvents TakeEvents() { return events_.Take(); }
+  KvOr<EventsPage> Events(const EventsQuery& query) const;
 
   std::int64_t current_revision() const { return current_revision_; }
   std::int64_t compact_revision() const { return compact_revision_; }
@@ -131,6 +139,8 @@ class MvccStore {
   // not exist then.
   static const KeyRevision* VisibleAt(const History& history, std::int64_t revision);
   static KeyValue ToKeyValue(const std::string& key, const KeyRevision& r);
+  // What a delete event reports: the key and the delete's revision only.
+  static KeyValue TombstoneKeyValue(const std::string& key, std::int64_t revision);
   static std::uint64_t RevisionBytes(std::string_view key, const KeyRevision& r);
 
   // One key's visible revision, by pointer into the index.
@@ -167,6 +177,7 @@ class MvccStore {
   std::uint64_t used_bytes_ = 0;
   bool nospace_alarm_ = false;
   LeaseHook* lease_hook_ = nullptr;
+  WatchEventBuffer events_;  // observation, not replicated state
 };
 
 }  // namespace tri::rsm

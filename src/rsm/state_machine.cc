@@ -303,6 +303,7 @@ Status StateMachine::Restore(std::string_view snapshot) {
   store_.set_lease_hook(&leases_);
   applied_index_ = applied_index;
   time_ms_ = time_ms;
+  ++restore_epoch_;
   return Status::Ok();
 }
 

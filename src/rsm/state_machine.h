@@ -111,6 +111,13 @@ class StateMachine {
   std::vector<std::string> TakeChangedBarriers() { return barriers_.TakeChanged(); }
   const KvOptions& options() const { return options_; }
 
+  // Watch events applied since the last take (rsm/watch_event.h); not replicated
+  // state. `dropped` means the buffer overflowed: read the gap from history.
+  TakenEvents TakeEvents() { return store_.TakeEvents(); }
+  // Bumped by every successful Restore: the state was replaced wholesale, so
+  // events may be missing from the buffer (a watcher re-reads from history).
+  std::uint64_t restore_epoch() const { return restore_epoch_; }
+
  private:
   KvOr<Response> ApplyKv(std::uint64_t index, std::string_view payload);
   KvOr<Response> ApplyAlarm(std::uint64_t index, std::string_view payload);
@@ -141,6 +148,7 @@ class StateMachine {
   BarrierTable barriers_;
   std::uint64_t applied_index_ = 0;
   std::uint64_t time_ms_ = 0;
+  std::uint64_t restore_epoch_ = 0;
 };
 
 }  // namespace tri::rsm

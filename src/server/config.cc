@@ -155,6 +155,11 @@ const std::map<std::string, Setter>& ConfigKeys() {
       {"saga-redispatch-grace", Field(&ServerConfig::saga_redispatch_grace)},
       {"client-transport-security", TlsSection(&ServerConfig::client_tls)},
       {"peer-transport-security", TlsSection(&ServerConfig::peer_tls)},
+      {"auto-compaction-mode", Field(&ServerConfig::auto_compaction_mode)},
+      {"auto-compaction-retention", Field(&ServerConfig::auto_compaction_retention)},
+      {"max-watchers", Field(&ServerConfig::max_watchers)},
+      {"experimental-watch-progress-notify-interval",
+       Field(&ServerConfig::watch_progress_notify_interval)},
   };
   return *keys;
 }
@@ -278,6 +283,51 @@ Status ResolvePeerTls(const ServerConfig& config, ResolvedConfig& r) {
 
 }  // namespace
 
+Result<AutoCompactionOptions> ParseAutoCompaction(const std::string& mode,
+                                                  const std::string& retention) {
+  AutoCompactionOptions options;
+  if (mode != "periodic" && mode != "revision") {
+    return InvalidArgument(
+        fmt::format("--auto-compaction-mode: unknown mode \"{}\" (periodic or revision)", mode));
+  }
+  // etcd: an integer is hours (periodic) or revisions (revision); otherwise a duration.
+  std::int64_t number = -1;
+  const auto [end, error] =
+      std::from_chars(retention.data(), retention.data() + retention.size(), number);
+  const bool integer = error == std::errc() && end == retention.data() + retention.size() &&
+                       !retention.empty() && number >= 0;
+  if (mode == "revision") {
+    if (!integer) {
+      return InvalidArgument(fmt::format(
+          "--auto-compaction-retention: \"{}\" is not a number of revisions (revision mode)",
+          retention));
+    }
+    if (number == 0) return options;
+    options.mode = AutoCompactionOptions::Mode::kRevision;
+    options.retention_revisions = number;
+    return options;
+  }
+  std::uint64_t period_ms = 0;
+  if (integer) {
+    if (number > 24 * 365 * 100) {
+      return InvalidArgument(
+          fmt::format("--auto-compaction-retention: {} hours is more than a century", number));
+    }
+    period_ms = static_cast<std::uint64_t>(number) * 60 * 60 * 1000;
+  } else {
+    auto d = saga::ParseDuration(retention);
+    if (!d.ok()) {
+      return InvalidArgument(fmt::format("--auto-compaction-retention: {}", d.status().message()));
+    }
+    period_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(*d).count());
+  }
+  if (period_ms == 0) return options;
+  options.mode = AutoCompactionOptions::Mode::kPeriodic;
+  options.period_ms = period_ms;
+  return options;
+}
+
 Result<ResolvedConfig> ResolveConfig(const ServerConfig& config) {
   ResolvedConfig r;
   r.raw = config;
@@ -312,6 +362,14 @@ Result<ResolvedConfig> ResolveConfig(const ServerConfig& config) {
                        duration_ms("saga-redispatch-grace", config.saga_redispatch_grace));
   if (config.max_running_sagas == 0)
     return InvalidArgument("--max-running-sagas: must be at least 1");
+  TRI_ASSIGN_OR_RETURN(r.auto_compaction, ParseAutoCompaction(config.auto_compaction_mode,
+                                                              config.auto_compaction_retention));
+  if (config.max_watchers == 0) return InvalidArgument("--max-watchers: must be at least 1");
+  TRI_ASSIGN_OR_RETURN(r.watch_progress_notify_interval_ms,
+                       duration_ms("experimental-watch-progress-notify-interval",
+                                   config.watch_progress_notify_interval));
+  if (r.watch_progress_notify_interval_ms == 0)
+    return InvalidArgument("--experimental-watch-progress-notify-interval: must be above 0");
 
   if (config.initial_cluster_state == "new") {
     r.new_cluster = true;

@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "base/status.h"
 #include "server/tls_config.h"
+#include "server/auto_compactor.h"
 
 namespace tri::server {
 
@@ -66,6 +67,13 @@ struct ServerConfig {
   // mappings with the keys cert-file, key-file, trusted-ca-file, client-cert-auth.
   TlsFiles client_tls;
   TlsFiles peer_tls;
+  // Watches and compaction (docs/coordination.md, "Watches"), etcd's names.
+  std::string auto_compaction_mode = "periodic";  // periodic | revision
+  // periodic: a duration ("30m") or an integer number of hours; revision: an
+  // integer number of revisions kept. "0": no automatic compaction.
+  std::string auto_compaction_retention = "0";
+  std::uint32_t max_watchers = 100000;  // watchers on this member, all streams
+  std::string watch_progress_notify_interval = "10m";
 
   // Effective data directory.
   std::string DataDir() const { return data_dir.empty() ? name + ".tri" : data_dir; }
@@ -102,7 +110,13 @@ struct ResolvedConfig {
   std::optional<TlsMaterial> peer_tls;
   // What etcd also only warns about (certificates given for http:// URLs are ignored).
   std::vector<std::string> warnings;
+  AutoCompactionOptions auto_compaction;
+  std::uint64_t watch_progress_notify_interval_ms = 0;
 };
+
+// etcd's --auto-compaction-mode and --auto-compaction-retention; "0" is off.
+Result<AutoCompactionOptions> ParseAutoCompaction(const std::string& mode,
+                                                  const std::string& retention);
 
 // Validates everything and derives the typed form. Errors name the flag
 // ("--election-timeout: ...").

@@ -496,58 +496,35 @@ class EtcdServices::Impl {
   Kv kv;
   ClusterService cluster;
   Maintenance maintenance;
-  // Services not built yet answer UNIMPLEMENTED with a message; gRPC's own answer
-  // for an unregistered service has none.
-  class WatchUnimplemented final : public etcdserverpb::Watch::Service {
-    grpc::Status Watch(grpc::ServerContext*,
-                       grpc::ServerReaderWriter<etcdserverpb::WatchResponse,
-                                                etcdserverpb::WatchRequest>*) override {
-      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "trinity: Watch is not implemented yet");
-    }
-  } watch;
-  // Lease is served by LeaseGrpcService (server/lease_grpc_service.h).
+  // Auth is not built: its RPCs answer UNIMPLEMENTED with a message (gRPC's own
+  // answer for an unregistered service has none). Watch and Lease are their own
+  // services (server/watch_service.h, server/lease_grpc_service.h).
+  // clang-format off
 #define TRI_UNIMPLEMENTED(Rpc, Req, Resp)                                                          \
   grpc::Status Rpc(grpc::ServerContext*, const etcdserverpb::Req*, etcdserverpb::Resp*) override { \
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,                                           \
                         "trinity: " #Rpc " is not implemented yet");                               \
   }
-  class AuthUnimplemented final
-      : public etcdserverpb::Auth::Service{
-            TRI_UNIMPLEMENTED(AuthEnable, AuthEnableRequest, AuthEnableResponse) TRI_UNIMPLEMENTED(
-                AuthDisable, AuthDisableRequest,
-                AuthDisableResponse) TRI_UNIMPLEMENTED(Authenticate, AuthenticateRequest,
-                                                       AuthenticateResponse)
-                TRI_UNIMPLEMENTED(UserAdd, AuthUserAddRequest, AuthUserAddResponse)
-                    TRI_UNIMPLEMENTED(UserGet, AuthUserGetRequest,
-                                      AuthUserGetResponse) TRI_UNIMPLEMENTED(UserList,
-                                                                             AuthUserListRequest,
-                                                                             AuthUserListResponse)
-                        TRI_UNIMPLEMENTED(UserDelete, AuthUserDeleteRequest, AuthUserDeleteResponse)
-                            TRI_UNIMPLEMENTED(UserChangePassword, AuthUserChangePasswordRequest,
-                                              AuthUserChangePasswordResponse)
-                                TRI_UNIMPLEMENTED(UserGrantRole, AuthUserGrantRoleRequest,
-                                                  AuthUserGrantRoleResponse)
-                                    TRI_UNIMPLEMENTED(UserRevokeRole, AuthUserRevokeRoleRequest,
-                                                      AuthUserRevokeRoleResponse)
-                                        TRI_UNIMPLEMENTED(RoleAdd, AuthRoleAddRequest,
-                                                          AuthRoleAddResponse)
-                                            TRI_UNIMPLEMENTED(RoleGet, AuthRoleGetRequest,
-                                                              AuthRoleGetResponse)
-                                                TRI_UNIMPLEMENTED(RoleList, AuthRoleListRequest,
-                                                                  AuthRoleListResponse)
-                                                    TRI_UNIMPLEMENTED(RoleDelete,
-                                                                      AuthRoleDeleteRequest,
-                                                                      AuthRoleDeleteResponse)
-                                                        TRI_UNIMPLEMENTED(
-                                                            RoleGrantPermission,
-                                                            AuthRoleGrantPermissionRequest,
-                                                            AuthRoleGrantPermissionResponse)
-                                                            TRI_UNIMPLEMENTED(
-                                                                RoleRevokePermission,
-                                                                AuthRoleRevokePermissionRequest,
-                                                                AuthRoleRevokePermissionResponse)
+  class AuthUnimplemented final : public etcdserverpb::Auth::Service {
+    TRI_UNIMPLEMENTED(AuthEnable, AuthEnableRequest, AuthEnableResponse)
+    TRI_UNIMPLEMENTED(AuthDisable, AuthDisableRequest, AuthDisableResponse)
+    TRI_UNIMPLEMENTED(Authenticate, AuthenticateRequest, AuthenticateResponse)
+    TRI_UNIMPLEMENTED(UserAdd, AuthUserAddRequest, AuthUserAddResponse)
+    TRI_UNIMPLEMENTED(UserGet, AuthUserGetRequest, AuthUserGetResponse)
+    TRI_UNIMPLEMENTED(UserList, AuthUserListRequest, AuthUserListResponse)
+    TRI_UNIMPLEMENTED(UserDelete, AuthUserDeleteRequest, AuthUserDeleteResponse)
+    TRI_UNIMPLEMENTED(UserChangePassword, AuthUserChangePasswordRequest, AuthUserChangePasswordResponse)
+    TRI_UNIMPLEMENTED(UserGrantRole, AuthUserGrantRoleRequest, AuthUserGrantRoleResponse)
+    TRI_UNIMPLEMENTED(UserRevokeRole, AuthUserRevokeRoleRequest, AuthUserRevokeRoleResponse)
+    TRI_UNIMPLEMENTED(RoleAdd, AuthRoleAddRequest, AuthRoleAddResponse)
+    TRI_UNIMPLEMENTED(RoleGet, AuthRoleGetRequest, AuthRoleGetResponse)
+    TRI_UNIMPLEMENTED(RoleList, AuthRoleListRequest, AuthRoleListResponse)
+    TRI_UNIMPLEMENTED(RoleDelete, AuthRoleDeleteRequest, AuthRoleDeleteResponse)
+    TRI_UNIMPLEMENTED(RoleGrantPermission, AuthRoleGrantPermissionRequest, AuthRoleGrantPermissionResponse)
+    TRI_UNIMPLEMENTED(RoleRevokePermission, AuthRoleRevokePermissionRequest, AuthRoleRevokePermissionResponse)
+  } auth;
 #undef TRI_UNIMPLEMENTED
-        } auth;
+  // clang-format on
 };
 
 EtcdServices::EtcdServices(Node* node) : impl_(std::make_unique<Impl>(node)) {}
@@ -557,7 +534,6 @@ void EtcdServices::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(&impl_->kv);
   builder.RegisterService(&impl_->cluster);
   builder.RegisterService(&impl_->maintenance);
-  builder.RegisterService(&impl_->watch);
   builder.RegisterService(&impl_->auth);
 }
 

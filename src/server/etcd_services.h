@@ -1,8 +1,9 @@
 #pragma once
 
 // The etcd v3.4-compatible gRPC services of a node: KV, Cluster and Maintenance
-// served from the node's loop; Watch, Auth and the rest answer UNIMPLEMENTED
-// with a message saying so (docs/api.md). Lease is LeaseGrpcService's.
+// served from the node's loop (Watch is server/watch_service.h, Lease
+// server/lease_grpc_service.h); Auth and the rest answer UNIMPLEMENTED with a
+// message saying so (docs/api.md).
 
 #include <memory>
 

@@ -15,6 +15,8 @@
 #include "base/rng.h"
 #include "io/posix_file_system.h"
 #include "net/peer_transport.h"
+#include "rsm/kv_codec.h"
+#include "server/auto_compactor.h"
 #include "server/etcd_services.h"
 #include "server/http_endpoints.h"
 #include "server/identity.h"
@@ -26,6 +28,8 @@
 #include "server/saga_http.h"
 #include "server/saga_service.h"
 #include "server/tls_context.h"
+#include "server/watch_hub.h"
+#include "server/watch_service.h"
 #include "storage/wal_raft_storage.h"
 
 namespace tri::server {
@@ -76,6 +80,9 @@ class Node::Impl {
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<NodeSagas> sagas;
   std::unique_ptr<EtcdServices> services;
+  std::unique_ptr<WatchHub> watch_hub;            // loop thread only
+  std::unique_ptr<WatchService> watch_service;    // etcd's Watch: outlives grpc_server
+  std::unique_ptr<AutoCompactor> compactor;       // loop thread only
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<NodeLeases> leases;
   std::unique_ptr<LeaseGrpcService> lease_service;  // outlives grpc_server
@@ -101,6 +108,10 @@ class Node::Impl {
   Gauge* proposals_pending = nullptr;
   Histogram* process_seconds = nullptr;
   Counter* snapshots = nullptr;
+  Gauge* watchers = nullptr;
+  Gauge* watch_streams = nullptr;
+  Counter* slow_watcher_cancels = nullptr;
+  std::uint64_t slow_watcher_cancels_seen = 0;
   NodeCoreStats last_stats;
 };
 
@@ -179,6 +190,7 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   copts.state_machine.max_request_bytes = raw.max_request_bytes;
   copts.state_machine.max_txn_ops = raw.max_txn_ops;
   copts.state_machine.quota_bytes = raw.quota_backend_bytes;
+  copts.state_machine.watch_events.record = true;  // the watch hub takes them
   copts.sagas.retention_ms = config.saga_retention_ms;
   copts.sagas.max_finished_sagas = raw.max_finished_sagas;
   copts.sagas.max_running_sagas = raw.max_running_sagas;
@@ -260,6 +272,12 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
       m.GetHistogram("trinity_node_round_duration_seconds", "One loop round: persist, send, apply.",
                      ExponentialBuckets(0.0001, 2, 16));
   impl.snapshots = m.GetCounter("trinity_snapshots_total", "Snapshots saved.");
+  impl.watchers = m.GetGauge("etcd_debugging_mvcc_watcher_total", "Watchers on this member.");
+  impl.watch_streams =
+      m.GetGauge("etcd_debugging_mvcc_watch_stream_total", "Watch streams on this member.");
+  impl.slow_watcher_cancels =
+      m.GetCounter("trinity_watch_slow_cancels_total",
+                   "Watchers cancelled because their client read too slowly.");
 
   // Sagas: the API's backend and the leader's executor.
   impl.sagas = std::make_unique<NodeSagas>(
@@ -282,6 +300,13 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   builder.SetMaxReceiveMessageSize(static_cast<int>(raw.max_request_bytes + 512 * 1024));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   impl.services->Register(builder);
+  impl.watch_hub = std::make_unique<WatchHub>(
+      WatchHubOptions{.max_watchers = raw.max_watchers,
+                      .progress_notify_interval_ms = config.watch_progress_notify_interval_ms,
+                      .max_response_bytes = static_cast<std::size_t>(raw.max_request_bytes)});
+  impl.compactor = std::make_unique<AutoCompactor>(config.auto_compaction);
+  impl.watch_service = std::make_unique<WatchService>(self, impl.watch_hub.get());
+  builder.RegisterService(impl.watch_service.get());
   // Saga API (docs/sagas-api.md): trinity.v1.Sagas beside etcd's services.
   impl.saga_service = std::make_unique<SagaGrpcService>(
       *impl.sagas, SagaServiceOptions{.metrics = &node->metrics_});
@@ -416,6 +441,8 @@ void Node::Loop() {
             std::chrono::milliseconds(executor_wake > now_ms ? executor_wake - now_ms : 0);
         wake_at = std::min(wake_at, std::chrono::steady_clock::now() + in);
       }
+      // Watchers reading history go on at once (bounded chunks per round).
+      if (impl.watch_hub->catching_up()) wake_at = std::chrono::steady_clock::now();
       wake_.wait_until(lock, wake_at,
                        [&] { return !inbox_.empty() || (stop_requested_ && !shutting_down); });
       batch.swap(inbox_);
@@ -449,6 +476,14 @@ void Node::Loop() {
     HandleOutput(std::move(out));
     impl.sagas->AfterRound(core, WallMs());
     impl.leases->AfterRound(core, WallMs());
+    impl.watch_hub->AfterRound(core.mutable_state_machine(),
+                               WatchHeader{core.cluster_id(), core.id(), core.term()}, WallMs());
+    ProposeAutoCompaction();
+    impl.watchers->Set(double(impl.watch_hub->watcher_count()));
+    impl.watch_streams->Set(double(impl.watch_hub->stream_count()));
+    impl.slow_watcher_cancels->Add(
+        double(impl.watch_hub->slow_cancels() - impl.slow_watcher_cancels_seen));
+    impl.slow_watcher_cancels_seen = impl.watch_hub->slow_cancels();
     if (!core.disk_full().ok() && !impl.disk_full_logged) {
       impl.disk_full_logged = true;
       spdlog::error(
@@ -496,6 +531,7 @@ void Node::Loop() {
   // Stop the producers before failing what is left, so nothing new arrives.
   if (impl.http) impl.http->Stop();
   if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
+  impl.watch_hub->CloseAllStreams();           // watch clients go on with another member at once
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl.transport->Stop();
@@ -519,6 +555,26 @@ void Node::Loop() {
     stop_reason_ = reason;
   }
   stopped_cv_.notify_all();
+}
+
+void Node::ProposeAutoCompaction() {
+  Impl& impl = *impl_;
+  NodeCore& core = *impl.core;
+  const rsm::MvccStore& store = core.state_machine().store();
+  const auto revision = impl.compactor->Due(WallMs(), core.leader() == core.id(),
+                                            store.current_revision(), store.compact_revision());
+  if (!revision) return;
+  spdlog::info("auto compaction: compacting to revision {}", *revision);
+  rsm::CompactionRequest request;
+  request.revision = *revision;
+  core.Propose(Track([this](NodeCore&, const Completion& c) {
+                 const bool applied =
+                     c.status.ok() && c.applied &&
+                     (c.applied->result.ok() || c.applied->result.error() == rsm::ErrCompacted());
+                 if (!applied) spdlog::warn("auto compaction failed; retrying later");
+                 impl_->compactor->Done(WallMs(), applied);
+               }),
+               rsm::CommandKind::kKv, rsm::EncodeKvRequest(rsm::KvRequest(request)));
 }
 
 void Node::HandleOutput(ProcessOutput out) {

@@ -97,6 +97,8 @@ class Node {
   void Loop();
   void Publish();
   void HandleOutput(ProcessOutput out);
+  // On the leader, proposes the compaction AutoCompactor says is due.
+  void ProposeAutoCompaction();
   void Stop(Status reason);
 
   const ResolvedConfig config_;
