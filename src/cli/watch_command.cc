@@ -82,6 +82,7 @@ void InstallWatchCommand(CLI::App& app) {
     client::WatchClientOptions watch_options;
     watch_options.endpoints = options.endpoints;
     watch_options.dial_timeout = options.dial_timeout;
+    watch_options.tls = options.tls;
     const client::WatchEnd end =
         client::RunWatch(watch_options, spec, [format](const etcdserverpb::WatchResponse& r) {
           if (format == OutputFormat::kJson) {

@@ -35,7 +35,7 @@ WatchEnd RunWatch(const WatchClientOptions& options, WatchSpec spec,
   Status last_error = Unavailable("no endpoint was tried");
   for (;;) {
     const std::string& target = options.endpoints[endpoint];
-    auto channel = DialChannel(target, 0, options.max_receive_message_bytes);
+    auto channel = DialChannel(target, 0, options.max_receive_message_bytes, options.tls);
     const bool connected =
         channel->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout);
     if (!connected) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "client/client_tls.h"
 #include "etcdserverpb/rpc.pb.h"
 
 namespace tri::client {
@@ -26,6 +27,8 @@ struct WatchClientOptions {
   // How long to go on trying endpoints, round after round, after a stream broke.
   std::chrono::milliseconds reconnect_timeout{60000};
   int max_receive_message_bytes = 64 << 20;
+  // TLS (client_tls.h): which endpoints use it and with what certificates.
+  ClientTls tls;
 };
 
 // The watch's create request (key, range_end, start_revision, prev_kv, ...);
