@@ -21,6 +21,8 @@
 #include "server/http_endpoints.h"
 #include "server/identity.h"
 #include "server/ids.h"
+#include "server/coordination_grpc_service.h"
+#include "server/coordination_service.h"
 #include "server/lease_grpc_service.h"
 #include "server/lease_service.h"
 #include "server/observed_file_system.h"
@@ -86,6 +88,8 @@ class Node::Impl {
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<NodeLeases> leases;
   std::unique_ptr<LeaseGrpcService> lease_service;  // outlives grpc_server
+  std::unique_ptr<NodeCoordination> coordination;  // native locks and barriers
+  std::unique_ptr<CoordinationGrpcService> coordination_service;  // outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
   std::unique_ptr<SagaHttpServer> saga_http;  // saga API over HTTP; stopped before `sagas` goes
@@ -286,6 +290,9 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
 
   // Leases: keep-alive coalescing and the leader's executor.
   impl.leases = std::make_unique<NodeLeases>(*self, LeaseExecutorOptions{});
+  // Native locks and barriers: waiting acquires, arrive streams, the barrier timer.
+  impl.coordination =
+      std::make_unique<NodeCoordination>(*self, *impl.leases, NodeCoordinationOptions{});
 
   // Client API.
   impl.services = std::make_unique<EtcdServices>(self);
@@ -313,6 +320,9 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.saga_service->Register(builder);
   impl.lease_service = std::make_unique<LeaseGrpcService>(*self, *impl.leases);
   impl.lease_service->Register(builder);
+  impl.coordination_service =
+      std::make_unique<CoordinationGrpcService>(*self, *impl.coordination);
+  impl.coordination_service->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
     return Unavailable(
@@ -434,7 +444,8 @@ void Node::Loop() {
       auto wake_at = next_tick;
       // The leader-only executors (sagas, leases) may want a round before the tick.
       const std::uint64_t executor_wake =
-          std::min(impl.sagas->next_wake_ms(), impl.leases->next_wake_ms());
+          std::min({impl.sagas->next_wake_ms(), impl.leases->next_wake_ms(),
+                    impl.coordination->next_wake_ms()});
       if (executor_wake != UINT64_MAX) {
         const std::uint64_t now_ms = WallMs();
         const auto in =
@@ -476,6 +487,7 @@ void Node::Loop() {
     HandleOutput(std::move(out));
     impl.sagas->AfterRound(core, WallMs());
     impl.leases->AfterRound(core, WallMs());
+    impl.coordination->AfterRound(core, WallMs());
     impl.watch_hub->AfterRound(core.mutable_state_machine(),
                                WatchHeader{core.cluster_id(), core.id(), core.term()}, WallMs());
     ProposeAutoCompaction();
@@ -543,6 +555,7 @@ void Node::Loop() {
     fn(core);  // posted requests complete with errors below
   impl.sagas->Stop(core);
   impl.leases->Stop();
+  impl.coordination->Stop();
   const Completion stopped{0, Unavailable("etcdserver: server stopped"), std::nullopt};
   for (auto& [token, done] : impl.pending)
     done(core, Completion{token, stopped.status, std::nullopt});
