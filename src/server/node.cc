@@ -115,6 +115,8 @@ class Node::Impl {
   Gauge* watchers = nullptr;
   Gauge* watch_streams = nullptr;
   Counter* slow_watcher_cancels = nullptr;
+  Gauge* lock_waits = nullptr;
+  Gauge* barrier_streams = nullptr;
   std::uint64_t slow_watcher_cancels_seen = 0;
   NodeCoreStats last_stats;
 };
@@ -282,6 +284,10 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.slow_watcher_cancels =
       m.GetCounter("trinity_watch_slow_cancels_total",
                    "Watchers cancelled because their client read too slowly.");
+  impl.lock_waits =
+      m.GetGauge("trinity_lock_waits", "Lock acquires waiting behind a holder on this member.");
+  impl.barrier_streams =
+      m.GetGauge("trinity_barrier_arrive_streams", "Barrier Arrive streams open on this member.");
 
   // Sagas: the API's backend and the leader's executor.
   impl.sagas = std::make_unique<NodeSagas>(
@@ -488,6 +494,8 @@ void Node::Loop() {
     impl.sagas->AfterRound(core, WallMs());
     impl.leases->AfterRound(core, WallMs());
     impl.coordination->AfterRound(core, WallMs());
+    impl.lock_waits->Set(double(impl.coordination->lock_waits()));
+    impl.barrier_streams->Set(double(impl.coordination->barrier_watches()));
     impl.watch_hub->AfterRound(core.mutable_state_machine(),
                                WatchHeader{core.cluster_id(), core.id(), core.term()}, WallMs());
     ProposeAutoCompaction();

@@ -31,9 +31,11 @@ def tri(cluster, *args, timeout_s=60, check=None, input=None, command_args=()):
     return result
 
 
-def hold(cluster, name, owner, *extra):
-    """Starts `tri lock acquire` holding `name`; answers (process, fields printed)."""
-    endpoints = ",".join(m.endpoint for m in cluster.running_members())
+def hold(cluster, name, owner, *extra, members=None):
+    """Starts `tri lock acquire` holding `name` (through `members`, default all);
+    answers (process, fields printed)."""
+    members = members if members is not None else cluster.running_members()
+    endpoints = ",".join(m.endpoint for m in members)
     process = subprocess.Popen(
         [cluster.server.tri_binary, "lock", "acquire", name, "--owner", owner,
          "--endpoints", endpoints] + list(extra),
@@ -109,6 +111,39 @@ def test_lock_cli_runs_a_command_with_the_lock_in_its_environment(make_cluster):
     assert locks(cluster) == []  # released after the command
 
 
+def test_a_waiter_on_a_follower_gets_the_lock_released_through_the_leader(make_cluster):
+    cluster = make_cluster(3)
+    leader = cluster[cluster.leader()]
+    follower = next(m for m in cluster.running_members() if m is not leader)
+    first, a = hold(cluster, "q", "A", "--ttl", "30", members=[leader])
+    second = None
+    try:
+        second = subprocess.Popen(
+            [cluster.server.tri_binary, "lock", "acquire", "q", "--owner", "B", "--ttl", "30",
+             "--wait", "60s", "--endpoints", follower.endpoint],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(
+                w["owner"] == "B" for lock in locks(cluster, "q") for w in lock.get("waiters", [])):
+            time.sleep(0.05)
+        [queued] = locks(cluster, "q")
+        assert [w["owner"] for w in queued["waiters"]] == ["B"]
+        assert stop(first) == 0  # A releases through the leader
+        fields = {}
+        while "lease" not in fields:
+            line = second.stdout.readline()
+            assert line, second.stderr.read()
+            key, _, value = line.strip().partition(": ")
+            fields[key] = value
+        assert fields["owner"] == "B"
+        assert int(fields["token"]) > int(a["token"])
+    finally:
+        if first.poll() is None:
+            stop(first)
+        if second is not None:
+            assert stop(second) == 0
+
+
 def test_a_release_by_someone_who_does_not_hold_the_lock_fails(make_cluster):
     cluster = make_cluster(3)
     holder, _ = hold(cluster, "x", "alice", "--ttl", "30")
@@ -173,8 +208,9 @@ def _read(path):
         return ""
 
 
-def _arrive(cluster, name, participant):
-    endpoints = ",".join(m.endpoint for m in cluster.running_members())
+def _arrive(cluster, name, participant, member=None):
+    members = [member] if member is not None else cluster.running_members()
+    endpoints = ",".join(m.endpoint for m in members)
     return subprocess.Popen(
         [cluster.server.tri_binary, "barrier", "arrive", name, participant,
          "--endpoints", endpoints],
@@ -186,8 +222,9 @@ def test_barrier_cli_releases_every_participant_once(make_cluster):
     created = tri(cluster, "barrier", "create", "start", "--names", "x,y,z",
                   "--threshold", "2", check=0)
     assert "collecting" in created.stdout
-    x = _arrive(cluster, "start", "x")
-    y = _arrive(cluster, "start", "y")
+    # Each through another member: the streams follow the replicated table.
+    x = _arrive(cluster, "start", "x", member=cluster["m2"])
+    y = _arrive(cluster, "start", "y", member=cluster["m3"])
     for process in (x, y):
         out, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
