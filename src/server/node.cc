@@ -552,6 +552,9 @@ void Node::Loop() {
   if (impl.http) impl.http->Stop();
   if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
   impl.watch_hub->CloseAllStreams();           // watch clients go on with another member at once
+  // Waiting acquires and arrive streams end now (UNAVAILABLE): the gRPC
+  // shutdown below waits for calls that only this thread could finish.
+  impl.coordination->Stop();
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl.transport->Stop();
@@ -563,7 +566,6 @@ void Node::Loop() {
     fn(core);  // posted requests complete with errors below
   impl.sagas->Stop(core);
   impl.leases->Stop();
-  impl.coordination->Stop();
   const Completion stopped{0, Unavailable("etcdserver: server stopped"), std::nullopt};
   for (auto& [token, done] : impl.pending)
     done(core, Completion{token, stopped.status, std::nullopt});

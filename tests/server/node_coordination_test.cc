@@ -354,6 +354,27 @@ TEST_F(NodeCoordinationTest, RemovingABarrierEndsItsArriveStreamsWithRemoved) {
   EXPECT_EQ(updates.back().barrier().state(), pb::REMOVED);
 }
 
+TEST_F(NodeCoordinationTest, StoppingTheNodeEndsWaitingAcquiresAndArriveStreams) {
+  ASSERT_TRUE(AcquireOrDie(Request("s", "a", 0)).acquired());
+  pb::CreateBarrierRequest create;
+  create.set_name("never");
+  create.set_participants(2);
+  ASSERT_TRUE(client_->CreateBarrier(create).ok());
+  auto waiting = std::async(std::launch::async,
+                            [this] { return client_->Acquire(Request("s", "b", 60'000)); });
+  auto arriving = std::async(std::launch::async, [this] {
+    return client_->Arrive("never", "x", [](const pb::BarrierUpdate&) {});
+  });
+  AwaitWaiters("s", 1);
+  for (int i = 0; i < 2000 && client_->BarrierStatus("never")->arrivals_size() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  node_->Shutdown();
+  EXPECT_TRUE(node_->Wait().ok());
+  const auto acquired = waiting.get();
+  EXPECT_FALSE(acquired.ok() && acquired->acquired());
+  EXPECT_FALSE(arriving.get().ok());
+}
+
 // --- BarrierTimer, deterministic ----------------------------------------------
 
 TEST(BarrierTimerTest, ProposesOneExpireWhenTheLeadersClockPassesADeadline) {
