@@ -144,6 +144,38 @@ def test_a_waiter_on_a_follower_gets_the_lock_released_through_the_leader(make_c
             assert stop(second) == 0
 
 
+def test_a_wait_survives_a_leader_change_and_the_expiry_hands_the_lock_over(make_cluster):
+    cluster = make_cluster(3)
+    leader = cluster[cluster.leader()]
+    follower = next(m for m in cluster.running_members() if m is not leader)
+    holder, a = hold(cluster, "f", "A", "--ttl", "3", members=[follower])
+    waiter = subprocess.Popen(
+        [cluster.server.tri_binary, "lock", "acquire", "f", "--owner", "B", "--ttl", "30",
+         "--wait", "60s", "--endpoints", follower.endpoint],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(
+                w["owner"] == "B" for lock in locks(cluster, "f") for w in lock.get("waiters", [])):
+            time.sleep(0.05)
+        # A stops keeping its lease alive, and the leader dies: the next
+        # leader expires A's lease (after giving it its full TTL again).
+        os.kill(holder.pid, signal.SIGSTOP)
+        leader.kill()
+        cluster.leader(not_in=(leader.name,))
+        fields = {}
+        while "lease" not in fields:
+            line = waiter.stdout.readline()
+            assert line, waiter.stderr.read()
+            key, _, value = line.strip().partition(": ")
+            fields[key] = value
+        assert int(fields["token"]) > int(a["token"])
+    finally:
+        os.kill(holder.pid, signal.SIGCONT)
+        stop(holder)
+        assert stop(waiter) == 0
+
+
 def test_a_release_by_someone_who_does_not_hold_the_lock_fails(make_cluster):
     cluster = make_cluster(3)
     holder, _ = hold(cluster, "x", "alice", "--ttl", "30")
