@@ -240,7 +240,15 @@ void NodeCoordination::AfterRound(NodeCore& core, std::uint64_t now_ms) {
   // Always drained: the change lists grow until taken.
   for (const std::string& name : core.mutable_state_machine().TakeChangedLocks())
     recheck_.insert(name);
-  const std::vector<std::string> barriers = core.mutable_state_machine().TakeChangedBarriers();
+  std::vector<std::string> barriers = core.mutable_state_machine().TakeChangedBarriers();
+  if (std::exchange(check_everything_, false)) {
+    for (const auto& [id, wait] : waits_)
+      recheck_.insert(wait.call->request.name);
+    std::set<std::string> watched(barriers.begin(), barriers.end());
+    for (const auto& [id, watch] : watches_) {
+      if (watched.insert(watch.name).second) barriers.push_back(watch.name);
+    }
+  }
 
   const std::set<std::string> names = std::exchange(recheck_, {});
   if (!waits_.empty()) {
@@ -274,7 +282,7 @@ std::uint64_t NodeCoordination::next_wake_ms() const {
   std::uint64_t wake = timer_.next_wake_ms();
   for (const auto& [id, wait] : waits_)
     wake = std::min(wake, wait.deadline_ms);
-  return recheck_.empty() ? wake : 0;
+  return recheck_.empty() && !check_everything_ ? wake : 0;
 }
 
 void NodeCoordination::Stop() {

@@ -70,6 +70,9 @@ class NodeCoordination {
   void AfterRound(NodeCore& core, std::uint64_t now_ms);
   // When AfterRound wants to run without a new input (UINT64_MAX: never).
   std::uint64_t next_wake_ms() const;
+  // A snapshot replaced the tables: its changes are in no change list, so the
+  // next AfterRound checks every waiting acquire and Arrive stream.
+  void OnSnapshotInstalled() { check_everything_ = true; }
   // The node is stopping: waiting acquires and Arrive streams fail UNAVAILABLE.
   void Stop();
 
@@ -130,6 +133,7 @@ class NodeCoordination {
   std::map<std::uint64_t, std::shared_ptr<Acquiring>> calls_;  // by wait id, until answered
   std::map<std::uint64_t, Wait> waits_;                        // by wait id: queued, waiting
   std::set<std::string> recheck_;  // locks whose new waits must be checked this round
+  bool check_everything_ = false;  // a snapshot was installed
   std::uint64_t next_watch_id_ = 1;
   std::map<std::uint64_t, Watch> watches_;
 };

@@ -17,12 +17,12 @@
 #include "net/peer_transport.h"
 #include "rsm/kv_codec.h"
 #include "server/auto_compactor.h"
+#include "server/coordination_grpc_service.h"
+#include "server/coordination_service.h"
 #include "server/etcd_services.h"
 #include "server/http_endpoints.h"
 #include "server/identity.h"
 #include "server/ids.h"
-#include "server/coordination_grpc_service.h"
-#include "server/coordination_service.h"
 #include "server/lease_grpc_service.h"
 #include "server/lease_service.h"
 #include "server/observed_file_system.h"
@@ -87,8 +87,8 @@ class Node::Impl {
   std::unique_ptr<AutoCompactor> compactor;       // loop thread only
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<NodeLeases> leases;
-  std::unique_ptr<LeaseGrpcService> lease_service;  // outlives grpc_server
-  std::unique_ptr<NodeCoordination> coordination;  // native locks and barriers
+  std::unique_ptr<LeaseGrpcService> lease_service;                // outlives grpc_server
+  std::unique_ptr<NodeCoordination> coordination;                 // native locks and barriers
   std::unique_ptr<CoordinationGrpcService> coordination_service;  // outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
@@ -326,8 +326,7 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.saga_service->Register(builder);
   impl.lease_service = std::make_unique<LeaseGrpcService>(*self, *impl.leases);
   impl.lease_service->Register(builder);
-  impl.coordination_service =
-      std::make_unique<CoordinationGrpcService>(*self, *impl.coordination);
+  impl.coordination_service = std::make_unique<CoordinationGrpcService>(*self, *impl.coordination);
   impl.coordination_service->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
@@ -627,6 +626,7 @@ void Node::HandleOutput(ProcessOutput out) {
         break;
       case NodeEvent::Kind::kSnapshotInstalled:
         membership_changed = true;
+        impl.coordination->OnSnapshotInstalled();
         spdlog::info("snapshot: {}", e.detail);
         break;
       case NodeEvent::Kind::kLogCompacted:
