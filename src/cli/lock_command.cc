@@ -7,9 +7,9 @@
 // with TRI_LOCK_NAME, TRI_LOCK_OWNER, TRI_LOCK_TOKEN and TRI_LOCK_FENCE_KEY in
 // its environment, releases the lock when it exits and exits with its status;
 // without one it holds the lock until SIGINT/SIGTERM, then releases it. If the
-// lease is lost while held (the process was stopped past its TTL, the cluster
-// was unreachable), it says so, stops the command (SIGTERM) and exits 1: the
-// lock may be someone else's now, and the fence refuses this holder's writes.
+// lease is lost while held (the process was stopped past its TTL, or no
+// keep-alive was answered for a whole TTL), it says so, stops the command (SIGTERM) and exits 1:
+// the lock may be someone else's now, and the fence refuses this holder's writes.
 //
 // Exit status: 0 ok (or the command's status), 1 a request error, the lock not
 // acquired within --wait, or the lock lost; 2 usage.
@@ -80,33 +80,51 @@ std::string RenderAcquired(OutputFormat format, const std::string& name, const s
 // Holding the lock: the lease's keep-alives, the command, the signals.
 class Holder {
  public:
-  Holder(const EtcdFlags& flags, std::int64_t lease) : flags_(flags), lease_(lease) {}
+  Holder(const EtcdFlags& flags, std::int64_t lease, std::int64_t ttl_s)
+      : flags_(flags), lease_(lease), ttl_s_(ttl_s) {}
 
-  // Keeps the lease alive (a third of its TTL apart) until Stop or its loss.
+  // Keeps the lease alive (a third of its TTL apart) until Stop or its loss:
+  // an answer of TTL 0 (the lease is gone), or no answer for a whole TTL (a
+  // failed keep-alive is retried every kRetry meanwhile: a leader change is
+  // not a loss).
   void KeepAlive() {
-    auto client = client::LeaseClient::Connect(ClientOptionsOrExit(flags_));
+    constexpr auto kRetry = std::chrono::milliseconds(250);
+    const auto ttl = std::chrono::seconds(ttl_s_);
+    auto last_ok = std::chrono::steady_clock::now();
+    std::unique_ptr<client::LeaseClient> client;
     std::unique_lock lock(mu_);
     while (!stop_) {
       lock.unlock();
-      std::int64_t ttl = 0;
-      Status status = Status::Ok();
-      if (client.ok()) {
-        auto resp = (*client)->KeepAliveOnce(lease_);
-        if (resp.ok()) ttl = resp->ttl();
-        status = resp.status();
-      } else {
-        status = client.status();
+      Result<etcdserverpb::LeaseKeepAliveResponse> resp = Unavailable("not connected");
+      if (client == nullptr) {
+        auto connected = client::LeaseClient::Connect(ClientOptionsOrExit(flags_));
+        if (connected.ok()) {
+          client = std::move(*connected);
+        } else {
+          resp = connected.status();
+        }
       }
+      if (client != nullptr) resp = client->KeepAliveOnce(lease_);
       lock.lock();
       if (stop_) break;
-      if (ttl <= 0) {
-        lost_ = status.ok() ? "its lease expired" : status.message();
-        stop_ = true;
-        cv_.notify_all();
+      if (resp.ok() && resp->ttl() <= 0) {
+        lost_ = "its lease expired";
         break;
       }
-      cv_.wait_for(lock, std::chrono::milliseconds(ttl * 1000 / 3), [&] { return stop_; });
+      if (resp.ok()) {
+        last_ok = std::chrono::steady_clock::now();
+        cv_.wait_for(lock, std::chrono::milliseconds(resp->ttl() * 1000 / 3),
+                     [&] { return stop_; });
+        continue;
+      }
+      if (std::chrono::steady_clock::now() - last_ok >= ttl) {
+        lost_ = "no keep-alive answered for its TTL: " + resp.status().message();
+        break;
+      }
+      cv_.wait_for(lock, kRetry, [&] { return stop_; });
     }
+    stop_ = true;
+    cv_.notify_all();
   }
 
   void Stop() {
@@ -126,6 +144,7 @@ class Holder {
  private:
   const EtcdFlags& flags_;
   const std::int64_t lease_;
+  const std::int64_t ttl_s_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -191,7 +210,7 @@ void RunAcquire(const AcquireState& s) {
   }
   std::cout << RenderAcquired(format, s.name, owner, *acquired) << std::flush;
 
-  Holder holder(s.etcd, acquired->lease());
+  Holder holder(s.etcd, acquired->lease(), s.ttl);
   std::thread keep_alive([&holder] { holder.KeepAlive(); });
   pid_t child = 0;
   int child_status = 0;
