@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from test_tls import certs, client_flags, tls_cluster  # noqa: F401 (certs: a fixture)
+
 pytestmark = pytest.mark.tri_only
 
 
@@ -290,3 +292,29 @@ def test_barrier_cli_cascades_a_cancel_and_removes(make_cluster):
     assert "removed s1" in removed.stdout
     missing = tri(cluster, "barrier", "status", "s1", check=1)
     assert "not found" in missing.stderr
+
+
+def test_lock_and_barrier_cli_over_tls_with_a_client_certificate(make_cluster, certs):  # noqa: F811
+    cluster = tls_cluster(make_cluster, certs, 1)
+    endpoint = "https://" + cluster["m1"].endpoint
+
+    def run(*args, command_args=()):
+        command = [cluster.server.tri_binary] + list(args) + [
+            "--endpoints", endpoint] + client_flags(certs)
+        if command_args:
+            command += ["--"] + list(command_args)
+        return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+    held = run("lock", "acquire", "tls-lock", "--owner", "t", command_args=["true"])
+    assert held.returncode == 0, held.stderr
+    assert "fence_key: __trinity/locks/tls-lock" in held.stdout
+    created = run("barrier", "create", "tls-barrier", "--participants", "1")
+    assert created.returncode == 0, created.stderr
+    arrived = run("barrier", "arrive", "tls-barrier", "p")
+    assert arrived.returncode == 0, arrived.stderr
+    assert "released" in arrived.stdout
+    # Without a client certificate the member refuses the connection.
+    refused = subprocess.run(
+        [cluster.server.tri_binary, "lock", "list", "--endpoints", endpoint,
+         "--cacert", certs("ca.crt")], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
