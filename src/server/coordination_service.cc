@@ -1,6 +1,7 @@
 #include "server/coordination_service.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "base/assert.h"
@@ -139,22 +140,31 @@ void NodeCoordination::CancelWait(NodeCore& core, std::shared_ptr<Acquiring> cal
             const rsm::LockTable& table = core_->state_machine().locks();
             const rsm::LockEntry* entry = table.Find(call->request.name);
             const bool holds = entry != nullptr && entry->holder.owner == call->request.owner;
+            std::optional<LockAcquireOutcome> won;
             if (applied->result.ok() && applied->lock.has_value() &&
                 applied->lock->outcome == rsm::LockReply::Outcome::kHeld) {
               // The grant won the race: the caller holds the lock.
-              return Finish(*core_, call, Status::Ok(),
-                            {.acquired = true,
-                             .token = applied->lock->token,
-                             .hold_count = applied->lock->hold_count,
-                             .lease = call->request.lease});
-            }
-            if (!applied->result.ok() && holds) {
+              won = LockAcquireOutcome{.acquired = true,
+                                       .token = applied->lock->token,
+                                       .hold_count = applied->lock->hold_count,
+                                       .lease = call->request.lease};
+            } else if (!applied->result.ok() && holds) {
               // Not queued any more because the lock was granted meanwhile.
-              return Finish(*core_, call, Status::Ok(),
-                            {.acquired = true,
-                             .token = entry->holder.token,
-                             .hold_count = entry->holder.hold_count,
-                             .lease = call->request.lease});
+              won = LockAcquireOutcome{.acquired = true,
+                                       .token = entry->holder.token,
+                                       .hold_count = entry->holder.hold_count,
+                                       .lease = call->request.lease};
+            }
+            if (won.has_value() && !call->cancelled)
+              return Finish(*core_, call, Status::Ok(), *won);
+            if (won.has_value() && !call->granted_lease) {
+              // Nobody is there to learn it holds the lock: give it back (a
+              // lease this call granted is revoked by Finish, which ends the
+              // hold as well).
+              const LockAcquireRequest& r = call->request;
+              Propose(*core_, rsm::CommandKind::kLock,
+                      rsm::EncodeLockCommand(rsm::LockReleaseCommand{r.name, r.owner}),
+                      [](Status, const rsm::Applied*) {});
             }
             Finish(*core_, call, if_cancelled,
                    {.acquired = false, .lease = call->request.lease, .position = call->position});
