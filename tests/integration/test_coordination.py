@@ -276,6 +276,25 @@ def test_barrier_cli_timed_out_exits_3_with_the_absent_list(make_cluster):
     assert "timed_out" in result.stdout
 
 
+def test_a_new_leaders_timer_times_out_a_barrier_after_the_old_leader_dies(make_cluster):
+    cluster = make_cluster(3)
+    leader = cluster[cluster.leader()]
+    follower = next(m for m in cluster.running_members() if m is not leader)
+    tri(cluster, "barrier", "create", "ft", "--names", "a,b", "--timeout", "3s", check=0)
+    arrival = _arrive(cluster, "ft", "a", member=follower)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status = json.loads(tri(cluster, "barrier", "status", "ft", "-w", "json", check=0).stdout)
+        if status.get("arrivals"):
+            break
+        time.sleep(0.05)
+    leader.kill()
+    out, err = arrival.communicate(timeout=60)
+    assert arrival.returncode == 3, err
+    assert "absent: b" in err
+    assert out.strip().splitlines()[-1].startswith("ft timed_out")
+
+
 def test_barrier_cli_cascades_a_cancel_and_removes(make_cluster):
     cluster = make_cluster(3)
     tri(cluster, "barrier", "create", "s1", "--participants", "1", check=0)
