@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client/coordination_client.h"
+#include "client/failover.h"
 #include "client/etcd_client.h"
 #include "rsm/barrier_codec.h"
 #include "rsm/barrier_table.h"
