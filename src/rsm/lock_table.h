@@ -51,6 +51,13 @@ struct LockOptions {
   std::uint32_t max_owner_bytes = 256;
   // Re-entrant acquires of one holder not yet released.
   std::uint32_t max_hold_count = 1'000'000;
+  // Deliberate bugs for the simulator to catch (docs/simulation-coordination.md);
+  // never set outside tests.
+  struct TestingBugs {
+    // A freed lock passes to the last waiter in its queue instead of the first.
+    bool grant_to_last_waiter = false;
+  };
+  TestingBugs testing_bugs;
 };
 
 struct LockHolder {
