@@ -202,8 +202,10 @@ void LockTable::PassOn(std::map<std::string, LockEntry, std::less<>>::iterator i
     lock.waiters.pop_front();
   }
   TRI_ASSERT(next.owner != lock.holder.owner);
+  const std::uint64_t fenced =
+      options_.testing_bugs.stale_fence_on_handover ? lock.holder.token : index;
   lock.holder = LockHolder{std::move(next.owner), index, 1, next.lease};
-  fence_writes.push_back(PutToken(it->first, index));
+  fence_writes.push_back(PutToken(it->first, fenced));
 }
 
 std::vector<ReservedWrite> LockTable::OnLeasesRevoked(const std::vector<std::int64_t>& leases,

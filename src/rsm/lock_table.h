@@ -56,6 +56,9 @@ struct LockOptions {
   struct TestingBugs {
     // A freed lock passes to the last waiter in its queue instead of the first.
     bool grant_to_last_waiter = false;
+    // A lock passed to a waiter keeps the previous holder's token in its
+    // fence key, so the old holder's fenced writes still succeed.
+    bool stale_fence_on_handover = false;
   };
   TestingBugs testing_bugs;
 };

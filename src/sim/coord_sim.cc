@@ -39,6 +39,7 @@ rsm::LeaseOptions MakeLeaseOptions(const CoordSimOptions& o) {
 rsm::CoordinationOptions MakeCoordinationOptions(const CoordSimOptions& o) {
   rsm::CoordinationOptions c;
   c.locks.testing_bugs.grant_to_last_waiter = o.bug == CoordInjectedBug::kGrantToLastWaiter;
+  c.locks.testing_bugs.stale_fence_on_handover = o.bug == CoordInjectedBug::kStaleFenceOnHandover;
   return c;
 }
 
@@ -336,9 +337,11 @@ Result<CoordInjectedBug> ParseCoordInjectedBug(std::string_view name) {
   if (name == "none") return CoordInjectedBug::kNone;
   if (name == "ignore-keep-alives") return CoordInjectedBug::kIgnoreKeepAlives;
   if (name == "grant-to-last-waiter") return CoordInjectedBug::kGrantToLastWaiter;
-  return InvalidArgument(fmt::format(
-      "--inject-bug: unknown bug '{}' (want ignore-keep-alives, grant-to-last-waiter or none)",
-      name));
+  if (name == "stale-fence-on-handover") return CoordInjectedBug::kStaleFenceOnHandover;
+  return InvalidArgument(
+      fmt::format("--inject-bug: unknown bug '{}' (want ignore-keep-alives, grant-to-last-waiter, "
+                  "stale-fence-on-handover or none)",
+                  name));
 }
 
 std::string_view CoordInjectedBugName(CoordInjectedBug bug) {
@@ -349,6 +352,8 @@ std::string_view CoordInjectedBugName(CoordInjectedBug bug) {
       return "ignore-keep-alives";
     case CoordInjectedBug::kGrantToLastWaiter:
       return "grant-to-last-waiter";
+    case CoordInjectedBug::kStaleFenceOnHandover:
+      return "stale-fence-on-handover";
   }
   return "unknown";
 }
@@ -405,10 +410,19 @@ CoordSimResult RunCoordSim(const CoordSimOptions& options) {
     step();
   }
 
-  // Phase 2: every fault and every client stops; the cluster must settle with
-  // the observer at the leader's applied index.
+  // Phase 2: the faults stop and the clients go on (leases expire now that
+  // leaders stop changing, paused holders come back to a lock that passed on).
+  if (!failed()) nemesis.StopAll(now);
+  const SimTimeUs quiet_until = now + static_cast<SimTimeUs>(options.quiet_ms) * 1000;
+  while (!failed() && now < quiet_until) {
+    nemesis.RestartDue(now);
+    clients.Tick(now);
+    step();
+  }
+
+  // Phase 3: the clients stop too; the cluster must settle with every replica
+  // and the observer at one index.
   if (!failed()) {
-    nemesis.StopAll(now);
     clients.Stop();
     const SimTimeUs stopped_at = now;
     const SimTimeUs bound_us = static_cast<SimTimeUs>(options.settle_bound_ms) * 1000;
@@ -482,8 +496,10 @@ std::string FormatCoordSimResult(const CoordSimOptions& o, const CoordSimResult&
                               ? std::string()
                               : fmt::format(" --inject-bug {}", CoordInjectedBugName(o.bug));
   const std::string args = fmt::format(
-      "--seed {} --nodes {} --clients {} --locks {} --barriers {} --duration-ms {} --faults {}{}",
-      o.seed, o.nodes, o.clients, o.locks, o.barriers, o.duration_ms, o.faults.ToString(), bug);
+      "--seed {} --nodes {} --clients {} --locks {} --barriers {} --duration-ms {} --quiet-ms {} "
+      "--faults {}{}",
+      o.seed, o.nodes, o.clients, o.locks, o.barriers, o.duration_ms, o.quiet_ms,
+      o.faults.ToString(), bug);
   const std::string stats = fmt::format(
       "sim {:.2f}s, entries {}, term {}; leases granted {}, keep-alives {}, expired {}, revoked "
       "{}; lock grants {} (handed over {}), fenced writes {} (refused {}); barriers released {}, "

@@ -19,7 +19,10 @@
 // (StateMachine::TakeEvents) and, after the node restarts, resumes from the
 // store's history (MvccStore::Events) after the last revision it received.
 // The nemesis (node_nemesis.h) partitions, crashes, fails disks and drifts
-// clocks; then every fault stops and the cluster settles.
+// clocks; then every fault stops while the clients go on for a while (leases
+// expire once leaders stop changing: every new leader's Promote gives every
+// lease its full TTL again), and at last the clients stop and the cluster
+// settles.
 //
 // Checked (coord_checkers.h) on the committed log, read in order from the
 // nodes' logs and applied to a reference state machine: one holder per lock
@@ -44,6 +47,8 @@ enum class CoordInjectedBug : std::uint8_t {
   kIgnoreKeepAlives,
   // rsm::LockOptions::TestingBugs::grant_to_last_waiter.
   kGrantToLastWaiter,
+  // rsm::LockOptions::TestingBugs::stale_fence_on_handover.
+  kStaleFenceOnHandover,
 };
 Result<CoordInjectedBug> ParseCoordInjectedBug(std::string_view name);
 std::string_view CoordInjectedBugName(CoordInjectedBug bug);
@@ -51,11 +56,13 @@ std::string_view CoordInjectedBugName(CoordInjectedBug bug);
 struct CoordSimOptions {
   std::uint64_t seed = 1;
   int nodes = 3;
-  std::uint32_t clients = 6;   // lease and lock clients
-  std::uint32_t locks = 2;     // lock names they compete for
+  std::uint32_t clients = 8;   // lease and lock clients
+  std::uint32_t locks = 3;     // lock names they compete for
   std::uint32_t barriers = 6;  // barriers created over the run
   // Simulated time with faults and client work.
-  std::uint64_t duration_ms = 8'000;
+  std::uint64_t duration_ms = 12'000;
+  // Then simulated time of client work without faults.
+  std::uint64_t quiet_ms = 6'000;
   NodeFaultSet faults;
   CoordInjectedBug bug = CoordInjectedBug::kNone;
   // Simulated time allowed after the faults stop for the cluster to settle.

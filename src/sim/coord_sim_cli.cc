@@ -27,12 +27,15 @@ CLI::App* AddCoordSimCommand(CLI::App& app, CoordSimCommandLine* args) {
       ->check(CLI::Range(0u, 60u));
   cmd->add_option("--duration-ms", o.duration_ms, "simulated ms of client work under faults")
       ->check(CLI::Range(std::uint64_t{100}, std::uint64_t{3'600'000}));
+  cmd->add_option("--quiet-ms", o.quiet_ms, "then simulated ms of client work without faults")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{3'600'000}));
   cmd->add_option("--faults", args->faults_text,
                   "loss,dup,reorder,partition,crash,disk,drift | all | none");
   cmd->add_option("--inject-bug", args->bug_text,
                   "a deliberate bug: ignore-keep-alives (the lease table does not extend a "
                   "lease on keep-alive) | grant-to-last-waiter (a freed lock passes to its last "
-                  "waiter) | none");
+                  "waiter) | stale-fence-on-handover (a lock passed to a waiter keeps the old "
+                  "holder's token in its fence key) | none");
   cmd->add_option("--expect-violation", args->expect_violation,
                   "succeed iff some seed fails with this rule (a comma-separated list accepts "
                   "any of them); stops at the first such seed");

@@ -20,6 +20,8 @@ constexpr SimTimeUs kRetryMaxUs = 300 * kMs;
 // Share of leases whose keep-alives stop at some point.
 constexpr double kStopKeepAliveProbability = 0.25;
 constexpr double kArriveProbability = 0.85;
+// Chance that a client holding a lock pauses before a fenced write.
+constexpr double kPauseProbability = 0.05;
 
 // Errors no request of the workload can earn (the others are the cluster's
 // answers to races the clients run into: a lease gone, a barrier ended).
@@ -53,6 +55,9 @@ struct CoordClients::LockClient {
   int writes_left = 0;
   std::uint64_t writes = 0;
   SimTimeUs wait_deadline_us = 0;
+  // A process pause (a long GC, a stopped VM): nothing at all, keep-alives
+  // included, until then; the client then writes with the token it had.
+  SimTimeUs paused_until_us = 0;
 };
 
 struct CoordClients::BarrierPlan {
@@ -166,6 +171,7 @@ void CoordClients::EndLease(LockClient& c) {
 
 void CoordClients::TickLockClient(LockClient& c) {
   using LockState = LockClient::LockState;
+  if (now_us_ < c.paused_until_us) return;
   // Keep-alives, beside the client's other request.
   if (c.lease != 0 && !c.keep_alive_in_flight && now_us_ >= c.next_keep_alive_us &&
       now_us_ < c.keep_alive_stop_us) {
@@ -288,6 +294,13 @@ void CoordClients::TickLockClient(LockClient& c) {
       return;
     }
     case LockState::kHolding: {
+      if (c.writes_left > 0 && rng_->Bernoulli(kPauseProbability)) {
+        // Paused past its lease's TTL: the lock may pass on meanwhile, and the
+        // write after the pause must be refused by the fence.
+        c.paused_until_us = After(c.ttl_s * 1000 * kMs, 2 * c.ttl_s * 1000 * kMs);
+        c.next_action_us = c.paused_until_us;
+        return;
+      }
       if (c.writes_left > 0) {
         rsm::Compare fence;
         fence.target = rsm::Compare::VALUE;

@@ -9,8 +9,11 @@
 // the lease; when granted (or, while queued, when a replica shows them as the
 // holder) write the fenced resource key "fenced/<lock>" 1..3 times through a
 // Txn whose compare is value(LockFenceKey(lock)) == "<token>", then release; a
-// wait that lasts too long is cancelled. A request whose outcome is unknown
-// (timeout, member down) ends the client's lease (revoke, or let it expire), so
+// wait that lasts too long is cancelled. Before a fenced write a holder may
+// pause (no requests, no keep-alives) for one to two TTLs, as a process in a
+// long GC pause does, and then write with the token it had: its lease has
+// likely expired and the lock passed on, so the fence must refuse the write. A request whose
+// outcome is unknown (timeout, member down) ends the client's lease (revoke, or let it expire), so
 // no hold or wait of an unknown state outlives it.
 //
 // Barrier clients: barriers "barrier-<i>" created at random times with 2..5

@@ -369,9 +369,18 @@ TEST(CoordSimTest, ALockTableGrantingTheLastWaiterIsCaught) {
   EXPECT_EQ(FirstViolatedRule(o), kRuleFifo);
 }
 
+TEST(CoordSimTest, AFenceKeepingTheOldTokenIsSeenByTheFencedResource) {
+  CoordSimOptions o = AllFaults(1, 3);
+  o.faults.crash = false;  // a restart's mirror check would see it first
+  o.faults.disk = false;
+  o.bug = CoordInjectedBug::kStaleFenceOnHandover;
+  EXPECT_EQ(FirstViolatedRule(o), kRuleOneHolder);
+}
+
 TEST(CoordSimTest, BugNamesParseBothWays) {
-  for (CoordInjectedBug bug : {CoordInjectedBug::kNone, CoordInjectedBug::kIgnoreKeepAlives,
-                               CoordInjectedBug::kGrantToLastWaiter}) {
+  for (CoordInjectedBug bug :
+       {CoordInjectedBug::kNone, CoordInjectedBug::kIgnoreKeepAlives,
+        CoordInjectedBug::kGrantToLastWaiter, CoordInjectedBug::kStaleFenceOnHandover}) {
     auto parsed = ParseCoordInjectedBug(CoordInjectedBugName(bug));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, bug);
