@@ -41,11 +41,12 @@ inline constexpr std::string_view kRuleOneHolder = "never two lock holders at on
 inline constexpr std::string_view kRuleTokensIncrease = "fencing tokens strictly increase";
 inline constexpr std::string_view kRuleFifo = "locks pass to waiters in FIFO order";
 inline constexpr std::string_view kRuleLeaseExpiry = "no lease expires while kept alive";
-inline constexpr std::string_view kRuleBarrierRelease = "a barrier releases once, at its threshold";
+inline constexpr std::string_view kRuleBarrierRelease =
+    "a barrier releases once and at its threshold";
 // Replica state hashes equal at equal applied indexes, and equal to the
 // reference's at the end (the name saga_checkers.h uses too).
 inline constexpr std::string_view kRuleReplicaStates = "replicas agree";
-inline constexpr std::string_view kRuleWatchOrder = "watchers see every revision once, in order";
+inline constexpr std::string_view kRuleWatchOrder = "watchers see every revision once and in order";
 
 struct CoordViolation {
   std::string rule;

@@ -208,7 +208,9 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
     // As the node's watch hub does: an overflow, or a snapshot that replaced
     // the state (its restore epoch moved), may have lost live events.
     const std::uint64_t epoch = core.state_machine().restore_epoch();
-    if (taken.dropped || epoch != n.watcher_epoch) n.watcher_resuming = true;
+    const bool replaced =
+        epoch != n.watcher_epoch && options_.bug != CoordInjectedBug::kWatcherIgnoresRestoreEpoch;
+    if (taken.dropped || replaced) n.watcher_resuming = true;
     n.watcher_epoch = epoch;
     const rsm::MvccStore& store = core.state_machine().store();
     if (n.watcher_resuming) {
@@ -338,9 +340,12 @@ Result<CoordInjectedBug> ParseCoordInjectedBug(std::string_view name) {
   if (name == "ignore-keep-alives") return CoordInjectedBug::kIgnoreKeepAlives;
   if (name == "grant-to-last-waiter") return CoordInjectedBug::kGrantToLastWaiter;
   if (name == "stale-fence-on-handover") return CoordInjectedBug::kStaleFenceOnHandover;
+  if (name == "watcher-ignores-restore-epoch") {
+    return CoordInjectedBug::kWatcherIgnoresRestoreEpoch;
+  }
   return InvalidArgument(
       fmt::format("--inject-bug: unknown bug '{}' (want ignore-keep-alives, grant-to-last-waiter, "
-                  "stale-fence-on-handover or none)",
+                  "stale-fence-on-handover, watcher-ignores-restore-epoch or none)",
                   name));
 }
 
@@ -354,6 +359,8 @@ std::string_view CoordInjectedBugName(CoordInjectedBug bug) {
       return "grant-to-last-waiter";
     case CoordInjectedBug::kStaleFenceOnHandover:
       return "stale-fence-on-handover";
+    case CoordInjectedBug::kWatcherIgnoresRestoreEpoch:
+      return "watcher-ignores-restore-epoch";
   }
   return "unknown";
 }

@@ -49,6 +49,10 @@ enum class CoordInjectedBug : std::uint8_t {
   kGrantToLastWaiter,
   // rsm::LockOptions::TestingBugs::stale_fence_on_handover.
   kStaleFenceOnHandover,
+  // The watchers ignore StateMachine::restore_epoch (a snapshot that replaced
+  // the state goes unnoticed, as it did in the node's watch hub before the
+  // epoch continued across installs): they miss the revisions it covered.
+  kWatcherIgnoresRestoreEpoch,
 };
 Result<CoordInjectedBug> ParseCoordInjectedBug(std::string_view name);
 std::string_view CoordInjectedBugName(CoordInjectedBug bug);

@@ -35,7 +35,8 @@ CLI::App* AddCoordSimCommand(CLI::App& app, CoordSimCommandLine* args) {
                   "a deliberate bug: ignore-keep-alives (the lease table does not extend a "
                   "lease on keep-alive) | grant-to-last-waiter (a freed lock passes to its last "
                   "waiter) | stale-fence-on-handover (a lock passed to a waiter keeps the old "
-                  "holder's token in its fence key) | none");
+                  "holder's token in its fence key) | watcher-ignores-restore-epoch (the "
+                  "watchers miss a snapshot that replaced the state) | none");
   cmd->add_option("--expect-violation", args->expect_violation,
                   "succeed iff some seed fails with this rule (a comma-separated list accepts "
                   "any of them); stops at the first such seed");

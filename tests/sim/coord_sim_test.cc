@@ -377,6 +377,12 @@ TEST(CoordSimTest, AFenceKeepingTheOldTokenIsSeenByTheFencedResource) {
   EXPECT_EQ(FirstViolatedRule(o), kRuleOneHolder);
 }
 
+TEST(CoordSimTest, WatchersBlindToAReplacedStateAreCaught) {
+  CoordSimOptions o = AllFaults(1, 5);
+  o.bug = CoordInjectedBug::kWatcherIgnoresRestoreEpoch;
+  EXPECT_EQ(FirstViolatedRule(o), kRuleWatchOrder);
+}
+
 TEST(CoordSimTest, BugNamesParseBothWays) {
   for (CoordInjectedBug bug :
        {CoordInjectedBug::kNone, CoordInjectedBug::kIgnoreKeepAlives,
