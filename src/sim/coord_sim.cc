@@ -10,6 +10,7 @@
 #include "base/assert.h"
 #include "base/rng.h"
 #include "rsm/command.h"
+#include "server/barrier_timer.h"
 #include "server/lease_executor.h"
 #include "sim/coord_checkers.h"
 #include "sim/coord_workload.h"
@@ -27,8 +28,6 @@ constexpr SimTimeUs kStepUs = 1'000;
 constexpr std::uint64_t kCatchupEntries = std::uint64_t{1} << 30;
 // The observer keeps at most this many entries past its index from one read.
 constexpr std::uint64_t kMaxKeptEntries = 4096;
-// A leader whose barrier Expire did nothing waits this long before another.
-constexpr std::uint64_t kBarrierExpireRetryMs = 50;
 
 rsm::LeaseOptions MakeLeaseOptions(const CoordSimOptions& o) {
   rsm::LeaseOptions l;
@@ -73,8 +72,13 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
         server::LeaseExecutorOptions{}, n.proposer.get(), [this, id]() -> const rsm::LeaseTable& {
           return cluster_->core(id)->state_machine().leases();
         });
-    n.barrier_expire_in_flight = false;
-    n.barrier_expire_not_before_ms = 0;
+    n.barrier_timer = std::make_unique<server::BarrierTimer>(
+        [this, id](std::string payload, ExecutorDone done) {
+          ProposeFromExecutor(id, rsm::CommandKind::kBarrier, std::move(payload), std::move(done));
+        },
+        [this, id]() -> const rsm::BarrierTable& {
+          return cluster_->core(id)->state_machine().barriers();
+        });
     // A watcher reconnects: it resumes from history after what it received.
     n.watcher_resuming = true;
     checker_->WatcherStarts(WatcherName(id));
@@ -83,6 +87,7 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
     PerNode& n = nodes_[id];
     n.executor_pending.clear();  // the executor's callbacks die with it
     n.executor.reset();
+    n.barrier_timer.reset();
     n.proposer.reset();
     auto pending = std::move(n.client_pending);
     n.client_pending.clear();
@@ -94,19 +99,7 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
     PerNode& n = nodes_.at(id);
     const std::uint64_t before = proposals_;
     n.executor->Round(core.LeaderReady(), core.term(), local_ms);
-    if (core.LeaderReady() && !n.barrier_expire_in_flight &&
-        local_ms >= n.barrier_expire_not_before_ms &&
-        core.state_machine().barriers().NextDeadline() <= local_ms) {
-      n.barrier_expire_in_flight = true;
-      const server::RequestToken token = cluster_->NewToken();
-      n.executor_pending.emplace(token, [&n, local_ms](Status, const rsm::Applied*) {
-        n.barrier_expire_in_flight = false;
-        n.barrier_expire_not_before_ms = local_ms + kBarrierExpireRetryMs;
-      });
-      ++proposals_;
-      core.Propose(token, rsm::CommandKind::kBarrier,
-                   rsm::EncodeBarrierCommand(rsm::BarrierExpireCommand{}));
-    }
+    n.barrier_timer->Round(core.LeaderReady(), core.term(), local_ms);
     Watch(id, n, core);
     return proposals_ != before;
   }
@@ -125,11 +118,7 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
     auto it = nodes_.find(id);
     if (it == nodes_.end() || !it->second.executor) return UINT64_MAX;
     std::uint64_t wake = it->second.executor->next_wake_ms();
-    const server::NodeCore* core = cluster_->core(id);
-    if (core != nullptr && core->LeaderReady() && !it->second.barrier_expire_in_flight) {
-      wake = std::min(wake, std::max(core->state_machine().barriers().NextDeadline(),
-                                     it->second.barrier_expire_not_before_ms));
-    }
+    wake = std::min(wake, it->second.barrier_timer->next_wake_ms());
     return wake;
   }
 
@@ -169,7 +158,8 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
    public:
     Proposer(CoordDriver* driver, SimNodeId id) : driver_(driver), id_(id) {}
     void ProposeLease(std::string payload, ExecutorDone done) override {
-      driver_->ProposeFromExecutor(id_, std::move(payload), std::move(done));
+      driver_->ProposeFromExecutor(id_, rsm::CommandKind::kLease, std::move(payload),
+                                   std::move(done));
     }
 
    private:
@@ -180,8 +170,7 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
   struct PerNode {
     std::unique_ptr<Proposer> proposer;
     std::unique_ptr<server::LeaseExecutor> executor;
-    bool barrier_expire_in_flight = false;
-    std::uint64_t barrier_expire_not_before_ms = 0;
+    std::unique_ptr<server::BarrierTimer> barrier_timer;
     std::map<server::RequestToken, ExecutorDone> executor_pending;
     std::map<server::RequestToken, RequestDone> client_pending;
     // The watcher: the last revision it received; resuming after a restart
@@ -193,11 +182,13 @@ class CoordDriver final : public NodeClusterHooks, public CoordRequestSink {
 
   static std::string WatcherName(SimNodeId id) { return fmt::format("node-{}", id); }
 
-  void ProposeFromExecutor(SimNodeId id, std::string payload, ExecutorDone done) {
+  // A proposal of the leader's lease executor or barrier timer.
+  void ProposeFromExecutor(SimNodeId id, rsm::CommandKind kind, std::string payload,
+                           ExecutorDone done) {
     ++proposals_;
     const server::RequestToken token = cluster_->NewToken();
     nodes_.at(id).executor_pending.emplace(token, std::move(done));
-    cluster_->mutable_core(id)->Propose(token, rsm::CommandKind::kLease, std::move(payload));
+    cluster_->mutable_core(id)->Propose(token, kind, std::move(payload));
     cluster_->MarkDirty(id);
   }
 

@@ -5,8 +5,8 @@
 // cluster (node_cluster.h: server::NodeCore on the WAL over simulated disks,
 // the simulated network, drifting tick clocks and wall clocks with different
 // offsets) with, on every node, the leader's server::LeaseExecutor (promote,
-// expire) and the leader's barrier deadline timer (a BarrierExpireCommand once
-// its wall clock passes BarrierTable::NextDeadline), proposing through the node
+// expire) and the leader's server::BarrierTimer (a BarrierExpireCommand once
+// its clock passes BarrierTable::NextDeadline), proposing through the node
 // like the real ones; and clients that, through random members:
 // - grant leases, put keys under them, keep them alive at random intervals
 //   (some stop keeping alive and let them expire), revoke some;
