@@ -1,0 +1,206 @@
+"""etcd's client-side lock and election recipes (docs/coordination.md,
+"Elections"): the same `etcdctl lock` / `etcdctl elect` sequences against a
+real 3-member etcd 3.4 (the reference) and a 3-member cluster of the server
+under test, outputs compared up to lease ids (the lock and leader keys are
+NAME/<lease id in hex>); and python3-etcd3's lock() against the server under
+test. The recipes use Txn with create-revision compares, Range with
+max_create_revision, sort and limit, Watch from a revision, LeaseGrant and
+keep-alives.
+"""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import etcd3
+import pytest
+
+# How long a step waits for a line it expects; a line that must NOT come is
+# awaited for QUIET_S (a blocked locker must stay blocked that long).
+LINE_TIMEOUT_S = 15.0
+QUIET_S = 1.5
+_LEASE_KEY = re.compile(r"^([^/\n]+)/([0-9a-f]{1,16})$", re.M)
+
+
+class Etcdctl:
+    """A long-running etcdctl (lock/elect): its stdout lines arrive in a queue."""
+
+    def __init__(self, cluster, *args):
+        command = ["etcdctl", "--endpoints",
+                   ",".join(m.endpoint for m in cluster.running_members())] + list(args)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, ETCDCTL_API="3"), start_new_session=True)
+        self.lines = queue.Queue()
+        self.stderr = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines.put),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.process.stderr, self.stderr.append),
+                         daemon=True).start()
+
+    @staticmethod
+    def _pump(stream, sink):
+        for line in stream:
+            sink(line.rstrip("\n"))
+
+    def line(self, timeout_s=LINE_TIMEOUT_S):
+        try:
+            return self.lines.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    def quiet(self):
+        """True when no line comes within QUIET_S."""
+        return self.line(QUIET_S) is None
+
+    def signal(self, signum):
+        os.killpg(self.process.pid, signum)
+
+    def wait(self, timeout_s=LINE_TIMEOUT_S):
+        return self.process.wait(timeout=timeout_s)
+
+    def close(self):
+        if self.process.poll() is None:
+            self.signal(signal.SIGKILL)
+            self.process.wait()
+
+
+def lease_of(key_line):
+    match = _LEASE_KEY.match(key_line or "")
+    assert match, "not a NAME/<lease> key: %r" % key_line
+    return match.group(2)
+
+
+def normalize_keys(text):
+    return _LEASE_KEY.sub(lambda m: "%s/<lease>" % m.group(1), text or "<none>")
+
+
+def run_scenario(cluster):
+    """Runs the lock and election steps; returns what each printed, normalized."""
+    out = []
+    started = []
+
+    def start(*args):
+        process = Etcdctl(cluster, *args)
+        started.append(process)
+        return process
+
+    try:
+        # lock -- cmd: runs the command holding the lock and passes its output.
+        result = cluster.etcdctl("lock", "job", "--", "sh", "-c", "echo holding $ETCD_LOCK_KEY")
+        out.append(("lock -- cmd", result.returncode, normalize_keys(result.stdout)))
+
+        # Two lockers: the second waits until the first exits (SIGINT unlocks).
+        first = start("lock", "--ttl=5", "db")
+        out.append(("first locker", normalize_keys(first.line())))
+        second = start("lock", "--ttl=5", "db")
+        out.append(("second blocked", second.quiet()))
+        first.signal(signal.SIGINT)
+        out.append(("first exits", first.wait()))
+        out.append(("second acquires", normalize_keys(second.line())))
+
+        # A killed holder: the lock passes on when its lease ends (revoked here
+        # rather than waiting for the TTL).
+        third = start("lock", "--ttl=30", "db")
+        out.append(("third blocked", third.quiet()))
+        second.signal(signal.SIGKILL)
+        second.wait()
+        holders = cluster.etcdctl("get", "db/", "--prefix", "--keys-only", "--sort-by=CREATE",
+                                  "--order=ASCEND").stdout.split()
+        second_key = holders[0]
+        out.append(("keys while third waits", len(holders)))
+        cluster.etcdctl("lease", "revoke", lease_of(second_key))
+        out.append(("third acquires", normalize_keys(third.line())))
+        third.signal(signal.SIGINT)
+        third.wait()
+
+        # Elections: an observer, a leader, a second candidate that takes over
+        # when the first is killed and its lease ends; then a proclaim-free
+        # resign (SIGINT) hands over to nobody.
+        observer = start("elect", "-l", "chief")
+        out.append(("observer before any leader", observer.quiet()))
+        one = start("elect", "chief", "one")
+        out.append(("one leads", normalize_keys(one.line()), one.line()))
+        out.append(("observer sees one", normalize_keys(observer.line()), observer.line()))
+        two = start("elect", "chief", "two")
+        out.append(("two waits", two.quiet()))
+        peek = start("elect", "-l", "chief")
+        leader_key = (normalize_keys(peek.line()), peek.line())
+        peek.close()
+        one.signal(signal.SIGKILL)
+        one.wait()
+        keys = cluster.etcdctl("get", "chief/", "--prefix", "--keys-only", "--sort-by=CREATE",
+                               "--order=ASCEND").stdout.split()
+        one_key = keys[0]
+        cluster.etcdctl("lease", "revoke", lease_of(one_key))
+        out.append(("two leads", normalize_keys(two.line()), two.line()))
+        out.append(("observer sees two", normalize_keys(observer.line()), observer.line()))
+        two.signal(signal.SIGINT)
+        out.append(("two exits", two.wait()))
+        out.append(("observer sees nothing more", observer.quiet()))
+        out.append(("leader while one led", leader_key))
+        late = start("elect", "-l", "chief")
+        out.append(("late observer with no leader", late.quiet()))
+        three = start("elect", "chief", "three")
+        out.append(("three leads", normalize_keys(three.line()), three.line()))
+        out.append(("late observer sees three", normalize_keys(late.line()), late.line()))
+        out.append(("first observer sees three", normalize_keys(observer.line()),
+                    observer.line()))
+        three.signal(signal.SIGINT)
+        three.wait()
+        out.append(("stderr of the candidates", [p.stderr for p in (one, two, three)]))
+    finally:
+        for process in started:
+            process.close()
+    return out
+
+
+@pytest.fixture
+def pair(make_cluster, etcd_server):
+    return make_cluster(3, kind=etcd_server), make_cluster(3)
+
+
+def test_etcdctl_lock_and_elect_match_etcd(pair):
+    reference, subject = pair
+    expected = run_scenario(reference)
+    actual = run_scenario(subject)
+    assert len(expected) == len(actual)
+    for want, got in zip(expected, actual):
+        assert got == want, "step %s differs:\n--- etcd: %r\n--- server under test: %r" % (
+            want[0], want, got)
+
+
+def test_python_etcd3_lock_is_held_by_one_client_until_released_or_expired(make_cluster):
+    """python3-etcd3's lock(): a put-if-absent txn under a lease. (Its blocking
+    retry path fails inside the client with the installed tenacity, whatever the
+    server, so a rival only tries while the lock is free.)"""
+    cluster = make_cluster(3)
+    client = etcd3.client(host="127.0.0.1", port=cluster["m1"].client_port, timeout=5)
+    other = etcd3.client(host="127.0.0.1", port=cluster["m2"].client_port, timeout=5)
+    try:
+        lock = client.lock("py", ttl=10)
+        assert lock.acquire(timeout=5)
+        assert lock.is_acquired()
+        rival = other.lock("py", ttl=10)
+        assert not rival.is_acquired()
+        assert lock.release()
+        assert not lock.is_acquired()
+        assert rival.acquire(timeout=5)
+        assert rival.is_acquired()
+        assert rival.release()
+        # A holder that stops refreshing loses the lock when its lease expires.
+        short = client.lock("py", ttl=2)
+        assert short.acquire(timeout=5)
+        deadline = time.time() + 10
+        while short.is_acquired() and time.time() < deadline:
+            time.sleep(0.2)
+        assert not short.is_acquired()
+        with other.lock("py", ttl=10) as held:
+            assert held.is_acquired()
+    finally:
+        client.close()
+        other.close()
