@@ -17,6 +17,7 @@
 #include "net/peer_transport.h"
 #include "rsm/kv_codec.h"
 #include "server/auto_compactor.h"
+#include "server/election_services.h"
 #include "server/etcd_services.h"
 #include "server/http_endpoints.h"
 #include "server/identity.h"
@@ -85,7 +86,8 @@ class Node::Impl {
   std::unique_ptr<AutoCompactor> compactor;       // loop thread only
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<NodeLeases> leases;
-  std::unique_ptr<LeaseGrpcService> lease_service;  // outlives grpc_server
+  std::unique_ptr<LeaseGrpcService> lease_service;      // outlives grpc_server
+  std::unique_ptr<ElectionServices> election_services;  // v3lock, v3election: outlive grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
   std::unique_ptr<SagaHttpServer> saga_http;  // saga API over HTTP; stopped before `sagas` goes
@@ -313,10 +315,13 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.saga_service->Register(builder);
   impl.lease_service = std::make_unique<LeaseGrpcService>(*self, *impl.leases);
   impl.lease_service->Register(builder);
+  impl.election_services = std::make_unique<ElectionServices>();
+  impl.election_services->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
     return Unavailable(
         fmt::format("--listen-client-urls: cannot listen on {}", raw.listen_client_urls));
+  impl.election_services->Attach(*impl.grpc_server);
   node->client_port_ = static_cast<std::uint16_t>(bound_port);
 
   if (!config.listen_metrics_urls.empty()) {

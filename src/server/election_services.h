@@ -1,0 +1,71 @@
+#pragma once
+
+// etcd v3.4's server-side lock and election services, v3lockpb.Lock (Lock,
+// Unlock) and v3electionpb.Election (Campaign, Proclaim, Leader, Observe,
+// Resign), on a node (docs/coordination.md "Elections", docs/api.md).
+//
+// As etcd does, they run the client recipes (client/concurrency.h) against the
+// node's own KV, Watch and Lease services. The node's gRPC server reaches
+// itself over an in-process channel (grpc::Server::InProcessChannel): the
+// recipes see exactly what a remote client sees (writes forwarded to the
+// leader, linearizable reads, watches from a revision), with no TLS or client
+// port to configure and no network hop. Each call of a recipe is a child of
+// the service call (grpc::ClientContext::FromServerContext), so a client that
+// cancels or goes away cancels its waits, and its deadline bounds them.
+//
+// Synchronous handlers: a Lock or Campaign that waits holds one gRPC thread of
+// the node while it waits (as a goroutine in etcd).
+//
+// Errors, as etcd 3.4 answers them (checked against it): code UNKNOWN with the
+// message for every error of the recipes (ErrElectionNotLeader "election: not
+// leader", ErrElectionNoLeader "election: no leader", a missing leader
+// `"leader" field must be provided`) and of the services under them (a Lock
+// with a lease that does not exist: "etcdserver: requested lease not found"),
+// since etcd's in-process client hands those on as plain errors; a cancelled
+// or expired call keeps CANCELLED / DEADLINE_EXCEEDED.
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <mutex>
+
+#include "client/concurrency.h"
+
+namespace grpc {
+class ServerBuilder;
+}
+
+namespace tri::server {
+
+// The channel the services use to reach the node; set once the gRPC server
+// is built (calls before that are answered UNAVAILABLE).
+class SelfChannel {
+ public:
+  void Set(std::shared_ptr<grpc::Channel> channel);
+  std::shared_ptr<grpc::Channel> Get() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+class ElectionServices {
+ public:
+  ElectionServices();
+  ~ElectionServices();
+  // Registers v3lockpb.Lock and v3electionpb.Election; this object must
+  // outlive the server.
+  void Register(grpc::ServerBuilder& builder);
+  // Points the services at `server` (the one Register was given to), once built.
+  void Attach(grpc::Server& server);
+
+  class LockImpl;
+  class ElectionImpl;
+
+ private:
+  SelfChannel self_;
+  std::unique_ptr<LockImpl> lock_;
+  std::unique_ptr<ElectionImpl> election_;
+};
+
+}  // namespace tri::server
