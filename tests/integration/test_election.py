@@ -204,3 +204,86 @@ def test_python_etcd3_lock_is_held_by_one_client_until_released_or_expired(make_
     finally:
         client.close()
         other.close()
+
+
+class Tri(Etcdctl):
+    """A long-running `tri elect`."""
+
+    def __init__(self, cluster, binary, *args):
+        command = [binary, "elect", "--endpoints",
+                   ",".join(m.endpoint for m in cluster.running_members())] + list(args)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)
+        self.lines = queue.Queue()
+        self.stderr = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines.put),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.process.stderr, self.stderr.append),
+                         daemon=True).start()
+
+
+@pytest.mark.tri_only
+def test_tri_elect_hands_over_with_increasing_tokens_and_interoperates_with_etcdctl(
+        make_cluster, server):
+    cluster = make_cluster(3)
+    binary = server.tri_binary
+    started = []
+
+    def tri(*args):
+        process = Tri(cluster, binary, *args)
+        started.append(process)
+        return process
+
+    try:
+        observer = tri("-l", "boss")
+        etcdctl_observer = Etcdctl(cluster, "elect", "-l", "boss")
+        started.append(etcdctl_observer)
+        one = tri("boss", "one")
+        key_one = one.line()
+        assert one.line() == "one"
+        token_one = int(one.line().split()[1])
+        assert lease_of(key_one)
+        assert (observer.line(), observer.line()) == (key_one, "one")
+        assert (etcdctl_observer.line(), etcdctl_observer.line()) == (key_one, "one")
+
+        two = tri("boss", "two")
+        assert two.quiet()
+        one.signal(signal.SIGINT)
+        assert one.wait() == 0
+        key_two = two.line()
+        assert two.line() == "two"
+        token_two = int(two.line().split()[1])
+        assert token_two > token_one
+        assert (observer.line(), observer.line()) == (key_two, "two")
+        assert (etcdctl_observer.line(), etcdctl_observer.line()) == (key_two, "two")
+
+        # etcdctl's campaign queues behind tri's leader and follows it.
+        three = Etcdctl(cluster, "elect", "boss", "three")
+        started.append(three)
+        assert three.quiet()
+        two.signal(signal.SIGTERM)
+        assert two.wait() == 0
+        key_three = three.line()
+        assert three.line() == "three"
+        assert (observer.line(), observer.line()) == (key_three, "three")
+
+        # A waiting campaign that is interrupted leaves no key behind.
+        four = tri("boss", "four", "-w", "json")
+        assert four.quiet()
+        four.signal(signal.SIGINT)
+        assert four.wait() == 1
+        assert "Error: context canceled" in four.stderr
+        keys = cluster.etcdctl("get", "boss/", "--prefix", "--keys-only").stdout.split()
+        assert keys == [key_three]
+        three.signal(signal.SIGINT)
+        three.wait()
+        observer.signal(signal.SIGINT)
+        assert observer.wait() == 0
+
+        usage = subprocess.run([binary, "elect", "--endpoints", cluster["m1"].endpoint, "x"],
+                               capture_output=True, text=True, timeout=10)
+        assert usage.returncode == 2
+    finally:
+        for process in started:
+            process.close()
