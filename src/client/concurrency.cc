@@ -236,15 +236,26 @@ Result<ResponseHeader> Unlock(const RecipeClient& client, std::string_view key) 
 
 Result<Campaigned> Campaign(const RecipeClient& client, std::string_view name, std::int64_t lease,
                             std::string_view value) {
-  const std::string prefix = Prefix(name);
-  const std::string key = ContenderKey(name, lease);
-  TRI_ASSIGN_OR_RETURN(TxnResponse txn, CallTxn(client, PutIfAbsent(key, value, lease, "")));
-  LeaderKey leader{
-      .name = std::string(name), .key = key, .rev = txn.header().revision(), .lease = lease};
+  TRI_ASSIGN_OR_RETURN(Campaigned won, CampaignKey(client, Prefix(name), ContenderKey(name, lease),
+                                                   lease, value, /*wait=*/true));
+  won.leader.name = std::string(name);
+  return won;
+}
+
+Result<Campaigned> CampaignKey(const RecipeClient& client, std::string_view prefix,
+                               std::string_view key, std::int64_t lease, std::string_view value,
+                               bool wait) {
+  TRI_ASSIGN_OR_RETURN(TxnResponse txn,
+                       CallTxn(client, PutIfAbsent(key, value, lease, wait ? "" : prefix)));
+  LeaderKey leader{.name = std::string(prefix),
+                   .key = std::string(key),
+                   .rev = txn.header().revision(),
+                   .lease = lease};
   if (!txn.succeeded()) {
     const auto& own = txn.responses(0).response_range();
-    if (own.kvs_size() == 0) return Internal("campaign: the candidate key vanished: " + key);
+    if (own.kvs_size() == 0) return Internal("campaign: the candidate key vanished: " + leader.key);
     leader.rev = own.kvs(0).create_revision();
+    leader.lease = own.kvs(0).lease();
     if (own.kvs(0).value() != value) {
       Result<ResponseHeader> proclaimed = Proclaim(client, leader, value);
       if (!proclaimed.ok()) {
@@ -252,6 +263,13 @@ Result<Campaigned> Campaign(const RecipeClient& client, std::string_view name, s
         return proclaimed.status();
       }
     }
+  }
+  if (!wait) {
+    const auto& owner = txn.responses(1).response_range();
+    if (owner.kvs_size() > 0 && owner.kvs(0).create_revision() == leader.rev)
+      return Campaigned{.header = txn.header(), .leader = std::move(leader)};
+    (void)Resign(client, leader);
+    return DeadlineExceeded(fmt::format("campaign: {} does not lead and may not wait", key));
   }
   Result<ResponseHeader> waited = WaitDeletes(client, prefix, leader.rev - 1);
   if (!waited.ok()) {
@@ -261,7 +279,7 @@ Result<Campaigned> Campaign(const RecipeClient& client, std::string_view name, s
         waited.status().code() == StatusCode::kDeadlineExceeded) {
       TxnRequest resign;
       *resign.add_compare() = CreateRevisionIs(key, leader.rev);
-      resign.add_success()->mutable_request_delete_range()->set_key(key);
+      resign.add_success()->mutable_request_delete_range()->set_key(std::string(key));
       auto context = client.NewCleanupContext();
       TxnResponse ignored;
       (void)client.kv().Txn(context.get(), resign, &ignored);
@@ -285,7 +303,11 @@ Result<ResponseHeader> Proclaim(const RecipeClient& client, const LeaderKey& lea
 }
 
 Result<LeaderValue> Leader(const RecipeClient& client, std::string_view name) {
-  TRI_ASSIGN_OR_RETURN(RangeResponse range, CallRange(client, FirstCreated(Prefix(name))));
+  return LeaderUnder(client, Prefix(name));
+}
+
+Result<LeaderValue> LeaderUnder(const RecipeClient& client, std::string_view prefix) {
+  TRI_ASSIGN_OR_RETURN(RangeResponse range, CallRange(client, FirstCreated(prefix)));
   if (range.kvs_size() == 0) return ElectionNoLeader();
   return LeaderValue{.header = range.header(), .kv = range.kvs(0)};
 }

@@ -121,6 +121,14 @@ struct Campaigned {
 Result<Campaigned> Campaign(const RecipeClient& client, std::string_view name, std::int64_t lease,
                             std::string_view value);
 
+// The recipe with a contender key the caller picks (under `prefix`, which
+// ends with '/'), as the native elections do: `leader.name` is `prefix`. With
+// `wait` false it does not wait: a contender that does not lead at once
+// removes its key again and gets kDeadlineExceeded.
+Result<Campaigned> CampaignKey(const RecipeClient& client, std::string_view prefix,
+                               std::string_view key, std::int64_t lease, std::string_view value,
+                               bool wait);
+
 // Sets the leader's value while `leader` still leads: ElectionNotLeader() when
 // its key is gone or has another create revision.
 Result<etcdserverpb::ResponseHeader> Proclaim(const RecipeClient& client, const LeaderKey& leader,
@@ -133,6 +141,8 @@ struct LeaderValue {
 
 // The current leader's key and value: ElectionNoLeader() when there is none.
 Result<LeaderValue> Leader(const RecipeClient& client, std::string_view name);
+// The same for the contenders under `prefix` (ending with '/').
+Result<LeaderValue> LeaderUnder(const RecipeClient& client, std::string_view prefix);
 
 // Deletes the leader key if it still has the leader's create revision (a no-op
 // otherwise, as etcd).

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "client/grpc_status.h"
+#include "server/native_elections.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
 
@@ -158,13 +159,16 @@ class ElectionServices::ElectionImpl final : public v3electionpb::Election::Serv
 };
 
 ElectionServices::ElectionServices()
-    : lock_(std::make_unique<LockImpl>(self_)), election_(std::make_unique<ElectionImpl>(self_)) {}
+    : lock_(std::make_unique<LockImpl>(self_)),
+      election_(std::make_unique<ElectionImpl>(self_)),
+      native_(MakeNativeElectionService(self_, NativeElectionOptions{})) {}
 
 ElectionServices::~ElectionServices() = default;
 
 void ElectionServices::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(lock_.get());
   builder.RegisterService(election_.get());
+  builder.RegisterService(native_.get());
 }
 
 void ElectionServices::Attach(grpc::Server& server) {

@@ -33,7 +33,8 @@
 
 namespace grpc {
 class ServerBuilder;
-}
+class Service;
+}  // namespace grpc
 
 namespace tri::server {
 
@@ -53,8 +54,8 @@ class ElectionServices {
  public:
   ElectionServices();
   ~ElectionServices();
-  // Registers v3lockpb.Lock and v3electionpb.Election; this object must
-  // outlive the server.
+  // Registers v3lockpb.Lock, v3electionpb.Election and trinity.v1.Elections
+  // (server/native_elections.h); this object must outlive the server.
   void Register(grpc::ServerBuilder& builder);
   // Points the services at `server` (the one Register was given to), once built.
   void Attach(grpc::Server& server);
@@ -66,6 +67,7 @@ class ElectionServices {
   SelfChannel self_;
   std::unique_ptr<LockImpl> lock_;
   std::unique_ptr<ElectionImpl> election_;
+  std::unique_ptr<grpc::Service> native_;
 };
 
 }  // namespace tri::server

@@ -19,7 +19,9 @@
 #include "client/concurrency.h"
 #include "client/session.h"
 #include "server/config.h"
+#include "server/native_elections.h"
 #include "server/node.h"
+#include "trinity/v1/coordination.grpc.pb.h"
 #include "v3electionpb/v3election.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
 
@@ -58,6 +60,7 @@ class ElectionServicesTest : public ::testing::Test {
     election_ = v3electionpb::Election::NewStub(channel_);
     kv_ = etcdserverpb::KV::NewStub(channel_);
     lease_ = etcdserverpb::Lease::NewStub(channel_);
+    native_ = trinity::v1::Elections::NewStub(channel_);
   }
   void TearDown() override {
     node_.reset();
@@ -127,6 +130,58 @@ class ElectionServicesTest : public ::testing::Test {
   std::unique_ptr<v3electionpb::Election::Stub> election_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
+  std::unique_ptr<trinity::v1::Elections::Stub> native_;
+
+  grpc::Status NativeCampaign(const std::string& candidate, const std::string& value,
+                              std::uint64_t wait_ms, trinity::v1::ElectionLeader* leader,
+                              std::int64_t ttl_s = 0, std::int64_t lease = 0) {
+    trinity::v1::CampaignElectionRequest request;
+    request.set_election("e");
+    request.set_candidate(candidate);
+    request.set_value(value);
+    request.set_wait_timeout_ms(wait_ms);
+    request.set_ttl_seconds(ttl_s);
+    request.set_lease(lease);
+    return native_->Campaign(Context().get(), request, leader);
+  }
+
+  grpc::Status NativeResign(const std::string& candidate) {
+    trinity::v1::ResignElectionRequest request;
+    request.set_election("e");
+    request.set_candidate(candidate);
+    trinity::v1::ResignElectionResponse response;
+    return native_->Resign(Context().get(), request, &response);
+  }
+
+  grpc::Status NativeLeader(trinity::v1::ElectionLeader* leader) {
+    trinity::v1::ElectionLeaderRequest request;
+    request.set_election("e");
+    return native_->Leader(Context().get(), request, leader);
+  }
+
+  // The fence key's value ("" when it is absent).
+  std::string Fence() {
+    etcdserverpb::RangeRequest request;
+    request.set_key(ElectionFenceKey("e"));
+    etcdserverpb::RangeResponse response;
+    EXPECT_TRUE(kv_->Range(Context().get(), request, &response).ok());
+    return response.kvs_size() == 0 ? "" : response.kvs(0).value();
+  }
+
+  // A put fenced by `token`: applied only while it is the current leader's.
+  bool FencedPut(std::uint64_t token) {
+    etcdserverpb::TxnRequest txn;
+    auto* compare = txn.add_compare();
+    compare->set_key(ElectionFenceKey("e"));
+    compare->set_target(etcdserverpb::Compare::VALUE);
+    compare->set_value(std::to_string(token));
+    auto* put = txn.add_success()->mutable_request_put();
+    put->set_key("guarded");
+    put->set_value(std::to_string(token));
+    etcdserverpb::TxnResponse response;
+    EXPECT_TRUE(kv_->Txn(Context().get(), txn, &response).ok());
+    return response.succeeded();
+  }
 };
 
 TEST_F(ElectionServicesTest, LockBlocksUntilTheHolderUnlocks) {
@@ -307,6 +362,91 @@ TEST_F(ElectionServicesTest, ASessionKeepsItsLeaseAliveAndCloseRevokesIt) {
   EXPECT_FALSE((*session)->expired());
   ASSERT_TRUE((*session)->Close().ok());
   EXPECT_TRUE(client::IsElectionNoLeader(client::Leader(recipes, "s").status()));
+}
+
+TEST_F(ElectionServicesTest, NativeLeadersGetIncreasingTokensThatFenceWrites) {
+  trinity::v1::ElectionLeader a;
+  ASSERT_TRUE(NativeCampaign("a", "va", 1000, &a).ok());
+  EXPECT_EQ(a.election(), "e");
+  EXPECT_EQ(a.leader(), "a");
+  EXPECT_EQ(a.value(), "va");
+  EXPECT_GT(a.token(), 0u);
+  EXPECT_EQ(a.fence_key(), ElectionFenceKey("e"));
+  EXPECT_EQ(Fence(), std::to_string(a.token()));
+  EXPECT_TRUE(FencedPut(a.token()));
+
+  // A campaign that may not wait, or whose wait runs out, does not lead and
+  // leaves no entry behind.
+  trinity::v1::ElectionLeader b;
+  ASSERT_TRUE(NativeCampaign("b", "vb", 0, &b).ok());
+  EXPECT_EQ(b.leader(), "");
+  ASSERT_TRUE(NativeCampaign("b", "vb", 200, &b).ok());
+  EXPECT_EQ(b.leader(), "");
+  EXPECT_EQ(Keys(ElectionCandidatesPrefix("e")),
+            std::vector<std::string>{ElectionCandidatesPrefix("e") + "a"});
+
+  // Campaigning again while leading keeps the term and its token.
+  trinity::v1::ElectionLeader again;
+  ASSERT_TRUE(NativeCampaign("a", "va2", 0, &again).ok());
+  EXPECT_EQ(again.token(), a.token());
+
+  auto next = std::async(std::launch::async, [&] {
+    trinity::v1::ElectionLeader won;
+    EXPECT_TRUE(NativeCampaign("b", "vb", 20000, &won).ok());
+    return won;
+  });
+  for (int i = 0; i < 2000 && Keys(ElectionCandidatesPrefix("e")).size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(NativeResign("a").ok());
+  ASSERT_EQ(next.wait_for(kWait), std::future_status::ready);
+  b = next.get();
+  EXPECT_EQ(b.leader(), "b");
+  EXPECT_GT(b.token(), a.token());
+  EXPECT_EQ(Fence(), std::to_string(b.token()));
+  EXPECT_FALSE(FencedPut(a.token()));  // the old leader's writes are fenced off
+  EXPECT_TRUE(FencedPut(b.token()));
+
+  trinity::v1::ElectionLeader current;
+  ASSERT_TRUE(NativeLeader(&current).ok());
+  EXPECT_EQ(current.leader(), "b");
+  EXPECT_EQ(current.token(), b.token());
+  EXPECT_EQ(current.value(), "vb");
+
+  ASSERT_TRUE(NativeResign("b").ok());
+  EXPECT_EQ(Fence(), "");
+  grpc::Status status = NativeLeader(&current);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "election e: no leader");
+  status = NativeResign("b");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), "election e: candidate b is not campaigning");
+}
+
+TEST_F(ElectionServicesTest, ANativeLeaderWithATtlLosesLeadershipAndFenceWithItsLease) {
+  trinity::v1::ElectionLeader a;
+  ASSERT_TRUE(NativeCampaign("a", "va", 1000, &a, /*ttl_s=*/60).ok());
+  EXPECT_NE(a.lease(), 0);
+  EXPECT_EQ(Fence(), std::to_string(a.token()));
+  Revoke(a.lease());
+  trinity::v1::ElectionLeader current;
+  EXPECT_EQ(NativeLeader(&current).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Fence(), "");
+}
+
+TEST_F(ElectionServicesTest, NativeElectionsRefuseBadRequestsNamingTheField) {
+  trinity::v1::ElectionLeader leader;
+  grpc::Status status = NativeCampaign("", "v", 0, &leader);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "election e: candidate: must not be empty");
+  status = NativeCampaign("a", "v", 0, &leader, /*ttl_s=*/10, /*lease=*/5);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  status = NativeCampaign("a", "v", 0, &leader, /*ttl_s=*/0, /*lease=*/12345);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(status.error_message(), "etcdserver: requested lease not found");
+  trinity::v1::ElectionLeaderRequest request;
+  status = native_->Leader(Context().get(), request, &leader);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "election: must not be empty");
 }
 
 }  // namespace
