@@ -13,9 +13,9 @@
 // Observing (-l): prints each leader when it first leads and each value it
 // proclaims, until a signal (exit 0).
 //
-// -w json prints one object per line instead: the campaign's
-// {"header","leader":{"name","key","rev","lease"},"value","token"}; each
-// observed {"header","kv"} as etcdctl's json printer writes them.
+// -w json prints one object per line instead, as etcdctl's json printer
+// writes messages (bytes in base64): each observed {"header","kv"}; the
+// campaign's {"header","kv":{key, create_revision, value, lease},"token"}.
 //
 // The recipes talk to the first endpoint that accepts a connection within
 // --dial-timeout (no failover while waiting; a lost member ends the command
@@ -126,11 +126,13 @@ void Campaign(const client::RecipeClient& recipes, const std::string& name,
     state->leading = true;
   }
   if (json) {
-    std::cout << "{\"header\":" << client::GoJson(won->header)
-              << ",\"leader\":{\"name\":" << client::GoJsonString(won->leader.name)
-              << ",\"key\":" << client::GoJsonString(won->leader.key)
-              << ",\"rev\":" << won->leader.rev << ",\"lease\":" << won->leader.lease
-              << "},\"value\":" << client::GoJsonString(proposal)
+    // The observer's form (header, kv) plus the token.
+    mvccpb::KeyValue kv;
+    kv.set_key(won->leader.key);
+    kv.set_create_revision(won->leader.rev);
+    kv.set_value(proposal);
+    kv.set_lease(won->leader.lease);
+    std::cout << "{\"header\":" << client::GoJson(won->header) << ",\"kv\":" << client::GoJson(kv)
               << ",\"token\":" << won->leader.rev << "}" << std::endl;
   } else {
     std::cout << won->leader.key << "\n" << proposal << "\ntoken " << won->leader.rev << std::endl;
