@@ -19,6 +19,7 @@ using etcdserverpb::TxnRequest;
 using etcdserverpb::TxnResponse;
 
 Result<RangeResponse> CallRange(const RecipeClient& client, const RangeRequest& request) {
+  TRI_RETURN_IF_ERROR(client.CheckOpen());
   auto context = client.NewContext();
   RangeResponse response;
   const grpc::Status status = client.kv().Range(context.get(), request, &response);
@@ -27,6 +28,7 @@ Result<RangeResponse> CallRange(const RecipeClient& client, const RangeRequest& 
 }
 
 Result<TxnResponse> CallTxn(const RecipeClient& client, const TxnRequest& request) {
+  TRI_RETURN_IF_ERROR(client.CheckOpen());
   auto context = client.NewContext();
   TxnResponse response;
   const grpc::Status status = client.kv().Txn(context.get(), request, &response);
@@ -36,6 +38,7 @@ Result<TxnResponse> CallTxn(const RecipeClient& client, const TxnRequest& reques
 
 Result<ResponseHeader> DeleteKey(const RecipeClient& client, std::string_view key,
                                  std::unique_ptr<grpc::ClientContext> context) {
+  TRI_RETURN_IF_ERROR(client.CheckOpen());
   etcdserverpb::DeleteRangeRequest request;
   request.set_key(std::string(key));
   etcdserverpb::DeleteRangeResponse response;
@@ -90,7 +93,13 @@ class WatchStream {
  public:
   WatchStream(const RecipeClient& client, std::string_view key, std::string range_end,
               std::int64_t start_revision)
-      : context_(client.NewContext()), stream_(client.watch().Watch(context_.get())) {
+      : context_(client.NewContext()) {
+    open_ = client.CheckOpen();
+    if (!open_.ok()) {
+      finished_ = true;
+      return;
+    }
+    stream_ = client.watch().Watch(context_.get());
     etcdserverpb::WatchRequest request;
     auto* create = request.mutable_create_request();
     create->set_key(std::string(key));
@@ -107,6 +116,7 @@ class WatchStream {
   // The next response with events; an error when the stream ends or the
   // server cancels the watch (a compacted start revision).
   Result<etcdserverpb::WatchResponse> Next() {
+    if (!open_.ok()) return open_;
     etcdserverpb::WatchResponse response;
     while (write_ok_ && stream_->Read(&response)) {
       if (response.canceled()) {
@@ -129,6 +139,7 @@ class WatchStream {
   std::unique_ptr<grpc::ClientContext> context_;
   std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
       stream_;
+  Status open_;
   bool write_ok_ = false;
   bool finished_ = false;
 
@@ -186,13 +197,21 @@ bool IsElectionNoLeader(const Status& status) {
 }
 
 RecipeClient::RecipeClient(std::shared_ptr<grpc::Channel> channel, ContextFactory context,
-                           std::chrono::milliseconds cleanup_timeout)
+                           std::chrono::milliseconds cleanup_timeout, ContextFactory cleanup,
+                           std::function<bool()> closed)
     : channel_(std::move(channel)),
       context_(std::move(context)),
       cleanup_timeout_(cleanup_timeout),
+      cleanup_(std::move(cleanup)),
+      closed_(std::move(closed)),
       kv_(etcdserverpb::KV::NewStub(channel_)),
       watch_(etcdserverpb::Watch::NewStub(channel_)),
       lease_(etcdserverpb::Lease::NewStub(channel_)) {}
+
+Status RecipeClient::CheckOpen() const {
+  if (closed_ && closed_()) return Unavailable("etcdserver: server stopped");
+  return Status();
+}
 
 std::unique_ptr<grpc::ClientContext> RecipeClient::NewContext() const {
   if (context_) return context_();
@@ -200,6 +219,7 @@ std::unique_ptr<grpc::ClientContext> RecipeClient::NewContext() const {
 }
 
 std::unique_ptr<grpc::ClientContext> RecipeClient::NewCleanupContext() const {
+  if (cleanup_) return cleanup_();
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() + cleanup_timeout_);
   return context;
@@ -280,9 +300,11 @@ Result<Campaigned> CampaignKey(const RecipeClient& client, std::string_view pref
       TxnRequest resign;
       *resign.add_compare() = CreateRevisionIs(key, leader.rev);
       resign.add_success()->mutable_request_delete_range()->set_key(std::string(key));
-      auto context = client.NewCleanupContext();
-      TxnResponse ignored;
-      (void)client.kv().Txn(context.get(), resign, &ignored);
+      if (client.CheckOpen().ok()) {
+        auto context = client.NewCleanupContext();
+        TxnResponse ignored;
+        (void)client.kv().Txn(context.get(), resign, &ignored);
+      }
     }
     return waited.status();
   }

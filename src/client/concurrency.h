@@ -60,9 +60,17 @@ using ContextFactory = std::function<std::unique_ptr<grpc::ClientContext>()>;
 class RecipeClient {
  public:
   // `context` makes the context of every call of a recipe; by default a plain
-  // one without a deadline (waits last until they end or fail).
+  // one without a deadline (waits last until they end or fail). `cleanup`
+  // makes the context of a clean-up call; by default a plain one with a
+  // deadline of `cleanup_timeout`.
+  // `closed` true: every call of a recipe fails with kUnavailable without
+  // being made (the node's services after their server began stopping).
   explicit RecipeClient(std::shared_ptr<grpc::Channel> channel, ContextFactory context = {},
-                        std::chrono::milliseconds cleanup_timeout = std::chrono::seconds(5));
+                        std::chrono::milliseconds cleanup_timeout = std::chrono::seconds(5),
+                        ContextFactory cleanup = {}, std::function<bool()> closed = {});
+
+  // Unavailable once `closed` says so: checked before every call.
+  Status CheckOpen() const;
 
   std::unique_ptr<grpc::ClientContext> NewContext() const;
   // A context not tied to the caller's: for clean-up after a failure.
@@ -76,6 +84,8 @@ class RecipeClient {
   std::shared_ptr<grpc::Channel> channel_;
   ContextFactory context_;
   std::chrono::milliseconds cleanup_timeout_;
+  ContextFactory cleanup_;
+  std::function<bool()> closed_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease_;

@@ -26,15 +26,6 @@ grpc::Status ToGrpc(const Status& status) {
   return grpc::Status(grpc::StatusCode::UNKNOWN, std::string(status.message()));
 }
 
-// The recipes' client for one service call: over the node's own channel,
-// every call a child of `context`.
-Result<client::RecipeClient> ClientFor(const SelfChannel& self, grpc::ServerContext* context) {
-  std::shared_ptr<grpc::Channel> channel = self.Get();
-  if (!channel) return Unavailable("etcdserver: the member is starting");
-  return client::RecipeClient(
-      std::move(channel), [context] { return grpc::ClientContext::FromServerContext(*context); });
-}
-
 void ToProto(const client::LeaderKey& leader, v3electionpb::LeaderKey* out) {
   out->set_name(leader.name);
   out->set_key(leader.key);
@@ -51,21 +42,71 @@ client::LeaderKey FromProto(const v3electionpb::LeaderKey& leader) {
 
 void SelfChannel::Set(std::shared_ptr<grpc::Channel> channel) {
   std::lock_guard lock(mu_);
-  channel_ = std::move(channel);
+  if (!stopped_) channel_ = std::move(channel);
 }
 
-std::shared_ptr<grpc::Channel> SelfChannel::Get() const {
+void SelfChannel::Stop() {
   std::lock_guard lock(mu_);
-  return channel_;
+  stopped_ = true;
+  channel_.reset();
+  for (grpc::ServerContext* context : active_)
+    context->TryCancel();
+}
+
+bool SelfChannel::stopped() const {
+  std::lock_guard lock(mu_);
+  return stopped_;
+}
+
+SelfChannel::ActiveCall::ActiveCall(SelfChannel& self, grpc::ServerContext* context)
+    : self_(self), context_(context) {
+  std::lock_guard lock(self_.mu_);
+  if (self_.stopped_) return;
+  self_.active_.insert(context_);
+  registered_ = true;
+}
+
+SelfChannel::ActiveCall::~ActiveCall() {
+  if (!registered_) return;
+  std::lock_guard lock(self_.mu_);
+  self_.active_.erase(context_);
+}
+
+Result<client::RecipeClient> SelfChannel::ActiveCall::Client(
+    std::optional<std::chrono::system_clock::time_point> deadline) const {
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    std::lock_guard lock(self_.mu_);
+    channel = self_.channel_;
+  }
+  if (!registered_ || !channel) return Unavailable("etcdserver: server stopped");
+  constexpr std::chrono::milliseconds kCleanupTimeout{5000};
+  grpc::ServerContext* context = context_;
+  SelfChannel* self = &self_;
+  return client::RecipeClient(
+      std::move(channel),
+      [context, deadline] {
+        auto call = grpc::ClientContext::FromServerContext(*context);
+        if (deadline) call->set_deadline(*deadline);
+        return call;
+      },
+      kCleanupTimeout,
+      [kCleanupTimeout] {
+        auto call = std::make_unique<grpc::ClientContext>();
+        call->set_deadline(std::chrono::system_clock::now() + kCleanupTimeout);
+        return call;
+      },
+      [self] { return self->stopped(); });
 }
 
 class ElectionServices::LockImpl final : public v3lockpb::Lock::Service {
  public:
-  explicit LockImpl(const SelfChannel& self) : self_(self) {}
+  explicit LockImpl(SelfChannel& self) : self_(self) {}
 
   grpc::Status Lock(grpc::ServerContext* context, const v3lockpb::LockRequest* request,
                     v3lockpb::LockResponse* response) override {
-    Result<client::RecipeClient> recipes = ClientFor(self_, context);
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> recipes = active.Client();
     if (!recipes.ok()) return ToGrpc(recipes.status());
     Result<client::Locked> locked = client::Lock(*recipes, request->name(), request->lease());
     if (!locked.ok()) return ToGrpc(locked.status());
@@ -76,7 +117,8 @@ class ElectionServices::LockImpl final : public v3lockpb::Lock::Service {
 
   grpc::Status Unlock(grpc::ServerContext* context, const v3lockpb::UnlockRequest* request,
                       v3lockpb::UnlockResponse* response) override {
-    Result<client::RecipeClient> recipes = ClientFor(self_, context);
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> recipes = active.Client();
     if (!recipes.ok()) return ToGrpc(recipes.status());
     Result<etcdserverpb::ResponseHeader> header = client::Unlock(*recipes, request->key());
     if (!header.ok()) return ToGrpc(header.status());
@@ -85,16 +127,17 @@ class ElectionServices::LockImpl final : public v3lockpb::Lock::Service {
   }
 
  private:
-  const SelfChannel& self_;
+  SelfChannel& self_;
 };
 
 class ElectionServices::ElectionImpl final : public v3electionpb::Election::Service {
  public:
-  explicit ElectionImpl(const SelfChannel& self) : self_(self) {}
+  explicit ElectionImpl(SelfChannel& self) : self_(self) {}
 
   grpc::Status Campaign(grpc::ServerContext* context, const v3electionpb::CampaignRequest* request,
                         v3electionpb::CampaignResponse* response) override {
-    Result<client::RecipeClient> recipes = ClientFor(self_, context);
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> recipes = active.Client();
     if (!recipes.ok()) return ToGrpc(recipes.status());
     Result<client::Campaigned> won =
         client::Campaign(*recipes, request->name(), request->lease(), request->value());
@@ -107,7 +150,8 @@ class ElectionServices::ElectionImpl final : public v3electionpb::Election::Serv
   grpc::Status Proclaim(grpc::ServerContext* context, const v3electionpb::ProclaimRequest* request,
                         v3electionpb::ProclaimResponse* response) override {
     if (!request->has_leader()) return grpc::Status(grpc::StatusCode::UNKNOWN, kMissingLeaderKey);
-    Result<client::RecipeClient> recipes = ClientFor(self_, context);
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> recipes = active.Client();
     if (!recipes.ok()) return ToGrpc(recipes.status());
     Result<etcdserverpb::ResponseHeader> header =
         client::Proclaim(*recipes, FromProto(request->leader()), request->value());
@@ -118,7 +162,8 @@ class ElectionServices::ElectionImpl final : public v3electionpb::Election::Serv
 
   grpc::Status Leader(grpc::ServerContext* context, const v3electionpb::LeaderRequest* request,
                       v3electionpb::LeaderResponse* response) override {
-    Result<client::RecipeClient> recipes = ClientFor(self_, context);
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> recipes = active.Client();
     if (!recipes.ok()) return ToGrpc(recipes.status());
     Result<client::LeaderValue> leader = client::Leader(*recipes, request->name());
     if (!leader.ok()) return ToGrpc(leader.status());
@@ -129,7 +174,8 @@ class ElectionServices::ElectionImpl final : public v3electionpb::Election::Serv
 
   grpc::Status Observe(grpc::ServerContext* context, const v3electionpb::LeaderRequest* request,
                        grpc::ServerWriter<v3electionpb::LeaderResponse>* writer) override {
-    Result<client::RecipeClient> recipes = ClientFor(self_, context);
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> recipes = active.Client();
     if (!recipes.ok()) return ToGrpc(recipes.status());
     const Status observed =
         client::Observe(*recipes, request->name(), [&](const client::LeaderValue& leader) {
@@ -145,7 +191,8 @@ class ElectionServices::ElectionImpl final : public v3electionpb::Election::Serv
   grpc::Status Resign(grpc::ServerContext* context, const v3electionpb::ResignRequest* request,
                       v3electionpb::ResignResponse* response) override {
     if (!request->has_leader()) return grpc::Status(grpc::StatusCode::UNKNOWN, kMissingLeaderKey);
-    Result<client::RecipeClient> recipes = ClientFor(self_, context);
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> recipes = active.Client();
     if (!recipes.ok()) return ToGrpc(recipes.status());
     Result<etcdserverpb::ResponseHeader> header =
         client::Resign(*recipes, FromProto(request->leader()));
@@ -155,7 +202,7 @@ class ElectionServices::ElectionImpl final : public v3electionpb::Election::Serv
   }
 
  private:
-  const SelfChannel& self_;
+  SelfChannel& self_;
 };
 
 ElectionServices::ElectionServices()
@@ -169,6 +216,10 @@ void ElectionServices::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(lock_.get());
   builder.RegisterService(election_.get());
   builder.RegisterService(native_.get());
+}
+
+void ElectionServices::Stop() {
+  self_.Stop();
 }
 
 void ElectionServices::Attach(grpc::Server& server) {

@@ -26,13 +26,17 @@
 
 #include <grpcpp/server.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 
 #include "client/concurrency.h"
 
 namespace grpc {
 class ServerBuilder;
+class ServerContext;
 class Service;
 }  // namespace grpc
 
@@ -40,14 +44,47 @@ namespace tri::server {
 
 // The channel the services use to reach the node; set once the gRPC server
 // is built (calls before that are answered UNAVAILABLE).
+//
+// Stop() is for the node's shutdown, before the gRPC server's: it cancels
+// every service call in progress (their recipes' waits end), and from then on
+// a recipe makes no call to the node (RecipeClient's `closed`) and new service
+// calls are answered UNAVAILABLE. A call made to the node while it stops
+// would wait for its loop, which is stopping, and keep the server's shutdown
+// waiting; a call created on the in-process channel after the server shut down
+// crashes inside gRPC. The channel is dropped too, so it goes with the last
+// handler that holds it, before the server.
 class SelfChannel {
  public:
   void Set(std::shared_ptr<grpc::Channel> channel);
-  std::shared_ptr<grpc::Channel> Get() const;
+  void Stop();
+  bool stopped() const;
+
+  // Registers a service call for the length of the handler, so Stop() can
+  // cancel it; ok() false (UNAVAILABLE) once stopped.
+  class ActiveCall {
+   public:
+    ActiveCall(SelfChannel& self, grpc::ServerContext* context);
+    ~ActiveCall();
+    ActiveCall(const ActiveCall&) = delete;
+    ActiveCall& operator=(const ActiveCall&) = delete;
+
+    // The recipes' client for this call: over the node's channel, every call
+    // a child of the service call (with `deadline` when given), clean-up calls
+    // on their own contexts bounded by 5 s. Unavailable once stopped.
+    Result<client::RecipeClient> Client(
+        std::optional<std::chrono::system_clock::time_point> deadline = std::nullopt) const;
+
+   private:
+    SelfChannel& self_;
+    grpc::ServerContext* context_;
+    bool registered_ = false;
+  };
 
  private:
   mutable std::mutex mu_;
   std::shared_ptr<grpc::Channel> channel_;
+  bool stopped_ = false;
+  std::set<grpc::ServerContext*> active_;
 };
 
 class ElectionServices {
@@ -59,6 +96,8 @@ class ElectionServices {
   void Register(grpc::ServerBuilder& builder);
   // Points the services at `server` (the one Register was given to), once built.
   void Attach(grpc::Server& server);
+  // Before the server shuts down (SelfChannel::Stop).
+  void Stop();
 
   class LockImpl;
   class ElectionImpl;

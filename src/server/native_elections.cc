@@ -42,7 +42,7 @@ namespace {
 
 class NativeElectionService final : public trinity::v1::Elections::Service {
  public:
-  NativeElectionService(const SelfChannel& self, NativeElectionOptions options)
+  NativeElectionService(SelfChannel& self, NativeElectionOptions options)
       : self_(self), options_(options) {}
 
   grpc::Status Campaign(grpc::ServerContext* context,
@@ -60,16 +60,15 @@ class NativeElectionService final : public trinity::v1::Elections::Service {
     const auto deadline =
         std::chrono::system_clock::now() + std::chrono::milliseconds(request->wait_timeout_ms());
     const bool wait = request->wait_timeout_ms() > 0;
-    auto channel = self_.Get();
-    if (!channel) return ToGrpc(Unavailable("etcdserver: the member is starting"));
-    const client::RecipeClient recipes(channel, [context, deadline, wait] {
-      auto call = grpc::ClientContext::FromServerContext(*context);
-      if (wait) call->set_deadline(deadline);
-      return call;
-    });
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> made =
+        active.Client(wait ? std::optional(deadline) : std::nullopt);
+    if (!made.ok()) return ToGrpc(made.status());
+    const client::RecipeClient& recipes = *made;
 
     std::int64_t lease = request->lease();
     if (request->ttl_seconds() > 0) {
+      if (Status open = recipes.CheckOpen(); !open.ok()) return ToGrpc(open);
       etcdserverpb::LeaseGrantRequest grant;
       grant.set_ttl(request->ttl_seconds());
       etcdserverpb::LeaseGrantResponse granted;
@@ -104,10 +103,10 @@ class NativeElectionService final : public trinity::v1::Elections::Service {
                       trinity::v1::ElectionLeader* response) override {
     const Status valid = CheckName("election", request->election(), options_.max_name_bytes);
     if (!valid.ok()) return ToGrpc(valid);
-    auto channel = self_.Get();
-    if (!channel) return ToGrpc(Unavailable("etcdserver: the member is starting"));
-    const client::RecipeClient recipes(
-        channel, [context] { return grpc::ClientContext::FromServerContext(*context); });
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> made = active.Client();
+    if (!made.ok()) return ToGrpc(made.status());
+    const client::RecipeClient& recipes = *made;
     const std::string prefix = ElectionCandidatesPrefix(request->election());
     Result<client::LeaderValue> leader = client::LeaderUnder(recipes, prefix);
     if (!leader.ok() && client::IsElectionNoLeader(leader.status()))
@@ -127,11 +126,12 @@ class NativeElectionService final : public trinity::v1::Elections::Service {
                       trinity::v1::ResignElectionResponse* /*response*/) override {
     const Status valid = CheckRequest(request->election(), request->candidate());
     if (!valid.ok()) return ToGrpc(valid);
-    auto channel = self_.Get();
-    if (!channel) return ToGrpc(Unavailable("etcdserver: the member is starting"));
-    const client::RecipeClient recipes(
-        channel, [context] { return grpc::ClientContext::FromServerContext(*context); });
+    const SelfChannel::ActiveCall active(self_, context);
+    Result<client::RecipeClient> made = active.Client();
+    if (!made.ok()) return ToGrpc(made.status());
+    const client::RecipeClient& recipes = *made;
     const std::string key = ElectionCandidatesPrefix(request->election()) + request->candidate();
+    if (Status open = recipes.CheckOpen(); !open.ok()) return ToGrpc(open);
     etcdserverpb::RangeRequest read;
     read.set_key(key);
     etcdserverpb::RangeResponse entry;
@@ -156,6 +156,7 @@ class NativeElectionService final : public trinity::v1::Elections::Service {
     txn.add_success()->mutable_request_delete_range()->set_key(
         ElectionFenceKey(request->election()));
     etcdserverpb::TxnResponse done;
+    if (Status open = recipes.CheckOpen(); !open.ok()) return ToGrpc(open);
     call = recipes.NewContext();
     status = recipes.kv().Txn(call.get(), txn, &done);
     if (!status.ok()) return status;
@@ -175,6 +176,7 @@ class NativeElectionService final : public trinity::v1::Elections::Service {
 
   // Revokes the lease granted for a campaign that did not win.
   static void RevokeQuietly(const client::RecipeClient& recipes, std::int64_t lease) {
+    if (!recipes.CheckOpen().ok()) return;
     etcdserverpb::LeaseRevokeRequest revoke;
     revoke.set_id(lease);
     etcdserverpb::LeaseRevokeResponse ignored;
@@ -196,6 +198,7 @@ class NativeElectionService final : public trinity::v1::Elections::Service {
     put->set_value(std::to_string(leader.rev));
     put->set_lease(leader.lease);
     etcdserverpb::TxnResponse done;
+    TRI_RETURN_IF_ERROR(recipes.CheckOpen());
     auto call = recipes.NewCleanupContext();
     const grpc::Status status = recipes.kv().Txn(call.get(), txn, &done);
     if (!status.ok()) return client::FromGrpcStatus(status);
@@ -205,13 +208,13 @@ class NativeElectionService final : public trinity::v1::Elections::Service {
     return Status();
   }
 
-  const SelfChannel& self_;
+  SelfChannel& self_;
   NativeElectionOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> MakeNativeElectionService(const SelfChannel& self,
+std::unique_ptr<grpc::Service> MakeNativeElectionService(SelfChannel& self,
                                                          NativeElectionOptions options) {
   return std::make_unique<NativeElectionService>(self, options);
 }

@@ -48,7 +48,7 @@ std::string ElectionFenceKey(std::string_view election);
 
 // Makes the synchronous service over `self`; the caller registers it (and
 // keeps it, and `self`, alive while the server runs).
-std::unique_ptr<grpc::Service> MakeNativeElectionService(const SelfChannel& self,
+std::unique_ptr<grpc::Service> MakeNativeElectionService(SelfChannel& self,
                                                          NativeElectionOptions options);
 
 }  // namespace tri::server

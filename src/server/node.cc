@@ -536,6 +536,7 @@ void Node::Loop() {
   // Stop the producers before failing what is left, so nothing new arrives.
   if (impl.http) impl.http->Stop();
   if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
+  impl.election_services->Stop();              // their recipes' calls to this node fail from now on
   impl.watch_hub->CloseAllStreams();           // watch clients go on with another member at once
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -217,6 +217,23 @@ TEST_F(ElectionServicesTest, LockBlocksUntilTheHolderUnlocks) {
   EXPECT_GE(next.header().revision(), unlocked_response.header().revision());
 }
 
+TEST_F(ElectionServicesTest, ANodeShutsDownWhileALockWaitsAndTheWaitFails) {
+  const std::int64_t first = Grant();
+  const std::int64_t second = Grant();
+  v3lockpb::LockResponse held;
+  ASSERT_TRUE(LockCall("db", first, &held).ok());
+  auto waiter = std::async(std::launch::async, [&] {
+    v3lockpb::LockResponse response;
+    return LockCall("db", second, &response);
+  });
+  for (int i = 0; i < 2000 && Keys("db/").size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(Keys("db/").size(), 2u);
+  node_.reset();  // the server's shutdown cancels the wait instead of hanging on it
+  ASSERT_EQ(waiter.wait_for(kWait), std::future_status::ready);
+  EXPECT_FALSE(waiter.get().ok());
+}
+
 TEST_F(ElectionServicesTest, LockWithAnUnknownLeaseFailsAsEtcd) {
   v3lockpb::LockResponse response;
   const grpc::Status status = LockCall("db", 12345, &response);
