@@ -13,6 +13,7 @@ import queue
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -287,3 +288,41 @@ def test_tri_elect_hands_over_with_increasing_tokens_and_interoperates_with_etcd
     finally:
         for process in started:
             process.close()
+
+
+# ---- the v3lock / v3election gRPC services (server side) ------------------
+
+def _proto_modules(tmp_path):
+    """Python modules of the etcd protos, generated with protoc (skips without it)."""
+    import shutil
+    if shutil.which("protoc") is None:
+        pytest.skip("protoc not installed")
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "src", "api", "proto")
+    out = tmp_path / "protos"
+    out.mkdir()
+    subprocess.run(["protoc", "-I", root, "--python_out", str(out), "mvccpb/kv.proto",
+                    "authpb/auth.proto", "etcdserverpb/rpc.proto", "v3lockpb/v3lock.proto",
+                    "v3electionpb/v3election.proto"], check=True)
+    return str(out)
+
+
+def probe_services(cluster, modules):
+    """Lock/Unlock/Campaign/Proclaim/Leader/Observe/Resign through member m2
+    (election_services_probe.py), outcomes with lease ids named."""
+    import json
+    probe = os.path.join(os.path.dirname(__file__), "election_services_probe.py")
+    result = subprocess.run([sys.executable, probe, cluster["m2"].endpoint, modules],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_v3lock_and_v3election_services_match_etcd(pair, tmp_path):
+    modules = _proto_modules(tmp_path)
+    reference, subject = pair
+    expected = probe_services(reference, modules)
+    actual = probe_services(subject, modules)
+    assert len(expected) == len(actual)
+    for want, got in zip(expected, actual):
+        assert got == want, "step %s differs:\n--- etcd: %r\n--- server under test: %r" % (
+            want[0], want, got)
