@@ -36,12 +36,18 @@ class Etcdctl:
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=dict(os.environ, ETCDCTL_API="3"), start_new_session=True)
+        self._start_pumps()
+
+    def _start_pumps(self):
         self.lines = queue.Queue()
         self.stderr = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines.put),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.process.stderr, self.stderr.append),
-                         daemon=True).start()
+        self.pumps = [
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.lines.put),
+                             daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stderr, self.stderr.append),
+                             daemon=True)]
+        for pump in self.pumps:
+            pump.start()
 
     @staticmethod
     def _pump(stream, sink):
@@ -62,7 +68,11 @@ class Etcdctl:
         os.killpg(self.process.pid, signum)
 
     def wait(self, timeout_s=LINE_TIMEOUT_S):
-        return self.process.wait(timeout=timeout_s)
+        """The exit status, once everything the process wrote has been read."""
+        status = self.process.wait(timeout=timeout_s)
+        for pump in self.pumps:
+            pump.join(timeout_s)
+        return status
 
     def close(self):
         if self.process.poll() is None:
@@ -216,12 +226,7 @@ class Tri(Etcdctl):
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True)
-        self.lines = queue.Queue()
-        self.stderr = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, self.lines.put),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.process.stderr, self.stderr.append),
-                         daemon=True).start()
+        self._start_pumps()
 
 
 @pytest.mark.tri_only
