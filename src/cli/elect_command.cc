@@ -40,6 +40,7 @@
 #include "client/concurrency.h"
 #include "client/etcd_client.h"
 #include "client/etcdctl_format.h"
+#include "client/failover.h"
 #include "client/session.h"
 
 namespace tri::cli {
@@ -53,13 +54,16 @@ namespace {
   ::_exit(code);
 }
 
+// The first endpoint to connect (the recipes run on one channel).
 std::shared_ptr<grpc::Channel> DialOrExit(const client::ClientOptions& options) {
-  for (const std::string& endpoint : options.endpoints) {
-    auto channel = client::DialChannel(endpoint, 0, options.max_receive_message_bytes, options.tls);
-    if (channel->WaitForConnected(std::chrono::system_clock::now() + options.dial_timeout))
-      return channel;
-  }
-  ExitWithStatus(DeadlineExceeded("context deadline exceeded"));
+  struct Endpoint {
+    std::string target;
+    std::shared_ptr<grpc::Channel> channel;
+  };
+  auto endpoints = client::DialEndpoints<Endpoint>(options, [](Endpoint&) {});
+  auto ready = client::FirstReadyEndpoint(endpoints, options.dial_timeout);
+  if (!ready.ok()) ExitWithStatus(ready.status());
+  return endpoints[*ready].channel;
 }
 
 void PrintLeader(bool json, const client::LeaderValue& leader) {
