@@ -560,21 +560,41 @@ void Node::Loop() {
   // Waiting acquires and arrive streams end now (UNAVAILABLE): the gRPC
   // shutdown below waits for calls that only this thread could finish.
   impl.coordination->Stop();
-  if (impl.grpc_server)
-    impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  impl.transport->Stop();
-  {
-    std::lock_guard lock(mu_);
-    batch.swap(inbox_);
+  // The gRPC shutdown waits for every call in flight, and a unary request
+  // waiting for its entry finishes only when this thread answers it: shut down
+  // on another thread while this one goes on failing what is posted and pending.
+  std::atomic<bool> grpc_stopped{impl.grpc_server == nullptr};
+  std::thread grpc_stopper;
+  if (impl.grpc_server) {
+    grpc_stopper = std::thread([&impl, &grpc_stopped] {
+      impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+      grpc_stopped = true;
+    });
   }
-  for (auto& fn : batch)
-    fn(core);  // posted requests complete with errors below
+  impl.transport->Stop();
+  const Status stopped = Unavailable("etcdserver: server stopped");
+  const auto fail_what_is_left = [&] {
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(inbox_);
+    }
+    for (auto& fn : batch)
+      fn(core);  // posted requests complete with errors just below
+    batch.clear();
+    auto pending = std::move(impl.pending);
+    impl.pending.clear();
+    for (auto& [token, done] : pending)
+      done(core, Completion{token, stopped, std::nullopt});
+  };
+  for (;;) {
+    fail_what_is_left();
+    if (grpc_stopped) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (grpc_stopper.joinable()) grpc_stopper.join();
   impl.sagas->Stop(core);
   impl.leases->Stop();
-  const Completion stopped{0, Unavailable("etcdserver: server stopped"), std::nullopt};
-  for (auto& [token, done] : impl.pending)
-    done(core, Completion{token, stopped.status, std::nullopt});
-  impl.pending.clear();
+  fail_what_is_left();
   Publish();
   {
     std::lock_guard lock(mu_);
