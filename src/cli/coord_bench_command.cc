@@ -7,7 +7,9 @@
 #include "cli/command.h"
 #include "cli/etcd_flags.h"
 #include "client/endpoints.h"
+#include "client/lease_bench.h"
 #include "client/lock_bench.h"
+#include "client/watch_bench.h"
 
 namespace tri::cli {
 namespace {
@@ -79,10 +81,87 @@ void AddLockBench(CLI::App* bench) {
   cmd->callback([s] { RunLockBenchCommand(*s); });
 }
 
+struct WatchBenchState {
+  CommonBenchFlags common;
+  client::WatchBenchOptions bench;
+};
+
+void RunWatchBenchCommand(const WatchBenchState& s) {
+  client::WatchBenchOptions o = s.bench;
+  auto endpoints = client::ParseEndpoints(s.common.etcd.endpoints);
+  if (!endpoints.ok()) ExitWithStatus(endpoints.status(), kExitUsage);
+  o.endpoints = std::move(*endpoints);
+  o.tls = ClientTlsOrExit(s.common.etcd);
+  o.dial_timeout = ParseDurationOrExit("--dial-timeout", s.common.etcd.dial_timeout);
+  o.request_timeout = ParseDurationOrExit("--request-timeout", s.common.request_timeout);
+  if (auto st = client::ValidateWatchBenchOptions(o); !st.ok()) ExitWithStatus(st, kExitUsage);
+  auto report = client::RunWatchBench(o);
+  if (!report.ok()) ExitWithStatus(report.status());
+  std::cout << (s.common.json ? client::WatchBenchReportJson(*report) + "\n"
+                              : client::WatchBenchReportText(*report));
+  if (report->deliveries == 0) throw CLI::RuntimeError(kExitRequestError);
+}
+
+void AddWatchBench(CLI::App* bench) {
+  auto s = std::make_shared<WatchBenchState>();
+  auto* cmd = bench->add_subcommand(
+      "watch", "watchers of one key and a writer: put sent -> event at each watcher");
+  AddCommonFlags(cmd, &s->common);
+  cmd->add_option("--watchers", s->bench.watchers, "watchers of the key")->capture_default_str();
+  cmd->add_option("--streams", s->bench.streams, "Watch streams the watchers share")
+      ->capture_default_str();
+  cmd->add_option("--conns", s->bench.conns, "gRPC connections the streams share")
+      ->capture_default_str();
+  cmd->add_option("--events", s->bench.events, "puts of the key, one at a time")
+      ->capture_default_str();
+  cmd->add_option("--watch-key", s->bench.key, "the key watched and put")->capture_default_str();
+  cmd->callback([s] { RunWatchBenchCommand(*s); });
+}
+
+struct LeaseBenchState {
+  CommonBenchFlags common;
+  client::LeaseBenchOptions bench;
+  std::string duration = "10s";
+};
+
+void RunLeaseBenchCommand(const LeaseBenchState& s) {
+  client::LeaseBenchOptions o = s.bench;
+  auto endpoints = client::ParseEndpoints(s.common.etcd.endpoints);
+  if (!endpoints.ok()) ExitWithStatus(endpoints.status(), kExitUsage);
+  o.endpoints = std::move(*endpoints);
+  o.tls = ClientTlsOrExit(s.common.etcd);
+  o.dial_timeout = ParseDurationOrExit("--dial-timeout", s.common.etcd.dial_timeout);
+  o.request_timeout = ParseDurationOrExit("--request-timeout", s.common.request_timeout);
+  o.duration = ParseDurationOrExit("--duration", s.duration);
+  if (auto st = client::ValidateLeaseBenchOptions(o); !st.ok()) ExitWithStatus(st, kExitUsage);
+  auto report = client::RunLeaseBench(o);
+  if (!report.ok()) ExitWithStatus(report.status());
+  std::cout << (s.common.json ? client::LeaseBenchReportJson(*report) + "\n"
+                              : client::LeaseBenchReportText(*report));
+  if (report->keepalives == 0) throw CLI::RuntimeError(kExitRequestError);
+}
+
+void AddLeaseBench(CLI::App* bench) {
+  auto s = std::make_shared<LeaseBenchState>();
+  auto* cmd = bench->add_subcommand(
+      "lease", "closed-loop lease keep-alives, one lease and LeaseKeepAlive stream per client");
+  AddCommonFlags(cmd, &s->common);
+  cmd->add_option("--clients", s->bench.clients, "clients, each with its lease and stream")
+      ->capture_default_str();
+  cmd->add_option("--conns", s->bench.conns, "gRPC connections the streams share")
+      ->capture_default_str();
+  cmd->add_option("--duration", s->duration, "how long to send keep-alives")->capture_default_str();
+  cmd->add_option("--lease-ttl", s->bench.lease_ttl_s, "TTL of each lease (s)")
+      ->capture_default_str();
+  cmd->callback([s] { RunLeaseBenchCommand(*s); });
+}
+
 }  // namespace
 
 void AddCoordinationBenchCommands(CLI::App* bench) {
   AddLockBench(bench);
+  AddWatchBench(bench);
+  AddLeaseBench(bench);
 }
 
 }  // namespace tri::cli

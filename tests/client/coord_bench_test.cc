@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "client/bench_stats.h"
+#include "client/lease_bench.h"
 #include "client/lock_bench.h"
+#include "client/watch_bench.h"
 
 namespace tri::client {
 namespace {
@@ -46,6 +48,70 @@ TEST(ValidateLockBenchOptions, AcceptsAsManyLocksAsClients) {
   o.clients = 16;
   o.locks = 16;
   EXPECT_TRUE(ValidateLockBenchOptions(o).ok());
+}
+
+TEST(ValidateWatchBenchOptions, AcceptsTheDefaults) {
+  EXPECT_TRUE(ValidateWatchBenchOptions({}).ok());
+}
+
+TEST(ValidateWatchBenchOptions, RefusesEachOptionBeyondItsBoundNamingIt) {
+  const struct {
+    void (*mutate)(WatchBenchOptions&);
+    const char* flag;
+  } cases[] = {
+      {[](WatchBenchOptions& o) { o.endpoints.clear(); }, "--endpoints"},
+      {[](WatchBenchOptions& o) { o.watchers = 0; }, "--watchers"},
+      {[](WatchBenchOptions& o) { o.watchers = kMaxWatchBenchWatchers + 1; }, "--watchers"},
+      {[](WatchBenchOptions& o) { o.streams = 0; }, "--streams"},
+      {[](WatchBenchOptions& o) {
+         o.watchers = 5;
+         o.streams = 6;
+       },
+       "--streams"},
+      {[](WatchBenchOptions& o) { o.conns = o.streams + 1; }, "--conns"},
+      {[](WatchBenchOptions& o) { o.events = 0; }, "--events"},
+      {[](WatchBenchOptions& o) { o.events = kMaxWatchBenchEvents + 1; }, "--events"},
+      {[](WatchBenchOptions& o) {
+         o.watchers = kMaxWatchBenchWatchers;
+         o.events = kMaxWatchBenchSamples / kMaxWatchBenchWatchers + 1;
+       },
+       "--watchers times --events"},
+      {[](WatchBenchOptions& o) { o.key.clear(); }, "--watch-key"},
+  };
+  for (const auto& c : cases) {
+    WatchBenchOptions o;
+    c.mutate(o);
+    const Status st = ValidateWatchBenchOptions(o);
+    ASSERT_FALSE(st.ok()) << c.flag;
+    EXPECT_NE(st.message().find(c.flag), std::string::npos) << st.message();
+  }
+}
+
+TEST(ValidateLeaseBenchOptions, AcceptsTheDefaults) {
+  EXPECT_TRUE(ValidateLeaseBenchOptions({}).ok());
+}
+
+TEST(ValidateLeaseBenchOptions, RefusesEachOptionBeyondItsBoundNamingIt) {
+  const struct {
+    void (*mutate)(LeaseBenchOptions&);
+    const char* flag;
+  } cases[] = {
+      {[](LeaseBenchOptions& o) { o.endpoints.clear(); }, "--endpoints"},
+      {[](LeaseBenchOptions& o) { o.clients = 0; }, "--clients"},
+      {[](LeaseBenchOptions& o) { o.clients = kMaxLeaseBenchClients + 1; }, "--clients"},
+      {[](LeaseBenchOptions& o) { o.conns = o.clients + 1; }, "--conns"},
+      {[](LeaseBenchOptions& o) { o.duration = std::chrono::milliseconds(0); }, "--duration"},
+      {[](LeaseBenchOptions& o) { o.duration = kMaxLeaseBenchDuration + std::chrono::seconds(1); },
+       "--duration"},
+      {[](LeaseBenchOptions& o) { o.lease_ttl_s = 0; }, "--lease-ttl"},
+  };
+  for (const auto& c : cases) {
+    LeaseBenchOptions o;
+    c.mutate(o);
+    const Status st = ValidateLeaseBenchOptions(o);
+    ASSERT_FALSE(st.ok()) << c.flag;
+    EXPECT_NE(st.message().find(c.flag), std::string::npos) << st.message();
+  }
 }
 
 TEST(Summarize, TakesNearestRankPercentilesOfTheSortedSample) {
