@@ -17,40 +17,18 @@ using Clock = SteadyClock;
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> DialChannel(const std::string& endpoint, int connection_index,
-                                           int max_receive_message_bytes, const ClientTls& tls) {
-  grpc::ChannelArguments args;
-  // A local subchannel pool plus a distinguishing argument keeps channels from
-  // sharing one connection.
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt("tri.connection_index", connection_index);
-  args.SetMaxReceiveMessageSize(max_receive_message_bytes);
-  const DialTarget target = ResolveDialTarget(endpoint, tls);
-  return grpc::CreateCustomChannel(target.target, ChannelCredentials(target, tls), args);
-}
-
-EtcdClient::EtcdClient(ClientOptions options) : options_(std::move(options)) {
-  for (const std::string& target : options_.endpoints) {
-    Endpoint ep;
-    ep.target = target;
-    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes, options_.tls);
-    ep.kv = etcdserverpb::KV::NewStub(ep.channel);
-    ep.cluster = etcdserverpb::Cluster::NewStub(ep.channel);
-    ep.maintenance = etcdserverpb::Maintenance::NewStub(ep.channel);
-    endpoints_.push_back(std::move(ep));
-  }
-}
+EtcdClient::EtcdClient(ClientOptions options)
+    : options_(std::move(options)), endpoints_(DialEndpoints<Endpoint>(options_, [](Endpoint& ep) {
+        ep.kv = etcdserverpb::KV::NewStub(ep.channel);
+        ep.cluster = etcdserverpb::Cluster::NewStub(ep.channel);
+        ep.maintenance = etcdserverpb::Maintenance::NewStub(ep.channel);
+      })) {}
 
 Result<std::unique_ptr<EtcdClient>> EtcdClient::Connect(ClientOptions options) {
   if (options.endpoints.empty()) return InvalidArgument("etcd client: no endpoints given");
   std::unique_ptr<EtcdClient> client(new EtcdClient(std::move(options)));
-  std::vector<grpc::Channel*> channels;
-  for (const Endpoint& ep : client->endpoints_)
-    channels.push_back(ep.channel.get());
-  TRI_ASSIGN_OR_RETURN(
-      const std::size_t ready,
-      FirstReadyChannel(channels, client->options_.endpoints, client->options_.dial_timeout));
-  client->current_ = ready;
+  TRI_ASSIGN_OR_RETURN(client->current_,
+                       FirstReadyEndpoint(client->endpoints_, client->options_.dial_timeout));
   return client;
 }
 

@@ -37,12 +37,6 @@ struct ClientOptions {
   int max_receive_message_bytes = 64 << 20;
 };
 
-// Opens a dedicated channel to `endpoint` (with TLS as client_tls.h says). Channels
-// with different `connection_index` never share a TCP connection, so a benchmark can
-// spread clients over several connections as etcd's benchmark does with --conns.
-std::shared_ptr<grpc::Channel> DialChannel(const std::string& endpoint, int connection_index,
-                                           int max_receive_message_bytes, const ClientTls& tls);
-
 class EtcdClient {
  public:
   // Dials every endpoint and waits up to options.dial_timeout for one of them to

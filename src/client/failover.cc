@@ -1,8 +1,24 @@
 #include "client/failover.h"
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
 #include <algorithm>
 
 namespace tri::client {
+
+std::shared_ptr<grpc::Channel> DialChannel(const std::string& endpoint, int connection_index,
+                                           int max_receive_message_bytes, const ClientTls& tls) {
+  grpc::ChannelArguments args;
+  // A local subchannel pool plus a distinguishing argument keeps channels from
+  // sharing one connection.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("tri.connection_index", connection_index);
+  args.SetMaxReceiveMessageSize(max_receive_message_bytes);
+  const DialTarget target = ResolveDialTarget(endpoint, tls);
+  return grpc::CreateCustomChannel(target.target, ChannelCredentials(target, tls), args);
+}
 
 Result<std::size_t> FirstReadyChannel(const std::vector<grpc::Channel*>& channels,
                                       const std::vector<std::string>& targets,

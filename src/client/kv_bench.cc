@@ -14,6 +14,7 @@
 #include "base/rng.h"
 #include "client/etcd_client.h"
 #include "client/etcdctl_format.h"
+#include "client/failover.h"
 #include "client/grpc_status.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 

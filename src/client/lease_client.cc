@@ -8,26 +8,16 @@
 
 namespace tri::client {
 
-LeaseClient::LeaseClient(ClientOptions options) : options_(std::move(options)) {
-  for (const std::string& target : options_.endpoints) {
-    Endpoint ep;
-    ep.target = target;
-    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes, options_.tls);
-    ep.lease = etcdserverpb::Lease::NewStub(ep.channel);
-    endpoints_.push_back(std::move(ep));
-  }
-}
+LeaseClient::LeaseClient(ClientOptions options)
+    : options_(std::move(options)), endpoints_(DialEndpoints<Endpoint>(options_, [](Endpoint& ep) {
+        ep.lease = etcdserverpb::Lease::NewStub(ep.channel);
+      })) {}
 
 Result<std::unique_ptr<LeaseClient>> LeaseClient::Connect(ClientOptions options) {
   if (options.endpoints.empty()) return InvalidArgument("etcd client: no endpoints given");
   std::unique_ptr<LeaseClient> client(new LeaseClient(std::move(options)));
-  std::vector<grpc::Channel*> channels;
-  for (const Endpoint& ep : client->endpoints_)
-    channels.push_back(ep.channel.get());
-  TRI_ASSIGN_OR_RETURN(
-      const std::size_t ready,
-      FirstReadyChannel(channels, client->options_.endpoints, client->options_.dial_timeout));
-  client->current_ = ready;
+  TRI_ASSIGN_OR_RETURN(client->current_,
+                       FirstReadyEndpoint(client->endpoints_, client->options_.dial_timeout));
   return client;
 }
 

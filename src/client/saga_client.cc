@@ -33,26 +33,17 @@ std::uint64_t FreshSeed() {
 
 }  // namespace
 
-SagaClient::SagaClient(ClientOptions options) : options_(std::move(options)), rng_(FreshSeed()) {
-  for (const std::string& target : options_.endpoints) {
-    Endpoint ep;
-    ep.target = target;
-    ep.channel = DialChannel(target, 0, options_.max_receive_message_bytes, options_.tls);
-    ep.stub = trinity::v1::Sagas::NewStub(ep.channel);
-    endpoints_.push_back(std::move(ep));
-  }
-}
+SagaClient::SagaClient(ClientOptions options)
+    : options_(std::move(options)),
+      endpoints_(DialEndpoints<Endpoint>(
+          options_, [](Endpoint& ep) { ep.stub = trinity::v1::Sagas::NewStub(ep.channel); })),
+      rng_(FreshSeed()) {}
 
 Result<std::unique_ptr<SagaClient>> SagaClient::Connect(ClientOptions options) {
   if (options.endpoints.empty()) return InvalidArgument("saga client: no endpoints given");
   std::unique_ptr<SagaClient> client(new SagaClient(std::move(options)));
-  std::vector<grpc::Channel*> channels;
-  for (const Endpoint& ep : client->endpoints_)
-    channels.push_back(ep.channel.get());
-  TRI_ASSIGN_OR_RETURN(
-      const std::size_t ready,
-      FirstReadyChannel(channels, client->options_.endpoints, client->options_.dial_timeout));
-  client->current_ = ready;
+  TRI_ASSIGN_OR_RETURN(client->current_,
+                       FirstReadyEndpoint(client->endpoints_, client->options_.dial_timeout));
   return client;
 }
 

@@ -8,6 +8,7 @@
 
 #include "base/assert.h"
 #include "client/etcd_client.h"
+#include "client/failover.h"
 #include "client/grpc_status.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 

@@ -43,13 +43,20 @@ std::int64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
-// A member's peer URLs as the cluster records them (normalized); at least one.
+// A member's peer URLs as the cluster records them (normalized); at least one,
+// each with the scheme this cluster's peers speak (https exactly when peer TLS
+// is configured), since a member behind another scheme could never be reached.
 Result<std::vector<std::string>> PeerUrls(
-    const google::protobuf::RepeatedPtrField<std::string>& given) {
+    const google::protobuf::RepeatedPtrField<std::string>& given, bool peer_tls) {
   std::vector<std::string> urls;
   for (const auto& u : given) {
     auto parsed = ParseUrl(u);
     if (!parsed.ok()) return InvalidArgument("etcdserver: " + parsed.status().message());
+    if ((parsed->scheme == "https") != peer_tls) {
+      return InvalidArgument(fmt::format(
+          "etcdserver: invalid URL \"{}\": this cluster's peers {} TLS, so peer URLs must be {}://",
+          u, peer_tls ? "use" : "do not use", peer_tls ? "https" : "http"));
+    }
     urls.push_back(parsed->ToString());
   }
   if (urls.empty()) return InvalidArgument("etcdserver: member peer URLs are not provided");
@@ -255,7 +262,7 @@ class EtcdServices::Impl {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
       Call call(metrics_["MemberAdd"], reactor);
-      auto parsed = PeerUrls(req->peerurls());
+      auto parsed = PeerUrls(req->peerurls(), node_->config().peer_tls.has_value());
       if (!parsed.ok()) {
         call.Finish(ToGrpc(parsed.status()));
         return reactor;
@@ -299,7 +306,7 @@ class EtcdServices::Impl {
       // DefaultReactor() constructs the reactor anew on every call: take it once.
       grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
       Call call(metrics_["MemberUpdate"], reactor);
-      auto parsed = PeerUrls(req->peerurls());
+      auto parsed = PeerUrls(req->peerurls(), node_->config().peer_tls.has_value());
       if (!parsed.ok()) {
         call.Finish(ToGrpc(parsed.status()));
         return reactor;
