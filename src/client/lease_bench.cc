@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "client/etcd_client.h"
+#include "client/failover.h"
 #include "client/lease_client.h"
 
 namespace tri::client {

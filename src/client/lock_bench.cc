@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "client/etcd_client.h"
+#include "client/failover.h"
 #include "client/grpc_status.h"
 #include "client/lease_client.h"
 #include "trinity/v1/coordination.grpc.pb.h"

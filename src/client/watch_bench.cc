@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "client/etcd_client.h"
+#include "client/failover.h"
 #include "client/grpc_status.h"
 
 namespace tri::client {

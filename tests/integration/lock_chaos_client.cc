@@ -45,6 +45,7 @@
 
 #include "client/endpoints.h"
 #include "client/etcd_client.h"
+#include "client/failover.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 #include "trinity/v1/coordination.grpc.pb.h"
 #include "v3lockpb/v3lock.grpc.pb.h"
