@@ -20,8 +20,9 @@ can be read back in log order (mod revision). Checked:
   refused did (an increment without an answer may have applied or not).
 
 TRI_SERVER_KIND=tri uses Trinity's native Locks service, or etcd's v3lock API
-when only that is served, and skips when neither is; with etcd it runs the
-v3lock path against real etcd. TRI_LOCK_CHAOS_SECONDS (default 90) is the
+when only that is served (TRI_LOCK_CHAOS_API=native|etcd picks one), and
+skips when neither is; with etcd it runs the v3lock path against real etcd.
+TRI_LOCK_CHAOS_SECONDS (default 90) is the
 length of the faulty run; TRI_LOCK_CHAOS_SEED fixes the nemesis's choices.
 """
 
@@ -152,6 +153,11 @@ def choose_api(binary, server, endpoints):
     """native, or etcd, whichever the server serves (native first); skips when
     it serves neither."""
     candidates = ["etcd"] if server.kind == "etcd" else ["native", "etcd"]
+    forced = os.environ.get("TRI_LOCK_CHAOS_API")
+    if forced:
+        if forced not in candidates:
+            raise AssertionError("TRI_LOCK_CHAOS_API=%s: use one of %s" % (forced, candidates))
+        candidates = [forced]
     for api in candidates:
         code = subprocess.run([binary, "--endpoints", endpoints, "--api", api, "--probe"],
                               capture_output=True, timeout=60).returncode
