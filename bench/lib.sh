@@ -1,5 +1,7 @@
-# Shared helpers of the benchmark scripts (sourced): free loopback ports and
-# the CPU time of the processes in PIDS.
+# shellcheck shell=bash
+# Shared helpers of the benchmark scripts (sourced): free loopback ports, the
+# CPU time of the processes in PIDS, and starting and stopping etcd and tri
+# clusters (start_cluster, stop_cluster, wait_healthy, tri_has_server).
 
 # N distinct free loopback ports.
 free_ports() {
