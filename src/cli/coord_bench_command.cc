@@ -78,6 +78,7 @@ void AddLockBench(CLI::App* bench) {
   cmd->add_option("--lease-ttl", s->bench.lease_ttl_s, "TTL of each client's session lease (s)")
       ->capture_default_str();
   cmd->add_option("--prefix", s->bench.prefix, "lock names are PREFIX/<i>")->capture_default_str();
+  cmd->add_flag("--target-leader", s->bench.target_leader, "send every request to the leader");
   cmd->callback([s] { RunLockBenchCommand(*s); });
 }
 

@@ -12,6 +12,7 @@
 
 #include "client/etcd_client.h"
 #include "client/failover.h"
+#include "client/find_leader.h"
 #include "client/grpc_status.h"
 #include "client/lease_client.h"
 #include "trinity/v1/coordination.grpc.pb.h"
@@ -198,10 +199,16 @@ Result<LockBenchReport> RunLockBench(const LockBenchOptions& o) {
   TRI_RETURN_IF_ERROR(ValidateLockBenchOptions(o));
   TRI_ASSIGN_OR_RETURN(auto leases, SessionLeases::Grant(o, o.clients));
 
+  std::vector<std::string> targets = o.endpoints;
+  if (o.target_leader) {
+    TRI_ASSIGN_OR_RETURN(std::string leader,
+                         FindLeaderEndpoint(o.endpoints, o.tls, o.dial_timeout, o.request_timeout));
+    targets = {leader};
+  }
   std::vector<Connection> conns(static_cast<std::size_t>(o.conns));
   const Clock::time_point dial_deadline = Clock::now() + o.dial_timeout;
   for (int c = 0; c < o.conns; ++c) {
-    const std::string& target = o.endpoints[static_cast<std::size_t>(c) % o.endpoints.size()];
+    const std::string& target = targets[static_cast<std::size_t>(c) % targets.size()];
     Connection& conn = conns[static_cast<std::size_t>(c)];
     conn.channel = DialChannel(target, c, ClientOptions{}.max_receive_message_bytes, o.tls);
     if (!conn.channel->WaitForConnected(std::chrono::system_clock::now() +
@@ -274,6 +281,7 @@ Result<LockBenchReport> RunLockBench(const LockBenchOptions& o) {
   };
   LockBenchReport r;
   r.api = o.api == LockApi::kEtcd ? "etcd" : "native";
+  r.target_leader = o.target_leader;
   r.clients = o.clients;
   r.locks = o.locks;
   r.cycles = o.cycles;
@@ -294,6 +302,7 @@ std::string LockBenchReportJson(const LockBenchReport& r) {
                         {"api", r.api},
                         {"clients", r.clients},
                         {"locks", r.locks},
+                        {"target_leader", r.target_leader},
                         {"cycles", r.cycles},
                         {"completed", r.completed},
                         {"errors", r.errors},

@@ -55,6 +55,9 @@ struct LockBenchOptions {
   std::uint64_t cycles = 1000;
   // TTL of each client's session lease.
   std::int64_t lease_ttl_s = 30;
+  // Every connection to the leader (found with Maintenance.Status) instead of
+  // spread over the endpoints.
+  bool target_leader = false;
   // Lock names are "<prefix>/<i>".
   std::string prefix = "tri-bench-lock";
   std::chrono::milliseconds dial_timeout{2000};
@@ -66,6 +69,7 @@ struct LockBenchReport {
   std::string api;
   int clients = 0;
   int locks = 0;
+  bool target_leader = false;
   std::uint64_t cycles = 0;  // started
   std::uint64_t completed = 0;
   std::uint64_t errors = 0;
