@@ -9,6 +9,9 @@
 # env:   TOTAL=small|full   run sizes (small: a smoke run, about a minute)
 #        TRI_LOCK_APIS="native"   lock APIs run against Trinity ("native etcd"
 #                                 adds the etcd v3lock API served by Trinity)
+#        LOCK_TARGET_LEADER=1     lock clients connect to the leader (as
+#                                 kv_vs_etcd.sh's puts); 0 spreads them over
+#                                 the members
 #        OUT_JSON=PATH      results file (default BUILD_DIR/coord_vs_etcd.json)
 #        ETCD=etcd TRI=...  binaries
 set -euo pipefail
@@ -21,6 +24,12 @@ TRI=${TRI:-$BUILD_DIR/src/cli/tri}
 ETCD=${ETCD:-etcd}
 OUT_JSON=${OUT_JSON:-$BUILD_DIR/coord_vs_etcd.json}
 read -r -a TRI_LOCK_APIS <<<"${TRI_LOCK_APIS:-native}"
+LOCK_FLAGS=()
+case "${LOCK_TARGET_LEADER:-1}" in
+  1) LOCK_FLAGS=(--target-leader) ;;
+  0) ;;
+  *) echo "LOCK_TARGET_LEADER must be 0 or 1" >&2; exit 2 ;;
+esac
 MEMBERS=3
 case "${TOTAL:-full}" in
   # cycles: 1 client, 16 clients on one lock, 16 clients on 16 locks
@@ -62,10 +71,11 @@ PY
 
 run_lock_rows() {
   local system=$1 api=$2
-  run "$system" "$api" lock-1 lock --api "$api" --clients 1 --cycles "$C1"
-  run "$system" "$api" lock-16-one lock --api "$api" --clients 16 --conns 16 --locks 1 --cycles "$C16"
-  run "$system" "$api" lock-16-distinct lock --api "$api" --clients 16 --conns 16 --locks 16 \
-    --cycles "$C16D"
+  run "$system" "$api" lock-1 lock --api "$api" "${LOCK_FLAGS[@]}" --clients 1 --cycles "$C1"
+  run "$system" "$api" lock-16-one lock --api "$api" "${LOCK_FLAGS[@]}" --clients 16 --conns 16 \
+    --locks 1 --cycles "$C16"
+  run "$system" "$api" lock-16-distinct lock --api "$api" "${LOCK_FLAGS[@]}" --clients 16 \
+    --conns 16 --locks 16 --cycles "$C16D"
 }
 
 run_other_rows() {
@@ -75,7 +85,7 @@ run_other_rows() {
   run "$system" etcd lease-16 lease --clients 16 --conns 16 --duration "$LEASE_DURATION"
 }
 
-echo "$BENCH_NAME: $MEMBERS members each, TOTAL=${TOTAL:-full}; work dir $WORK"
+echo "$BENCH_NAME: $MEMBERS members each, TOTAL=${TOTAL:-full}, lock flags: ${LOCK_FLAGS[*]:-none}; work dir $WORK"
 echo "== etcd"
 start_cluster etcd $MEMBERS
 run_lock_rows etcd etcd
