@@ -44,6 +44,18 @@ struct Stream {
   std::vector<std::pair<std::int64_t, int>> watcher_of_id;
 };
 
+// Finishes every stream (a synchronous stream must be finished before it is
+// destroyed); cancel them first, and join their readers, if any.
+void FinishStreams(std::vector<Stream>& streams) {
+  for (Stream& st : streams)
+    if (st.rw) (void)st.rw->Finish();
+}
+
+void CancelStreams(std::vector<Stream>& streams) {
+  for (Stream& st : streams)
+    if (st.context) st.context->TryCancel();
+}
+
 }  // namespace
 
 Status ValidateWatchBenchOptions(const WatchBenchOptions& o) {
@@ -101,13 +113,14 @@ Result<WatchBenchReport> RunWatchBench(const WatchBenchOptions& o) {
     Stream& st = streams[static_cast<std::size_t>(w % o.streams)];
     etcdserverpb::WatchRequest req;
     req.mutable_create_request()->set_key(o.key);
-    if (!st.rw->Write(req))
-      return Unavailable("bench watch: stream " + std::to_string(w % o.streams) +
-                         " broke while creating watchers");
     etcdserverpb::WatchResponse resp;
-    if (!st.rw->Read(&resp) || !resp.created() || resp.canceled())
-      return Unavailable("bench watch: watcher " + std::to_string(w) + " not created" +
+    if (!st.rw->Write(req) || !st.rw->Read(&resp) || !resp.created() || resp.canceled()) {
+      CancelStreams(streams);
+      FinishStreams(streams);
+      return Unavailable("bench watch: watcher " + std::to_string(w) + " on stream " +
+                         std::to_string(w % o.streams) + " not created" +
                          (resp.cancel_reason().empty() ? "" : ": " + resp.cancel_reason()));
+    }
     st.watcher_of_id.emplace_back(resp.watch_id(), w);
   }
 
@@ -169,10 +182,10 @@ Result<WatchBenchReport> RunWatchBench(const WatchBenchOptions& o) {
                    " watchers did not receive it within --request-timeout");
   }
   const double elapsed_s = std::chrono::duration<double>(Clock::now() - begin).count();
-  for (Stream& st : streams)
-    st.context->TryCancel();
+  CancelStreams(streams);
   for (auto& t : readers)
     t.join();
+  FinishStreams(streams);
 
   WatchBenchReport r;
   r.watchers = o.watchers;
