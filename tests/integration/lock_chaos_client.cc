@@ -25,6 +25,8 @@
 // usage: lock_chaos_client --endpoints A,B,C --api native|etcd --log FILE
 //          [--clients 16] [--locks 1] [--seconds 60] [--lease-ttl 3]
 //          [--increments-per-hold 2] [--prefix chaos] [--zombie-percent 2]
+//          [--no-fence]   (the Txn without its compare: the broken client the
+//                          test's check must catch)
 //        lock_chaos_client --endpoints A,B,C --api native|etcd --probe
 //          exit 0 when the API is served, 3 when it is not (UNIMPLEMENTED).
 
@@ -64,6 +66,7 @@ struct Options {
   int lease_ttl_s = 3;
   int increments_per_hold = 2;
   int zombie_percent = 2;
+  bool fence = true;
   std::string prefix = "chaos";
   bool probe = false;
 };
@@ -88,6 +91,10 @@ Options ParseOptions(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--probe") {
       o.probe = true;
+      continue;
+    }
+    if (flag == "--no-fence") {
+      o.fence = false;
       continue;
     }
     if (i + 1 >= argc) Usage(flag + " needs a value");
@@ -330,8 +337,10 @@ class ChaosClient {
     const std::uint64_t seq = seq_++;
     const std::uint64_t wrote = read + 1;
     etcdserverpb::TxnRequest txn;
-    auto* cmp = txn.add_compare();
-    if (o_.native) {
+    auto* cmp = o_.fence ? txn.add_compare() : nullptr;
+    if (cmp == nullptr) {
+      // --no-fence: the write goes through whoever holds the lock now.
+    } else if (o_.native) {
       cmp->set_key(fence_key_);
       cmp->set_target(etcdserverpb::Compare::VALUE);
       cmp->set_result(etcdserverpb::Compare::EQUAL);

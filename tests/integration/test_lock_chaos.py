@@ -255,36 +255,58 @@ def read_back(cluster):
     return wait_until(attempt, 30, interval_s=0.5, message="the counters to be readable")
 
 
-def test_fenced_counter_survives_partitions_pauses_and_kills(make_cluster, server, tmp_path):
+def run_clients(cluster, server, tmp_path, seconds, nemesis=None, extra_args=()):
+    """Runs lock_chaos_client for `seconds` (beside the nemesis, if any) and
+    reads the result back: (api, records, applied, counters, outcomes)."""
     binary = chaos_client_binary()
-    seconds = int(os.environ.get("TRI_LOCK_CHAOS_SECONDS", "90"))
-    seed = int(os.environ.get("TRI_LOCK_CHAOS_SEED", str(int(time.time()))))
-    print("lock chaos: seed %d (TRI_LOCK_CHAOS_SEED), %d s of faults" % (seed, seconds))
-    cluster = make_cluster(3)
     endpoints = ",".join(m.endpoint for m in cluster.members.values())
     api = choose_api(binary, server, endpoints)
     log_path = str(tmp_path / "chaos.jsonl")
-    nemesis = Nemesis(cluster, random.Random(seed)).start()
+    if nemesis is not None:
+        nemesis.start()
     try:
         run = subprocess.run(
             [binary, "--endpoints", endpoints, "--api", api, "--log", log_path,
              "--clients", str(CLIENTS), "--locks", str(LOCKS), "--seconds", str(seconds),
-             "--lease-ttl", str(LEASE_TTL_S), "--prefix", PREFIX],
+             "--lease-ttl", str(LEASE_TTL_S), "--prefix", PREFIX] + list(extra_args),
             capture_output=True, text=True, timeout=seconds + 120)
     finally:
-        nemesis.stop()
+        if nemesis is not None:
+            nemesis.stop()
     assert run.returncode == 0, "lock_chaos_client failed (%d): %s" % (run.returncode, run.stderr)
-    assert not nemesis.errors, "the nemesis failed: %s" % nemesis.errors
+    assert nemesis is None or not nemesis.errors, "the nemesis failed: %s" % nemesis.errors
     for member in cluster.members.values():
         if not member.running():
             member.start()
     cluster.leader(timeout_s=30)
-
     with open(log_path) as f:
         records = [json.loads(line) for line in f if line.strip()]
     applied, counters = read_back(cluster)
     outcomes = {o: sum(1 for r in records if r["outcome"] == o)
                 for o in ("ok", "refused", "unknown")}
+    return api, records, applied, counters, outcomes
+
+
+def test_check_catches_unfenced_zombie_writes_on_a_real_cluster(make_cluster, server, tmp_path):
+    """The same clients without the fence compare, one in ten increments a
+    zombie: a zombie's late write of a stale value must be caught."""
+    cluster = make_cluster(3)
+    api, records, applied, counters, outcomes = run_clients(
+        cluster, server, tmp_path, 20, extra_args=["--no-fence", "--zombie-percent", "10"])
+    problems = check_history(records, applied, counters)
+    print("unfenced (%s API): increments %s; %d problems found" % (api, outcomes, len(problems)))
+    assert any("double holding" in p for p in problems), \
+        "unfenced zombie writes were not caught: %s" % outcomes
+
+
+def test_fenced_counter_survives_partitions_pauses_and_kills(make_cluster, server, tmp_path):
+    seconds = int(os.environ.get("TRI_LOCK_CHAOS_SECONDS", "90"))
+    seed = int(os.environ.get("TRI_LOCK_CHAOS_SEED", str(int(time.time()))))
+    print("lock chaos: seed %d (TRI_LOCK_CHAOS_SEED), %d s of faults" % (seed, seconds))
+    cluster = make_cluster(3)
+    nemesis = Nemesis(cluster, random.Random(seed))
+    api, records, applied, counters, outcomes = run_clients(cluster, server, tmp_path, seconds,
+                                                            nemesis=nemesis)
     unknown_applied = sum(len(m) for m in applied.values()) - outcomes["ok"]
     print("lock chaos (%s API): faults %s; increments %s, %d unanswered ones applied; "
           "final counters %s" % (api, nemesis.done, outcomes, unknown_applied, counters))
