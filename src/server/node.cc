@@ -17,6 +17,8 @@
 #include "net/peer_transport.h"
 #include "rsm/kv_codec.h"
 #include "server/auto_compactor.h"
+#include "server/coordination_grpc_service.h"
+#include "server/coordination_service.h"
 #include "server/etcd_services.h"
 #include "server/http_endpoints.h"
 #include "server/identity.h"
@@ -85,7 +87,9 @@ class Node::Impl {
   std::unique_ptr<AutoCompactor> compactor;       // loop thread only
   std::unique_ptr<SagaGrpcService> saga_service;  // saga API: outlives grpc_server
   std::unique_ptr<NodeLeases> leases;
-  std::unique_ptr<LeaseGrpcService> lease_service;  // outlives grpc_server
+  std::unique_ptr<LeaseGrpcService> lease_service;                // outlives grpc_server
+  std::unique_ptr<NodeCoordination> coordination;                 // native locks and barriers
+  std::unique_ptr<CoordinationGrpcService> coordination_service;  // outlives grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
   std::unique_ptr<SagaHttpServer> saga_http;  // saga API over HTTP; stopped before `sagas` goes
@@ -111,6 +115,8 @@ class Node::Impl {
   Gauge* watchers = nullptr;
   Gauge* watch_streams = nullptr;
   Counter* slow_watcher_cancels = nullptr;
+  Gauge* lock_waits = nullptr;
+  Gauge* barrier_streams = nullptr;
   std::uint64_t slow_watcher_cancels_seen = 0;
   NodeCoreStats last_stats;
 };
@@ -278,6 +284,10 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.slow_watcher_cancels =
       m.GetCounter("trinity_watch_slow_cancels_total",
                    "Watchers cancelled because their client read too slowly.");
+  impl.lock_waits =
+      m.GetGauge("trinity_lock_waits", "Lock acquires waiting behind a holder on this member.");
+  impl.barrier_streams =
+      m.GetGauge("trinity_barrier_arrive_streams", "Barrier Arrive streams open on this member.");
 
   // Sagas: the API's backend and the leader's executor.
   impl.sagas = std::make_unique<NodeSagas>(
@@ -286,6 +296,9 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
 
   // Leases: keep-alive coalescing and the leader's executor.
   impl.leases = std::make_unique<NodeLeases>(*self, LeaseExecutorOptions{});
+  // Native locks and barriers: waiting acquires, arrive streams, the barrier timer.
+  impl.coordination =
+      std::make_unique<NodeCoordination>(*self, *impl.leases, NodeCoordinationOptions{});
 
   // Client API.
   impl.services = std::make_unique<EtcdServices>(self);
@@ -313,6 +326,8 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.saga_service->Register(builder);
   impl.lease_service = std::make_unique<LeaseGrpcService>(*self, *impl.leases);
   impl.lease_service->Register(builder);
+  impl.coordination_service = std::make_unique<CoordinationGrpcService>(*self, *impl.coordination);
+  impl.coordination_service->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
     return Unavailable(
@@ -434,7 +449,8 @@ void Node::Loop() {
       auto wake_at = next_tick;
       // The leader-only executors (sagas, leases) may want a round before the tick.
       const std::uint64_t executor_wake =
-          std::min(impl.sagas->next_wake_ms(), impl.leases->next_wake_ms());
+          std::min({impl.sagas->next_wake_ms(), impl.leases->next_wake_ms(),
+                    impl.coordination->next_wake_ms()});
       if (executor_wake != UINT64_MAX) {
         const std::uint64_t now_ms = WallMs();
         const auto in =
@@ -476,6 +492,9 @@ void Node::Loop() {
     HandleOutput(std::move(out));
     impl.sagas->AfterRound(core, WallMs());
     impl.leases->AfterRound(core, WallMs());
+    impl.coordination->AfterRound(core, WallMs());
+    impl.lock_waits->Set(double(impl.coordination->lock_waits()));
+    impl.barrier_streams->Set(double(impl.coordination->barrier_watches()));
     impl.watch_hub->AfterRound(core.mutable_state_machine(),
                                WatchHeader{core.cluster_id(), core.id(), core.term()}, WallMs());
     ProposeAutoCompaction();
@@ -532,6 +551,9 @@ void Node::Loop() {
   if (impl.http) impl.http->Stop();
   if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
   impl.watch_hub->CloseAllStreams();           // watch clients go on with another member at once
+  // Waiting acquires and arrive streams end now (UNAVAILABLE): the gRPC
+  // shutdown below waits for calls that only this thread could finish.
+  impl.coordination->Stop();
   if (impl.grpc_server)
     impl.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   impl.transport->Stop();
@@ -604,6 +626,7 @@ void Node::HandleOutput(ProcessOutput out) {
         break;
       case NodeEvent::Kind::kSnapshotInstalled:
         membership_changed = true;
+        impl.coordination->OnSnapshotInstalled();
         spdlog::info("snapshot: {}", e.detail);
         break;
       case NodeEvent::Kind::kLogCompacted:
