@@ -41,10 +41,6 @@ std::string Url(std::uint16_t port) {
   return "http://127.0.0.1:" + std::to_string(port);
 }
 
-double MsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-
 }  // namespace
 
 // --- the embedded cluster -----------------------------------------------------------

@@ -45,6 +45,14 @@ struct LeaseOptions {
   std::size_t max_keys_per_lease = 1'000'000;
   // Ids in one KeepAlive or Expire command (decoding refuses more).
   std::size_t max_ids_per_command = 10'000;
+  // Deliberate bugs for the simulator to catch (docs/simulation-coordination.md);
+  // never set outside tests.
+  struct TestingBugs {
+    // A keep-alive answers the lease's TTL but leaves its expiry where it was,
+    // so a lease kept alive within its TTL still expires.
+    bool ignore_keep_alives = false;
+  };
+  TestingBugs testing_bugs;
 };
 
 // etcd's lease errors (rpctypes), and the bounds above.

@@ -193,11 +193,19 @@ void LockTable::PassOn(std::map<std::string, LockEntry, std::less<>>::iterator i
   }
   // Log order: a later grant has a larger token than every earlier one.
   TRI_ASSERT_MSG(index > lock.holder.token, "lock handed over at an index not above its token");
-  LockWaiter next = std::move(lock.waiters.front());
-  lock.waiters.pop_front();
+  LockWaiter next;
+  if (options_.testing_bugs.grant_to_last_waiter) {
+    next = std::move(lock.waiters.back());
+    lock.waiters.pop_back();
+  } else {
+    next = std::move(lock.waiters.front());
+    lock.waiters.pop_front();
+  }
   TRI_ASSERT(next.owner != lock.holder.owner);
+  const std::uint64_t fenced =
+      options_.testing_bugs.stale_fence_on_handover ? lock.holder.token : index;
   lock.holder = LockHolder{std::move(next.owner), index, 1, next.lease};
-  fence_writes.push_back(PutToken(it->first, index));
+  fence_writes.push_back(PutToken(it->first, fenced));
 }
 
 std::vector<ReservedWrite> LockTable::OnLeasesRevoked(const std::vector<std::int64_t>& leases,

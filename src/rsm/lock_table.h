@@ -51,6 +51,16 @@ struct LockOptions {
   std::uint32_t max_owner_bytes = 256;
   // Re-entrant acquires of one holder not yet released.
   std::uint32_t max_hold_count = 1'000'000;
+  // Deliberate bugs for the simulator to catch (docs/simulation-coordination.md);
+  // never set outside tests.
+  struct TestingBugs {
+    // A freed lock passes to the last waiter in its queue instead of the first.
+    bool grant_to_last_waiter = false;
+    // A lock passed to a waiter keeps the previous holder's token in its
+    // fence key, so the old holder's fenced writes still succeed.
+    bool stale_fence_on_handover = false;
+  };
+  TestingBugs testing_bugs;
 };
 
 struct LockHolder {

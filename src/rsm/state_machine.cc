@@ -309,7 +309,8 @@ Status StateMachine::Restore(std::string_view snapshot) {
 
 Status StateMachine::CheckCoordination(const MvccStore& store, const LeaseTable& leases,
                                        const LockTable& locks) {
-  for (const auto& [name, entry] : locks.locks()) {
+  for (const auto& [lock_name, entry] : locks.locks()) {
+    const std::string& name = lock_name;  // a lambda may not capture a structured binding (C++20)
     const auto check = [&](std::int64_t lease, const std::string& owner) -> Status {
       if (lease == 0 || leases.Contains(lease)) return Status::Ok();
       return InvalidArgument("rsm snapshot: lock \"" + name + "\" of owner \"" + owner +

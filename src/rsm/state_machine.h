@@ -9,6 +9,7 @@
 // options, so every replica with the same options reaches the same state at the
 // same applied index (StateHash() compares them).
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -117,6 +118,13 @@ class StateMachine {
   // Bumped by every successful Restore: the state was replaced wholesale, so
   // events may be missing from the buffer (a watcher re-reads from history).
   std::uint64_t restore_epoch() const { return restore_epoch_; }
+  // For a state machine restored to replace `previous` (a snapshot install):
+  // its epoch moves past the previous one's, so a watcher that saw that epoch
+  // notices the replacement (a fresh state machine restored once would
+  // otherwise show the same epoch as the one it replaces).
+  void ContinueRestoreEpochFrom(const StateMachine& previous) {
+    restore_epoch_ = std::max(restore_epoch_, previous.restore_epoch_ + 1);
+  }
 
  private:
   KvOr<Response> ApplyKv(std::uint64_t index, std::string_view payload);

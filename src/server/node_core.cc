@@ -608,6 +608,8 @@ Status NodeCore::RestoreFromSnapshotData(const std::string& data) {
   auto sm = std::make_unique<rsm::StateMachine>(options_.state_machine, options_.sagas,
                                                 options_.leases, options_.coordination);
   TRI_RETURN_IF_ERROR(sm->Restore(sm_bytes));
+  // The watch hub detects a replaced state by its restore epoch.
+  if (state_machine_ != nullptr) sm->ContinueRestoreEpochFrom(*state_machine_);
   members_ = std::move(members);
   state_machine_ = std::move(sm);
   return Status::Ok();

@@ -6,6 +6,7 @@
 //   tri-sim lincheck history.jsonl   (see sim/lincheck_command.h)
 //   tri-sim node --seeds 1..20 --nodes 3 --faults all   (node_sim.h)
 //   tri-sim saga --seed 1 --nodes 3 --sagas 50 --max-steps 50 --faults all   (saga_sim.h)
+//   tri-sim coord --seed 1 --nodes 3 --clients 6 --faults all                 (coord_sim.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant; the run stops at that seed); 1
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "sim/cli_args.h"
+#include "sim/coord_sim_cli.h"
 #include "sim/lincheck_command.h"
 #include "sim/node_sim_cli.h"
 #include "sim/raft_sim.h"
@@ -74,6 +76,8 @@ int main(int argc, char** argv) {
   CLI::App* node = tri::sim::AddNodeSimCommand(app, &node_args);
   tri::sim::SagaSimCommandLine saga_args;
   CLI::App* saga = tri::sim::AddSagaSimCommand(app, &saga_args);
+  tri::sim::CoordSimCommandLine coord_args;
+  CLI::App* coord = tri::sim::AddCoordSimCommand(app, &coord_args);
 
   tri::sim::LincheckCommand lincheck(app);
 
@@ -81,6 +85,7 @@ int main(int argc, char** argv) {
   if (lincheck.Selected()) return lincheck.Run();
   if (node->parsed()) return tri::sim::RunNodeSimCommand(node_args);
   if (saga->parsed()) return tri::sim::RunSagaSimCommand(saga_args);
+  if (coord->parsed()) return tri::sim::RunCoordSimCommand(coord_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {

@@ -298,5 +298,33 @@ TEST(NodeCoreTest, RestartsWhenTheRecordedCommitLagsBehindItsSnapshot) {
   EXPECT_EQ((*core)->raft_status().hard_state.commit, 8u);  // the core raised it; the disk catches up
 }
 
+// Found by `tri-sim coord`: a snapshot install replaced the state machine with a
+// fresh one restored once, whose restore epoch (1) equalled that of the one it
+// replaced when that too came from a snapshot, so the watch hub, which detects
+// a replaced state by its epoch, missed the revisions the snapshot covered.
+TEST(NodeCoreTest, ASnapshotInstallMovesTheRestoreEpochPastTheReplacedState) {
+  CoreCluster c(3, /*snapshot_count=*/20);
+  c.RunUntil([&] { return c.Leader() != 0; });
+  auto put_all = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      const std::uint64_t leader = c.Leader();
+      if (leader != 0) c.Put(leader, "k" + std::to_string(i), "v");
+      c.Round();
+    }
+  };
+  put_all(0, 30);
+  const std::uint64_t follower = c.Leader() == 1 ? 2 : 1;
+  c.RunUntil([&] { return c.Get(follower, "k29") == "v"; });
+  // The follower restarts from its own snapshot, then falls behind the
+  // leader's compacted log and must install the leader's snapshot.
+  c.Crash(follower);
+  put_all(30, 90);
+  c.Start(follower, /*bootstrap=*/false);
+  const std::uint64_t epoch = c.node(follower).core->state_machine().restore_epoch();
+  ASSERT_GE(epoch, 1u) << "the restart restored the follower's own snapshot";
+  c.RunUntil([&] { return c.Get(follower, "k89") == "v"; });
+  EXPECT_GT(c.node(follower).core->state_machine().restore_epoch(), epoch);
+}
+
 }  // namespace
 }  // namespace tri::server
