@@ -19,6 +19,7 @@
 #include "server/auto_compactor.h"
 #include "server/coordination_grpc_service.h"
 #include "server/coordination_service.h"
+#include "server/election_services.h"
 #include "server/etcd_services.h"
 #include "server/http_endpoints.h"
 #include "server/identity.h"
@@ -90,6 +91,7 @@ class Node::Impl {
   std::unique_ptr<LeaseGrpcService> lease_service;                // outlives grpc_server
   std::unique_ptr<NodeCoordination> coordination;                 // native locks and barriers
   std::unique_ptr<CoordinationGrpcService> coordination_service;  // outlives grpc_server
+  std::unique_ptr<ElectionServices> election_services;  // v3lock, v3election: outlive grpc_server
   std::unique_ptr<grpc::Server> grpc_server;
   std::unique_ptr<HttpEndpoints> http;
   std::unique_ptr<SagaHttpServer> saga_http;  // saga API over HTTP; stopped before `sagas` goes
@@ -328,10 +330,13 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.lease_service->Register(builder);
   impl.coordination_service = std::make_unique<CoordinationGrpcService>(*self, *impl.coordination);
   impl.coordination_service->Register(builder);
+  impl.election_services = std::make_unique<ElectionServices>();
+  impl.election_services->Register(builder);
   impl.grpc_server = builder.BuildAndStart();
   if (!impl.grpc_server || bound_port == 0)
     return Unavailable(
         fmt::format("--listen-client-urls: cannot listen on {}", raw.listen_client_urls));
+  impl.election_services->Attach(*impl.grpc_server);
   node->client_port_ = static_cast<std::uint16_t>(bound_port);
 
   if (!config.listen_metrics_urls.empty()) {
@@ -550,6 +555,7 @@ void Node::Loop() {
   // Stop the producers before failing what is left, so nothing new arrives.
   if (impl.http) impl.http->Stop();
   if (impl.saga_http) impl.saga_http->Stop();  // saga API: ends event streams and waiting requests
+  impl.election_services->Stop();              // their recipes' calls to this node fail from now on
   impl.watch_hub->CloseAllStreams();           // watch clients go on with another member at once
   // Waiting acquires and arrive streams end now (UNAVAILABLE): the gRPC
   // shutdown below waits for calls that only this thread could finish.
