@@ -40,6 +40,7 @@
 #include "client/concurrency.h"
 #include "client/etcd_client.h"
 #include "client/etcdctl_format.h"
+#include "client/failover.h"
 #include "client/session.h"
 
 namespace tri::cli {
