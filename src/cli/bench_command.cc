@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/coord_bench_command.h"
 #include "cli/etcd_flags.h"
 #include "client/endpoints.h"
 #include "client/kv_bench.h"
@@ -141,6 +142,7 @@ void AddBenchCommands(CLI::App& app) {
                      client::BenchOp::kRange);
   AddBenchSubcommand(bench, "txn", "transactions of --txn-ops puts", client::BenchOp::kTxn);
   AddSagaBench(bench);
+  AddCoordinationBenchCommands(bench);
 }
 
 const CommandRegistration kBenchCommand("bench", &AddBenchCommands);

@@ -15,6 +15,7 @@
 #include "client/etcd_client.h"
 #include "client/etcdctl_format.h"
 #include "client/failover.h"
+#include "client/find_leader.h"
 #include "client/grpc_status.h"
 #include "etcdserverpb/rpc.grpc.pb.h"
 
@@ -44,26 +45,6 @@ std::string MakeKey(std::uint64_t n, int key_size) {
   coding::PutFixed64(key, n);
   key.resize(static_cast<std::size_t>(key_size), '\0');
   return key;
-}
-
-// Picks the endpoint whose member is the leader, asking each in turn.
-Result<std::string> FindLeader(const BenchOptions& options) {
-  ClientOptions client_options;
-  client_options.endpoints = options.endpoints;
-  client_options.tls = options.tls;
-  client_options.dial_timeout = options.dial_timeout;
-  client_options.command_timeout = options.request_timeout;
-  TRI_ASSIGN_OR_RETURN(auto client, EtcdClient::Connect(client_options));
-  std::string errors;
-  for (const std::string& ep : options.endpoints) {
-    auto status = client->Status(ep);
-    if (!status.ok()) {
-      errors += "; " + ep + ": " + status.status().message();
-      continue;
-    }
-    if (status->leader() != 0 && status->leader() == status->header().member_id()) return ep;
-  }
-  return Unavailable("bench --target-leader: no endpoint reports itself leader" + errors);
 }
 
 double Ms(std::uint64_t ns) {
@@ -102,7 +83,9 @@ Result<BenchReport> RunKvBench(const BenchOptions& options) {
 
   std::vector<std::string> targets = options.endpoints;
   if (options.target_leader) {
-    TRI_ASSIGN_OR_RETURN(std::string leader, FindLeader(options));
+    TRI_ASSIGN_OR_RETURN(std::string leader,
+                         FindLeaderEndpoint(options.endpoints, options.tls, options.dial_timeout,
+                                            options.request_timeout));
     targets = {leader};
   }
 
