@@ -54,4 +54,27 @@ KvError ErrUnimplemented(std::string what) {
   return KvError{GrpcCode::kUnimplemented, "rsm: not implemented: " + std::move(what)};
 }
 
+Status ToStatus(const KvError& error) {
+  switch (error.grpc_code) {
+    case GrpcCode::kOk:
+      return Status::Ok();
+    case GrpcCode::kInvalidArgument:
+      return InvalidArgument(error.message);
+    case GrpcCode::kNotFound:
+      return NotFound(error.message);
+    case GrpcCode::kResourceExhausted:
+      return ResourceExhausted(error.message);
+    case GrpcCode::kFailedPrecondition:
+      return FailedPrecondition(error.message);
+    case GrpcCode::kOutOfRange:
+      return OutOfRange(error.message);
+    case GrpcCode::kUnimplemented:
+      return Unimplemented(error.message);
+    case GrpcCode::kInternal:
+    case GrpcCode::kDataLoss:
+      break;
+  }
+  return Internal(error.message);
+}
+
 }  // namespace tri::rsm

@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "base/assert.h"
+#include "base/status.h"
 
 namespace tri::rsm {
 
@@ -30,6 +31,10 @@ struct KvError {
   std::string message;
   friend bool operator==(const KvError&, const KvError&) = default;
 };
+
+// The same error as a Status of the same code and message, for a caller that
+// reports errors as Status (the node's services, before the gRPC layer).
+Status ToStatus(const KvError& error);
 
 // etcd's errors, by their rpctypes names.
 KvError ErrEmptyKey();       // InvalidArgument "etcdserver: key is not provided"

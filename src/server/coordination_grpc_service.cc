@@ -31,7 +31,7 @@ grpc::Status ToGrpc(const Status& s) {
 
 // The apply failure or error of a proposal, as one Status.
 Status Outcome(Status s, const rsm::Applied* applied) {
-  if (s.ok() && !applied->result.ok()) s = StatusFromKvError(applied->result.error());
+  if (s.ok() && !applied->result.ok()) s = rsm::ToStatus(applied->result.error());
   return s;
 }
 

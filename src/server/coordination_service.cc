@@ -83,8 +83,7 @@ void NodeCoordination::Acquire(NodeCore& core, std::uint64_t wait_id, LockAcquir
     id = static_cast<std::int64_t>(rng_() & static_cast<std::uint64_t>(INT64_MAX));
   leases_.Propose(core, rsm::LeaseGrant{id, ttl},
                   [this, call](Status s, const rsm::Applied* applied) {
-                    if (s.ok() && !applied->result.ok())
-                      s = StatusFromKvError(applied->result.error());
+                    if (s.ok() && !applied->result.ok()) s = rsm::ToStatus(applied->result.error());
                     if (!s.ok()) return Finish(*core_, call, s, {});
                     call->request.lease = applied->lease->id;
                     call->granted_lease = true;
@@ -97,7 +96,7 @@ void NodeCoordination::ProposeAcquire(NodeCore& core, std::shared_ptr<Acquiring>
   Propose(core, rsm::CommandKind::kLock,
           rsm::EncodeLockCommand(rsm::LockAcquireCommand{r.name, r.owner, r.lease}),
           [this, call](Status s, const rsm::Applied* applied) {
-            if (s.ok() && !applied->result.ok()) s = StatusFromKvError(applied->result.error());
+            if (s.ok() && !applied->result.ok()) s = rsm::ToStatus(applied->result.error());
             if (s.ok() && !applied->lock.has_value()) s = Internal("lock acquire without a reply");
             if (!s.ok()) return Finish(*core_, call, s, {});
             const rsm::LockReply& reply = *applied->lock;

@@ -8,25 +8,6 @@
 
 namespace tri::server {
 
-Status StatusFromKvError(const rsm::KvError& e) {
-  switch (e.grpc_code) {
-    case rsm::GrpcCode::kInvalidArgument:
-      return InvalidArgument(e.message);
-    case rsm::GrpcCode::kNotFound:
-      return NotFound(e.message);
-    case rsm::GrpcCode::kResourceExhausted:
-      return ResourceExhausted(e.message);
-    case rsm::GrpcCode::kFailedPrecondition:
-      return FailedPrecondition(e.message);
-    case rsm::GrpcCode::kOutOfRange:
-      return OutOfRange(e.message);
-    case rsm::GrpcCode::kUnimplemented:
-      return Unimplemented(e.message);
-    default:
-      return Internal(e.message);
-  }
-}
-
 NodeLeases::NodeLeases(Node& node, LeaseExecutorOptions options)
     : node_(node), executor_(options, this, [this]() -> const rsm::LeaseTable& {
         TRI_ASSERT(core_ != nullptr);
@@ -90,7 +71,7 @@ void NodeLeases::FlushKeepAlives(NodeCore& core) {
       (*waiting)[id] = std::move(keep_alives_[id]);
     ++keep_alive_entries_;
     Propose(core, command, [waiting](Status status, const rsm::Applied* applied) {
-      if (status.ok() && !applied->result.ok()) status = StatusFromKvError(applied->result.error());
+      if (status.ok() && !applied->result.ok()) status = rsm::ToStatus(applied->result.error());
       if (status.ok() && !applied->lease.has_value())
         status = Internal("keep-alive without a reply");
       std::map<std::int64_t, std::int64_t> ttls;

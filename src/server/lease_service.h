@@ -24,9 +24,6 @@ namespace tri::server {
 
 class Node;
 
-// Apply errors as Status with the matching code (the gRPC layer maps it back).
-Status StatusFromKvError(const rsm::KvError& e);
-
 class NodeLeases final : public LeaseProposer {
  public:
   NodeLeases(Node& node, LeaseExecutorOptions options);

@@ -23,25 +23,6 @@ std::uint64_t WallMs() {
                                         .count());
 }
 
-Status FromKvError(const rsm::KvError& e) {
-  switch (e.grpc_code) {
-    case rsm::GrpcCode::kInvalidArgument:
-      return InvalidArgument(e.message);
-    case rsm::GrpcCode::kNotFound:
-      return NotFound(e.message);
-    case rsm::GrpcCode::kResourceExhausted:
-      return ResourceExhausted(e.message);
-    case rsm::GrpcCode::kFailedPrecondition:
-      return FailedPrecondition(e.message);
-    case rsm::GrpcCode::kOutOfRange:
-      return OutOfRange(e.message);
-    case rsm::GrpcCode::kUnimplemented:
-      return Unimplemented(e.message);
-    default:
-      return Internal(e.message);
-  }
-}
-
 SagaEventView MakeEventView(const rsm::SagaInstance& instance, std::uint64_t position,
                             const rsm::SagaEventRecord& e) {
   SagaEventView v;
@@ -263,7 +244,7 @@ void NodeSagas::ProposeSaga(std::string payload,
   const RequestToken token = node_.Track([done = std::move(done)](NodeCore&, const Completion& c) {
     if (!c.status.ok()) return done(c.status, nullptr);
     if (!c.applied.has_value()) return done(Internal("no apply result"), nullptr);
-    if (!c.applied->result.ok()) return done(FromKvError(c.applied->result.error()), nullptr);
+    if (!c.applied->result.ok()) return done(rsm::ToStatus(c.applied->result.error()), nullptr);
     done(Status::Ok(), c.applied->saga ? &*c.applied->saga : nullptr);
   });
   core_->Propose(token, rsm::CommandKind::kSaga, std::move(payload));

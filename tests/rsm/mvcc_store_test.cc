@@ -22,6 +22,15 @@ using testing::RangeReq;
 
 const std::string kZero(1, '\0');
 
+TEST(KvErrorStatus, AnEtcdErrorBecomesAStatusWithTheSameCodeAndMessage) {
+  EXPECT_EQ(ToStatus(ErrLeaseNotFound()).code(), StatusCode::kNotFound);
+  EXPECT_EQ(ToStatus(ErrLeaseNotFound()).message(), "etcdserver: requested lease not found");
+  EXPECT_EQ(ToStatus(ErrEmptyKey()).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ToStatus(ErrCompacted()).code(), StatusCode::kOutOfRange);
+  EXPECT_EQ(ToStatus(ErrNoSpace()).code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(ToStatus(KvError{GrpcCode::kDataLoss, "lost"}).code(), StatusCode::kInternal);
+}
+
 TEST(MvccStore, NewStoreStartsAtRevisionOneLikeEtcd) {
   MvccStore store;
   EXPECT_EQ(store.current_revision(), 1);
