@@ -25,11 +25,14 @@ import re
 import sys
 
 # Cores and the parts of their directories that are not core. saga/dsl/ is the
-# saga front end (YAML/JSON parser, library tri_saga_dsl), not the orchestrator.
+# saga front end (YAML/JSON parser, library tri_saga_dsl), not the orchestrator;
+# txn/parallel/ is the thread pool and schedulers (tri_txn_parallel), not the
+# transaction model and serial reference.
 CORES = {
     "raft": (),
     "rsm": (),
     "saga": ("saga/dsl",),
+    "txn": ("txn/parallel",),
 }
 
 # Pure headers outside the cores that a core may include: the saga front end's
