@@ -139,6 +139,20 @@ bool MvMemory::ValidateReads(std::uint32_t txn) const {
   return true;
 }
 
+void MvMemory::Release(std::size_t part, std::size_t parts) {
+  TRI_ASSERT(parts > 0 && part < parts);
+  for (std::size_t i = part; i < shards_.size(); i += parts) {
+    std::lock_guard lock(shards_[i].mu);
+    shards_[i].cells.clear();
+  }
+  for (std::size_t i = part; i < txns_.size(); i += parts) {
+    TxnSlot& slot = txns_[i];
+    slot.written = {};
+    std::lock_guard lock(slot.reads_mu);
+    slot.reads.reset();
+  }
+}
+
 std::size_t MvMemory::KeyCountForTesting() const {
   std::size_t keys = 0;
   for (const Shard& shard : shards_) {

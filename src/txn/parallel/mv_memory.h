@@ -83,6 +83,11 @@ class MvMemory {
   // version now (an ESTIMATE never matches).
   bool ValidateReads(std::uint32_t txn) const;
 
+  // Frees the versions and read sets in the `part`-th of `parts` slices of the
+  // memory, so that the workers share the teardown of a large batch.
+  // REQUIRES: nothing else uses the memory any more (the batch is done).
+  void Release(std::size_t part, std::size_t parts);
+
   // Keys with at least one entry (tests: bounded memory).
   std::size_t KeyCountForTesting() const;
 

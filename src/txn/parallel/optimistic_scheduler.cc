@@ -21,8 +21,14 @@ namespace {
 using Task = BlockStmScheduler::Task;
 
 // Shards per worker of the multi-version memory: enough that two workers
-// rarely want the same shard mutex unless they want the same key.
+// rarely want the same shard mutex unless they want the same key; no more
+// than the batch has transactions (a small batch needs few).
 constexpr std::size_t kShardsPerWorker = 64;
+constexpr std::size_t kMinShards = 16;
+
+std::size_t ShardCount(std::size_t workers, std::size_t txns) {
+  return std::max(kMinShards, std::min(workers * kShardsPerWorker, txns));
+}
 
 // One incarnation: reads below the transaction come from the multi-version
 // memory, or the base state where no lower transaction wrote the key.
@@ -114,7 +120,7 @@ class OptimisticBatch {
         batch_(batch),
         options_(options),
         tuning_(tuning),
-        memory_(static_cast<std::uint32_t>(batch.size()), workers * kShardsPerWorker),
+        memory_(static_cast<std::uint32_t>(batch.size()), ShardCount(workers, batch.size())),
         scheduler_(static_cast<std::uint32_t>(batch.size())),
         results_(batch.size()),
         stats_(workers),
@@ -142,6 +148,9 @@ class OptimisticBatch {
         if (task.kind == Task::Kind::kNone) std::this_thread::yield();
       }
     }
+    // Done (not fallen back): no task is left, so nobody reads the memory
+    // any more; share its teardown instead of leaving it to one thread.
+    if (scheduler_.done() && !fallen_back_.load()) memory_.Release(worker, stats_.size());
   }
 
   bool fallen_back() const { return fallen_back_.load(); }
