@@ -82,7 +82,7 @@ TEST(OptimisticMvMemory, ANewIncarnationDropsKeysItNoLongerWritesAndReportsNewOn
 TEST(OptimisticMvMemory, ValidationFailsWhenAReadVersionChanged) {
   MvMemory memory(3, 4);
   memory.Record(0, 0, Writes({{"a", "1"}}), {});
-  memory.Record(2, 0, {}, ReadSet{{"a", Version{0, 0}}, {"b", Version{}}});
+  memory.Record(2, 0, {}, MvMemory::ReadSet{{"a", Version{0, 0}}, {"b", Version{}}});
   EXPECT_TRUE(memory.ValidateReads(2));
 
   // A lower transaction now writes "b", which 2 read from storage.
@@ -94,7 +94,7 @@ TEST(OptimisticMvMemory, ValidationFailsWhenAReadVersionChanged) {
   // A new incarnation of the writer of "a" changes the version.
   memory.Record(0, 1, Writes({{"a", "1"}}), {});
   EXPECT_FALSE(memory.ValidateReads(2));
-  memory.Record(2, 1, {}, ReadSet{{"a", Version{0, 1}}});
+  memory.Record(2, 1, {}, MvMemory::ReadSet{{"a", Version{0, 1}}});
   EXPECT_TRUE(memory.ValidateReads(2));
   memory.MarkEstimates(0);
   EXPECT_FALSE(memory.ValidateReads(2));

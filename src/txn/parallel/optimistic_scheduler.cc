@@ -42,9 +42,14 @@ class OptimisticRun final : public TxnRun {
         memory_(memory),
         base_(base) {}
 
+  // The cell each recorded read found, in the order of reads() (TxnRun records
+  // a read exactly when ReadBelow does not ask it to wait).
+  const std::vector<const MvMemory::Cell*>& read_cells() const { return read_cells_; }
+
  protected:
   Below ReadBelow(std::string_view key) override {
     MvMemory::Lookup lookup = memory_.Read(key, index_, /*want_value=*/true);
+    if (lookup.found != MvMemory::Found::kEstimate) read_cells_.push_back(lookup.cell);
     switch (lookup.found) {
       case MvMemory::Found::kStorage:
         return Below{base_.Get(key), Version{}};
@@ -57,6 +62,7 @@ class OptimisticRun final : public TxnRun {
   }
 
  private:
+  std::vector<const MvMemory::Cell*> read_cells_;
   const std::uint32_t index_;
   const MvMemory& memory_;
   const StateView& base_;
@@ -274,10 +280,12 @@ class OptimisticBatch {
         incarnation = scheduler_.RetryIncarnation(txn);
         continue;
       }
-      ReadSet reads;
-      reads.reserve(run.reads().size());
-      for (const TxnRun::ReadRecord& read : run.reads()) {
-        reads.push_back(ReadKey{read.key, read.version});
+      const std::vector<TxnRun::ReadRecord>& records = run.reads();
+      TRI_ASSERT(records.size() == run.read_cells().size());
+      MvMemory::ReadSet reads;
+      reads.reserve(records.size());
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        reads.push_back(MvMemory::ReadKey{records[i].key, records[i].version, run.read_cells()[i]});
       }
       TxnResult result = run.TakeResult();
       const bool wrote_new_location =
