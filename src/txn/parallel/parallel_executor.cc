@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "txn/parallel/optimistic_scheduler.h"
 #include "txn/parallel/trace_buffer.h"
 #include "txn/validate.h"
 
@@ -26,8 +27,9 @@ Result<BatchResult> ParallelExecutor::Execute(const StateView& base,
       return result;
     }
     case Scheduler::kDeclared:
-    case Scheduler::kOptimistic:
       break;
+    case Scheduler::kOptimistic:
+      return RunOptimistic(pool_, base, batch, options);
   }
   return Unimplemented(
       fmt::format("scheduler {} is not built yet", SchedulerName(options.scheduler)));
