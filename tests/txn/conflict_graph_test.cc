@@ -135,6 +135,17 @@ TEST(ConflictGraph, KeysGetSlotsInOrderOfFirstAppearance) {
   EXPECT_EQ(graph.FindSlot("absent"), std::nullopt);
 }
 
+TEST(ConflictGraph, DeclaredSlotsFollowWriteSetThenReadSetPositions) {
+  ConflictGraph graph = Build({Declares({"a", "b", "a"}, {"c", "a"}), Declares({}, {"b"})});
+  const std::uint32_t a = *graph.FindSlot("a");
+  const std::uint32_t b = *graph.FindSlot("b");
+  const std::uint32_t c = *graph.FindSlot("c");
+  std::span<const std::uint32_t> first = graph.declared_slots(0);
+  EXPECT_EQ(Edges(first.begin(), first.end()), (Edges{c, a, a, b, a}));
+  std::span<const std::uint32_t> second = graph.declared_slots(1);
+  EXPECT_EQ(Edges(second.begin(), second.end()), Edges{b});
+}
+
 TEST(ConflictGraph, TransactionDeclaringTooManyKeysGetsNoEdgesOrSlots) {
   ConflictGraph graph =
       Build({Declares({}, {"a"}), Declares({"b"}, {"a", "c"}), Declares({"a"}, {})},
@@ -144,6 +155,7 @@ TEST(ConflictGraph, TransactionDeclaringTooManyKeysGetsNoEdgesOrSlots) {
   EXPECT_EQ(Successors(graph, 1), Edges{});
   EXPECT_EQ(graph.key_count(), 1u);
   EXPECT_EQ(graph.FindSlot("b"), std::nullopt);
+  EXPECT_TRUE(graph.declared_slots(1).empty());
 }
 
 // Checks a graph against the definition, pair by pair: an edge only joins

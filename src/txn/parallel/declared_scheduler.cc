@@ -40,24 +40,48 @@ struct Slot {
   std::uint32_t writer = Version::kStorage;
 };
 
+// Up to this many declared keys a string scan of the transaction's own sets
+// beats hashing the key.
+constexpr std::size_t kScanDeclaredKeys = 16;
+
+// The slot of a key transaction `index` declared.
+std::uint32_t SlotOf(const ConflictGraph& graph, std::uint32_t index, const Transaction& txn,
+                     std::string_view key) {
+  std::span<const std::uint32_t> slots = graph.declared_slots(index);
+  if (slots.size() <= kScanDeclaredKeys) {
+    TRI_ASSERT(slots.size() == txn.write_set.size() + txn.read_set.size());
+    for (std::size_t k = 0; k < txn.write_set.size(); ++k) {
+      if (txn.write_set[k] == key) return slots[k];
+    }
+    for (std::size_t k = 0; k < txn.read_set.size(); ++k) {
+      if (txn.read_set[k] == key) return slots[txn.write_set.size() + k];
+    }
+  }
+  std::optional<std::uint32_t> slot = graph.FindSlot(key);
+  TRI_ASSERT_MSG(slot.has_value(), "a declared key has a slot");
+  return *slot;
+}
+
 class DeclaredRun final : public TxnRun {
  public:
   DeclaredRun(std::uint32_t index, const Transaction& txn, const TxnLimits& limits,
               TraceSink* trace, const ConflictGraph& graph, const std::vector<Slot>& slots)
       : TxnRun(index, /*incarnation=*/0, txn, limits, /*enforce_declared=*/true, trace),
+        index_(index),
+        txn_(txn),
         graph_(graph),
         slots_(slots) {}
 
  protected:
   // TxnRun checked the key against the declared sets, so it has a slot.
   Below ReadBelow(std::string_view key) override {
-    std::optional<std::uint32_t> slot = graph_.FindSlot(key);
-    TRI_ASSERT_MSG(slot.has_value(), "a declared key has a slot");
-    const Slot& latest = slots_[*slot];
+    const Slot& latest = slots_[SlotOf(graph_, index_, txn_, key)];
     return Below{*latest.value, Version{latest.writer, 0}};
   }
 
  private:
+  const std::uint32_t index_;
+  const Transaction& txn_;
   const ConflictGraph& graph_;
   const std::vector<Slot>& slots_;
 };
@@ -169,9 +193,7 @@ class DeclaredBatch {
     TRI_ASSERT_MSG(!run.must_wait(), "a declared-set read never waits");
     results_[txn] = run.TakeResult();
     for (const KeyWrite& write : results_[txn].writes) {
-      std::optional<std::uint32_t> slot = graph_.FindSlot(write.key);
-      TRI_ASSERT_MSG(slot.has_value(), "a committed write is to a declared key");
-      slots_[*slot] = Slot{&write.value, txn};
+      slots_[SlotOf(graph_, txn, batch_[txn], write.key)] = Slot{&write.value, txn};
     }
   }
 
@@ -186,18 +208,28 @@ class DeclaredBatch {
       pending_[i].store(graph_.predecessor_count(i) + 1, std::memory_order_relaxed);
     }
     pool_.Run([&](std::uint32_t worker) { Work(traces.sink(worker)); });
+    // The pool's join orders every worker's results before this thread's reads.
     TRI_ASSERT(finished_.load(std::memory_order_relaxed) == n_);
   }
 
   void Work(TraceSink* sink) {
     std::optional<std::uint32_t> next;
     std::vector<std::uint32_t> released;
+    // Finished here but not yet added to finished_: one shared increment per
+    // idle spell instead of one per transaction keeps that cache line quiet.
+    // Every worker flushes before it checks for the end, so the count
+    // reaches n exactly when every transaction has finished.
+    std::uint32_t finished_here = 0;
     Backoff backoff;
     for (;;) {
       if (!next) next = TakeReleased();
       if (!next) next = Claim();
       if (!next) {
-        if (finished_.load(std::memory_order_acquire) == n_) return;
+        if (finished_here != 0) {
+          finished_.fetch_add(finished_here, std::memory_order_relaxed);
+          finished_here = 0;
+        }
+        if (finished_.load(std::memory_order_relaxed) == n_) return;
         backoff.Pause();
         continue;
       }
@@ -205,6 +237,7 @@ class DeclaredBatch {
       const std::uint32_t txn = *next;
       next.reset();
       Execute(txn, sink);
+      ++finished_here;
       // acq_rel: releases this transaction's slot writes to whoever takes a
       // successor's count to zero, and acquires the other predecessors'.
       // The first successor released stays on this thread (no hand-off); the
@@ -221,7 +254,6 @@ class DeclaredBatch {
         Share(released);
         released.clear();
       }
-      finished_.fetch_add(1, std::memory_order_release);
     }
   }
 
