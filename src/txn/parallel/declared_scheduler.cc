@@ -1,7 +1,9 @@
 #include "txn/parallel/declared_scheduler.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -268,9 +270,14 @@ class DeclaredBatch {
     return std::nullopt;
   }
 
+  // The shared ready transactions form a min-heap: the lowest index first, as
+  // the chains that decide the run's length go through low indices.
   void Share(const std::vector<std::uint32_t>& txns) {
     std::lock_guard lock(released_mu_);
-    released_.insert(released_.end(), txns.begin(), txns.end());
+    for (std::uint32_t txn : txns) {
+      released_.push_back(txn);
+      std::push_heap(released_.begin(), released_.end(), std::greater<>());
+    }
     released_size_.store(released_.size(), std::memory_order_relaxed);
   }
 
@@ -279,6 +286,7 @@ class DeclaredBatch {
     if (released_size_.load(std::memory_order_relaxed) == 0) return std::nullopt;
     std::lock_guard lock(released_mu_);
     if (released_.empty()) return std::nullopt;
+    std::pop_heap(released_.begin(), released_.end(), std::greater<>());
     const std::uint32_t txn = released_.back();
     released_.pop_back();
     released_size_.store(released_.size(), std::memory_order_relaxed);
