@@ -1,6 +1,7 @@
 #include "txn/parallel/declared_scheduler.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,12 @@ constexpr std::uint32_t kMinParallelismPercent = 150;
 // more are spread over the workers.
 constexpr std::uint32_t kParallelPreloadKeys = 4096;
 constexpr std::uint32_t kPreloadChunk = 256;
+// A worker claims up to this many consecutive transactions at once, so that
+// neighbours in batch order (their pending counts and results share cache
+// lines) mostly stay on one thread and the claim cursor is touched less.
+constexpr std::uint32_t kMaxClaimChunk = 8;
+// ... but small enough that every worker gets this many chunks.
+constexpr std::uint32_t kClaimChunksPerWorker = 64;
 
 // A key's latest value in the batch so far: the base's, or the last committed
 // write to it (pointing into that transaction's TxnResult, which does not move
@@ -209,13 +216,27 @@ class DeclaredBatch {
     for (std::uint32_t i = 0; i < n_; ++i) {
       pending_[i].store(graph_.predecessor_count(i) + 1, std::memory_order_relaxed);
     }
+    claim_chunk_ = std::clamp<std::uint32_t>(
+        n_ / static_cast<std::uint32_t>(pool_.size() * kClaimChunksPerWorker), 1, kMaxClaimChunk);
     pool_.Run([&](std::uint32_t worker) { Work(traces.sink(worker)); });
     // The pool's join orders every worker's results before this thread's reads.
     TRI_ASSERT(finished_.load(std::memory_order_relaxed) == n_);
   }
 
+  // Transactions this worker claimed that were ready: only it runs them.
+  struct Claimed {
+    std::array<std::uint32_t, kMaxClaimChunk> txns;
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+    std::optional<std::uint32_t> Take() {
+      if (begin == end) return std::nullopt;
+      return txns[begin++];
+    }
+  };
+
   void Work(TraceSink* sink) {
     std::optional<std::uint32_t> next;
+    Claimed claimed;
     std::vector<std::uint32_t> released;
     // Finished here but not yet added to finished_: one shared increment per
     // idle spell instead of one per transaction keeps that cache line quiet.
@@ -224,8 +245,12 @@ class DeclaredBatch {
     std::uint32_t finished_here = 0;
     Backoff backoff;
     for (;;) {
+      if (!next) next = claimed.Take();
       if (!next) next = TakeReleased();
-      if (!next) next = Claim();
+      if (!next) {
+        Claim(claimed);
+        next = claimed.Take();
+      }
       if (!next) {
         if (finished_here != 0) {
           finished_.fetch_add(finished_here, std::memory_order_relaxed);
@@ -259,15 +284,25 @@ class DeclaredBatch {
     }
   }
 
-  // The next transaction in batch order no worker has claimed, if it is ready;
-  // otherwise its last predecessor runs it when it finishes.
-  std::optional<std::uint32_t> Claim() {
+  // Claims the next chunk of transactions in batch order that no worker has
+  // claimed, until one of them is ready (into `claimed`) or none are left. A
+  // claimed transaction that is not ready is left to its last predecessor,
+  // which runs it when it finishes.
+  void Claim(Claimed& claimed) {
+    claimed.begin = claimed.end = 0;
     while (claim_cursor_.load(std::memory_order_relaxed) < n_) {
-      const std::uint32_t txn = claim_cursor_.fetch_add(1, std::memory_order_relaxed);
-      if (txn >= n_) break;
-      if (pending_[txn].fetch_sub(1, std::memory_order_acq_rel) == 1) return txn;
+      // 64 bits: the cursor runs past n by up to a chunk per worker.
+      const std::uint64_t begin = claim_cursor_.fetch_add(claim_chunk_, std::memory_order_relaxed);
+      if (begin >= n_) return;
+      const auto end =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(n_, begin + claim_chunk_));
+      for (auto txn = static_cast<std::uint32_t>(begin); txn < end; ++txn) {
+        if (pending_[txn].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          claimed.txns[claimed.end++] = txn;
+        }
+      }
+      if (claimed.end != 0) return;
     }
-    return std::nullopt;
   }
 
   // The shared ready transactions form a min-heap: the lowest index first, as
@@ -305,7 +340,8 @@ class DeclaredBatch {
 
   std::atomic<std::uint32_t> preload_cursor_{0};
   std::vector<std::atomic<std::uint32_t>> pending_;
-  std::atomic<std::uint32_t> claim_cursor_{0};
+  std::uint32_t claim_chunk_ = 1;
+  std::atomic<std::uint64_t> claim_cursor_{0};
   std::atomic<std::uint32_t> finished_{0};
   std::mutex released_mu_;
   std::vector<std::uint32_t> released_;
