@@ -42,6 +42,10 @@ ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
     const std::size_t keys = txn.read_set.size() + txn.write_set.size();
     if (keys <= max_keys_per_txn) declared += keys;
   }
+  // Offsets are 32 bits: at 4 bytes and more per access a batch this large
+  // could not be held in memory anyway.
+  TRI_ASSERT_MSG(declared < std::numeric_limits<std::uint32_t>::max(),
+                 "a batch declares 2^32 or more keys in all");
   std::size_t table_size = 16;
   while (table_size < 2 * declared)
     table_size *= 2;

@@ -29,7 +29,8 @@ class ConflictGraph {
   // A transaction declaring more than `max_keys_per_txn` keys (read_set plus
   // write_set) gets no edges and no key slots: it aborts before its body runs
   // (TxnRun), so it touches nothing, and the graph stays bounded by the limit.
-  // REQUIRES: batch.size() < Version::kStorage (ValidateBatch checks).
+  // REQUIRES: batch.size() < Version::kStorage (ValidateBatch checks), and
+  // fewer than 2^32 declared keys in all (counted with duplicates).
   // The graph refers to the batch's key strings: the batch must outlive it.
   static ConflictGraph Build(std::span<const Transaction> batch, std::size_t max_keys_per_txn);
 
