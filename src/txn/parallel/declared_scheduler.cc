@@ -95,27 +95,38 @@ class DeclaredRun final : public TxnRun {
   const std::vector<Slot>& slots_;
 };
 
-// Spin briefly, then give the core away: waiting workers must not starve the
-// ones running transactions when threads outnumber cores.
+// How an idle worker waits: spin briefly (work often appears within a
+// transaction's time), then yield the core, then sleep until woken, so that
+// idle workers neither starve the busy ones when threads outnumber cores nor
+// burn a core each through a long chain.
 class Backoff {
  public:
-  void Pause() {
+  // False once it is time to sleep.
+  bool Pause() {
     if (spins_ < kSpins) {
       ++spins_;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
-    } else {
-      std::this_thread::yield();
+      return true;
     }
+    if (yields_ < kYields) {
+      ++yields_;
+      std::this_thread::yield();
+      return true;
+    }
+    return false;
   }
   void Reset() {
     spins_ = 0;
+    yields_ = 0;
   }
 
  private:
   static constexpr int kSpins = 64;
+  static constexpr int kYields = 64;
   int spins_ = 0;
+  int yields_ = 0;
 };
 
 // One RunDeclared call.
@@ -253,11 +264,16 @@ class DeclaredBatch {
       }
       if (!next) {
         if (finished_here != 0) {
-          finished_.fetch_add(finished_here, std::memory_order_relaxed);
+          if (finished_.fetch_add(finished_here, std::memory_order_seq_cst) + finished_here == n_) {
+            Wake();
+          }
           finished_here = 0;
         }
         if (finished_.load(std::memory_order_relaxed) == n_) return;
-        backoff.Pause();
+        if (!backoff.Pause()) {
+          Sleep();
+          backoff.Reset();
+        }
         continue;
       }
       backoff.Reset();
@@ -308,12 +324,39 @@ class DeclaredBatch {
   // The shared ready transactions form a min-heap: the lowest index first, as
   // the chains that decide the run's length go through low indices.
   void Share(const std::vector<std::uint32_t>& txns) {
-    std::lock_guard lock(released_mu_);
-    for (std::uint32_t txn : txns) {
-      released_.push_back(txn);
-      std::push_heap(released_.begin(), released_.end(), std::greater<>());
+    {
+      std::lock_guard lock(released_mu_);
+      for (std::uint32_t txn : txns) {
+        released_.push_back(txn);
+        std::push_heap(released_.begin(), released_.end(), std::greater<>());
+      }
+      released_size_.store(released_.size(), std::memory_order_relaxed);
     }
-    released_size_.store(released_.size(), std::memory_order_relaxed);
+    Wake();
+  }
+
+  // Work for idle workers appears only in Share (the claim cursor, once used
+  // up, stays so; a successor released to its own thread needs no one else)
+  // and the batch ends only when finished_ reaches n: both call Wake.
+  //
+  // No lost wake-up (all seq_cst): a sleeper reads the epoch, counts itself,
+  // re-checks, and waits only while the epoch is unchanged. If Wake's epoch
+  // increment comes first, the sleeper's re-check sees the new work (or its
+  // wait sees a new epoch); if the sleeper's count comes first, Wake sees it
+  // and notifies.
+  void Wake() {
+    wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) != 0) wake_epoch_.notify_all();
+  }
+
+  void Sleep() {
+    const std::uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    if (released_size_.load(std::memory_order_seq_cst) == 0 &&
+        finished_.load(std::memory_order_seq_cst) != n_) {
+      wake_epoch_.wait(epoch, std::memory_order_seq_cst);
+    }
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   std::optional<std::uint32_t> TakeReleased() {
@@ -346,6 +389,8 @@ class DeclaredBatch {
   std::mutex released_mu_;
   std::vector<std::uint32_t> released_;
   std::atomic<std::size_t> released_size_{0};
+  std::atomic<std::uint32_t> wake_epoch_{0};
+  std::atomic<std::uint32_t> sleepers_{0};
 };
 
 }  // namespace
