@@ -120,6 +120,11 @@ class ConflictGraphBuilder {
 
   void HashKeys(std::uint32_t begin, std::uint32_t end);
   void BuildPartition(std::uint32_t partition);
+  // After BuildPartition(partition), until Finish: its keys by local number;
+  // in the graph they are consecutive slots, partition after partition.
+  std::span<const std::string_view> partition_keys(std::uint32_t partition) const {
+    return partitions_[partition].keys;
+  }
   ConflictGraph Finish();
 
  private:
