@@ -102,7 +102,7 @@ class ConflictGraph {
 //      falls in partition p, their slots and the edges they imply, scanning
 //      the batch in order (each call hashes every declared key to find its
 //      own: cheaper than a phase and a fork-join more);
-//   2. Finish(), after every BuildPartition: slots made global, edges merged
+//   2. Finish(), once, after every BuildPartition: slots made global, edges merged
 //      and deduplicated, successor rows and the critical path.
 // BuildPartition calls touch disjoint data and may run concurrently; the
 // caller orders the phases (a fork-join does). With one partition the result
