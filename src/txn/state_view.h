@@ -32,7 +32,7 @@ class MapState final : public StateView {
   void Apply(const BatchResult& result);
 
   const std::map<std::string, std::string, std::less<>>& entries() const { return entries_; }
-  friend bool operator==(const MapState&, const MapState&) = default;
+  friend bool operator==(const MapState& a, const MapState& b) { return a.entries_ == b.entries_; }
 
  private:
   std::map<std::string, std::string, std::less<>> entries_;
