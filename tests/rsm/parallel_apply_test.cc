@@ -129,11 +129,9 @@ RC_GTEST_PROP(ParallelApply, ApplyBatchAnswersAndLeavesExactlyWhatApplyOneByOneD
   // declarations the batch makes are checked too.
   const auto scheduler = *rc::gen::element(txn::Scheduler::kSerial, txn::Scheduler::kDeclared,
                                            txn::Scheduler::kOptimistic);
-  const bool parallel_executor = dynamic_cast<txn::SerialExecutor*>(executor.get()) == nullptr;
   ParallelApplyOptions options;
   options.executor = executor.get();
-  // A ParallelExecutor runs only the schedulers it has; kSerial always.
-  options.scheduler = parallel_executor ? txn::Scheduler::kSerial : scheduler;
+  options.scheduler = scheduler;
   options.min_batch = Uniform<std::size_t>(1, 5);
   options.max_batch = Uniform<std::size_t>(1, 12);
   ParallelApplyStats stats;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "txn/parallel/declared_scheduler.h"
+#include "txn/parallel/optimistic_scheduler.h"
 #include "txn/parallel/trace_buffer.h"
 #include "txn/validate.h"
 
@@ -26,11 +28,11 @@ Result<BatchResult> ParallelExecutor::Execute(const StateView& base,
       return result;
     }
     case Scheduler::kDeclared:
+      return RunDeclared(pool_, base, batch, options);
     case Scheduler::kOptimistic:
-      break;
+      return RunOptimistic(pool_, base, batch, options);
   }
-  return Unimplemented(
-      fmt::format("scheduler {} is not built yet", SchedulerName(options.scheduler)));
+  return InvalidArgument(fmt::format("unknown scheduler {}", static_cast<int>(options.scheduler)));
 }
 
 }  // namespace tri::txn
