@@ -380,7 +380,13 @@ std::vector<Applied> StateMachine::ApplyBatch(std::span<const BatchEntry> entrie
       run.push_back(std::move(*parsed));
       ++next;
     }
-    if (run.size() >= min_batch) {
+    // Phase 2 repeats all of a Put's, a delete's and a Range's work; only a
+    // Txn's checks and compares are saved, so a run without one has nothing
+    // to gain from phase 1.
+    const bool has_txn = std::any_of(run.begin(), run.end(), [](const ParsedKv& p) {
+      return std::holds_alternative<TxnRequest>(p.request);
+    });
+    if (run.size() >= min_batch && has_txn) {
       ApplyRun(run, options, out);
     } else {
       for (const ParsedKv& p : run)

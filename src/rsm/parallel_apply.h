@@ -7,7 +7,8 @@
 //
 //  - The batch is cut into maximal runs of eligible KV entries (Range, Put,
 //    single-key DeleteRange, Txn whose compares and deletes name single keys);
-//    every other entry, and every run shorter than min_batch, applies by Apply.
+//    every other entry, every run shorter than min_batch and every run with
+//    no Txn (phase 2 would repeat all of its work) applies by Apply.
 //  - Phase 1 (the executor, on its threads): each entry of a run is one
 //    txn::Transaction over an image of the store (one executor key per KV key,
 //    holding the key's value, lease, version and create/mod revision, where a

@@ -36,6 +36,11 @@ std::string LeaseEntry(const LeaseCommand& command, std::uint64_t request_id) {
   return EncodeCommand(Command{CommandKind::kLease, request_id, 1000, EncodeLeaseCommand(command)});
 }
 
+// A txn that puts `key` unconditionally.
+TxnRequest PutTxn(const std::string& key, const std::string& value) {
+  return TxnReq({}, {Op(PutReq(key, value))}, {});
+}
+
 // Every field of Applied the client sees, plus the replies' presence.
 void ExpectSameApplied(const Applied& serial, const Applied& batch) {
   EXPECT_EQ(serial.index, batch.index);
@@ -204,17 +209,22 @@ TEST_F(ParallelApplyTest, AModRevisionCompareOnAKeyWrittenInTheRunAppliesTheRest
 
 TEST_F(ParallelApplyTest, EntriesOutsideTheModelSplitRunsAndApplyByApply) {
   const std::vector<std::string> entries = {
-      KvEntry(PutReq("a", "1"), 1),
+      KvEntry(PutTxn("a", "1"), 1),
       KvEntry(PutReq("b", "1"), 2),
       KvEntry(testing::DeleteReq("a", "z"), 3),  // a key range
-      KvEntry(PutReq("c", "1"), 4),
+      KvEntry(PutTxn("c", "1"), 4),
       LeaseEntry(LeaseGrant{5, 60}, 5),
       KvEntry(PutReq("d", "1"), 6),
-      KvEntry(PutReq("e", "1"), 7)};
+      KvEntry(PutReq("e", "1"), 7),
+      KvEntry(TxnReq({Cmp("z", Compare::VERSION, Compare::EQUAL)}, {}, {}), 8),
+      KvEntry(CompactionRequest{2, false}, 9),
+      KvEntry(PutReq("f", "1"), 10),
+      KvEntry(PutReq("g", "1"), 11)};
   Run(entries, txn::Scheduler::kOptimistic);
-  EXPECT_EQ(stats_.runs, 2u);  // [a, b] and [d, e]; [c] is shorter than min_batch
-  EXPECT_EQ(stats_.planned_entries, 4u);
-  EXPECT_EQ(stats_.serial_entries, 3u);
+  // [a, b] and [d, e, txn]; [c] is shorter than min_batch; [f, g] has no txn.
+  EXPECT_EQ(stats_.runs, 2u);
+  EXPECT_EQ(stats_.planned_entries, 5u);
+  EXPECT_EQ(stats_.serial_entries, 6u);
 }
 
 TEST(ParallelApply, AQuotaRefusalPartWayAppliesTheRestByApply) {
@@ -224,7 +234,7 @@ TEST(ParallelApply, AQuotaRefusalPartWayAppliesTheRestByApply) {
   StateMachine batch(kv);
   std::vector<std::string> entries;
   for (int i = 0; i < 6; ++i)
-    entries.push_back(KvEntry(PutReq("k" + std::to_string(i), "v"), i + 1));
+    entries.push_back(KvEntry(PutTxn("k" + std::to_string(i), "v"), i + 1));
   txn::SerialExecutor executor;
   ParallelApplyStats stats;
   ParallelApplyOptions options{.executor = &executor, .min_batch = 2, .stats = &stats};
