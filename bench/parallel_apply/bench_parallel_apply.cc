@@ -4,6 +4,9 @@
 // thread count. Each measurement applies the batch to a fresh state machine
 // holding the workload's keys; the figure is the median of --runs.
 //
+// Columns: entries/s, speedup over one by one, and the share of the time spent
+// in the executor (phase 1; the rest is parsing and the in-order phase 2).
+//
 // Workloads (N entries over K keys, 64-byte values):
 //   put  one Put per entry (the write path only: little for phase 1 to do)
 //   txn  a Txn per entry: 4 VALUE compares, then 4 puts on success (a CAS of
@@ -17,6 +20,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,21 +105,47 @@ StateMachine Filled(std::uint64_t keys) {
   return sm;
 }
 
-// Seconds to apply `entries`; executor nullptr: Apply one by one.
-double Measure(std::uint64_t keys, const std::vector<std::string>& entries,
+// Times the executor's calls (phase 1 of the parallel apply).
+class TimedExecutor final : public txn::BatchExecutor {
+ public:
+  explicit TimedExecutor(txn::BatchExecutor& inner) : inner_(inner) {}
+  Result<txn::BatchResult> Execute(const txn::StateView& base,
+                                   std::span<const txn::Transaction> batch,
+                                   const txn::ExecuteOptions& options) override {
+    const auto start = std::chrono::steady_clock::now();
+    Result<txn::BatchResult> result = inner_.Execute(base, batch, options);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  }
+  double seconds = 0;
+
+ private:
+  txn::BatchExecutor& inner_;
+};
+
+struct Timing {
+  double seconds = 0;
+  double phase1_seconds = 0;
+};
+
+// Applies `entries` to a fresh state machine; executor nullptr: Apply one by
+// one.
+Timing Measure(std::uint64_t keys, const std::vector<std::string>& entries,
                txn::BatchExecutor* executor, txn::Scheduler scheduler, std::uint64_t& hash) {
   StateMachine sm = Filled(keys);
   std::vector<BatchEntry> batch;
   batch.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i)
     batch.push_back(BatchEntry{keys + 1 + i, entries[i]});
+  std::optional<TimedExecutor> timed;
+  if (executor != nullptr) timed.emplace(*executor);
   const auto start = std::chrono::steady_clock::now();
   if (executor == nullptr) {
     for (const BatchEntry& e : batch)
       (void)sm.Apply(e.index, e.data);
   } else {
     ParallelApplyOptions options;
-    options.executor = executor;
+    options.executor = &*timed;
     options.scheduler = scheduler;
     options.min_batch = 1;
     options.max_batch = entries.size();
@@ -123,17 +154,18 @@ double Measure(std::uint64_t keys, const std::vector<std::string>& entries,
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   hash = sm.StateHash();
-  return seconds;
+  return Timing{seconds, timed ? timed->seconds : 0};
 }
 
-double Median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
+Timing Median(std::vector<Timing> xs) {
+  std::sort(xs.begin(), xs.end(),
+            [](const Timing& a, const Timing& b) { return a.seconds < b.seconds; });
   return xs[xs.size() / 2];
 }
 
 int Main(const Options& o) {
-  std::printf("%-5s %7s %-11s %7s %12s %8s\n", "work", "keys", "apply", "threads", "entries/s",
-              "speedup");
+  std::printf("%-5s %7s %-11s %7s %12s %8s %8s\n", "work", "keys", "apply", "threads", "entries/s",
+              "speedup", "phase1");
   std::vector<std::size_t> thread_counts = {1, 2};
   if (o.threads > 2) thread_counts.push_back(o.threads);
   for (const std::string kind : {"put", "txn"}) {
@@ -141,30 +173,31 @@ int Main(const Options& o) {
       SeededRng rng(42);
       const std::vector<std::string> entries = Workload(kind, o.entries, keys, rng);
       std::uint64_t serial_hash = 0;
-      std::vector<double> serial_runs;
+      std::vector<Timing> serial_runs;
       for (int r = 0; r < o.runs; ++r)
         serial_runs.push_back(
             Measure(keys, entries, nullptr, txn::Scheduler::kSerial, serial_hash));
-      const double serial = Median(serial_runs);
-      std::printf("%-5s %7llu %-11s %7d %12.0f %8.2f\n", kind.c_str(),
+      const double serial = Median(serial_runs).seconds;
+      std::printf("%-5s %7llu %-11s %7d %12.0f %8.2f %8s\n", kind.c_str(),
                   static_cast<unsigned long long>(keys), "one-by-one", 1,
-                  static_cast<double>(o.entries) / serial, 1.0);
+                  static_cast<double>(o.entries) / serial, 1.0, "-");
       for (const txn::Scheduler scheduler :
            {txn::Scheduler::kDeclared, txn::Scheduler::kOptimistic}) {
         for (const std::size_t threads : thread_counts) {
           auto executor = txn::ParallelExecutor::Create(threads);
           TRI_ASSERT(executor.ok());
-          std::vector<double> runs;
+          std::vector<Timing> runs;
           for (int r = 0; r < o.runs; ++r) {
             std::uint64_t hash = 0;
             runs.push_back(Measure(keys, entries, executor->get(), scheduler, hash));
             TRI_ASSERT_MSG(hash == serial_hash, "the parallel apply left another state");
           }
-          const double seconds = Median(runs);
-          std::printf("%-5s %7llu %-11s %7zu %12.0f %8.2f\n", kind.c_str(),
+          const Timing median = Median(runs);
+          std::printf("%-5s %7llu %-11s %7zu %12.0f %8.2f %7.0f%%\n", kind.c_str(),
                       static_cast<unsigned long long>(keys),
                       std::string(txn::SchedulerName(scheduler)).c_str(), threads,
-                      static_cast<double>(o.entries) / seconds, serial / seconds);
+                      static_cast<double>(o.entries) / median.seconds, serial / median.seconds,
+                      100 * median.phase1_seconds / median.seconds);
         }
       }
     }
