@@ -73,10 +73,10 @@ struct NodeSimOptions {
   // ids (etcd's scheme: start time in ms, then a counter) then repeat, and a reply
   // meant for the previous incarnation's entry completes the new one's request.
   bool restart_clock_frozen = false;
-  // Parallel apply in every node (docs/transactions-node.md): the executor's
-  // threads (0: off, entries apply one by one), the shortest run handed to it
-  // (1: every KV entry), and its scheduler. The replica hash check then
-  // compares replicas that applied through it with the expected state.
+  // Parallel apply (docs/transactions-node.md) in the odd-numbered nodes: the
+  // executor's threads (0: off, entries apply one by one), the shortest run
+  // handed to it (1: every KV entry), and its scheduler. The even-numbered
+  // nodes apply one by one, so the replica hash check compares both ways.
   std::uint32_t parallel_apply_threads = 0;
   std::uint64_t parallel_apply_min_batch = 1;
   txn::Scheduler parallel_apply_scheduler = txn::Scheduler::kOptimistic;
