@@ -55,6 +55,15 @@ void AddServerCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-txn-ops", c.max_txn_ops, "most operations in one txn")
       ->capture_default_str();
+  cmd->add_option("--parallel-apply-threads", c.parallel_apply_threads,
+                  "threads applying runs of committed KV entries in parallel (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--parallel-apply-min-batch", c.parallel_apply_min_batch,
+                  "shortest run of KV entries applied in parallel")
+      ->capture_default_str();
+  cmd->add_option("--parallel-apply-scheduler", c.parallel_apply_scheduler,
+                  "optimistic, declared or serial")
+      ->capture_default_str();
   cmd->add_option("--listen-metrics-urls", c.listen_metrics_urls,
                   "URLs for /metrics and health (empty: off)")
       ->capture_default_str();
@@ -145,6 +154,12 @@ void AddServerCommand(CLI::App& app) {
         effective.max_request_bytes = f.max_request_bytes;
       else if (name == "--max-txn-ops")
         effective.max_txn_ops = f.max_txn_ops;
+      else if (name == "--parallel-apply-threads")
+        effective.parallel_apply_threads = f.parallel_apply_threads;
+      else if (name == "--parallel-apply-min-batch")
+        effective.parallel_apply_min_batch = f.parallel_apply_min_batch;
+      else if (name == "--parallel-apply-scheduler")
+        effective.parallel_apply_scheduler = f.parallel_apply_scheduler;
       else if (name == "--listen-metrics-urls")
         effective.listen_metrics_urls = f.listen_metrics_urls;
       else if (name == "--listen-http-urls")

@@ -7,6 +7,7 @@
 #include "base/assert.h"
 #include "base/crc32c.h"
 #include "rsm/kv_codec.h"
+#include "rsm/kv_compare.h"
 #include "rsm/kv_validate.h"
 
 namespace tri::rsm {
@@ -32,49 +33,6 @@ void ForEachInRange(IndexT& index, const std::string& key, const std::string& ra
     if (!unbounded && !(it->first < range_end)) break;
     f(it->first, it->second);
   }
-}
-
-int CompareInt(std::int64_t a, std::int64_t b) {
-  return a < b ? -1 : (a > b ? 1 : 0);
-}
-
-bool HoldsResult(Compare::CompareResult result, int cmp) {
-  switch (result) {
-    case Compare::EQUAL:
-      return cmp == 0;
-    case Compare::NOT_EQUAL:
-      return cmp != 0;
-    case Compare::GREATER:
-      return cmp > 0;
-    case Compare::LESS:
-      return cmp < 0;
-  }
-  TRI_UNREACHABLE();
-}
-
-// etcd's compareKV: `kv` is the key's state (all zero when it does not exist).
-bool CompareKeyValue(const Compare& c, const KeyValue& kv) {
-  int cmp = 0;
-  switch (c.target) {
-    case Compare::VALUE: {
-      const int raw = kv.value.compare(c.value);
-      cmp = raw < 0 ? -1 : (raw > 0 ? 1 : 0);
-      break;
-    }
-    case Compare::CREATE:
-      cmp = CompareInt(kv.create_revision, c.create_revision);
-      break;
-    case Compare::MOD:
-      cmp = CompareInt(kv.mod_revision, c.mod_revision);
-      break;
-    case Compare::VERSION:
-      cmp = CompareInt(kv.version, c.version);
-      break;
-    case Compare::LEASE:
-      cmp = CompareInt(kv.lease, c.lease);
-      break;
-  }
-  return HoldsResult(c.result, cmp);
 }
 
 }  // namespace
@@ -307,6 +265,12 @@ std::int64_t MvccStore::DeleteKeys(const std::vector<std::string>& keys,
   return deleted;
 }
 
+std::optional<KeyValue> MvccStore::Current(std::string_view key) const {
+  auto it = index_.find(key);
+  if (it == index_.end() || it->second.back().tombstone) return std::nullopt;
+  return ToKeyValue(it->first, it->second.back());
+}
+
 std::vector<std::pair<std::string, std::int64_t>> MvccStore::LeasedKeys() const {
   std::vector<std::pair<std::string, std::int64_t>> out;
   for (const auto& [key, history] : index_) {
@@ -363,11 +327,11 @@ bool MvccStore::EvaluateCompare(const Compare& compare) const {
   if (hits.empty()) {
     // etcd: a value compare on a missing key always fails; the other targets
     // compare against an all-zero KeyValue.
-    if (compare.target == Compare::VALUE) return false;
-    return CompareKeyValue(compare, KeyValue{});
+    return CompareHolds(compare, nullptr);
   }
   for (const Hit& hit : hits) {
-    if (!CompareKeyValue(compare, ToKeyValue(*hit.key, *hit.revision))) return false;
+    const KeyValue kv = ToKeyValue(*hit.key, *hit.revision);
+    if (!CompareHolds(compare, &kv)) return false;
   }
   return true;
 }
@@ -453,6 +417,10 @@ KvOr<TxnResponse> MvccStore::Txn(const TxnRequest& request) {
   if (auto error = ValidateTxn(request, options_)) return *error;
   std::vector<bool> path;
   ComputePath(request, path);
+  return TxnOnPath(request, path);
+}
+
+KvOr<TxnResponse> MvccStore::TxnOnPath(const TxnRequest& request, const std::vector<bool>& path) {
   std::uint64_t put_bytes = 0;
   for (const bool puts_pass : {true, false}) {
     std::size_t at = 0;

@@ -62,6 +62,13 @@ class MvccStore {
   // (validation, ignore_value on a missing key, range revisions, quota) is made
   // before the first write, so a failed txn changes nothing.
   KvOr<TxnResponse> Txn(const TxnRequest& request);
+  // Txn after its checks and branch choices: `path` is what the txn's compares
+  // answer on the current state (one bool per txn level that runs, depth
+  // first, as Txn computes it), found by someone else (the parallel apply,
+  // rsm/parallel_apply.h). REQUIRES: ValidateTxn passed and `path` is exactly
+  // that; the rest (puts' key and lease checks, range revisions, quota) is
+  // checked here as Txn does.
+  KvOr<TxnResponse> TxnOnPath(const TxnRequest& request, const std::vector<bool>& path);
   // Drops history below `revision`: reads at revisions >= it answer as before.
   // ErrCompacted when revision <= compact_revision(), ErrFutureRev when above
   // current_revision().
@@ -85,6 +92,9 @@ class MvccStore {
   // locks it ends go in the same revision; never refused by the quota.
   std::int64_t DeleteKeys(const std::vector<std::string>& keys,
                           const std::vector<ReservedWrite>& reserved = {});
+  // The key's live state at the current revision, or nullopt when it does not
+  // exist. Safe to call from several threads while nothing writes.
+  std::optional<KeyValue> Current(std::string_view key) const;
   // Every live key with a lease, (key, lease) in key order.
   std::vector<std::pair<std::string, std::int64_t>> LeasedKeys() const;
   // The state machine's own writes of keys under kReservedPrefix (which client

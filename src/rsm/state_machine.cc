@@ -6,7 +6,6 @@
 
 #include "base/assert.h"
 #include "base/coding.h"
-#include "rsm/command.h"
 #include "rsm/kv_codec.h"
 
 namespace tri::rsm {
@@ -61,49 +60,58 @@ StateMachine& StateMachine::operator=(StateMachine&& other) noexcept {
 
 Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   TRI_ASSERT_MSG(index > applied_index_, "entries must be applied in increasing index order");
-  const std::int64_t revision_before = store_.current_revision();
-  applied_index_ = index;
   auto command = DecodeCommand(data);
   if (!command.ok()) {
+    applied_index_ = index;
     return Applied{
         index, 0, store_.current_revision(),
         ErrMalformed("entry " + std::to_string(index) + ": " + command.status().message())};
   }
-  time_ms_ = std::max(time_ms_, command->timestamp_ms);
+  return ApplyCommand(index, *command, nullptr, nullptr);
+}
+
+Applied StateMachine::ApplyCommand(std::uint64_t index, const Command& command, const KvRequest* kv,
+                                   const std::vector<bool>* txn_path) {
+  TRI_ASSERT_MSG(index > applied_index_, "entries must be applied in increasing index order");
+  TRI_ASSERT(kv == nullptr || command.kind == CommandKind::kKv);
+  const std::int64_t revision_before = store_.current_revision();
+  applied_index_ = index;
+  time_ms_ = std::max(time_ms_, command.timestamp_ms);
   KvOr<Response> result = ErrRequestTooLarge();
   std::optional<SagaReply> saga_reply;
   std::optional<LeaseReply> lease_reply;
   std::optional<LockReply> lock_reply;
   std::optional<BarrierReply> barrier_reply;
   // Saga documents have their own (larger) bound, checked when they decode.
-  const std::uint64_t max_payload = command->kind == CommandKind::kSaga
+  const std::uint64_t max_payload = command.kind == CommandKind::kSaga
                                         ? sagas_.options().limits.max_document_bytes + 4096
                                         : options_.max_request_bytes;
-  if (command->payload.size() <= max_payload) {
-    switch (command->kind) {
+  if (command.payload.size() <= max_payload) {
+    switch (command.kind) {
       case CommandKind::kKv:
-        result = ApplyKv(index, command->payload);
+        result = kv != nullptr ? ApplyKvRequest(*kv, txn_path) : ApplyKv(index, command.payload);
         break;
       case CommandKind::kAlarm:
-        result = ApplyAlarm(index, command->payload);
+        result = ApplyAlarm(index, command.payload);
         break;
       case CommandKind::kSaga:
-        result = ApplySaga(index, command->payload, saga_reply);
+        result = ApplySaga(index, command.payload, saga_reply);
         break;
       case CommandKind::kLease:
-        result = ApplyLease(index, command->payload, lease_reply);
+        result = ApplyLease(index, command.payload, lease_reply);
         break;
       case CommandKind::kLock:
-        result = ApplyLock(index, command->payload, lock_reply);
+        result = ApplyLock(index, command.payload, lock_reply);
         break;
       case CommandKind::kBarrier:
-        result = ApplyBarrier(index, command->payload, barrier_reply);
+        result = ApplyBarrier(index, command.payload, barrier_reply);
         break;
       default:
-        result =
-            ErrUnimplemented("command kind " + std::to_string(static_cast<int>(command->kind)) +
-                             " at entry " + std::to_string(index));
+        result = ErrUnimplemented("command kind " + std::to_string(static_cast<int>(command.kind)) +
+                                  " at entry " + std::to_string(index));
     }
+  } else {
+    TRI_ASSERT_MSG(kv == nullptr, "a decoded KV request over max_request_bytes");
   }
   TRI_ASSERT(store_.current_revision() == revision_before ||
              store_.current_revision() == revision_before + 1);
@@ -111,7 +119,7 @@ Applied StateMachine::Apply(std::uint64_t index, std::string_view data) {
   // Time passing alone (any entry) drops finished sagas past retention.
   sagas_.Sweep(time_ms_);
   return Applied{index,
-                 command->request_id,
+                 command.request_id,
                  store_.current_revision(),
                  std::move(result),
                  std::move(saga_reply),
@@ -125,8 +133,13 @@ KvOr<Response> StateMachine::ApplyKv(std::uint64_t index, std::string_view paylo
   if (!request.ok()) {
     return ErrMalformed("entry " + std::to_string(index) + ": " + request.status().message());
   }
+  return ApplyKvRequest(*request, nullptr);
+}
+
+KvOr<Response> StateMachine::ApplyKvRequest(const KvRequest& request,
+                                            const std::vector<bool>* txn_path) {
   return std::visit(
-      [this](const auto& r) -> KvOr<Response> {
+      [this, txn_path](const auto& r) -> KvOr<Response> {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, RangeRequest>) {
           return Widen(store_.Range(r));
@@ -135,12 +148,12 @@ KvOr<Response> StateMachine::ApplyKv(std::uint64_t index, std::string_view paylo
         } else if constexpr (std::is_same_v<T, DeleteRangeRequest>) {
           return Widen(store_.DeleteRange(r));
         } else if constexpr (std::is_same_v<T, TxnRequest>) {
-          return Widen(store_.Txn(r));
+          return Widen(txn_path != nullptr ? store_.TxnOnPath(r, *txn_path) : store_.Txn(r));
         } else {
           return Widen(store_.Compact(r));
         }
       },
-      *request);
+      request);
 }
 
 KvOr<Response> StateMachine::ApplyAlarm(std::uint64_t index, std::string_view payload) {

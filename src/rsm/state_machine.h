@@ -12,12 +12,15 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 #include "rsm/barrier_codec.h"
 #include "rsm/barrier_table.h"
+#include "rsm/command.h"
 #include "rsm/kv_error.h"
 #include "rsm/kv_options.h"
 #include "rsm/kv_types.h"
@@ -26,6 +29,7 @@
 #include "rsm/lock_codec.h"
 #include "rsm/lock_table.h"
 #include "rsm/mvcc_store.h"
+#include "rsm/parallel_apply.h"
 #include "rsm/saga_codec.h"
 #include "rsm/saga_table.h"
 
@@ -79,6 +83,12 @@ class StateMachine {
   // as the leader's empty entry or membership changes).
   Applied Apply(std::uint64_t index, std::string_view data);
 
+  // Applies `entries` (in increasing index order) and answers what Apply on
+  // each in turn answers, one Applied per entry, leaving the same state: runs
+  // of KV entries go through options.executor (rsm/parallel_apply.h).
+  std::vector<Applied> ApplyBatch(std::span<const BatchEntry> entries,
+                                  const ParallelApplyOptions& options);
+
   std::uint64_t applied_index() const { return applied_index_; }
   // max(timestamp_ms) over the applied commands: the replicated clock.
   std::uint64_t time_ms() const { return time_ms_; }
@@ -127,7 +137,19 @@ class StateMachine {
   }
 
  private:
+  struct ParsedKv;
+  // Apply after the envelope decoded. `kv`: the payload already decoded (a
+  // kKv command within max_request_bytes); `txn_path`: for a TxnRequest that
+  // passed ValidateTxn, its compares' answers on the current state (see
+  // MvccStore::TxnOnPath).
+  Applied ApplyCommand(std::uint64_t index, const Command& command, const KvRequest* kv,
+                       const std::vector<bool>* txn_path);
   KvOr<Response> ApplyKv(std::uint64_t index, std::string_view payload);
+  KvOr<Response> ApplyKvRequest(const KvRequest& request, const std::vector<bool>* txn_path);
+  // ApplyBatch's pieces (parallel_apply.cc).
+  std::optional<ParsedKv> ParseEligible(const BatchEntry& entry) const;
+  void ApplyRun(std::vector<ParsedKv>& run, const ParallelApplyOptions& options,
+                std::vector<Applied>& out);
   KvOr<Response> ApplyAlarm(std::uint64_t index, std::string_view payload);
   KvOr<Response> ApplySaga(std::uint64_t index, std::string_view payload,
                            std::optional<SagaReply>& reply);

@@ -146,6 +146,9 @@ const std::map<std::string, Setter>& ConfigKeys() {
       {"quota-backend-bytes", Field(&ServerConfig::quota_backend_bytes)},
       {"max-request-bytes", Field(&ServerConfig::max_request_bytes)},
       {"max-txn-ops", Field(&ServerConfig::max_txn_ops)},
+      {"parallel-apply-threads", Field(&ServerConfig::parallel_apply_threads)},
+      {"parallel-apply-min-batch", Field(&ServerConfig::parallel_apply_min_batch)},
+      {"parallel-apply-scheduler", Field(&ServerConfig::parallel_apply_scheduler)},
       {"listen-metrics-urls", Field(&ServerConfig::listen_metrics_urls)},
       {"listen-http-urls", Field(&ServerConfig::listen_http_urls)},
       {"log-level", Field(&ServerConfig::log_level)},
@@ -441,6 +444,22 @@ Result<ResolvedConfig> ResolveConfig(const ServerConfig& config) {
   if (config.max_request_bytes > (std::uint64_t{64} << 20))
     return InvalidArgument("--max-request-bytes: must be at most 64 MiB");
   if (config.max_txn_ops == 0) return InvalidArgument("--max-txn-ops: must be at least 1");
+  if (config.parallel_apply_threads > txn::kMaxThreads)
+    return InvalidArgument(fmt::format("--parallel-apply-threads: {} is more than {}",
+                                       config.parallel_apply_threads, txn::kMaxThreads));
+  if (config.parallel_apply_min_batch == 0)
+    return InvalidArgument("--parallel-apply-min-batch: must be at least 1");
+  if (config.parallel_apply_scheduler == "optimistic") {
+    r.parallel_apply_scheduler = txn::Scheduler::kOptimistic;
+  } else if (config.parallel_apply_scheduler == "declared") {
+    r.parallel_apply_scheduler = txn::Scheduler::kDeclared;
+  } else if (config.parallel_apply_scheduler == "serial") {
+    r.parallel_apply_scheduler = txn::Scheduler::kSerial;
+  } else {
+    return InvalidArgument(
+        fmt::format("--parallel-apply-scheduler: \"{}\" is not optimistic, declared or serial",
+                    config.parallel_apply_scheduler));
+  }
   if (config.quota_backend_bytes == 0)
     return InvalidArgument("--quota-backend-bytes: must be at least 1");
   TRI_RETURN_IF_ERROR(ResolveClientTls(config, r));

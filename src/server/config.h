@@ -15,8 +15,9 @@
 
 #include "base/result.h"
 #include "base/status.h"
-#include "server/tls_config.h"
 #include "server/auto_compactor.h"
+#include "server/tls_config.h"
+#include "txn/options.h"
 
 namespace tri::server {
 
@@ -53,6 +54,13 @@ struct ServerConfig {
   std::uint64_t quota_backend_bytes = std::uint64_t{2} << 30;
   std::uint64_t max_request_bytes = 1536 * 1024;
   std::uint32_t max_txn_ops = 128;
+  // Parallel apply (docs/transactions-node.md): worker threads of the
+  // transaction executor that applies runs of committed KV entries (0: off,
+  // every entry applies one by one), the shortest run handed to it, and its
+  // scheduler (optimistic | declared | serial).
+  std::uint32_t parallel_apply_threads = 0;
+  std::uint64_t parallel_apply_min_batch = 256;
+  std::string parallel_apply_scheduler = "optimistic";
   std::string listen_metrics_urls = "http://127.0.0.1:2381";
   // The saga API over HTTP/JSON (docs/sagas-api.md); empty: off.
   std::string listen_http_urls = "http://127.0.0.1:8080";
@@ -112,6 +120,7 @@ struct ResolvedConfig {
   std::vector<std::string> warnings;
   AutoCompactionOptions auto_compaction;
   std::uint64_t watch_progress_notify_interval_ms = 0;
+  txn::Scheduler parallel_apply_scheduler = txn::Scheduler::kOptimistic;
 };
 
 // etcd's --auto-compaction-mode and --auto-compaction-retention; "0" is off.

@@ -34,6 +34,7 @@
 #include "server/watch_hub.h"
 #include "server/watch_service.h"
 #include "storage/wal_raft_storage.h"
+#include "txn/parallel/parallel_executor.h"
 
 namespace tri::server {
 namespace {
@@ -80,6 +81,8 @@ class Node::Impl {
   std::unique_ptr<SeededRng> rng;
   TransportSink sink;
   std::unique_ptr<net::PeerTransport> transport;
+  // The parallel apply's executor (nullptr: off); outlives `core`, which uses it.
+  std::unique_ptr<txn::ParallelExecutor> apply_executor;
   std::unique_ptr<NodeCore> core;
   std::unique_ptr<NodeSagas> sagas;
   std::unique_ptr<EtcdServices> services;
@@ -207,6 +210,13 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
       (std::uint64_t{3} * config.election_ticks / 2 * raw.heartbeat_interval_ms + 999) / 1000);
   copts.leases.min_ttl_s = std::max<std::int64_t>(copts.leases.min_ttl_s, 1);
   copts.max_entry_size_bytes = raw.max_request_bytes + 4096;
+  if (raw.parallel_apply_threads > 0) {
+    TRI_ASSIGN_OR_RETURN(impl.apply_executor,
+                         txn::ParallelExecutor::Create(raw.parallel_apply_threads));
+    copts.parallel_apply.executor = impl.apply_executor.get();
+    copts.parallel_apply.min_batch = raw.parallel_apply_min_batch;
+    copts.parallel_apply.scheduler = config.parallel_apply_scheduler;
+  }
   copts.clock = &RealClock::Instance();
   Histogram* apply_seconds = node->metrics_.GetHistogram(
       "etcd_server_apply_duration_seconds", "Applying the committed entries of one Ready.",

@@ -417,10 +417,17 @@ void NodeCore::HandleReady(raft::Ready rd) {
   const TimePoint apply_started = options_.clock != nullptr && !rd.committed_entries.empty()
                                       ? options_.clock->Now()
                                       : TimePoint{};
+  const bool batched = options_.parallel_apply.executor != nullptr;
+  std::vector<rsm::BatchEntry> pending;
   for (const raft::Entry& e : rd.committed_entries) {
     committed_index_ = std::max(committed_index_, e.index);
     ++stats_.proposals_committed;
     if (e.index <= applied_index_) continue;  // covered by a snapshot already restored
+    if (batched && IsStateMachineEntry(e)) {
+      pending.push_back(rsm::BatchEntry{e.index, e.data});
+      continue;
+    }
+    FlushApplyBatch(pending);
     if (e.type == raft::EntryType::kConfChange) {
       ApplyConfChange(e);
     } else if (!e.data.empty()) {
@@ -429,6 +436,7 @@ void NodeCore::HandleReady(raft::Ready rd) {
     applied_index_ = e.index;
     ++stats_.proposals_applied;
   }
+  FlushApplyBatch(pending);
   if (options_.clock != nullptr && !rd.committed_entries.empty() && options_.observe_apply)
     options_.observe_apply(options_.clock->Now() - apply_started);
   if (rd.conf_state) {
@@ -454,7 +462,28 @@ void NodeCore::ApplyEntry(const raft::Entry& e) {
     ApplyNodeCommand(*cmd, e.index);
     return;
   }
-  rsm::Applied applied = state_machine_->Apply(e.index, e.data);
+  Answer(state_machine_->Apply(e.index, e.data));
+}
+
+bool NodeCore::IsStateMachineEntry(const raft::Entry& e) const {
+  if (e.type == raft::EntryType::kConfChange || e.data.empty()) return false;
+  auto cmd = rsm::DecodeCommand(e.data);
+  return !cmd.ok() || (cmd->kind != kMemberAttributesKind && cmd->kind != kMemberPeerUrlsKind);
+}
+
+void NodeCore::FlushApplyBatch(std::vector<rsm::BatchEntry>& pending) {
+  if (pending.empty()) return;
+  rsm::ParallelApplyOptions options = options_.parallel_apply;
+  if (options.stats == nullptr) options.stats = &parallel_apply_stats_;
+  for (rsm::Applied& applied : state_machine_->ApplyBatch(pending, options)) {
+    applied_index_ = applied.index;
+    ++stats_.proposals_applied;
+    Answer(std::move(applied));
+  }
+  pending.clear();
+}
+
+void NodeCore::Answer(rsm::Applied applied) {
   auto it = waiters_.find(applied.request_id);
   if (applied.request_id == 0 || it == waiters_.end()) return;  // proposed elsewhere, or timed out
   const RequestToken token = it->second.token;

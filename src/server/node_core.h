@@ -62,6 +62,11 @@ struct NodeCoreOptions {
   rsm::SagaOptions sagas;
   rsm::LeaseOptions leases;
   rsm::CoordinationOptions coordination;
+  // Parallel apply (docs/transactions-node.md): runs of committed KV entries
+  // are applied through parallel_apply.executor (not owned, the driver's);
+  // nullptr, the default, applies every entry one by one. Same state, revisions
+  // and answers either way.
+  rsm::ParallelApplyOptions parallel_apply;
   // Raft size bounds (defaults from raft::Config).
   std::uint64_t max_entry_size_bytes = 2 << 20;
   // Optional timing for metrics (the driver's clock; the simulator leaves it unset):
@@ -190,6 +195,9 @@ class NodeCore {
            applied_index_ >= leader_ready_index_ && disk_full_.ok() && !failed_;
   }
   rsm::StateMachine& mutable_state_machine() { return *state_machine_; }
+  // What the parallel apply did so far (zero while it is off, or when
+  // options.parallel_apply.stats names where to count instead).
+  const rsm::ParallelApplyStats& parallel_apply_stats() const { return parallel_apply_stats_; }
   std::uint64_t committed_index() const { return committed_index_; }
   std::size_t pending_requests() const { return waiters_.size(); }
   const NodeCoreStats& stats() const { return stats_; }
@@ -223,6 +231,13 @@ class NodeCore {
 
   void HandleReady(raft::Ready rd);
   void ApplyEntry(const raft::Entry& e);
+  // Parallel apply: entries the state machine applies (neither membership nor
+  // node commands) wait in `pending` and go to StateMachine::ApplyBatch
+  // together; flushed before any other entry so the log order holds.
+  bool IsStateMachineEntry(const raft::Entry& e) const;
+  void FlushApplyBatch(std::vector<rsm::BatchEntry>& pending);
+  // Hands an applied entry's answer to the client waiting for it.
+  void Answer(rsm::Applied applied);
   void ApplyConfChange(const raft::Entry& e);
   void ApplyNodeCommand(const rsm::Command& cmd, std::uint64_t index);
   void ServeReads();
@@ -239,6 +254,7 @@ class NodeCore {
   MessageSink* const sink_;
   std::unique_ptr<raft::RawNode> raw_;
   std::unique_ptr<rsm::StateMachine> state_machine_;
+  rsm::ParallelApplyStats parallel_apply_stats_;
   MemberTable members_;
 
   std::uint64_t now_ms_ = 0;

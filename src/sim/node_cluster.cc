@@ -53,6 +53,11 @@ NodeCluster::NodeCluster(const NodeSimOptions& options, Rng* rng, Workload* work
           }(),
           NetworkConfig{}, rng) {
   TRI_ASSERT(options_.nodes >= 1);
+  if (options_.parallel_apply_threads > 0) {
+    auto executor = txn::ParallelExecutor::Create(options_.parallel_apply_threads);
+    TRI_ASSERT_MSG(executor.ok(), executor.status().ToString().c_str());
+    apply_executor_ = std::move(executor).value();
+  }
   for (int i = 1; i <= options_.nodes; ++i) {
     server::Member m;
     m.id = static_cast<std::uint64_t>(i);
@@ -108,6 +113,12 @@ Status NodeCluster::Open(Node& n) {
   o.snapshot_count = options_.snapshot_count;
   o.snapshot_catchup_entries = 16;
   o.request_timeout_ms = 1'500;
+  // Even-numbered nodes apply one by one, so the replica hash check compares
+  // the two ways of applying (a one-member cluster uses the executor).
+  o.parallel_apply.executor = n.id % 2 == 1 ? apply_executor_.get() : nullptr;
+  o.parallel_apply.min_batch = options_.parallel_apply_min_batch;
+  o.parallel_apply.scheduler = options_.parallel_apply_scheduler;
+  o.parallel_apply.stats = &parallel_apply_stats_;
   if (hooks_ != nullptr) hooks_->ConfigureNode(n.id, o);
   auto core = server::NodeCore::Create(o, storage->get(), &n.outbox, n.rng.get(), n.local_ms);
   if (!core.ok()) return core.status().WithContext("creating the node core");

@@ -30,6 +30,7 @@
 #include "sim/tick_clock.h"
 #include "sim/workload.h"
 #include "storage/wal_raft_storage.h"
+#include "txn/parallel/parallel_executor.h"
 
 namespace tri::sim {
 
@@ -114,6 +115,8 @@ class NodeCluster final : public KvCluster {
   // leader's commit index.
   bool Settled() const;
   const server::NodeCore* core(SimNodeId id) const;
+  // What the nodes' parallel apply did, summed over nodes and restarts.
+  const rsm::ParallelApplyStats& parallel_apply_stats() const { return parallel_apply_stats_; }
   // For hooks: a request token no other request uses, an up node's core and
   // storage (nullptr when down), its wall clock, and a Process on the next Step.
   server::RequestToken NewToken() { return ++next_token_; }
@@ -169,6 +172,9 @@ class NodeCluster final : public KvCluster {
   void RecoveryViolation(std::string details);
 
   const NodeSimOptions options_;
+  // Shared by the nodes (they run one at a time); nullptr: parallel apply off.
+  std::unique_ptr<txn::ParallelExecutor> apply_executor_;
+  rsm::ParallelApplyStats parallel_apply_stats_;
   Rng* const rng_;
   Workload* const workload_;
   ReplicaAgreement* const agreement_;

@@ -216,6 +216,7 @@ NodeSimResult RunNodeSim(const NodeSimOptions& options) {
   result.ops_timed_out = workload.stats().timed_out;
   result.serializable_reads = serializable.recorded();
   result.hashes_compared = agreement.hashes_compared();
+  result.parallel_apply = cluster.parallel_apply_stats();
   result.crashes = cluster.crashes();
   result.fatal_stops = cluster.fatal_stops();
   result.partitions = nemesis.partitions();
@@ -293,6 +294,13 @@ std::string ReplayArguments(const NodeSimOptions& o) {
   if (o.keys != defaults.keys) args += fmt::format(" --keys {}", o.keys);
   if (o.duplicate_proposals) args += " --dup-proposals";
   if (o.restart_clock_frozen) args += " --restart-clock-frozen";
+  if (o.parallel_apply_threads != 0) {
+    args += fmt::format(
+        " --parallel-apply-threads {} --parallel-apply-min-batch {} "
+        "--parallel-apply-scheduler {}",
+        o.parallel_apply_threads, o.parallel_apply_min_batch,
+        txn::SchedulerName(o.parallel_apply_scheduler));
+  }
   if (o.bug != NodeInjectedBug::kNone) {
     args += fmt::format(" --inject-bug {}", NodeInjectedBugName(o.bug));
   }
@@ -313,7 +321,13 @@ std::string FormatNodeSimResult(const NodeSimOptions& o, const NodeSimResult& r)
       r.simulated_us / 1e6, r.committed_index, r.max_term, r.ops_completed, r.ops_timed_out,
       r.serializable_reads, r.serializable_checked, r.hashes_compared, r.crashes, r.fatal_stops,
       r.partitions, r.messages_sent, r.messages_dropped);
-  if (r.ok) return fmt::format("{}: ok ({})", head, stats);
+  const std::string parallel =
+      o.parallel_apply_threads == 0
+          ? std::string()
+          : fmt::format(", parallel apply: runs {} planned {} one by one {} fallbacks {}",
+                        r.parallel_apply.runs, r.parallel_apply.planned_entries,
+                        r.parallel_apply.serial_entries, r.parallel_apply.fallbacks);
+  if (r.ok) return fmt::format("{}: ok ({}{})", head, stats, parallel);
   return fmt::format("{}: FAILED {}: {}\n  ({})\n  replay: tri-sim node {}", head, r.violated,
                      r.details, stats, ReplayArguments(o));
 }

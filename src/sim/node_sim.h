@@ -22,6 +22,8 @@
 #include <string_view>
 
 #include "base/result.h"
+#include "rsm/parallel_apply.h"
+#include "txn/options.h"
 
 namespace tri::sim {
 
@@ -71,6 +73,13 @@ struct NodeSimOptions {
   // ids (etcd's scheme: start time in ms, then a counter) then repeat, and a reply
   // meant for the previous incarnation's entry completes the new one's request.
   bool restart_clock_frozen = false;
+  // Parallel apply (docs/transactions-node.md) in the odd-numbered nodes: the
+  // executor's threads (0: off, entries apply one by one), the shortest run
+  // handed to it (1: every KV entry), and its scheduler. The even-numbered
+  // nodes apply one by one, so the replica hash check compares both ways.
+  std::uint32_t parallel_apply_threads = 0;
+  std::uint64_t parallel_apply_min_batch = 1;
+  txn::Scheduler parallel_apply_scheduler = txn::Scheduler::kOptimistic;
   bool verbose = false;  // log every fault
 };
 
@@ -87,6 +96,7 @@ struct NodeSimResult {
   std::uint64_t serializable_reads = 0;
   std::uint64_t serializable_checked = 0;
   std::uint64_t hashes_compared = 0;
+  rsm::ParallelApplyStats parallel_apply;  // over every node and restart
   std::uint64_t crashes = 0;
   std::uint64_t fatal_stops = 0;  // nodes stopped by a storage failure
   std::uint64_t partitions = 0;

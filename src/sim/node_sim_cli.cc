@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,20 @@ CLI::App* AddNodeSimCommand(CLI::App& app, NodeSimCommandLine* args) {
                  "never does; each copy applies, so linearizability fails)");
   node->add_flag("--restart-clock-frozen", o.restart_clock_frozen,
                  "a restarted node's wall clock resumes where it stopped (request ids repeat)");
+  node->add_option("--parallel-apply-threads", o.parallel_apply_threads,
+                   "apply runs of committed KV entries through a transaction executor with "
+                   "this many threads (0: off)")
+      ->check(CLI::Range(0u, static_cast<unsigned>(txn::kMaxThreads)));
+  node->add_option("--parallel-apply-min-batch", o.parallel_apply_min_batch,
+                   "shortest run of KV entries handed to the executor")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 40));
+  node->add_option("--parallel-apply-scheduler", o.parallel_apply_scheduler,
+                   "optimistic | declared | serial")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, txn::Scheduler>{{"optimistic", txn::Scheduler::kOptimistic},
+                                                {"declared", txn::Scheduler::kDeclared},
+                                                {"serial", txn::Scheduler::kSerial}},
+          CLI::ignore_case));
   node->add_flag("--verbose", o.verbose, "log every fault");
   node->add_flag("--quiet", args->quiet, "with --seeds: print only failures and the summary");
   return node;

@@ -60,6 +60,35 @@ TEST(ConfigTest, ErrorsNameTheFlag) {
       << r.status().message();
 }
 
+TEST(ConfigTest, ParallelApplyIsOffByDefaultAndItsFlagsAreChecked) {
+  auto r = ResolveConfig(ServerConfig{});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->raw.parallel_apply_threads, 0u);
+  EXPECT_EQ(r->parallel_apply_scheduler, txn::Scheduler::kOptimistic);
+
+  ServerConfig c;
+  c.parallel_apply_threads = 4;
+  c.parallel_apply_scheduler = "declared";
+  r = ResolveConfig(c);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->parallel_apply_scheduler, txn::Scheduler::kDeclared);
+
+  const auto refused = [](ServerConfig bad, const std::string& flag) {
+    auto result = ResolveConfig(bad);
+    ASSERT_FALSE(result.ok()) << flag;
+    EXPECT_NE(result.status().message().find(flag), std::string::npos) << result.status().message();
+  };
+  c = ServerConfig{};
+  c.parallel_apply_threads = txn::kMaxThreads + 1;
+  refused(c, "--parallel-apply-threads");
+  c = ServerConfig{};
+  c.parallel_apply_min_batch = 0;
+  refused(c, "--parallel-apply-min-batch");
+  c = ServerConfig{};
+  c.parallel_apply_scheduler = "fastest";
+  refused(c, "--parallel-apply-scheduler");
+}
+
 TEST(ConfigTest, AdvertisedPeerUrlsMustMatchTheInitialCluster) {
   ServerConfig c;
   c.name = "a";
