@@ -1,0 +1,149 @@
+#include "measure.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "txn/executor.h"
+
+namespace tri::txn::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Describe(const TxnResult& txn) {
+  std::string out =
+      fmt::format("{} gas={} writes={}", OutcomeName(txn.outcome), txn.gas_used, txn.writes.size());
+  if (!txn.reason.empty()) out += fmt::format(" reason='{}'", txn.reason);
+  return out;
+}
+
+// OK when `got` has the serial result's outcomes, reasons, writes and gas.
+Status Compare(const BatchResult& serial, const BatchResult& got, std::string_view config) {
+  if (SameOutcomes(serial, got)) return Status::Ok();
+  if (serial.txns.size() != got.txns.size()) {
+    return Internal(fmt::format("{}: {} transaction results, serial has {}", config,
+                                got.txns.size(), serial.txns.size()));
+  }
+  for (std::size_t i = 0; i < serial.txns.size(); ++i) {
+    if (serial.txns[i] == got.txns[i]) continue;
+    std::string detail =
+        fmt::format("{}: transaction {} differs from the serial run: serial {}; got {}", config, i,
+                    Describe(serial.txns[i]), Describe(got.txns[i]));
+    return Internal(std::move(detail));
+  }
+  return Internal(fmt::format("{}: results differ from the serial run", config));
+}
+
+struct Timed {
+  double seconds = 0;
+  Result<BatchResult> result;
+};
+
+template <typename Run>
+Timed Time(Run run) {
+  const Clock::time_point start = Clock::now();
+  Result<BatchResult> result = run();
+  const Clock::time_point end = Clock::now();
+  return Timed{std::chrono::duration<double>(end - start).count(), std::move(result)};
+}
+
+std::string ConfigName(const Workload& workload, Scheduler scheduler, std::size_t threads) {
+  return fmt::format("{} accounts={} compute={} scheduler={} threads={}", workload.name,
+                     workload.spec.accounts, workload.spec.compute_rounds, SchedulerName(scheduler),
+                     threads);
+}
+
+}  // namespace
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+Result<ExecutorSet> ExecutorSet::Create(std::span<const std::size_t> threads) {
+  ExecutorSet set;
+  for (std::size_t count : threads) {
+    if (set.executors_.contains(count)) continue;
+    Result<std::unique_ptr<ParallelExecutor>> executor = ParallelExecutor::Create(count);
+    if (!executor.ok()) return executor.status();
+    set.executors_.emplace(count, std::move(executor).value());
+  }
+  return set;
+}
+
+Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
+                               const MeasureOptions& options) {
+  WorkloadResult out;
+  out.spec = workload.spec;
+  out.name = workload.name;
+  ExecuteOptions serial_options;
+  serial_options.scheduler = Scheduler::kSerial;
+  Result<BatchResult> reference = ExecuteSerial(workload.base, workload.batch, serial_options);
+  if (!reference.ok()) return reference.status();
+
+  for (Scheduler scheduler : options.schedulers) {
+    for (std::size_t threads : options.threads) {
+      ConfigResult config;
+      config.scheduler = scheduler;
+      config.threads = threads;
+      out.configs.push_back(std::move(config));
+    }
+  }
+
+  for (std::size_t rep = 0; rep < options.repetitions; ++rep) {
+    Timed serial =
+        Time([&] { return ExecuteSerial(workload.base, workload.batch, serial_options); });
+    if (!serial.result.ok()) return serial.result.status();
+    TRI_RETURN_IF_ERROR(Compare(*reference, *serial.result, "serial rerun"));
+    out.serial_seconds.push_back(serial.seconds);
+
+    for (ConfigResult& config : out.configs) {
+      if (!config.unavailable.empty()) continue;
+      ExecuteOptions execute_options;
+      execute_options.scheduler = config.scheduler;
+      ParallelExecutor& executor = executors.at(config.threads);
+      Timed run =
+          Time([&] { return executor.Execute(workload.base, workload.batch, execute_options); });
+      const std::string name = ConfigName(workload, config.scheduler, config.threads);
+      if (!run.result.ok()) {
+        if (run.result.status().code() != StatusCode::kUnimplemented) {
+          return Internal(fmt::format("{}: {}", name, run.result.status().ToString()));
+        }
+        config.unavailable = run.result.status().message();
+        continue;
+      }
+      TRI_RETURN_IF_ERROR(Compare(*reference, *run.result, name));
+      config.seconds.push_back(run.seconds);
+    }
+  }
+
+  out.serial_median_seconds = Median(out.serial_seconds);
+  out.serial_txns_per_second = workload.batch.size() / out.serial_median_seconds;
+  for (ConfigResult& config : out.configs) {
+    if (!config.unavailable.empty()) continue;
+    config.median_seconds = Median(config.seconds);
+    config.txns_per_second = workload.batch.size() / config.median_seconds;
+    config.speedup = out.serial_median_seconds / config.median_seconds;
+    if (!options.trace_stats) continue;
+    ExecuteOptions traced;
+    traced.scheduler = config.scheduler;
+    traced.trace = true;
+    Result<BatchResult> run =
+        executors.at(config.threads).Execute(workload.base, workload.batch, traced);
+    const std::string name = ConfigName(workload, config.scheduler, config.threads) + " traced";
+    if (!run.ok()) return Internal(fmt::format("{}: {}", name, run.status().ToString()));
+    TRI_RETURN_IF_ERROR(Compare(*reference, *run, name));
+    const auto starts =
+        std::count_if(run->trace.begin(), run->trace.end(),
+                      [](const TraceEvent& e) { return e.kind == TraceKind::kStart; });
+    config.executions_per_txn = static_cast<double>(starts) / workload.batch.size();
+  }
+  return out;
+}
+
+}  // namespace tri::txn::bench
