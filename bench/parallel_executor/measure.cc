@@ -37,6 +37,26 @@ Status Compare(const BatchResult& serial, const BatchResult& got, std::string_vi
   return Internal(fmt::format("{}: results differ from the serial run", config));
 }
 
+// The workload is what it claims: every transaction commits, and the declared
+// sets are exact (the serial run that enforces them gives the same result).
+Status CheckWorkload(const Workload& workload, const BatchResult& reference) {
+  for (std::size_t i = 0; i < reference.txns.size(); ++i) {
+    if (reference.txns[i].outcome != Outcome::kCommitted) {
+      return Internal(fmt::format("{} accounts={}: transaction {} did not commit: {}",
+                                  workload.name, workload.spec.accounts, i,
+                                  Describe(reference.txns[i])));
+    }
+  }
+  ExecuteOptions enforcing;
+  enforcing.scheduler = Scheduler::kSerial;
+  enforcing.enforce_declared = true;
+  Result<BatchResult> declared = ExecuteSerial(workload.base, workload.batch, enforcing);
+  if (!declared.ok()) return declared.status();
+  return Compare(reference, *declared,
+                 fmt::format("{} accounts={} serial with declared sets enforced", workload.name,
+                             workload.spec.accounts));
+}
+
 struct Timed {
   double seconds = 0;
   Result<BatchResult> result;
@@ -85,6 +105,7 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
   serial_options.scheduler = Scheduler::kSerial;
   Result<BatchResult> reference = ExecuteSerial(workload.base, workload.batch, serial_options);
   if (!reference.ok()) return reference.status();
+  TRI_RETURN_IF_ERROR(CheckWorkload(workload, *reference));
 
   for (Scheduler scheduler : options.schedulers) {
     for (std::size_t threads : options.threads) {
