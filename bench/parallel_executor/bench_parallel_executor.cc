@@ -8,7 +8,7 @@
 // otherwise). Then the goals, met or missed. bench/README.md.
 //
 //   bench_parallel_executor [--threads 1,2,16] [--reps 5] [--txns 10000]
-//       [--accounts 2,10,100,1000,10000] [--read-heavy-accounts 100,10000]
+//       [--accounts 2,10,100,1000,10000] [--read-heavy-accounts 100,10000|none]
 //       [--modes bare,compute] [--compute ROUNDS] [--schedulers declared,optimistic]
 //       [--seed N] [--no-trace-stats] [--json PATH]
 
@@ -16,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -44,7 +45,9 @@ struct Flags {
   std::size_t repetitions = 5;
   std::uint32_t txns = 10'000;
   std::vector<std::uint32_t> accounts = {2, 10, 100, 1'000, 10'000};
-  std::vector<std::uint32_t> read_heavy_accounts = {100, 10'000};
+  // A comma-separated list, or "none".
+  std::string read_heavy_accounts_list = "100,10000";
+  std::vector<std::uint32_t> read_heavy_accounts;
   std::vector<std::string> modes = {"bare", "compute"};
   std::uint64_t compute_rounds = kDefaultComputeRounds;
   std::vector<std::string> schedulers = {"declared", "optimistic"};
@@ -63,6 +66,22 @@ void Normalize(std::vector<T>& values) {
 // The usage error, or empty.
 std::string Check(Flags& flags, std::vector<Scheduler>& schedulers,
                   std::vector<std::uint64_t>& rounds) {
+  if (flags.read_heavy_accounts_list != "none") {
+    std::size_t start = 0;
+    while (start <= flags.read_heavy_accounts_list.size()) {
+      std::size_t end = flags.read_heavy_accounts_list.find(',', start);
+      if (end == std::string::npos) end = flags.read_heavy_accounts_list.size();
+      const std::string item = flags.read_heavy_accounts_list.substr(start, end - start);
+      std::uint32_t accounts = 0;
+      const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), accounts);
+      if (item.empty() || ec != std::errc() || ptr != item.data() + item.size()) {
+        return fmt::format("--read-heavy-accounts: '{}' is not an account count (a list, or none)",
+                           item);
+      }
+      flags.read_heavy_accounts.push_back(accounts);
+      start = end + 1;
+    }
+  }
   Normalize(flags.threads);
   Normalize(flags.accounts);
   Normalize(flags.read_heavy_accounts);
@@ -123,9 +142,8 @@ int Main(int argc, char** argv) {
   app.add_option("--reps", flags.repetitions, "timed repetitions per configuration");
   app.add_option("--txns", flags.txns, "transactions per batch");
   app.add_option("--accounts", flags.accounts, "p2p account counts")->delimiter(',');
-  app.add_option("--read-heavy-accounts", flags.read_heavy_accounts,
-                 "account counts of the read-heavy mix (empty: none)")
-      ->delimiter(',');
+  app.add_option("--read-heavy-accounts", flags.read_heavy_accounts_list,
+                 "account counts of the read-heavy mix, or none");
   app.add_option("--modes", flags.modes, "bare, compute")->delimiter(',');
   app.add_option("--compute", flags.compute_rounds,
                  "mix rounds (gas) per transaction in compute mode");

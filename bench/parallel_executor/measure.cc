@@ -162,7 +162,8 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
     const auto starts =
         std::count_if(run->trace.begin(), run->trace.end(),
                       [](const TraceEvent& e) { return e.kind == TraceKind::kStart; });
-    config.executions_per_txn = static_cast<double>(starts) / workload.batch.size();
+    // A scheduler that records no events leaves the figure unknown.
+    if (starts > 0) config.executions_per_txn = static_cast<double>(starts) / workload.batch.size();
   }
   return out;
 }

@@ -32,7 +32,7 @@ struct ConfigResult {
   // Serial median time over this median time (same batch, same process).
   double speedup = 0;
   // From one extra traced run: body executions (START events) per transaction,
-  // 1.0 when nothing was re-executed.
+  // 1.0 when nothing was re-executed; unknown when the trace has no START.
   std::optional<double> executions_per_txn;
 };
 
