@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "txn/executor.h"
 
@@ -57,17 +58,28 @@ Status CheckWorkload(const Workload& workload, const BatchResult& reference) {
                              workload.spec.accounts));
 }
 
+// CPU time of every thread of the process, in seconds.
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 struct Timed {
   double seconds = 0;
+  double cpu_seconds = 0;
   Result<BatchResult> result;
 };
 
 template <typename Run>
 Timed Time(Run run) {
+  const double cpu_start = ProcessCpuSeconds();
   const Clock::time_point start = Clock::now();
   Result<BatchResult> result = run();
   const Clock::time_point end = Clock::now();
-  return Timed{std::chrono::duration<double>(end - start).count(), std::move(result)};
+  const double cpu_end = ProcessCpuSeconds();
+  return Timed{std::chrono::duration<double>(end - start).count(), cpu_end - cpu_start,
+               std::move(result)};
 }
 
 std::string ConfigName(const Workload& workload, Scheduler scheduler, std::size_t threads) {
@@ -140,6 +152,7 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
       }
       TRI_RETURN_IF_ERROR(Compare(*reference, *run.result, name));
       config.seconds.push_back(run.seconds);
+      config.cores_used.push_back(run.cpu_seconds / run.seconds);
     }
   }
 
@@ -150,6 +163,7 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
     config.median_seconds = Median(config.seconds);
     config.txns_per_second = workload.batch.size() / config.median_seconds;
     config.speedup = out.serial_median_seconds / config.median_seconds;
+    config.median_cores_used = Median(config.cores_used);
     if (!options.trace_stats) continue;
     ExecuteOptions traced;
     traced.scheduler = config.scheduler;

@@ -31,6 +31,11 @@ struct ConfigResult {
   double txns_per_second = 0;
   // Serial median time over this median time (same batch, same process).
   double speedup = 0;
+  // Process CPU time over wall time of each repetition, and their median: how
+  // many cores the run actually got (well below `threads` on a loaded
+  // machine; waiting workers that spin count as used).
+  std::vector<double> cores_used;
+  double median_cores_used = 0;
   // From one extra traced run: body executions (START events) per transaction,
   // 1.0 when nothing was re-executed; unknown when the trace has no START.
   std::optional<double> executions_per_txn;

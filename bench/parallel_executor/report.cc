@@ -169,15 +169,16 @@ std::vector<Goal> EvaluateGoals(const std::vector<WorkloadResult>& results,
 std::string FormatTable(const std::vector<WorkloadResult>& results) {
   std::string out =
       "| workload | accounts | mode | serial us/txn | serial txn/s | scheduler | threads | "
-      "txn/s (median) | speedup | executions/txn |\n"
-      "|---|---:|---|---:|---:|---|---:|---:|---:|---:|\n";
+      "txn/s (median) | speedup | cores used | executions/txn |\n"
+      "|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|\n";
   for (const WorkloadResult& result : results) {
     for (const ConfigResult& config : result.configs) {
       std::string figures;
       if (!config.unavailable.empty()) {
-        figures = fmt::format("{} | - | - |", config.unavailable);
+        figures = fmt::format("{} | - | - | - |", config.unavailable);
       } else {
-        figures = fmt::format("{:.0f} | {:.2f}x | {} |", config.txns_per_second, config.speedup,
+        figures = fmt::format("{:.0f} | {:.2f}x | {:.2f} | {} |", config.txns_per_second,
+                              config.speedup, config.median_cores_used,
                               config.executions_per_txn
                                   ? fmt::format("{:.3f}", *config.executions_per_txn)
                                   : std::string("-"));
@@ -236,6 +237,8 @@ nlohmann::json ToJson(const std::vector<WorkloadResult>& results, const std::vec
         run["median_seconds"] = config.median_seconds;
         run["txns_per_second"] = config.txns_per_second;
         run["speedup"] = config.speedup;
+        run["cores_used"] = config.cores_used;
+        run["median_cores_used"] = config.median_cores_used;
         if (config.executions_per_txn) run["executions_per_txn"] = *config.executions_per_txn;
       }
       runs.push_back(std::move(run));
