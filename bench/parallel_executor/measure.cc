@@ -134,6 +134,7 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
     if (!serial.result.ok()) return serial.result.status();
     TRI_RETURN_IF_ERROR(Compare(*reference, *serial.result, "serial rerun"));
     out.serial_seconds.push_back(serial.seconds);
+    out.serial_cpu_seconds.push_back(serial.cpu_seconds);
 
     for (ConfigResult& config : out.configs) {
       if (!config.unavailable.empty()) continue;
@@ -153,6 +154,7 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
       TRI_RETURN_IF_ERROR(Compare(*reference, *run.result, name));
       config.seconds.push_back(run.seconds);
       config.cores_used.push_back(run.cpu_seconds / run.seconds);
+      config.cpu_seconds.push_back(run.cpu_seconds);
     }
   }
 
@@ -164,6 +166,8 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
     config.txns_per_second = workload.batch.size() / config.median_seconds;
     config.speedup = out.serial_median_seconds / config.median_seconds;
     config.median_cores_used = Median(config.cores_used);
+    const double serial_cpu = Median(out.serial_cpu_seconds);
+    config.cpu_ratio = serial_cpu > 0 ? Median(config.cpu_seconds) / serial_cpu : 0;
     if (!options.trace_stats) continue;
     ExecuteOptions traced;
     traced.scheduler = config.scheduler;

@@ -36,6 +36,12 @@ struct ConfigResult {
   // machine; waiting workers that spin count as used).
   std::vector<double> cores_used;
   double median_cores_used = 0;
+  // Process CPU time per repetition, and the median's ratio to the serial
+  // run's median CPU time: the work the scheduler spends for the same batch
+  // (its bookkeeping, re-executions, spinning), which machine load changes
+  // far less than wall time.
+  std::vector<double> cpu_seconds;
+  double cpu_ratio = 0;
   // From one extra traced run: body executions (START events) per transaction,
   // 1.0 when nothing was re-executed; unknown when the trace has no START.
   std::optional<double> executions_per_txn;
@@ -45,6 +51,7 @@ struct WorkloadResult {
   WorkloadSpec spec;
   std::string name;
   std::vector<double> serial_seconds;
+  std::vector<double> serial_cpu_seconds;
   double serial_median_seconds = 0;
   double serial_txns_per_second = 0;
   std::vector<ConfigResult> configs;

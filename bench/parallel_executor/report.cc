@@ -169,16 +169,16 @@ std::vector<Goal> EvaluateGoals(const std::vector<WorkloadResult>& results,
 std::string FormatTable(const std::vector<WorkloadResult>& results) {
   std::string out =
       "| workload | accounts | mode | serial us/txn | serial txn/s | scheduler | threads | "
-      "txn/s (median) | speedup | cores used | executions/txn |\n"
-      "|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|\n";
+      "txn/s (median) | speedup | cores used | CPU / serial CPU | executions/txn |\n"
+      "|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|\n";
   for (const WorkloadResult& result : results) {
     for (const ConfigResult& config : result.configs) {
       std::string figures;
       if (!config.unavailable.empty()) {
-        figures = fmt::format("{} | - | - | - |", config.unavailable);
+        figures = fmt::format("{} | - | - | - | - |", config.unavailable);
       } else {
-        figures = fmt::format("{:.0f} | {:.2f}x | {:.2f} | {} |", config.txns_per_second,
-                              config.speedup, config.median_cores_used,
+        figures = fmt::format("{:.0f} | {:.2f}x | {:.2f} | {:.2f} | {} |", config.txns_per_second,
+                              config.speedup, config.median_cores_used, config.cpu_ratio,
                               config.executions_per_txn
                                   ? fmt::format("{:.3f}", *config.executions_per_txn)
                                   : std::string("-"));
@@ -219,6 +219,7 @@ nlohmann::json ToJson(const std::vector<WorkloadResult>& results, const std::vec
                         {"compute_rounds", result.spec.compute_rounds},
                         {"seed", result.spec.seed},
                         {"serial_seconds", result.serial_seconds},
+                        {"serial_cpu_seconds", result.serial_cpu_seconds},
                         {"serial_median_seconds", result.serial_median_seconds},
                         {"serial_us_per_txn", SerialMicrosPerTxn(result)},
                         {"serial_txns_per_second", result.serial_txns_per_second}};
@@ -239,6 +240,8 @@ nlohmann::json ToJson(const std::vector<WorkloadResult>& results, const std::vec
         run["speedup"] = config.speedup;
         run["cores_used"] = config.cores_used;
         run["median_cores_used"] = config.median_cores_used;
+        run["cpu_seconds"] = config.cpu_seconds;
+        run["cpu_ratio_to_serial"] = config.cpu_ratio;
         if (config.executions_per_txn) run["executions_per_txn"] = *config.executions_per_txn;
       }
       runs.push_back(std::move(run));
