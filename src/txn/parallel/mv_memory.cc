@@ -36,19 +36,28 @@ MvMemory::Lookup MvMemory::Read(std::string_view key, std::uint32_t reader, bool
   return lookup;
 }
 
-MvMemory::Cell* MvMemory::CellFor(std::string_view key) {
-  const std::size_t hash = KeyHash{}(key);
-  const std::uint32_t index = ShardOf(hash);
+MvMemory::Cell* MvMemory::Upsert(const KeyWrite& write, std::uint32_t txn,
+                                 std::uint32_t incarnation) {
+  const std::uint32_t index = ShardOf(KeyHash{}(write.key));
   Shard& shard = shards_[index];
   std::lock_guard lock(shard.mu);
-  auto it = shard.cells.find(key);
-  if (it != shard.cells.end()) return it->second.get();
-  auto cell = std::make_unique<Cell>();
-  cell->key = std::string(key);
-  cell->shard = index;
-  Cell* raw = cell.get();
-  shard.cells.emplace(cell->key, std::move(cell));
-  return raw;
+  auto it = shard.cells.find(std::string_view(write.key));
+  if (it == shard.cells.end()) {
+    auto cell = std::make_unique<Cell>();
+    cell->key = write.key;
+    cell->shard = index;
+    it = shard.cells.emplace(cell->key, std::move(cell)).first;
+  }
+  Cell& cell = *it->second;
+  auto at = FindEntry(cell, txn);
+  if (at != cell.entries.end() && at->txn == txn) {
+    at->incarnation = incarnation;
+    at->estimate = false;
+    at->value = write.value;
+  } else {
+    cell.entries.insert(at, Entry{txn, incarnation, false, write.value});
+  }
+  return &cell;
 }
 
 std::vector<MvMemory::Entry>::iterator MvMemory::FindEntry(Cell& cell, std::uint32_t txn) {
@@ -62,21 +71,8 @@ bool MvMemory::Record(std::uint32_t txn, std::uint32_t incarnation,
   TxnSlot& slot = txns_[txn];
   std::vector<Cell*> written;
   written.reserve(writes.size());
-  for (const KeyWrite& write : writes) {
-    Cell* cell = CellFor(write.key);
-    {
-      std::lock_guard lock(shards_[cell->shard].mu);
-      auto at = FindEntry(*cell, txn);
-      if (at != cell->entries.end() && at->txn == txn) {
-        at->incarnation = incarnation;
-        at->estimate = false;
-        at->value = write.value;
-      } else {
-        cell->entries.insert(at, Entry{txn, incarnation, false, write.value});
-      }
-    }
-    written.push_back(cell);
-  }
+  for (const KeyWrite& write : writes)
+    written.push_back(Upsert(write, txn, incarnation));
   std::sort(written.begin(), written.end());
   TRI_ASSERT_MSG(std::adjacent_find(written.begin(), written.end()) == written.end(),
                  "an incarnation's writes name each key once");

@@ -126,7 +126,9 @@ class MvMemory {
   std::uint32_t ShardOf(std::size_t hash) const {
     return static_cast<std::uint32_t>(hash & (shards_.size() - 1));
   }
-  Cell* CellFor(std::string_view key);
+  // Sets `txn`'s entry of the write's key (creating the key's cell if
+  // needed) under one lock of its shard.
+  Cell* Upsert(const KeyWrite& write, std::uint32_t txn, std::uint32_t incarnation);
   static std::vector<Entry>::iterator FindEntry(Cell& cell, std::uint32_t txn);
 
   std::vector<Shard> shards_;
