@@ -19,6 +19,7 @@
 #include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -223,6 +224,9 @@ int Main(int argc, char** argv) {
   machine.load_end = ReadLoadAverage();
 
   const std::vector<Goal> goals = EvaluateGoals(results, schedulers, machine);
+  if (const std::optional<std::string> warning = BusyMachineWarning(results)) {
+    fmt::print("\n{}\n", *warning);
+  }
   fmt::print("\n{}\nGoals (load average {:.2f} at start, {:.2f} at end):\n{}", FormatTable(results),
              machine.load_start, machine.load_end, FormatGoals(goals));
   if (!flags.json_path.empty()) {

@@ -74,7 +74,8 @@ Goal SpeedupGoal(std::string name, std::string mode, Scheduler scheduler,
     goal.detail = config->unavailable;
   } else {
     goal.status = config->speedup >= target ? GoalStatus::kMet : GoalStatus::kMissed;
-    goal.detail = fmt::format("{:.2f}x ({})", config->speedup, ModeDetail(*workload));
+    goal.detail = fmt::format("{:.2f}x, the run got {:.2f} cores ({})", config->speedup,
+                              config->median_cores_used, ModeDetail(*workload));
   }
   return goal;
 }
@@ -102,6 +103,28 @@ Machine ReadMachine() {
   }
   machine.load_start = ReadLoadAverage();
   return machine;
+}
+
+std::optional<std::string> BusyMachineWarning(const std::vector<WorkloadResult>& results) {
+  // Spinning workers count as used, so a run on an idle machine gets close to
+  // its thread count; below this share the machine was busy.
+  constexpr double kBusyShare = 0.75;
+  std::vector<double> shares;
+  for (const WorkloadResult& result : results) {
+    for (const ConfigResult& config : result.configs) {
+      if (config.unavailable.empty() && config.threads > 1) {
+        shares.push_back(config.median_cores_used / static_cast<double>(config.threads));
+      }
+    }
+  }
+  if (shares.empty()) return std::nullopt;
+  const double share = Median(shares);
+  if (share >= kBusyShare) return std::nullopt;
+  return fmt::format(
+      "WARNING: the multi-threaded runs got a median {:.0f}% of a core per thread (other "
+      "processes held the rest): their speedups measure the machine's load, not the schedulers; "
+      "read 'CPU / serial CPU' for the schedulers' overhead",
+      share * 100);
 }
 
 std::string ModeName(const WorkloadSpec& spec) {
@@ -143,7 +166,8 @@ std::vector<Goal> EvaluateGoals(const std::vector<WorkloadResult>& results,
           }
           any = true;
           all_met = all_met && config.speedup >= kContendedGoal;
-          figures.push_back(fmt::format("{} threads {:.2f}x", config.threads, config.speedup));
+          figures.push_back(fmt::format("{} threads {:.2f}x (got {:.2f} cores)", config.threads,
+                                        config.speedup, config.median_cores_used));
         }
         if (any) {
           contended.status = all_met ? GoalStatus::kMet : GoalStatus::kMissed;

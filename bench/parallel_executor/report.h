@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ struct Goal {
 // The three goals for every mode and scheduler measured.
 std::vector<Goal> EvaluateGoals(const std::vector<WorkloadResult>& results,
                                 const std::vector<Scheduler>& schedulers, const Machine& machine);
+
+// A warning when multi-threaded runs got clearly fewer cores than threads
+// (other processes held them): their speedups then measure the machine's
+// load, not the scheduler.
+std::optional<std::string> BusyMachineWarning(const std::vector<WorkloadResult>& results);
 
 std::string ModeName(const WorkloadSpec& spec);
 std::string FormatTable(const std::vector<WorkloadResult>& results);
