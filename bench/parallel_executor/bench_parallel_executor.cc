@@ -216,8 +216,11 @@ int Main(int argc, char** argv) {
                    result.status().ToString().c_str());
       return 1;
     }
-    fmt::print("{} {} accounts {}: serial {:.2f} us/txn\n", workload.name, spec.accounts,
-               ModeName(spec), result->serial_median_seconds * 1e6 / spec.txns);
+    fmt::print(
+        "{} {} accounts {}: serial {:.2f} us/txn, critical path {} txns (speedup bound {:.1f}x)\n",
+        workload.name, spec.accounts, ModeName(spec),
+        result->serial_median_seconds * 1e6 / spec.txns, result->critical_path,
+        static_cast<double>(spec.txns) / std::max<std::uint32_t>(result->critical_path, 1));
     std::fflush(stdout);
     results.push_back(std::move(result).value());
   }

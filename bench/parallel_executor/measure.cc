@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "txn/conflict_graph.h"
 #include "txn/executor.h"
 
 namespace tri::txn::bench {
@@ -118,6 +119,8 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
   Result<BatchResult> reference = ExecuteSerial(workload.base, workload.batch, serial_options);
   if (!reference.ok()) return reference.status();
   TRI_RETURN_IF_ERROR(CheckWorkload(workload, *reference));
+  out.critical_path =
+      ConflictGraph::Build(workload.batch, serial_options.limits.max_keys_per_txn).critical_path();
 
   for (Scheduler scheduler : options.schedulers) {
     for (std::size_t threads : options.threads) {

@@ -244,6 +244,7 @@ nlohmann::json ToJson(const std::vector<WorkloadResult>& results, const std::vec
                         {"seed", result.spec.seed},
                         {"serial_seconds", result.serial_seconds},
                         {"serial_cpu_seconds", result.serial_cpu_seconds},
+                        {"critical_path", result.critical_path},
                         {"serial_median_seconds", result.serial_median_seconds},
                         {"serial_us_per_txn", SerialMicrosPerTxn(result)},
                         {"serial_txns_per_second", result.serial_txns_per_second}};
