@@ -236,8 +236,9 @@ TEST_P(DeclaredScheduler, BatchBoundsAreRefusedBeforeAnythingRuns) {
   EXPECT_EQ(result.status().message(), "batch of 2 transactions exceeds max_batch_size 1");
 }
 
-TEST_P(DeclaredScheduler, ManyKeysArePreloadedAndEqualTheSerialRun) {
-  // More distinct keys than the calling thread preloads alone.
+TEST_P(DeclaredScheduler, LargeBatchesBuildTheGraphOnEveryWorkerAndEqualTheSerialRun) {
+  // Enough transactions for the conflict graph to be built in key partitions,
+  // one per worker, each reading its keys' base values.
   MapState base;
   std::vector<Transaction> batch;
   for (int i = 0; i < 6000; ++i) {
@@ -319,6 +320,36 @@ TEST_P(DeclaredScheduler, OneLongChainRunsOnTheCallingThread) {
   ASSERT_FALSE(result.trace.empty());
   for (const TraceEvent& e : result.trace)
     EXPECT_EQ(e.thread, 0u);
+}
+
+// Two chains side by side (parallelism 2, so it runs on the workers) leave the
+// other workers idle long enough to sleep; then one write releases a fan-out
+// of readers at once, which must wake them, and the end of the batch must
+// wake every sleeper (a lost wake-up hangs this test).
+TEST_P(DeclaredScheduler, IdleWorkersWakeForFanOutsAndAtTheEnd) {
+  MapState base;
+  base.Put("x", "1");
+  base.Put("y", "1");
+  // Chain links that take a while, so that idle workers run out of spins.
+  auto slow = [](Transaction txn) {
+    txn.body = [inner = std::move(txn.body)](TxnContext& ctx) {
+      volatile std::uint64_t mix = 0;
+      for (int i = 0; i < 20'000; ++i)
+        mix = mix * 31 + static_cast<std::uint64_t>(i);
+      return inner(ctx);
+    };
+    return txn;
+  };
+  std::vector<Transaction> batch;
+  for (int i = 0; i < 400; ++i) {
+    batch.push_back(slow(Sum({"x"}, "x")));
+    batch.push_back(slow(Sum({"y"}, "y")));
+  }
+  for (int i = 0; i < 300; ++i)
+    batch.push_back(Sum({"x", "y"}, "fan" + std::to_string(i)));
+  for (int i = 0; i < 300; ++i)
+    batch.push_back(Sum({"x", "y"}, "x"));
+  ExpectSerialEquivalent(base, batch);
 }
 
 // Random bodies over a small key space: each reads some of its declared keys,

@@ -17,15 +17,19 @@ MvMemory::Lookup MvMemory::Read(std::string_view key, std::uint32_t reader, bool
   std::lock_guard lock(shard.mu);
   auto it = shard.cells.find(key);
   if (it == shard.cells.end()) return Lookup{};
-  const std::vector<Entry>& entries = it->second->entries;
+  return Below(it->second, reader, want_value);
+}
+
+MvMemory::Lookup MvMemory::Below(const Cell& cell, std::uint32_t reader, bool want_value) {
+  Lookup lookup;
+  lookup.cell = &cell;
   // The first entry at or above the reader; the one before it is the highest
   // below.
-  auto above = std::lower_bound(entries.begin(), entries.end(), reader,
+  auto above = std::lower_bound(cell.entries.begin(), cell.entries.end(), reader,
                                 [](const Entry& e, std::uint32_t txn) { return e.txn < txn; });
-  if (above == entries.begin()) return Lookup{};
+  if (above == cell.entries.begin()) return lookup;
   const Entry& below = *std::prev(above);
   TRI_DASSERT(below.txn < reader);
-  Lookup lookup;
   lookup.version = Version{below.txn, below.incarnation};
   if (below.estimate) {
     lookup.found = Found::kEstimate;
@@ -42,13 +46,8 @@ MvMemory::Cell* MvMemory::Upsert(const KeyWrite& write, std::uint32_t txn,
   Shard& shard = shards_[index];
   std::lock_guard lock(shard.mu);
   auto it = shard.cells.find(std::string_view(write.key));
-  if (it == shard.cells.end()) {
-    auto cell = std::make_unique<Cell>();
-    cell->key = write.key;
-    cell->shard = index;
-    it = shard.cells.emplace(cell->key, std::move(cell)).first;
-  }
-  Cell& cell = *it->second;
+  if (it == shard.cells.end()) it = shard.cells.emplace(write.key, Cell{index, {}}).first;
+  Cell& cell = it->second;
   auto at = FindEntry(cell, txn);
   if (at != cell.entries.end() && at->txn == txn) {
     at->incarnation = incarnation;
@@ -124,7 +123,13 @@ bool MvMemory::ValidateReads(std::uint32_t txn) const {
   }
   TRI_ASSERT_MSG(reads != nullptr, "validation of a transaction never recorded");
   for (const ReadKey& read : *reads) {
-    const Lookup now = Read(read.key, txn, /*want_value=*/false);
+    Lookup now;
+    if (read.cell != nullptr) {
+      std::lock_guard lock(shards_[read.cell->shard].mu);
+      now = Below(*read.cell, txn, /*want_value=*/false);
+    } else {
+      now = Read(read.key, txn, /*want_value=*/false);
+    }
     switch (now.found) {
       case Found::kStorage:
         if (!read.version.from_storage()) return false;
@@ -139,12 +144,38 @@ bool MvMemory::ValidateReads(std::uint32_t txn) const {
   return true;
 }
 
+void MvMemory::ForEachBelow(
+    std::uint32_t reader,
+    const std::function<void(const std::string& key, Lookup lookup)>& visit) const {
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [key, cell] : shard.cells) {
+      Lookup lookup = Below(cell, reader, /*want_value=*/true);
+      if (lookup.found != Found::kStorage) visit(key, std::move(lookup));
+    }
+  }
+}
+
+void MvMemory::Release(std::size_t part, std::size_t parts) {
+  TRI_ASSERT(parts > 0 && part < parts);
+  for (std::size_t i = part; i < shards_.size(); i += parts) {
+    std::lock_guard lock(shards_[i].mu);
+    shards_[i].cells.clear();
+  }
+  for (std::size_t i = part; i < txns_.size(); i += parts) {
+    TxnSlot& slot = txns_[i];
+    slot.written = {};
+    std::lock_guard lock(slot.reads_mu);
+    slot.reads.reset();
+  }
+}
+
 std::size_t MvMemory::KeyCountForTesting() const {
   std::size_t keys = 0;
   for (const Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
     for (const auto& [key, cell] : shard.cells) {
-      if (!cell->entries.empty()) ++keys;
+      if (!cell.entries.empty()) ++keys;
     }
   }
   return keys;

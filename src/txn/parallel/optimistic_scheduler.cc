@@ -21,8 +21,14 @@ namespace {
 using Task = BlockStmScheduler::Task;
 
 // Shards per worker of the multi-version memory: enough that two workers
-// rarely want the same shard mutex unless they want the same key.
+// rarely want the same shard mutex unless they want the same key; no more
+// than the batch has transactions (a small batch needs few).
 constexpr std::size_t kShardsPerWorker = 64;
+constexpr std::size_t kMinShards = 16;
+
+std::size_t ShardCount(std::size_t workers, std::size_t txns) {
+  return std::max(kMinShards, std::min(workers * kShardsPerWorker, txns));
+}
 
 // One incarnation: reads below the transaction come from the multi-version
 // memory, or the base state where no lower transaction wrote the key.
@@ -36,9 +42,14 @@ class OptimisticRun final : public TxnRun {
         memory_(memory),
         base_(base) {}
 
+  // The cell each recorded read found, in the order of reads() (TxnRun records
+  // a read exactly when ReadBelow does not ask it to wait).
+  const std::vector<const MvMemory::Cell*>& read_cells() const { return read_cells_; }
+
  protected:
   Below ReadBelow(std::string_view key) override {
     MvMemory::Lookup lookup = memory_.Read(key, index_, /*want_value=*/true);
+    if (lookup.found != MvMemory::Found::kEstimate) read_cells_.push_back(lookup.cell);
     switch (lookup.found) {
       case MvMemory::Found::kStorage:
         return Below{base_.Get(key), Version{}};
@@ -51,15 +62,15 @@ class OptimisticRun final : public TxnRun {
   }
 
  private:
+  std::vector<const MvMemory::Cell*> read_cells_;
   const std::uint32_t index_;
   const MvMemory& memory_;
   const StateView& base_;
 };
 
-// The serial finish: transactions from `first` up run in batch order on one
-// thread. A read sees the latest write of a transaction of the finish, else
-// the multi-version memory below `first` (final by then: every transaction
-// below it has a validated last execution), else the base state.
+// The serial finish: transactions from some index up run in batch order on
+// one thread, over an overlay that starts as the final state below that index
+// (taken from the multi-version memory) and takes each one's writes.
 class TailRun final : public TxnRun {
  public:
   struct Written {
@@ -76,11 +87,9 @@ class TailRun final : public TxnRun {
 
   TailRun(std::uint32_t index, std::uint32_t incarnation, const Transaction& txn,
           const ExecuteOptions& options, TraceSink* trace, const Overlay& overlay,
-          const MvMemory& memory, std::uint32_t first, const StateView& base)
+          const StateView& base)
       : TxnRun(index, incarnation, txn, options.limits, options.enforce_declared, trace),
         overlay_(overlay),
-        memory_(memory),
-        first_(first),
         base_(base) {}
 
  protected:
@@ -88,19 +97,11 @@ class TailRun final : public TxnRun {
     if (auto it = overlay_.find(key); it != overlay_.end()) {
       return Below{it->second.value, it->second.version};
     }
-    MvMemory::Lookup lookup = memory_.Read(key, first_, /*want_value=*/true);
-    TRI_ASSERT_MSG(lookup.found != MvMemory::Found::kEstimate,
-                   "below the serial finish every write is final");
-    if (lookup.found == MvMemory::Found::kValue) {
-      return Below{std::move(lookup.value), lookup.version};
-    }
     return Below{base_.Get(key), Version{}};
   }
 
  private:
   const Overlay& overlay_;
-  const MvMemory& memory_;
-  const std::uint32_t first_;
   const StateView& base_;
 };
 
@@ -114,7 +115,7 @@ class OptimisticBatch {
         batch_(batch),
         options_(options),
         tuning_(tuning),
-        memory_(static_cast<std::uint32_t>(batch.size()), workers * kShardsPerWorker),
+        memory_(static_cast<std::uint32_t>(batch.size()), ShardCount(workers, batch.size())),
         scheduler_(static_cast<std::uint32_t>(batch.size())),
         results_(batch.size()),
         stats_(workers),
@@ -142,6 +143,9 @@ class OptimisticBatch {
         if (task.kind == Task::Kind::kNone) std::this_thread::yield();
       }
     }
+    // Done (not fallen back): no task is left, so nobody reads the memory
+    // any more; share its teardown instead of leaving it to one thread.
+    if (scheduler_.done() && !fallen_back_.load()) memory_.Release(worker, stats_.size());
   }
 
   bool fallen_back() const { return fallen_back_.load(); }
@@ -163,10 +167,18 @@ class OptimisticBatch {
         break;
       }
     }
+    if (first == count) return;
+    // Below `first` every transaction's last execution is final, so each
+    // key's highest version there is its serial value.
     TailRun::Overlay overlay;
+    memory_.ForEachBelow(first, [&overlay](const std::string& key, MvMemory::Lookup lookup) {
+      TRI_ASSERT_MSG(lookup.found == MvMemory::Found::kValue,
+                     "below the serial finish every write is final");
+      overlay.emplace(key, TailRun::Written{std::move(lookup.value), lookup.version});
+    });
     for (std::uint32_t txn = first; txn < count; ++txn) {
       const std::uint32_t incarnation = scheduler_.LatestOf(txn).incarnation + 1;
-      TailRun run(txn, incarnation, batch_[txn], options_, sink, overlay, memory_, first, base_);
+      TailRun run(txn, incarnation, batch_[txn], options_, sink, overlay, base_);
       run.Run();
       TRI_ASSERT_MSG(!run.must_wait(), "a serial read never waits");
       TxnResult result = run.TakeResult();
@@ -265,10 +277,12 @@ class OptimisticBatch {
         incarnation = scheduler_.RetryIncarnation(txn);
         continue;
       }
-      ReadSet reads;
-      reads.reserve(run.reads().size());
-      for (const TxnRun::ReadRecord& read : run.reads()) {
-        reads.push_back(ReadKey{read.key, read.version});
+      const std::vector<TxnRun::ReadRecord>& records = run.reads();
+      TRI_ASSERT(records.size() == run.read_cells().size());
+      MvMemory::ReadSet reads;
+      reads.reserve(records.size());
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        reads.push_back(MvMemory::ReadKey{records[i].key, records[i].version, run.read_cells()[i]});
       }
       TxnResult result = run.TakeResult();
       const bool wrote_new_location =
