@@ -31,6 +31,9 @@
 namespace tri::txn::bench {
 namespace {
 
+// How long each machine probe spins (before and after the measurements).
+constexpr double kProbeSeconds = 0.3;
+
 // Bounds on the flags: generous, enforced.
 constexpr std::size_t kMaxRepetitions = 1000;
 constexpr std::uint32_t kMaxAccounts = 10'000'000;
@@ -194,11 +197,13 @@ int Main(int argc, char** argv) {
     }
   }
 
+  machine.probe_threads = std::min(flags.threads.back(), machine.hardware_threads);
+  machine.cores_start = ProbeCores(machine.probe_threads, kProbeSeconds);
   fmt::print(
-      "bench_parallel_executor: {} hardware threads ({}), load average {:.2f}; {} txns "
-      "per batch, {} repetitions, threads {}\n",
-      machine.hardware_threads, machine.cpu_model, machine.load_start, flags.txns,
-      flags.repetitions, fmt::join(flags.threads, ","));
+      "bench_parallel_executor: {} hardware threads ({}), load average {:.2f}, {} "
+      "spinning threads got {:.2f} cores; {} txns per batch, {} repetitions, threads {}\n",
+      machine.hardware_threads, machine.cpu_model, machine.load_start, machine.probe_threads,
+      machine.cores_start, flags.txns, flags.repetitions, fmt::join(flags.threads, ","));
   for (std::size_t threads : flags.threads) {
     if (threads > machine.hardware_threads) {
       fmt::print("note: {} threads oversubscribe {} hardware threads\n", threads,
@@ -227,7 +232,8 @@ int Main(int argc, char** argv) {
   machine.load_end = ReadLoadAverage();
 
   const std::vector<Goal> goals = EvaluateGoals(results, schedulers, machine);
-  if (const std::optional<std::string> warning = BusyMachineWarning(results)) {
+  machine.cores_end = ProbeCores(machine.probe_threads, kProbeSeconds);
+  if (const std::optional<std::string> warning = BusyMachineWarning(machine)) {
     fmt::print("\n{}\n", *warning);
   }
   fmt::print("\n{}\nGoals (load average {:.2f} at start, {:.2f} at end):\n{}", FormatTable(results),

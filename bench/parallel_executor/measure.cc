@@ -59,13 +59,6 @@ Status CheckWorkload(const Workload& workload, const BatchResult& reference) {
                              workload.spec.accounts));
 }
 
-// CPU time of every thread of the process, in seconds.
-double ProcessCpuSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
 struct Timed {
   double seconds = 0;
   double cpu_seconds = 0;
@@ -90,6 +83,12 @@ std::string ConfigName(const Workload& workload, Scheduler scheduler, std::size_
 }
 
 }  // namespace
+
+double ProcessCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;

@@ -86,4 +86,7 @@ Result<WorkloadResult> Measure(const Workload& workload, ExecutorSet& executors,
 
 double Median(std::vector<double> values);
 
+// CPU time of every thread of the process, in seconds.
+double ProcessCpuSeconds();
+
 }  // namespace tri::txn::bench

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <thread>
 
@@ -105,26 +107,45 @@ Machine ReadMachine() {
   return machine;
 }
 
-std::optional<std::string> BusyMachineWarning(const std::vector<WorkloadResult>& results) {
-  // Spinning workers count as used, so a run on an idle machine gets close to
-  // its thread count; below this share the machine was busy.
+double ProbeCores(std::size_t threads, double seconds) {
+  std::atomic<bool> stop{false};
+  // Each spinner adds its result here, so the work cannot be optimized away.
+  std::atomic<std::uint64_t> sink{0};
+  auto spin = [&stop, &sink] {
+    std::uint64_t x = 1;
+    while (!stop.load(std::memory_order_relaxed))
+      x = ComputeMix(x, 64);
+    sink.fetch_add(x, std::memory_order_relaxed);
+  };
+  const double cpu_start = ProcessCpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> spinners;
+  for (std::size_t i = 1; i < threads; ++i)
+    spinners.emplace_back(spin);
+  std::thread stopper([&stop, seconds] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    stop.store(true);
+  });
+  spin();
+  stopper.join();
+  for (std::thread& spinner : spinners)
+    spinner.join();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return (ProcessCpuSeconds() - cpu_start) / wall;
+}
+
+std::optional<std::string> BusyMachineWarning(const Machine& machine) {
+  // Below this share of a core per spinning thread the machine was busy.
   constexpr double kBusyShare = 0.75;
-  std::vector<double> shares;
-  for (const WorkloadResult& result : results) {
-    for (const ConfigResult& config : result.configs) {
-      if (config.unavailable.empty() && config.threads > 1) {
-        shares.push_back(config.median_cores_used / static_cast<double>(config.threads));
-      }
-    }
-  }
-  if (shares.empty()) return std::nullopt;
-  const double share = Median(shares);
-  if (share >= kBusyShare) return std::nullopt;
+  if (machine.probe_threads == 0) return std::nullopt;
+  const double cores = std::min(machine.cores_start, machine.cores_end);
+  if (cores >= kBusyShare * static_cast<double>(machine.probe_threads)) return std::nullopt;
   return fmt::format(
-      "WARNING: the multi-threaded runs got a median {:.0f}% of a core per thread (other "
-      "processes held the rest): their speedups measure the machine's load, not the schedulers; "
-      "read 'CPU / serial CPU' for the schedulers' overhead",
-      share * 100);
+      "WARNING: {} spinning threads got only {:.2f} cores before and {:.2f} after the "
+      "measurements (other processes held the rest): multi-threaded speedups measure the "
+      "machine's load, not the schedulers; see 'cores used' and 'CPU / serial CPU'",
+      machine.probe_threads, machine.cores_start, machine.cores_end);
 }
 
 std::string ModeName(const WorkloadSpec& spec) {
@@ -231,7 +252,10 @@ nlohmann::json ToJson(const std::vector<WorkloadResult>& results, const std::vec
   doc["machine"] = {{"hardware_threads", machine.hardware_threads},
                     {"cpu_model", machine.cpu_model},
                     {"load_average_start", machine.load_start},
-                    {"load_average_end", machine.load_end}};
+                    {"load_average_end", machine.load_end},
+                    {"probe_threads", machine.probe_threads},
+                    {"cores_available_start", machine.cores_start},
+                    {"cores_available_end", machine.cores_end}};
   doc["repetitions"] = options.repetitions;
   doc["threads"] = options.threads;
   nlohmann::json& workloads = doc["workloads"] = nlohmann::json::array();

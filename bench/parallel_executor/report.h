@@ -20,7 +20,16 @@ struct Machine {
   // /proc/loadavg's 1-minute figure when the run started and ended (-1: unknown).
   double load_start = -1;
   double load_end = -1;
+  // Cores `probe_threads` busy threads got for a moment (CPU time / wall
+  // time) before and after the measurements: what the machine could give.
+  std::size_t probe_threads = 0;
+  double cores_start = 0;
+  double cores_end = 0;
 };
+
+// Spins `threads` threads (the caller is one of them) for `seconds` and
+// returns the cores they got.
+double ProbeCores(std::size_t threads, double seconds);
 
 Machine ReadMachine();
 double ReadLoadAverage();
@@ -39,10 +48,10 @@ struct Goal {
 std::vector<Goal> EvaluateGoals(const std::vector<WorkloadResult>& results,
                                 const std::vector<Scheduler>& schedulers, const Machine& machine);
 
-// A warning when multi-threaded runs got clearly fewer cores than threads
-// (other processes held them): their speedups then measure the machine's
-// load, not the scheduler.
-std::optional<std::string> BusyMachineWarning(const std::vector<WorkloadResult>& results);
+// A warning when the probes got clearly fewer cores than threads (other
+// processes held them): speedups then measure the machine's load, not the
+// schedulers.
+std::optional<std::string> BusyMachineWarning(const Machine& machine);
 
 std::string ModeName(const WorkloadSpec& spec);
 std::string FormatTable(const std::vector<WorkloadResult>& results);
