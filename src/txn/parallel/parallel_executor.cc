@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "txn/parallel/declared_scheduler.h"
 #include "txn/parallel/trace_buffer.h"
 #include "txn/validate.h"
 
@@ -26,6 +27,7 @@ Result<BatchResult> ParallelExecutor::Execute(const StateView& base,
       return result;
     }
     case Scheduler::kDeclared:
+      return RunDeclared(pool_, base, batch, options);
     case Scheduler::kOptimistic:
       break;
   }
