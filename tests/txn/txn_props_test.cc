@@ -44,21 +44,35 @@ ParallelExecutor& ExecutorFor(std::size_t threads) {
   return *executors[threads];
 }
 
-// How many batches this process ran, printed when the test binary ends.
+// How many batches and transactions this process ran and how they ended
+// (the generator's coverage), printed when the test binary ends.
 class BatchCounter : public ::testing::Environment {
  public:
-  static void Count(Scheduler scheduler) { ++counts_[static_cast<std::size_t>(scheduler)]; }
+  static void Count(Scheduler scheduler, const Result<BatchResult>& serial) {
+    ++batches_[static_cast<std::size_t>(scheduler)];
+    if (!serial.ok()) {
+      ++refused_;
+      return;
+    }
+    for (const TxnResult& txn : serial->txns)
+      ++outcomes_[static_cast<std::size_t>(txn.outcome)];
+  }
   void SetUp() override { start_ = std::chrono::steady_clock::now(); }
   void TearDown() override {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    std::cout << "txn_props: " << (counts_[0] + counts_[1] + counts_[2]) << " batches (serial "
-              << counts_[0] << ", declared " << counts_[1] << ", optimistic " << counts_[2]
+    std::cout << "txn_props: " << (batches_[0] + batches_[1] + batches_[2]) << " batches (serial "
+              << batches_[0] << ", declared " << batches_[1] << ", optimistic " << batches_[2]
+              << "; " << refused_ << " refused) with "
+              << (outcomes_[0] + outcomes_[1] + outcomes_[2]) << " transactions (committed "
+              << outcomes_[0] << ", aborted " << outcomes_[1] << ", timed out " << outcomes_[2]
               << ") in " << seconds << " s" << std::endl;
   }
 
  private:
-  static inline std::array<std::uint64_t, 3> counts_{};
+  static inline std::array<std::uint64_t, 3> batches_{};
+  static inline std::array<std::uint64_t, 3> outcomes_{};
+  static inline std::uint64_t refused_ = 0;
   std::chrono::steady_clock::time_point start_;
 };
 
@@ -96,7 +110,7 @@ Compared RunAndCompare(const BatchSpec& spec, const ExecuteOptions& options, std
   const std::vector<Transaction> batch = ToBatch(spec);
   Result<BatchResult> serial = Reference(base, batch, options);
   Result<BatchResult> parallel = ExecutorFor(threads).Execute(base, batch, options);
-  BatchCounter::Count(options.scheduler);
+  BatchCounter::Count(options.scheduler, serial);
   Compared compared;
   if (!serial.ok()) {
     RC_ASSERT(!parallel.ok());
