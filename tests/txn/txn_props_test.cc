@@ -78,6 +78,14 @@ class BatchCounter : public ::testing::Environment {
 
 [[maybe_unused]] const auto* const kCounter = ::testing::AddGlobalTestEnvironment(new BatchCounter);
 
+// Picks at size 100: RapidCheck's size (0..100, growing through a run)
+// narrows inRange and friends, which would put most small-size cases on one
+// thread and one scheduler. Sizes are the generator's business (GenBatch).
+template <typename T>
+T Pick(rc::Gen<T> gen) {
+  return *rc::gen::resize(100, std::move(gen));
+}
+
 rc::Gen<std::size_t> GenThreads() {
   // Half the batches on 1..4 threads (the cores a CI machine has), half on
   // 1..16.
@@ -134,30 +142,30 @@ Compared RunAndCompare(const BatchSpec& spec, const ExecuteOptions& options, std
 
 RC_GTEST_PROP(TxnProps, SerialSchedulerEqualsReference, ()) {
   const BatchSpec spec = *GenBatch();
-  const std::size_t threads = *GenThreads();
+  const std::size_t threads = Pick(GenThreads());
   RunAndCompare(spec, OptionsFor(spec, Scheduler::kSerial), threads);
 }
 
 RC_GTEST_PROP(TxnProps, DeclaredEqualsSerialEnforcingDeclarations, ()) {
   const BatchSpec spec = *GenBatch();
-  const std::size_t threads = *GenThreads();
+  const std::size_t threads = Pick(GenThreads());
   RunAndCompare(spec, OptionsFor(spec, Scheduler::kDeclared), threads);
 }
 
 RC_GTEST_PROP(TxnProps, OptimisticEqualsSerial, ()) {
   const BatchSpec spec = *GenBatch();
-  const std::size_t threads = *GenThreads();
+  const std::size_t threads = Pick(GenThreads());
   ExecuteOptions options = OptionsFor(spec, Scheduler::kOptimistic);
   // The optimistic scheduler ignores declarations unless asked to enforce them.
-  options.enforce_declared = *rc::gen::weightedElement<bool>({{4, false}, {1, true}});
+  options.enforce_declared = Pick(rc::gen::weightedElement<bool>({{4, false}, {1, true}}));
   RunAndCompare(spec, options, threads);
 }
 
 RC_GTEST_PROP(TxnProps, TraceShowsFinalExecutionsReadingSerialVersions, ()) {
   const BatchSpec spec = *GenBatch();
-  const std::size_t threads = *GenThreads();
+  const std::size_t threads = Pick(GenThreads());
   // 0 serial, 1 declared, 2 optimistic (shown as a number).
-  const auto scheduler = static_cast<Scheduler>(*rc::gen::inRange<std::uint8_t>(0, 3));
+  const auto scheduler = static_cast<Scheduler>(Pick(rc::gen::inRange<std::uint8_t>(0, 3)));
   ExecuteOptions options = OptionsFor(spec, scheduler);
   options.trace = true;
   Compared compared = RunAndCompare(spec, options, threads);
