@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "txn/parallel/declared_scheduler.h"
+#include "txn/parallel/optimistic_scheduler.h"
 #include "txn/parallel/trace_buffer.h"
 #include "txn/validate.h"
 
@@ -29,7 +30,7 @@ Result<BatchResult> ParallelExecutor::Execute(const StateView& base,
     case Scheduler::kDeclared:
       return RunDeclared(pool_, base, batch, options);
     case Scheduler::kOptimistic:
-      break;
+      return RunOptimistic(pool_, base, batch, options);
   }
   return Unimplemented(
       fmt::format("scheduler {} is not built yet", SchedulerName(options.scheduler)));
