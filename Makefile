@@ -30,13 +30,12 @@ test: build
 	ctest --preset $(PRESET) -j $(JOBS)
 
 # The parallel transaction executor under ThreadSanitizer: only its stress
-# test is built in the tsan preset (docs/transactions.md).
-TXN_STRESS_BATCHES ?= 1000
+# test is built in the tsan preset (docs/transactions.md; TXN_STRESS_BATCHES in
+# the environment sets the batches per test).
 tsan-txn: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS) --target txn_stress_test
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" TXN_STRESS_BATCHES=$(TXN_STRESS_BATCHES) \
-	  build/tsan/tests/txn/txn_stress_test
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/txn/txn_stress_test
 
 bench: build
 	scripts/run-bench.sh $(BUILD_DIR)

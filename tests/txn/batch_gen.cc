@@ -283,37 +283,45 @@ ExecuteOptions OptionsFor(const BatchSpec& spec, Scheduler scheduler) {
   return options;
 }
 
+namespace {
+
+// One batch, drawn inside rc::gen::exec (each * is a pick RapidCheck shrinks).
+BatchSpec DrawBatch(const BatchShape& shape) {
+  BatchSpec spec;
+  // From total contention (2 keys) to none (100,000 keys for a few thousand
+  // accesses).
+  spec.key_space = static_cast<std::uint32_t>(*GenBanded(
+      {{3, 2, 4}, {3, 5, 32}, {2, 33, 1000}, {2, 1001, 100'000}}, shape.min_keys, shape.max_keys));
+  const std::uint32_t hot_percent = *rc::gen::element<std::uint32_t>(0, 0, 30, 90);
+  OpMix mix;
+  mix.read = *rc::gen::inRange<std::size_t>(0, 11);
+  mix.write = *rc::gen::inRange<std::size_t>(0, 11);
+  if (mix.read + mix.write == 0) mix.read = 1;
+  mix.remove = *rc::gen::inRange<std::size_t>(0, 3);
+  mix.abort_if = *rc::gen::inRange<std::size_t>(0, 2);
+  mix.charge = *rc::gen::inRange<std::size_t>(0, 3);
+  spec.base_seed = *rc::gen::inRange<std::uint64_t>(0, 1'000'000);
+  spec.base_density_percent = *rc::gen::element<std::uint32_t>(0, 50, 50, 100);
+  spec.limits = *GenLimits(shape.tight_limits_percent);
+  std::size_t max_txns = shape.max_txns;
+  if (shape.mostly_small) {
+    // Most batches up to 8 or 64 transactions; one in 200 up to 10,000.
+    max_txns = std::min(max_txns, *rc::gen::weightedElement<std::size_t>(
+                                      {{450, 8}, {350, 64}, {195, 600}, {5, 10'000}}));
+  }
+  const rc::Gen<Program> program = GenProgram(mix, spec.key_space, hot_percent);
+  spec.programs =
+      *rc::gen::resize(static_cast<int>(max_txns),
+                       rc::gen::container<std::vector<Program>>(rc::gen::resize(100, program)));
+  return spec;
+}
+
+}  // namespace
+
 rc::Gen<BatchSpec> GenBatch(const BatchShape& shape) {
-  // Size 100 everywhere: the ranges below are the distributions, whatever
-  // size RapidCheck is at.
-  return rc::gen::resize(
-      100, rc::gen::exec([shape] {
-        BatchSpec spec;
-        // From total contention (2 keys) to none (100,000 keys for a few
-        // thousand accesses).
-        spec.key_space = static_cast<std::uint32_t>(
-            *GenBanded({{3, 2, 4}, {3, 5, 32}, {2, 33, 1000}, {2, 1001, 100'000}}, shape.min_keys,
-                       shape.max_keys));
-        const std::uint32_t hot_percent = *rc::gen::element<std::uint32_t>(0, 0, 30, 90);
-        OpMix mix;
-        mix.read = *rc::gen::inRange<std::size_t>(0, 11);
-        mix.write = *rc::gen::inRange<std::size_t>(0, 11);
-        if (mix.read + mix.write == 0) mix.read = 1;
-        mix.remove = *rc::gen::inRange<std::size_t>(0, 3);
-        mix.abort_if = *rc::gen::inRange<std::size_t>(0, 2);
-        mix.charge = *rc::gen::inRange<std::size_t>(0, 3);
-        spec.base_seed = *rc::gen::inRange<std::uint64_t>(0, 1'000'000);
-        spec.base_density_percent = *rc::gen::element<std::uint32_t>(0, 50, 50, 100);
-        spec.limits = *GenLimits(shape.tight_limits_percent);
-        // Mostly small batches; one in 200 up to the full 10,000.
-        const std::size_t max_txns = std::min(
-            shape.max_txns,
-            *rc::gen::weightedElement<std::size_t>({{450, 8}, {350, 64}, {195, 600}, {5, 10'000}}));
-        spec.programs = *rc::gen::resize(static_cast<int>(max_txns),
-                                         rc::gen::container<std::vector<Program>>(rc::gen::resize(
-                                             100, GenProgram(mix, spec.key_space, hot_percent))));
-        return spec;
-      }));
+  // Size 100 everywhere: the ranges in DrawBatch are the distributions,
+  // whatever size RapidCheck is at.
+  return rc::gen::resize(100, rc::gen::exec([shape] { return DrawBatch(shape); }));
 }
 
 std::ostream& operator<<(std::ostream& out, const Op& op) {

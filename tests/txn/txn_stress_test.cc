@@ -6,7 +6,7 @@
 // batches are drawn from tests/txn/batch_gen.h with fixed seeds: a failure
 // names the seed, and the test replays it exactly (up to thread timing).
 //
-// TXN_STRESS_BATCHES sets the batches per test (default 200).
+// TXN_STRESS_BATCHES sets the batches per test (default 1,000).
 
 #include <gtest/gtest.h>
 
@@ -29,7 +29,7 @@ constexpr std::size_t kMaxStressThreads = 8;
 
 std::size_t BatchesPerTest() {
   const char* env = std::getenv("TXN_STRESS_BATCHES");
-  if (env == nullptr) return 200;
+  if (env == nullptr) return 1000;
   return static_cast<std::size_t>(std::strtoull(env, nullptr, 10));
 }
 
@@ -48,6 +48,7 @@ ParallelExecutor& ExecutorFor(std::size_t threads) {
 BatchShape HighContention() {
   BatchShape shape;
   shape.max_txns = 300;
+  shape.mostly_small = false;
   shape.min_keys = 2;
   shape.max_keys = 8;
   shape.tight_limits_percent = 5;
@@ -57,6 +58,7 @@ BatchShape HighContention() {
 BatchShape LowContention() {
   BatchShape shape;
   shape.max_txns = 300;
+  shape.mostly_small = false;
   shape.min_keys = 5'000;
   shape.max_keys = 100'000;
   shape.tight_limits_percent = 5;
