@@ -1,6 +1,7 @@
 #include "txn/conflict_graph.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 
 #include "base/assert.h"
@@ -41,8 +42,18 @@ ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
     const std::size_t keys = txn.read_set.size() + txn.write_set.size();
     if (keys <= max_keys_per_txn) declared += keys;
   }
-  graph.slot_by_key_.reserve(declared);
+  // Offsets are 32 bits: at 4 bytes and more per access a batch this large
+  // could not be held in memory anyway.
+  TRI_ASSERT_MSG(declared < std::numeric_limits<std::uint32_t>::max(),
+                 "a batch declares 2^32 or more keys in all");
+  std::size_t table_size = 16;
+  while (table_size < 2 * declared)
+    table_size *= 2;
+  graph.table_.assign(table_size, 0);
+  graph.table_mask_ = table_size - 1;
   graph.keys_.reserve(declared);
+  graph.declared_offsets_.assign(n + 1, 0);
+  graph.declared_slots_.reserve(declared);
 
   std::vector<KeyState> key_states;
   key_states.reserve(declared);
@@ -58,17 +69,14 @@ ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
   std::vector<std::uint32_t> depth(n, 0);
 
   auto slot_of = [&](std::string_view key) {
-    auto [it, inserted] =
-        graph.slot_by_key_.try_emplace(key, static_cast<std::uint32_t>(graph.keys_.size()));
-    if (inserted) {
-      graph.keys_.push_back(key);
-      key_states.emplace_back();
-    }
-    return it->second;
+    const std::uint32_t slot = graph.Intern(key);
+    if (slot == key_states.size()) key_states.emplace_back();
+    return slot;
   };
 
   for (std::uint32_t i = 0; i < n; ++i) {
     predecessor_offsets[i] = static_cast<std::uint32_t>(predecessors.size());
+    graph.declared_offsets_[i] = static_cast<std::uint32_t>(graph.declared_slots_.size());
     const Transaction& txn = batch[i];
     auto add_predecessor = [&](std::uint32_t j) {
       TRI_ASSERT(j < i);
@@ -80,7 +88,9 @@ ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
       // Writes first, so that a key also in read_set counts as written and its
       // read entry is skipped as already touched.
       for (const std::string& key : txn.write_set) {
-        KeyState& state = key_states[slot_of(key)];
+        const std::uint32_t slot = slot_of(key);
+        graph.declared_slots_.push_back(slot);
+        KeyState& state = key_states[slot];
         if (state.touched_by == i + 1) continue;
         state.touched_by = i + 1;
         if (state.last_writer != kNone) add_predecessor(state.last_writer);
@@ -91,7 +101,9 @@ ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
         state.last_writer = i;
       }
       for (const std::string& key : txn.read_set) {
-        KeyState& state = key_states[slot_of(key)];
+        const std::uint32_t slot = slot_of(key);
+        graph.declared_slots_.push_back(slot);
+        KeyState& state = key_states[slot];
         if (state.touched_by == i + 1) continue;
         state.touched_by = i + 1;
         if (state.last_writer != kNone) add_predecessor(state.last_writer);
@@ -107,6 +119,7 @@ ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
     graph.critical_path_ = std::max(graph.critical_path_, depth[i]);
   }
   predecessor_offsets[n] = static_cast<std::uint32_t>(predecessors.size());
+  graph.declared_offsets_[n] = static_cast<std::uint32_t>(graph.declared_slots_.size());
 
   // Successor rows: count, prefix sums, fill. Filling in increasing i leaves
   // every row sorted.
@@ -133,6 +146,31 @@ ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
     TRI_ASSERT(fill[j] == graph.successor_offsets_[j + 1]);
   }
   return graph;
+}
+
+std::size_t ConflictGraph::Probe(std::string_view key) const {
+  std::size_t at = std::hash<std::string_view>{}(key)&table_mask_;
+  while (table_[at] != 0 && keys_[table_[at] - 1] != key)
+    at = (at + 1) & table_mask_;
+  return at;
+}
+
+std::uint32_t ConflictGraph::Intern(std::string_view key) {
+  const std::size_t at = Probe(key);
+  if (table_[at] != 0) return table_[at] - 1;
+  // Build sized the table for every declared key at half load, so there is
+  // always an empty entry to stop a probe.
+  TRI_ASSERT(2 * keys_.size() < table_.size());
+  keys_.push_back(key);
+  table_[at] = static_cast<std::uint32_t>(keys_.size());
+  return table_[at] - 1;
+}
+
+std::optional<std::uint32_t> ConflictGraph::FindSlot(std::string_view key) const {
+  if (table_.empty()) return std::nullopt;
+  const std::size_t at = Probe(key);
+  if (table_[at] == 0) return std::nullopt;
+  return table_[at] - 1;
 }
 
 }  // namespace tri::txn

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <random>
 #include <set>
 #include <string>
@@ -26,11 +27,20 @@ std::vector<std::uint32_t> Successors(const ConflictGraph& graph, std::uint32_t 
 
 using Edges = std::vector<std::uint32_t>;
 
-ConflictGraph Build(const std::vector<Transaction>& batch, std::size_t max_keys = 10'000) {
-  return ConflictGraph::Build(batch, max_keys);
-}
+// The graph refers to its batch's key strings: the fixture keeps every batch
+// alive for the test's duration.
+class ConflictGraphTest : public testing::Test {
+ protected:
+  ConflictGraph Build(std::vector<Transaction> batch, std::size_t max_keys = 10'000) {
+    batches_.push_back(std::move(batch));
+    return ConflictGraph::Build(batches_.back(), max_keys);
+  }
 
-TEST(ConflictGraph, EmptyBatchHasNoVerticesEdgesOrKeys) {
+ private:
+  std::deque<std::vector<Transaction>> batches_;
+};
+
+TEST_F(ConflictGraphTest, EmptyBatchHasNoVerticesEdgesOrKeys) {
   ConflictGraph graph = Build({});
   EXPECT_EQ(graph.size(), 0u);
   EXPECT_EQ(graph.edge_count(), 0u);
@@ -38,28 +48,28 @@ TEST(ConflictGraph, EmptyBatchHasNoVerticesEdgesOrKeys) {
   EXPECT_EQ(graph.critical_path(), 0u);
 }
 
-TEST(ConflictGraph, ReaderDependsOnTheLastEarlierWriter) {
+TEST_F(ConflictGraphTest, ReaderDependsOnTheLastEarlierWriter) {
   ConflictGraph graph = Build({Declares({}, {"a"}), Declares({"a"}, {})});
   EXPECT_EQ(Successors(graph, 0), Edges{1});
   EXPECT_EQ(graph.predecessor_count(0), 0u);
   EXPECT_EQ(graph.predecessor_count(1), 1u);
 }
 
-TEST(ConflictGraph, ReaderDoesNotDependOnWritersBeforeTheLastOne) {
+TEST_F(ConflictGraphTest, ReaderDoesNotDependOnWritersBeforeTheLastOne) {
   ConflictGraph graph = Build({Declares({}, {"a"}), Declares({}, {"a"}), Declares({"a"}, {})});
   EXPECT_EQ(Successors(graph, 0), Edges{1});
   EXPECT_EQ(Successors(graph, 1), Edges{2});
   EXPECT_EQ(graph.predecessor_count(2), 1u);
 }
 
-TEST(ConflictGraph, WriterDependsOnTheLastEarlierWriter) {
+TEST_F(ConflictGraphTest, WriterDependsOnTheLastEarlierWriter) {
   ConflictGraph graph = Build({Declares({}, {"a"}), Declares({}, {"b"}), Declares({}, {"a"})});
   EXPECT_EQ(Successors(graph, 0), Edges{2});
   EXPECT_EQ(Successors(graph, 1), Edges{});
   EXPECT_EQ(graph.edge_count(), 1u);
 }
 
-TEST(ConflictGraph, WriterDependsOnEveryReaderSinceTheLastWriter) {
+TEST_F(ConflictGraphTest, WriterDependsOnEveryReaderSinceTheLastWriter) {
   ConflictGraph graph = Build({Declares({"a"}, {}), Declares({}, {"a"}), Declares({"a"}, {}),
                                Declares({"a"}, {}), Declares({}, {"a"})});
   // 0 -> 1 (read-write); 1 -> 2, 1 -> 3 (write-read); 1 -> 4 (write-write);
@@ -71,20 +81,20 @@ TEST(ConflictGraph, WriterDependsOnEveryReaderSinceTheLastWriter) {
   EXPECT_EQ(graph.predecessor_count(4), 3u);
 }
 
-TEST(ConflictGraph, ReadersOfTheSameKeyAreIndependent) {
+TEST_F(ConflictGraphTest, ReadersOfTheSameKeyAreIndependent) {
   ConflictGraph graph = Build({Declares({"a"}, {}), Declares({"a"}, {}), Declares({"a"}, {})});
   EXPECT_EQ(graph.edge_count(), 0u);
   EXPECT_EQ(graph.critical_path(), 1u);
 }
 
-TEST(ConflictGraph, EdgesImpliedByManyKeysAppearOnce) {
+TEST_F(ConflictGraphTest, EdgesImpliedByManyKeysAppearOnce) {
   ConflictGraph graph = Build({Declares({}, {"a", "b", "c"}), Declares({"a", "b"}, {"c"})});
   EXPECT_EQ(Successors(graph, 0), Edges{1});
   EXPECT_EQ(graph.predecessor_count(1), 1u);
   EXPECT_EQ(graph.edge_count(), 1u);
 }
 
-TEST(ConflictGraph, KeyInBothSetsCountsAsWritten) {
+TEST_F(ConflictGraphTest, KeyInBothSetsCountsAsWritten) {
   // 1 reads and writes a: it depends on reader 0 (read-write) and 2 depends
   // on it as a reader would on a writer; 3 writes a and depends on 1 and 2.
   ConflictGraph graph = Build(
@@ -94,7 +104,7 @@ TEST(ConflictGraph, KeyInBothSetsCountsAsWritten) {
   EXPECT_EQ(Successors(graph, 2), Edges{3});
 }
 
-TEST(ConflictGraph, KeyDeclaredTwiceByOneTransactionGivesNoSelfEdge) {
+TEST_F(ConflictGraphTest, KeyDeclaredTwiceByOneTransactionGivesNoSelfEdge) {
   ConflictGraph graph = Build({Declares({"a", "a"}, {"a", "a"}), Declares({"a", "a"}, {})});
   EXPECT_EQ(graph.key_count(), 1u);
   EXPECT_EQ(Successors(graph, 0), Edges{1});
@@ -102,13 +112,13 @@ TEST(ConflictGraph, KeyDeclaredTwiceByOneTransactionGivesNoSelfEdge) {
   EXPECT_EQ(graph.edge_count(), 1u);
 }
 
-TEST(ConflictGraph, SuccessorsAreListedInBatchOrder) {
+TEST_F(ConflictGraphTest, SuccessorsAreListedInBatchOrder) {
   ConflictGraph graph = Build({Declares({}, {"a", "b"}), Declares({"b"}, {}), Declares({"a"}, {}),
                                Declares({}, {"b"}), Declares({"a"}, {})});
   EXPECT_EQ(Successors(graph, 0), (Edges{1, 2, 3, 4}));
 }
 
-TEST(ConflictGraph, CriticalPathCountsTheTransactionsOnTheLongestChain) {
+TEST_F(ConflictGraphTest, CriticalPathCountsTheTransactionsOnTheLongestChain) {
   // Independent: 1. A chain through one key: its length. A diamond
   // 0 -> {1, 2} -> 3: 3.
   EXPECT_EQ(Build({Declares({}, {"a"}), Declares({}, {"b"}), Declares({}, {"c"})}).critical_path(),
@@ -124,7 +134,7 @@ TEST(ConflictGraph, CriticalPathCountsTheTransactionsOnTheLongestChain) {
   EXPECT_EQ(Successors(diamond, 2), Edges{3});
 }
 
-TEST(ConflictGraph, KeysGetSlotsInOrderOfFirstAppearance) {
+TEST_F(ConflictGraphTest, KeysGetSlotsInOrderOfFirstAppearance) {
   ConflictGraph graph = Build({Declares({"r"}, {"w"}), Declares({"w", "x"}, {"r"})});
   ASSERT_EQ(graph.key_count(), 3u);
   // Within a transaction the write set is scanned first.
@@ -135,7 +145,18 @@ TEST(ConflictGraph, KeysGetSlotsInOrderOfFirstAppearance) {
   EXPECT_EQ(graph.FindSlot("absent"), std::nullopt);
 }
 
-TEST(ConflictGraph, TransactionDeclaringTooManyKeysGetsNoEdgesOrSlots) {
+TEST_F(ConflictGraphTest, DeclaredSlotsFollowWriteSetThenReadSetPositions) {
+  ConflictGraph graph = Build({Declares({"a", "b", "a"}, {"c", "a"}), Declares({}, {"b"})});
+  const std::uint32_t a = *graph.FindSlot("a");
+  const std::uint32_t b = *graph.FindSlot("b");
+  const std::uint32_t c = *graph.FindSlot("c");
+  std::span<const std::uint32_t> first = graph.declared_slots(0);
+  EXPECT_EQ(Edges(first.begin(), first.end()), (Edges{c, a, a, b, a}));
+  std::span<const std::uint32_t> second = graph.declared_slots(1);
+  EXPECT_EQ(Edges(second.begin(), second.end()), Edges{b});
+}
+
+TEST_F(ConflictGraphTest, TransactionDeclaringTooManyKeysGetsNoEdgesOrSlots) {
   ConflictGraph graph =
       Build({Declares({}, {"a"}), Declares({"b"}, {"a", "c"}), Declares({"a"}, {})},
             /*max_keys=*/2);
@@ -144,6 +165,7 @@ TEST(ConflictGraph, TransactionDeclaringTooManyKeysGetsNoEdgesOrSlots) {
   EXPECT_EQ(Successors(graph, 1), Edges{});
   EXPECT_EQ(graph.key_count(), 1u);
   EXPECT_EQ(graph.FindSlot("b"), std::nullopt);
+  EXPECT_TRUE(graph.declared_slots(1).empty());
 }
 
 // Checks a graph against the definition, pair by pair: an edge only joins
@@ -210,7 +232,7 @@ void CheckAgainstDefinition(const std::vector<Transaction>& batch, const Conflic
   EXPECT_EQ(graph.critical_path(), longest);
 }
 
-TEST(ConflictGraph, RandomBatchesMatchTheDefinition) {
+TEST_F(ConflictGraphTest, RandomBatchesMatchTheDefinition) {
   std::mt19937 rng(20261127);
   for (int round = 0; round < 200; ++round) {
     const int keys = 1 + static_cast<int>(rng() % 12);

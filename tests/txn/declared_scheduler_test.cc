@@ -321,6 +321,36 @@ TEST_P(DeclaredScheduler, OneLongChainRunsOnTheCallingThread) {
     EXPECT_EQ(e.thread, 0u);
 }
 
+// Two chains side by side (parallelism 2, so it runs on the workers) leave the
+// other workers idle long enough to sleep; then one write releases a fan-out
+// of readers at once, which must wake them, and the end of the batch must
+// wake every sleeper (a lost wake-up hangs this test).
+TEST_P(DeclaredScheduler, IdleWorkersWakeForFanOutsAndAtTheEnd) {
+  MapState base;
+  base.Put("x", "1");
+  base.Put("y", "1");
+  // Chain links that take a while, so that idle workers run out of spins.
+  auto slow = [](Transaction txn) {
+    txn.body = [inner = std::move(txn.body)](TxnContext& ctx) {
+      volatile std::uint64_t mix = 0;
+      for (int i = 0; i < 20'000; ++i)
+        mix = mix * 31 + static_cast<std::uint64_t>(i);
+      return inner(ctx);
+    };
+    return txn;
+  };
+  std::vector<Transaction> batch;
+  for (int i = 0; i < 400; ++i) {
+    batch.push_back(slow(Sum({"x"}, "x")));
+    batch.push_back(slow(Sum({"y"}, "y")));
+  }
+  for (int i = 0; i < 300; ++i)
+    batch.push_back(Sum({"x", "y"}, "fan" + std::to_string(i)));
+  for (int i = 0; i < 300; ++i)
+    batch.push_back(Sum({"x", "y"}, "x"));
+  ExpectSerialEquivalent(base, batch);
+}
+
 // Random bodies over a small key space: each reads some of its declared keys,
 // derives values from what it read, writes or deletes, sometimes aborts,
 // sometimes runs out of gas and sometimes touches an undeclared key.

@@ -1,7 +1,10 @@
 #include "txn/parallel/declared_scheduler.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -24,6 +27,12 @@ constexpr std::uint32_t kMinParallelismPercent = 150;
 // more are spread over the workers.
 constexpr std::uint32_t kParallelPreloadKeys = 4096;
 constexpr std::uint32_t kPreloadChunk = 256;
+// A worker claims up to this many consecutive transactions at once, so that
+// neighbours in batch order (their pending counts and results share cache
+// lines) mostly stay on one thread and the claim cursor is touched less.
+constexpr std::uint32_t kMaxClaimChunk = 8;
+// ... but small enough that every worker gets this many chunks.
+constexpr std::uint32_t kClaimChunksPerWorker = 64;
 
 // A key's latest value in the batch so far: the base's, or the last committed
 // write to it (pointing into that transaction's TxnResult, which does not move
@@ -40,49 +49,84 @@ struct Slot {
   std::uint32_t writer = Version::kStorage;
 };
 
+// Up to this many declared keys a string scan of the transaction's own sets
+// beats hashing the key.
+constexpr std::size_t kScanDeclaredKeys = 16;
+
+// The slot of a key transaction `index` declared.
+std::uint32_t SlotOf(const ConflictGraph& graph, std::uint32_t index, const Transaction& txn,
+                     std::string_view key) {
+  std::span<const std::uint32_t> slots = graph.declared_slots(index);
+  if (slots.size() <= kScanDeclaredKeys) {
+    TRI_ASSERT(slots.size() == txn.write_set.size() + txn.read_set.size());
+    for (std::size_t k = 0; k < txn.write_set.size(); ++k) {
+      if (txn.write_set[k] == key) return slots[k];
+    }
+    for (std::size_t k = 0; k < txn.read_set.size(); ++k) {
+      if (txn.read_set[k] == key) return slots[txn.write_set.size() + k];
+    }
+  }
+  std::optional<std::uint32_t> slot = graph.FindSlot(key);
+  TRI_ASSERT_MSG(slot.has_value(), "a declared key has a slot");
+  return *slot;
+}
+
 class DeclaredRun final : public TxnRun {
  public:
   DeclaredRun(std::uint32_t index, const Transaction& txn, const TxnLimits& limits,
               TraceSink* trace, const ConflictGraph& graph, const std::vector<Slot>& slots)
       : TxnRun(index, /*incarnation=*/0, txn, limits, /*enforce_declared=*/true, trace),
+        index_(index),
+        txn_(txn),
         graph_(graph),
         slots_(slots) {}
 
  protected:
   // TxnRun checked the key against the declared sets, so it has a slot.
   Below ReadBelow(std::string_view key) override {
-    std::optional<std::uint32_t> slot = graph_.FindSlot(key);
-    TRI_ASSERT_MSG(slot.has_value(), "a declared key has a slot");
-    const Slot& latest = slots_[*slot];
+    const Slot& latest = slots_[SlotOf(graph_, index_, txn_, key)];
     return Below{*latest.value, Version{latest.writer, 0}};
   }
 
  private:
+  const std::uint32_t index_;
+  const Transaction& txn_;
   const ConflictGraph& graph_;
   const std::vector<Slot>& slots_;
 };
 
-// Spin briefly, then give the core away: waiting workers must not starve the
-// ones running transactions when threads outnumber cores.
+// How an idle worker waits: spin briefly (work often appears within a
+// transaction's time), then yield the core, then sleep until woken, so that
+// idle workers neither starve the busy ones when threads outnumber cores nor
+// burn a core each through a long chain.
 class Backoff {
  public:
-  void Pause() {
+  // False once it is time to sleep.
+  bool Pause() {
     if (spins_ < kSpins) {
       ++spins_;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
-    } else {
-      std::this_thread::yield();
+      return true;
     }
+    if (yields_ < kYields) {
+      ++yields_;
+      std::this_thread::yield();
+      return true;
+    }
+    return false;
   }
   void Reset() {
     spins_ = 0;
+    yields_ = 0;
   }
 
  private:
   static constexpr int kSpins = 64;
+  static constexpr int kYields = 64;
   int spins_ = 0;
+  int yields_ = 0;
 };
 
 // One RunDeclared call.
@@ -169,9 +213,7 @@ class DeclaredBatch {
     TRI_ASSERT_MSG(!run.must_wait(), "a declared-set read never waits");
     results_[txn] = run.TakeResult();
     for (const KeyWrite& write : results_[txn].writes) {
-      std::optional<std::uint32_t> slot = graph_.FindSlot(write.key);
-      TRI_ASSERT_MSG(slot.has_value(), "a committed write is to a declared key");
-      slots_[*slot] = Slot{&write.value, txn};
+      slots_[SlotOf(graph_, txn, batch_[txn], write.key)] = Slot{&write.value, txn};
     }
   }
 
@@ -185,26 +227,60 @@ class DeclaredBatch {
     for (std::uint32_t i = 0; i < n_; ++i) {
       pending_[i].store(graph_.predecessor_count(i) + 1, std::memory_order_relaxed);
     }
+    claim_chunk_ = std::clamp<std::uint32_t>(
+        n_ / static_cast<std::uint32_t>(pool_.size() * kClaimChunksPerWorker), 1, kMaxClaimChunk);
     pool_.Run([&](std::uint32_t worker) { Work(traces.sink(worker)); });
+    // The pool's join orders every worker's results before this thread's reads.
     TRI_ASSERT(finished_.load(std::memory_order_relaxed) == n_);
   }
 
+  // Transactions this worker claimed that were ready: only it runs them.
+  struct Claimed {
+    std::array<std::uint32_t, kMaxClaimChunk> txns;
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+    std::optional<std::uint32_t> Take() {
+      if (begin == end) return std::nullopt;
+      return txns[begin++];
+    }
+  };
+
   void Work(TraceSink* sink) {
     std::optional<std::uint32_t> next;
+    Claimed claimed;
     std::vector<std::uint32_t> released;
+    // Finished here but not yet added to finished_: one shared increment per
+    // idle spell instead of one per transaction keeps that cache line quiet.
+    // Every worker flushes before it checks for the end, so the count
+    // reaches n exactly when every transaction has finished.
+    std::uint32_t finished_here = 0;
     Backoff backoff;
     for (;;) {
+      if (!next) next = claimed.Take();
       if (!next) next = TakeReleased();
-      if (!next) next = Claim();
       if (!next) {
-        if (finished_.load(std::memory_order_acquire) == n_) return;
-        backoff.Pause();
+        Claim(claimed);
+        next = claimed.Take();
+      }
+      if (!next) {
+        if (finished_here != 0) {
+          if (finished_.fetch_add(finished_here, std::memory_order_seq_cst) + finished_here == n_) {
+            Wake();
+          }
+          finished_here = 0;
+        }
+        if (finished_.load(std::memory_order_relaxed) == n_) return;
+        if (!backoff.Pause()) {
+          Sleep();
+          backoff.Reset();
+        }
         continue;
       }
       backoff.Reset();
       const std::uint32_t txn = *next;
       next.reset();
       Execute(txn, sink);
+      ++finished_here;
       // acq_rel: releases this transaction's slot writes to whoever takes a
       // successor's count to zero, and acquires the other predecessors'.
       // The first successor released stays on this thread (no hand-off); the
@@ -221,25 +297,66 @@ class DeclaredBatch {
         Share(released);
         released.clear();
       }
-      finished_.fetch_add(1, std::memory_order_release);
     }
   }
 
-  // The next transaction in batch order no worker has claimed, if it is ready;
-  // otherwise its last predecessor runs it when it finishes.
-  std::optional<std::uint32_t> Claim() {
+  // Claims the next chunk of transactions in batch order that no worker has
+  // claimed, until one of them is ready (into `claimed`) or none are left. A
+  // claimed transaction that is not ready is left to its last predecessor,
+  // which runs it when it finishes.
+  void Claim(Claimed& claimed) {
+    claimed.begin = claimed.end = 0;
     while (claim_cursor_.load(std::memory_order_relaxed) < n_) {
-      const std::uint32_t txn = claim_cursor_.fetch_add(1, std::memory_order_relaxed);
-      if (txn >= n_) break;
-      if (pending_[txn].fetch_sub(1, std::memory_order_acq_rel) == 1) return txn;
+      // 64 bits: the cursor runs past n by up to a chunk per worker.
+      const std::uint64_t begin = claim_cursor_.fetch_add(claim_chunk_, std::memory_order_relaxed);
+      if (begin >= n_) return;
+      const auto end =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(n_, begin + claim_chunk_));
+      for (auto txn = static_cast<std::uint32_t>(begin); txn < end; ++txn) {
+        if (pending_[txn].fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          claimed.txns[claimed.end++] = txn;
+        }
+      }
+      if (claimed.end != 0) return;
     }
-    return std::nullopt;
   }
 
+  // The shared ready transactions form a min-heap: the lowest index first, as
+  // the chains that decide the run's length go through low indices.
   void Share(const std::vector<std::uint32_t>& txns) {
-    std::lock_guard lock(released_mu_);
-    released_.insert(released_.end(), txns.begin(), txns.end());
-    released_size_.store(released_.size(), std::memory_order_relaxed);
+    {
+      std::lock_guard lock(released_mu_);
+      for (std::uint32_t txn : txns) {
+        released_.push_back(txn);
+        std::push_heap(released_.begin(), released_.end(), std::greater<>());
+      }
+      released_size_.store(released_.size(), std::memory_order_relaxed);
+    }
+    Wake();
+  }
+
+  // Work for idle workers appears only in Share (the claim cursor, once used
+  // up, stays so; a successor released to its own thread needs no one else)
+  // and the batch ends only when finished_ reaches n: both call Wake.
+  //
+  // No lost wake-up (all seq_cst): a sleeper reads the epoch, counts itself,
+  // re-checks, and waits only while the epoch is unchanged. If Wake's epoch
+  // increment comes first, the sleeper's re-check sees the new work (or its
+  // wait sees a new epoch); if the sleeper's count comes first, Wake sees it
+  // and notifies.
+  void Wake() {
+    wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) != 0) wake_epoch_.notify_all();
+  }
+
+  void Sleep() {
+    const std::uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    if (released_size_.load(std::memory_order_seq_cst) == 0 &&
+        finished_.load(std::memory_order_seq_cst) != n_) {
+      wake_epoch_.wait(epoch, std::memory_order_seq_cst);
+    }
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   std::optional<std::uint32_t> TakeReleased() {
@@ -247,6 +364,7 @@ class DeclaredBatch {
     if (released_size_.load(std::memory_order_relaxed) == 0) return std::nullopt;
     std::lock_guard lock(released_mu_);
     if (released_.empty()) return std::nullopt;
+    std::pop_heap(released_.begin(), released_.end(), std::greater<>());
     const std::uint32_t txn = released_.back();
     released_.pop_back();
     released_size_.store(released_.size(), std::memory_order_relaxed);
@@ -265,11 +383,14 @@ class DeclaredBatch {
 
   std::atomic<std::uint32_t> preload_cursor_{0};
   std::vector<std::atomic<std::uint32_t>> pending_;
-  std::atomic<std::uint32_t> claim_cursor_{0};
+  std::uint32_t claim_chunk_ = 1;
+  std::atomic<std::uint64_t> claim_cursor_{0};
   std::atomic<std::uint32_t> finished_{0};
   std::mutex released_mu_;
   std::vector<std::uint32_t> released_;
   std::atomic<std::size_t> released_size_{0};
+  std::atomic<std::uint32_t> wake_epoch_{0};
+  std::atomic<std::uint32_t> sleepers_{0};
 };
 
 }  // namespace
