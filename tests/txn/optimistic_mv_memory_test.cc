@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "txn/parallel/block_stm_scheduler.h"
 #include "txn/parallel/mv_memory.h"
 
@@ -78,7 +82,7 @@ TEST(OptimisticMvMemory, ANewIncarnationDropsKeysItNoLongerWritesAndReportsNewOn
 TEST(OptimisticMvMemory, ValidationFailsWhenAReadVersionChanged) {
   MvMemory memory(3, 4);
   memory.Record(0, 0, Writes({{"a", "1"}}), {});
-  memory.Record(2, 0, {}, ReadSet{{"a", Version{0, 0}}, {"b", Version{}}});
+  memory.Record(2, 0, {}, MvMemory::ReadSet{{"a", Version{0, 0}}, {"b", Version{}}});
   EXPECT_TRUE(memory.ValidateReads(2));
 
   // A lower transaction now writes "b", which 2 read from storage.
@@ -90,10 +94,29 @@ TEST(OptimisticMvMemory, ValidationFailsWhenAReadVersionChanged) {
   // A new incarnation of the writer of "a" changes the version.
   memory.Record(0, 1, Writes({{"a", "1"}}), {});
   EXPECT_FALSE(memory.ValidateReads(2));
-  memory.Record(2, 1, {}, ReadSet{{"a", Version{0, 1}}});
+  memory.Record(2, 1, {}, MvMemory::ReadSet{{"a", Version{0, 1}}});
   EXPECT_TRUE(memory.ValidateReads(2));
   memory.MarkEstimates(0);
   EXPECT_FALSE(memory.ValidateReads(2));
+}
+
+TEST(OptimisticMvMemory, ReleaseInPartsFreesEveryKey) {
+  MvMemory memory(4, 8);
+  std::vector<KeyWrite> writes;
+  for (int key = 0; key < 64; ++key)
+    writes.push_back(KeyWrite{"key" + std::to_string(key), "v"});
+  std::sort(writes.begin(), writes.end(),
+            [](const KeyWrite& a, const KeyWrite& b) { return a.key < b.key; });
+  for (std::uint32_t txn = 0; txn < 4; ++txn)
+    memory.Record(txn, 0, writes, {});
+  EXPECT_EQ(memory.KeyCountForTesting(), 64u);
+  memory.Release(0, 3);
+  memory.Release(2, 3);
+  // 64 keys over 8 shards: part 1's shards (1, 4, 7) hold some.
+  EXPECT_GT(memory.KeyCountForTesting(), 0u);
+  EXPECT_LT(memory.KeyCountForTesting(), 64u);
+  memory.Release(1, 3);
+  EXPECT_EQ(memory.KeyCountForTesting(), 0u);
 }
 
 // The next task, skipping the empty answers NextTask gives while it moves a

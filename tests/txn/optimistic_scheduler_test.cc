@@ -3,6 +3,8 @@
 // formed. Each batch runs many times per thread count: the interleavings
 // differ from run to run, the result must not.
 
+#include "txn/parallel/optimistic_scheduler.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -15,7 +17,7 @@
 namespace tri::txn {
 namespace {
 
-constexpr int kRunsPerThreadCount = 20;
+constexpr int kRunsPerMode = 8;
 
 long Number(const std::optional<std::string>& value) {
   return value ? std::stol(*value) : 0;
@@ -117,26 +119,67 @@ void ExpectWellFormedTrace(const BatchResult& result) {
   }
 }
 
-// Runs `batch` serially, then optimistically with 1, 2, 4 and 8 threads,
-// kRunsPerThreadCount times each, and expects the same result every time.
+OptimisticTuning NeverFallBack() {
+  OptimisticTuning tuning;
+  tuning.serial_fallback = false;
+  return tuning;
+}
+
+// Judges after every execution and always finds that speculation does not
+// pay: the serial finish takes over after the first execution of some worker.
+OptimisticTuning FallBackAtOnce() {
+  OptimisticTuning tuning;
+  tuning.fallback_min_executions = 1;
+  tuning.fallback_check_every = 1;
+  tuning.fallback_min_speedup = 1e300;
+  return tuning;
+}
+
+// Falls back after a few dozen executions, part way through the batch.
+OptimisticTuning FallBackMidway() {
+  OptimisticTuning tuning;
+  tuning.fallback_min_executions = 40;
+  tuning.fallback_check_every = 4;
+  tuning.fallback_min_speedup = 1e300;
+  return tuning;
+}
+
+// Runs `batch` serially, then optimistically with 1, 2, 4 and 8 threads:
+// through ParallelExecutor (default tuning), in pure Block-STM (no serial
+// fallback) and with the serial finish taking over early or midway,
+// kRunsPerMode times each, and expects the same result every time.
 void ExpectSerialEquivalent(const StateView& base, const std::vector<Transaction>& batch,
                             ExecuteOptions options = {}) {
   options.scheduler = Scheduler::kOptimistic;
   Result<BatchResult> serial = ExecuteSerial(base, batch, options);
   ASSERT_TRUE(serial.ok()) << serial.status().ToString();
+  const std::vector<std::pair<const char*, OptimisticTuning>> modes = {
+      {"never falls back", NeverFallBack()},
+      {"falls back at once", FallBackAtOnce()},
+      {"falls back midway", FallBackMidway()},
+  };
   for (std::size_t threads : {1, 2, 4, 8}) {
     auto executor = ParallelExecutor::Create(threads);
     ASSERT_TRUE(executor.ok());
-    for (int run = 0; run < kRunsPerThreadCount; ++run) {
+    WorkerPool pool(threads);
+    for (int run = 0; run < kRunsPerMode * 4; ++run) {
       ExecuteOptions traced = options;
       traced.trace = run % 2 == 1;
-      Result<BatchResult> parallel = (*executor)->Execute(base, batch, traced);
-      ASSERT_TRUE(parallel.ok()) << parallel.status().ToString();
-      ASSERT_EQ(parallel->txns, serial->txns) << threads << " threads, run " << run;
-      if (traced.trace) {
-        ExpectWellFormedTrace(*parallel);
+      const int mode = run % 4;
+      BatchResult parallel;
+      if (mode == 3) {
+        Result<BatchResult> result = (*executor)->Execute(base, batch, traced);
+        ASSERT_TRUE(result.ok()) << result.status().ToString();
+        parallel = std::move(*result);
       } else {
-        EXPECT_TRUE(parallel->trace.empty());
+        parallel = RunOptimistic(pool, base, batch, traced, modes[mode].second);
+      }
+      const char* mode_name = mode == 3 ? "default tuning" : modes[mode].first;
+      ASSERT_EQ(parallel.txns, serial->txns) << threads << " threads, " << mode_name;
+      if (traced.trace) {
+        ExpectWellFormedTrace(parallel);
+      } else {
+        EXPECT_TRUE(parallel.trace.empty());
       }
     }
   }

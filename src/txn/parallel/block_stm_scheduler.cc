@@ -152,6 +152,13 @@ Task BlockStmScheduler::FinishValidation(std::uint32_t txn, bool aborted) {
   return {};
 }
 
+BlockStmScheduler::Latest BlockStmScheduler::LatestOf(std::uint32_t txn) const {
+  TRI_ASSERT(txn < txn_count_);
+  const TxnState& state = txns_[txn];
+  std::lock_guard lock(state.mu);
+  return Latest{state.incarnation, state.status == Status::kExecuted};
+}
+
 void BlockStmScheduler::DecreaseExecutionIdx(std::uint64_t target) {
   std::uint64_t current = execution_idx_.load();
   while (current > target && !execution_idx_.compare_exchange_weak(current, target)) {

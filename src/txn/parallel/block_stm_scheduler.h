@@ -66,6 +66,15 @@ class BlockStmScheduler {
   // re-execution is returned if execution_idx has already passed it.
   Task FinishValidation(std::uint32_t txn, bool aborted);
 
+  // The status of `txn`'s latest incarnation: its number, and whether that
+  // execution finished (and was not aborted since). For the serial finish,
+  // after the workers stopped.
+  struct Latest {
+    std::uint32_t incarnation = 0;
+    bool executed = false;
+  };
+  Latest LatestOf(std::uint32_t txn) const;
+
   // Counters for tests and reports (read after the run).
   std::uint64_t validation_aborts() const { return validation_aborts_.load(); }
   std::uint64_t dependency_waits() const { return dependency_waits_.load(); }
@@ -73,7 +82,7 @@ class BlockStmScheduler {
  private:
   enum class Status : std::uint8_t { kReadyToExecute, kExecuting, kExecuted, kAborting };
   struct TxnState {
-    std::mutex mu;
+    mutable std::mutex mu;
     std::uint32_t incarnation = 0;
     Status status = Status::kReadyToExecute;
     // Transactions suspended until this one's current execution finishes.

@@ -17,15 +17,19 @@ MvMemory::Lookup MvMemory::Read(std::string_view key, std::uint32_t reader, bool
   std::lock_guard lock(shard.mu);
   auto it = shard.cells.find(key);
   if (it == shard.cells.end()) return Lookup{};
-  const std::vector<Entry>& entries = it->second->entries;
+  return Below(it->second, reader, want_value);
+}
+
+MvMemory::Lookup MvMemory::Below(const Cell& cell, std::uint32_t reader, bool want_value) {
+  Lookup lookup;
+  lookup.cell = &cell;
   // The first entry at or above the reader; the one before it is the highest
   // below.
-  auto above = std::lower_bound(entries.begin(), entries.end(), reader,
+  auto above = std::lower_bound(cell.entries.begin(), cell.entries.end(), reader,
                                 [](const Entry& e, std::uint32_t txn) { return e.txn < txn; });
-  if (above == entries.begin()) return Lookup{};
+  if (above == cell.entries.begin()) return lookup;
   const Entry& below = *std::prev(above);
   TRI_DASSERT(below.txn < reader);
-  Lookup lookup;
   lookup.version = Version{below.txn, below.incarnation};
   if (below.estimate) {
     lookup.found = Found::kEstimate;
@@ -36,19 +40,23 @@ MvMemory::Lookup MvMemory::Read(std::string_view key, std::uint32_t reader, bool
   return lookup;
 }
 
-MvMemory::Cell* MvMemory::CellFor(std::string_view key) {
-  const std::size_t hash = KeyHash{}(key);
-  const std::uint32_t index = ShardOf(hash);
+MvMemory::Cell* MvMemory::Upsert(const KeyWrite& write, std::uint32_t txn,
+                                 std::uint32_t incarnation) {
+  const std::uint32_t index = ShardOf(KeyHash{}(write.key));
   Shard& shard = shards_[index];
   std::lock_guard lock(shard.mu);
-  auto it = shard.cells.find(key);
-  if (it != shard.cells.end()) return it->second.get();
-  auto cell = std::make_unique<Cell>();
-  cell->key = std::string(key);
-  cell->shard = index;
-  Cell* raw = cell.get();
-  shard.cells.emplace(cell->key, std::move(cell));
-  return raw;
+  auto it = shard.cells.find(std::string_view(write.key));
+  if (it == shard.cells.end()) it = shard.cells.emplace(write.key, Cell{index, {}}).first;
+  Cell& cell = it->second;
+  auto at = FindEntry(cell, txn);
+  if (at != cell.entries.end() && at->txn == txn) {
+    at->incarnation = incarnation;
+    at->estimate = false;
+    at->value = write.value;
+  } else {
+    cell.entries.insert(at, Entry{txn, incarnation, false, write.value});
+  }
+  return &cell;
 }
 
 std::vector<MvMemory::Entry>::iterator MvMemory::FindEntry(Cell& cell, std::uint32_t txn) {
@@ -62,21 +70,8 @@ bool MvMemory::Record(std::uint32_t txn, std::uint32_t incarnation,
   TxnSlot& slot = txns_[txn];
   std::vector<Cell*> written;
   written.reserve(writes.size());
-  for (const KeyWrite& write : writes) {
-    Cell* cell = CellFor(write.key);
-    {
-      std::lock_guard lock(shards_[cell->shard].mu);
-      auto at = FindEntry(*cell, txn);
-      if (at != cell->entries.end() && at->txn == txn) {
-        at->incarnation = incarnation;
-        at->estimate = false;
-        at->value = write.value;
-      } else {
-        cell->entries.insert(at, Entry{txn, incarnation, false, write.value});
-      }
-    }
-    written.push_back(cell);
-  }
+  for (const KeyWrite& write : writes)
+    written.push_back(Upsert(write, txn, incarnation));
   std::sort(written.begin(), written.end());
   TRI_ASSERT_MSG(std::adjacent_find(written.begin(), written.end()) == written.end(),
                  "an incarnation's writes name each key once");
@@ -128,7 +123,13 @@ bool MvMemory::ValidateReads(std::uint32_t txn) const {
   }
   TRI_ASSERT_MSG(reads != nullptr, "validation of a transaction never recorded");
   for (const ReadKey& read : *reads) {
-    const Lookup now = Read(read.key, txn, /*want_value=*/false);
+    Lookup now;
+    if (read.cell != nullptr) {
+      std::lock_guard lock(shards_[read.cell->shard].mu);
+      now = Below(*read.cell, txn, /*want_value=*/false);
+    } else {
+      now = Read(read.key, txn, /*want_value=*/false);
+    }
     switch (now.found) {
       case Found::kStorage:
         if (!read.version.from_storage()) return false;
@@ -143,12 +144,26 @@ bool MvMemory::ValidateReads(std::uint32_t txn) const {
   return true;
 }
 
+void MvMemory::Release(std::size_t part, std::size_t parts) {
+  TRI_ASSERT(parts > 0 && part < parts);
+  for (std::size_t i = part; i < shards_.size(); i += parts) {
+    std::lock_guard lock(shards_[i].mu);
+    shards_[i].cells.clear();
+  }
+  for (std::size_t i = part; i < txns_.size(); i += parts) {
+    TxnSlot& slot = txns_[i];
+    slot.written = {};
+    std::lock_guard lock(slot.reads_mu);
+    slot.reads.reset();
+  }
+}
+
 std::size_t MvMemory::KeyCountForTesting() const {
   std::size_t keys = 0;
   for (const Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
     for (const auto& [key, cell] : shard.cells) {
-      if (!cell->entries.empty()) ++keys;
+      if (!cell.entries.empty()) ++keys;
     }
   }
   return keys;

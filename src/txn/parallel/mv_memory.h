@@ -31,16 +31,22 @@
 
 namespace tri::txn {
 
-// A key an incarnation read from below itself and the version it saw
-// (Version::kStorage: the state below the batch).
-struct ReadKey {
-  std::string key;
-  Version version;
-};
-using ReadSet = std::vector<ReadKey>;
-
 class MvMemory {
  public:
+  // One key's versions (opaque outside; a read hands out its address so that
+  // validation need not hash the key again). Lives until Release.
+  struct Cell;
+
+  // A key an incarnation read from below itself and the version it saw
+  // (Version::kStorage: the state below the batch), with the key's cell when
+  // the key had one at the time.
+  struct ReadKey {
+    std::string key;
+    Version version;
+    const Cell* cell = nullptr;
+  };
+  using ReadSet = std::vector<ReadKey>;
+
   enum class Found : std::uint8_t {
     kStorage,   // no lower transaction wrote the key: read the base state
     kValue,     // `version` wrote `value` (std::nullopt: a delete)
@@ -51,6 +57,8 @@ class MvMemory {
     Found found = Found::kStorage;
     Version version;
     std::optional<std::string> value;
+    // The key's cell, if it has one (whatever `found` says).
+    const Cell* cell = nullptr;
   };
 
   // `shard_count` is rounded up to a power of two.
@@ -83,6 +91,11 @@ class MvMemory {
   // version now (an ESTIMATE never matches).
   bool ValidateReads(std::uint32_t txn) const;
 
+  // Frees the versions and read sets in the `part`-th of `parts` slices of the
+  // memory, so that the workers share the teardown of a large batch.
+  // REQUIRES: nothing else uses the memory any more (the batch is done).
+  void Release(std::size_t part, std::size_t parts);
+
   // Keys with at least one entry (tests: bounded memory).
   std::size_t KeyCountForTesting() const;
 
@@ -93,12 +106,7 @@ class MvMemory {
     bool estimate = false;
     std::optional<std::string> value;
   };
-  // One key's versions, sorted by writer. Guarded by its shard's mutex.
-  struct Cell {
-    std::string key;
-    std::uint32_t shard = 0;
-    std::vector<Entry> entries;
-  };
+  // Stays in its shard's map (whose nodes never move) until Release.
   struct KeyHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view key) const {
@@ -111,7 +119,7 @@ class MvMemory {
   };
   struct alignas(64) Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, std::unique_ptr<Cell>, KeyHash, KeyEq> cells;
+    std::unordered_map<std::string, Cell, KeyHash, KeyEq> cells;
   };
   // What the last recorded incarnation of one transaction wrote and read.
   struct TxnSlot {
@@ -126,11 +134,21 @@ class MvMemory {
   std::uint32_t ShardOf(std::size_t hash) const {
     return static_cast<std::uint32_t>(hash & (shards_.size() - 1));
   }
-  Cell* CellFor(std::string_view key);
+  // Sets `txn`'s entry of the write's key (creating the key's cell if
+  // needed) under one lock of its shard.
+  Cell* Upsert(const KeyWrite& write, std::uint32_t txn, std::uint32_t incarnation);
   static std::vector<Entry>::iterator FindEntry(Cell& cell, std::uint32_t txn);
+  // The highest entry of `cell` below `reader`. REQUIRES: its shard's mutex.
+  static Lookup Below(const Cell& cell, std::uint32_t reader, bool want_value);
 
   std::vector<Shard> shards_;
   std::vector<TxnSlot> txns_;
+};
+
+// One key's versions, sorted by writer. Guarded by its shard's mutex.
+struct MvMemory::Cell {
+  std::uint32_t shard = 0;
+  std::vector<Entry> entries;
 };
 
 }  // namespace tri::txn
