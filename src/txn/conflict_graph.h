@@ -12,7 +12,8 @@
 //
 // Pure and immutable once built; stored as compact arrays (predecessor counts,
 // successor lists in compressed rows, one slot per distinct key), so memory is
-// O(transactions + declared accesses).
+// O(transactions + declared accesses). ConflictGraphBuilder builds the same
+// graph in phases that a driver may spread over threads.
 
 #include <cstdint>
 #include <optional>
@@ -23,6 +24,8 @@
 #include "txn/transaction.h"
 
 namespace tri::txn {
+
+class ConflictGraphBuilder;
 
 class ConflictGraph {
  public:
@@ -50,8 +53,8 @@ class ConflictGraph {
   // divided by it bounds the speedup any schedule can get.
   std::uint32_t critical_path() const { return critical_path_; }
 
-  // The distinct declared keys, each with a slot index in [0, key_count()),
-  // numbered in order of first appearance.
+  // The distinct declared keys, each with a slot index in [0, key_count()):
+  // by key partition (one for Build), then in order of first appearance.
   std::uint32_t key_count() const { return static_cast<std::uint32_t>(keys_.size()); }
   std::string_view key(std::uint32_t slot) const { return keys_[slot]; }
   std::optional<std::uint32_t> FindSlot(std::string_view key) const;
@@ -66,11 +69,22 @@ class ConflictGraph {
   }
 
  private:
+  friend class ConflictGraphBuilder;
+  // One partition's keys: open addressing with linear probing over a
+  // power-of-two table of local index + 1 (0 = empty), at most half full;
+  // local index i is slot base + i. Flat arrays instead of a node-based map:
+  // every declared access looks its key up while the graph is built.
+  struct KeyTable {
+    std::vector<std::uint32_t> entries;
+    std::size_t mask = 0;
+    std::uint32_t base = 0;
+  };
   ConflictGraph() = default;
-  // The slot of `key`, numbering it if new.
-  std::uint32_t Intern(std::string_view key);
-  // Where `key` is, or the empty table entry where it would go.
-  std::size_t Probe(std::string_view key) const;
+  // The partition of a key's hash: the high 32 bits scaled to [0, partitions)
+  // (a multiply, not a division; the low bits pick the table entry).
+  static std::uint32_t PartitionOf(std::size_t hash, std::uint32_t partitions) {
+    return static_cast<std::uint32_t>(((std::uint64_t{hash} >> 32) * partitions) >> 32);
+  }
 
   std::vector<std::uint32_t> predecessor_counts_;
   std::vector<std::uint32_t> successor_offsets_;  // size() + 1 entries
@@ -79,12 +93,61 @@ class ConflictGraph {
   std::vector<std::uint32_t> declared_offsets_;  // size() + 1 entries
   std::vector<std::uint32_t> declared_slots_;
   std::vector<std::string_view> keys_;
-  // Key to slot: open addressing with linear probing over a power-of-two
-  // table of slot + 1 (0 = empty), sized for at most half full. Flat arrays
-  // instead of a node-based map: every declared access looks a key up while
-  // the graph is built.
-  std::vector<std::uint32_t> table_;
-  std::size_t table_mask_ = 0;
+  std::vector<KeyTable> tables_;  // one per key partition
+};
+
+// Builds a ConflictGraph in three phases, so that a driver can spread the
+// first two over threads (this class starts none):
+//   1. HashKeys(begin, end) for disjoint transaction ranges covering the batch;
+//   2. BuildPartition(p) for every p in [0, partitions()), after every HashKeys:
+//      the keys whose hash falls in partition p, their slots and the edges
+//      they imply, scanning the batch in order;
+//   3. Finish(), after every BuildPartition: slots made global, edges merged
+//      and deduplicated, successor rows and the critical path.
+// Calls within one phase touch disjoint data and may run concurrently; the
+// caller orders the phases (a fork-join does). The result does not depend on
+// how phase 1's ranges are cut; with one partition it is Build's graph.
+class ConflictGraphBuilder {
+ public:
+  // Same contract as ConflictGraph::Build. REQUIRES: partitions >= 1.
+  ConflictGraphBuilder(std::span<const Transaction> batch, std::size_t max_keys_per_txn,
+                       std::uint32_t partitions);
+
+  std::uint32_t size() const { return n_; }
+  std::uint32_t partitions() const { return static_cast<std::uint32_t>(partitions_.size()); }
+  // Declared keys in all (duplicates counted): the work of phases 1 and 2.
+  std::size_t accesses() const { return hashes_.size(); }
+
+  void HashKeys(std::uint32_t begin, std::uint32_t end);
+  void BuildPartition(std::uint32_t partition);
+  // After BuildPartition(partition), until Finish: its keys by local number;
+  // in the graph they are consecutive slots, partition after partition.
+  std::span<const std::string_view> partition_keys(std::uint32_t partition) const {
+    return partitions_[partition].keys;
+  }
+  ConflictGraph Finish();
+
+ private:
+  struct Edge {
+    std::uint32_t from;
+    std::uint32_t to;
+  };
+  struct Partition {
+    ConflictGraph::KeyTable table;
+    std::vector<std::string_view> keys;
+    // In increasing `to`; may repeat an edge that two keys imply.
+    std::vector<Edge> edges;
+  };
+  std::uint32_t PartitionOf(std::size_t hash) const {
+    return ConflictGraph::PartitionOf(hash, static_cast<std::uint32_t>(partitions_.size()));
+  }
+  std::string_view DeclaredKey(std::uint32_t txn, std::size_t position) const;
+
+  std::span<const Transaction> batch_;
+  std::uint32_t n_;
+  ConflictGraph graph_;              // offsets, then everything, filled by the phases
+  std::vector<std::size_t> hashes_;  // per declared access, as declared_slots_
+  std::vector<Partition> partitions_;
 };
 
 }  // namespace tri::txn

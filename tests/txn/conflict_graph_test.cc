@@ -256,5 +256,58 @@ TEST_F(ConflictGraphTest, RandomBatchesMatchTheDefinition) {
   }
 }
 
+// The phased builder, with several partitions and phase 1 cut into uneven
+// ranges, gives the one-partition graph: the same edges and critical path,
+// and slots (numbered differently) that name the same keys.
+TEST_F(ConflictGraphTest, PartitionedBuildEqualsTheOnePartitionBuild) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 100; ++round) {
+    const int keys = 1 + static_cast<int>(rng() % 30);
+    const int n = static_cast<int>(rng() % 60);
+    std::vector<Transaction> batch;
+    for (int i = 0; i < n; ++i) {
+      std::vector<std::string> r, w;
+      for (int k = static_cast<int>(rng() % 4); k > 0; --k)
+        r.push_back("k" + std::to_string(rng() % keys));
+      for (int k = static_cast<int>(rng() % 3); k > 0; --k)
+        w.push_back("k" + std::to_string(rng() % keys));
+      batch.push_back(Declares(std::move(r), std::move(w)));
+    }
+    const std::size_t max_keys = 1 + rng() % 6;
+    ConflictGraph one = Build(batch, max_keys);
+    const std::uint32_t partitions = 1 + rng() % 7;
+    ConflictGraphBuilder builder(batch, max_keys, partitions);
+    for (std::uint32_t begin = 0; begin < builder.size();) {
+      const std::uint32_t end = std::min<std::uint32_t>(builder.size(), begin + 1 + rng() % 5);
+      builder.HashKeys(begin, end);
+      begin = end;
+    }
+    for (std::uint32_t p = partitions; p-- > 0;)
+      builder.BuildPartition(p);
+    ConflictGraph many = builder.Finish();
+
+    ASSERT_EQ(many.size(), one.size());
+    EXPECT_EQ(many.edge_count(), one.edge_count());
+    EXPECT_EQ(many.critical_path(), one.critical_path());
+    ASSERT_EQ(many.key_count(), one.key_count());
+    for (std::uint32_t i = 0; i < one.size(); ++i) {
+      EXPECT_EQ(Successors(many, i), Successors(one, i));
+      EXPECT_EQ(many.predecessor_count(i), one.predecessor_count(i));
+      std::span<const std::uint32_t> a = one.declared_slots(i);
+      std::span<const std::uint32_t> b = many.declared_slots(i);
+      ASSERT_EQ(a.size(), b.size());
+      for (std::size_t k = 0; k < a.size(); ++k)
+        EXPECT_EQ(many.key(b[k]), one.key(a[k]));
+    }
+    for (std::uint32_t slot = 0; slot < many.key_count(); ++slot)
+      EXPECT_EQ(many.FindSlot(many.key(slot)), slot);
+    EXPECT_EQ(many.FindSlot("absent"), std::nullopt);
+    if (HasFailure()) {
+      ADD_FAILURE() << "round " << round;
+      return;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tri::txn

@@ -23,10 +23,12 @@ namespace {
 // Parallelism (transactions / longest chain) below this cannot pay for the
 // hand-offs between threads: the batch runs on the calling thread alone.
 constexpr std::uint32_t kMinParallelismPercent = 150;
-// Fewer distinct keys than this are read from the base on the calling thread;
-// more are spread over the workers.
-constexpr std::uint32_t kParallelPreloadKeys = 4096;
-constexpr std::uint32_t kPreloadChunk = 256;
+// Batches of at least this many transactions build their conflict graph and
+// read their keys' base values on every worker (a sequential build is a few
+// percent of the batch, which caps the speedup at many threads); smaller ones
+// on the calling thread.
+constexpr std::uint32_t kParallelGraphTxns = 2048;
+constexpr std::uint32_t kHashChunk = 256;
 // A worker claims up to this many consecutive transactions at once, so that
 // neighbours in batch order (their pending counts and results share cache
 // lines) mostly stay on one thread and the claim cursor is touched less.
@@ -139,26 +141,28 @@ class DeclaredBatch {
         batch_(batch),
         options_(options),
         n_(static_cast<std::uint32_t>(batch.size())),
-        graph_(ConflictGraph::Build(batch, options.limits.max_keys_per_txn)),
-        base_values_(graph_.key_count()),
+        graph_(Prepare()),
         slots_(graph_.key_count()),
-        results_(batch.size()) {}
+        results_(batch.size()) {
+    // Every slot starts at its key's base value: partitions' keys in order
+    // are the slots in order.
+    std::uint32_t slot = 0;
+    for (const std::vector<std::optional<std::string>>& values : base_values_) {
+      for (const std::optional<std::string>& value : values)
+        slots_[slot++] = Slot{&value, Version::kStorage};
+    }
+    TRI_ASSERT(slot == graph_.key_count());
+  }
 
   BatchResult Run() {
     BatchResult result;
     if (RunsAlone()) {
       TraceBuffers traces(1, options_.trace);
-      Preload(1);
       for (std::uint32_t i = 0; i < n_; ++i)
         Execute(i, traces.sink(0));
       result.trace = traces.Merge();
     } else {
       TraceBuffers traces(pool_.size(), options_.trace);
-      if (graph_.key_count() >= kParallelPreloadKeys) {
-        pool_.Run([&](std::uint32_t /*worker*/) { Preload(pool_.size()); });
-      } else {
-        Preload(1);
-      }
       RunParallel(traces);
       result.trace = traces.Merge();
     }
@@ -167,6 +171,47 @@ class DeclaredBatch {
   }
 
  private:
+  // Builds the conflict graph and reads every declared key's base value
+  // (base_values_: one vector per key partition, by the partition's slot
+  // order). On every worker: the declared keys hashed by chunks of
+  // transactions, then per worker one key partition, whose base values the
+  // same worker reads.
+  ConflictGraph Prepare() {
+    const std::size_t max_keys = options_.limits.max_keys_per_txn;
+    if (pool_.size() == 1 || n_ < kParallelGraphTxns) {
+      ConflictGraph graph = ConflictGraph::Build(batch_, max_keys);
+      base_values_.assign(1, std::vector<std::optional<std::string>>(graph.key_count()));
+      for (std::uint32_t slot = 0; slot < graph.key_count(); ++slot)
+        base_values_[0][slot] = base_.Get(graph.key(slot));
+      return graph;
+    }
+    ConflictGraphBuilder builder(batch_, max_keys, static_cast<std::uint32_t>(pool_.size()));
+    base_values_.resize(builder.partitions());
+    std::atomic<std::uint32_t> hash_cursor{0};
+    pool_.Run([&](std::uint32_t /*worker*/) {
+      for (;;) {
+        const std::uint32_t begin = hash_cursor.fetch_add(kHashChunk, std::memory_order_relaxed);
+        if (begin >= n_) return;
+        builder.HashKeys(begin, std::min(n_, begin + kHashChunk));
+      }
+    });
+    // The pool's fork-join orders each phase after the one before.
+    std::atomic<std::uint32_t> partition_cursor{0};
+    pool_.Run([&](std::uint32_t /*worker*/) {
+      for (;;) {
+        const std::uint32_t partition = partition_cursor.fetch_add(1, std::memory_order_relaxed);
+        if (partition >= builder.partitions()) return;
+        builder.BuildPartition(partition);
+        std::span<const std::string_view> keys = builder.partition_keys(partition);
+        std::vector<std::optional<std::string>>& values = base_values_[partition];
+        values.reserve(keys.size());
+        for (std::string_view key : keys)
+          values.push_back(base_.Get(key));
+      }
+    });
+    return builder.Finish();
+  }
+
   // Decided from the graph, before anything runs. With one worker there is no
   // one to hand off to. When the longest chain holds most of the batch (at
   // total contention, e.g. transfers among 2 accounts, it holds all of it),
@@ -179,30 +224,6 @@ class DeclaredBatch {
     const std::uint64_t parallelism_percent =
         std::uint64_t{n_} * 100 / std::max<std::uint32_t>(graph_.critical_path(), 1);
     return parallelism_percent < kMinParallelismPercent;
-  }
-
-  // Reads every declared key's base value. Run by each of `workers` threads at
-  // once, which take chunks of slots from a shared cursor.
-  void Preload(std::size_t workers) {
-    const std::uint32_t keys = graph_.key_count();
-    if (workers == 1) {
-      for (std::uint32_t slot = 0; slot < keys; ++slot)
-        LoadSlot(slot);
-      return;
-    }
-    for (;;) {
-      const std::uint32_t begin =
-          preload_cursor_.fetch_add(kPreloadChunk, std::memory_order_relaxed);
-      if (begin >= keys) return;
-      const std::uint32_t end = std::min(keys, begin + kPreloadChunk);
-      for (std::uint32_t slot = begin; slot < end; ++slot)
-        LoadSlot(slot);
-    }
-  }
-
-  void LoadSlot(std::uint32_t slot) {
-    base_values_[slot] = base_.Get(graph_.key(slot));
-    slots_[slot] = Slot{&base_values_[slot], Version::kStorage};
   }
 
   // Runs transaction `txn` (its predecessors have all finished) and publishes
@@ -376,12 +397,12 @@ class DeclaredBatch {
   const std::span<const Transaction> batch_;
   const ExecuteOptions& options_;
   const std::uint32_t n_;
+  // Before graph_: Prepare fills it while graph_ is initialised.
+  std::vector<std::vector<std::optional<std::string>>> base_values_;
   const ConflictGraph graph_;
-  std::vector<std::optional<std::string>> base_values_;
   std::vector<Slot> slots_;
   std::vector<TxnResult> results_;
 
-  std::atomic<std::uint32_t> preload_cursor_{0};
   std::vector<std::atomic<std::uint32_t>> pending_;
   std::uint32_t claim_chunk_ = 1;
   std::atomic<std::uint64_t> claim_cursor_{0};
