@@ -144,6 +144,18 @@ bool MvMemory::ValidateReads(std::uint32_t txn) const {
   return true;
 }
 
+void MvMemory::ForEachBelow(
+    std::uint32_t reader,
+    const std::function<void(const std::string& key, Lookup lookup)>& visit) const {
+  for (const Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (const auto& [key, cell] : shard.cells) {
+      Lookup lookup = Below(cell, reader, /*want_value=*/true);
+      if (lookup.found != Found::kStorage) visit(key, std::move(lookup));
+    }
+  }
+}
+
 void MvMemory::Release(std::size_t part, std::size_t parts) {
   TRI_ASSERT(parts > 0 && part < parts);
   for (std::size_t i = part; i < shards_.size(); i += parts) {

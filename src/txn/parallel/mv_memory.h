@@ -18,6 +18,7 @@
 // writing loses that transaction's entry.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -90,6 +91,12 @@ class MvMemory {
   // True when every read of `txn`'s last recorded read set would see the same
   // version now (an ESTIMATE never matches).
   bool ValidateReads(std::uint32_t txn) const;
+
+  // Calls visit(key, lookup) for every key with a version below `reader`,
+  // with that version (as Read would answer; values copied).
+  // REQUIRES: nothing writes the memory meanwhile.
+  void ForEachBelow(std::uint32_t reader,
+                    const std::function<void(const std::string& key, Lookup lookup)>& visit) const;
 
   // Frees the versions and read sets in the `part`-th of `parts` slices of the
   // memory, so that the workers share the teardown of a large batch.

@@ -68,10 +68,9 @@ class OptimisticRun final : public TxnRun {
   const StateView& base_;
 };
 
-// The serial finish: transactions from `first` up run in batch order on one
-// thread. A read sees the latest write of a transaction of the finish, else
-// the multi-version memory below `first` (final by then: every transaction
-// below it has a validated last execution), else the base state.
+// The serial finish: transactions from some index up run in batch order on
+// one thread, over an overlay that starts as the final state below that index
+// (taken from the multi-version memory) and takes each one's writes.
 class TailRun final : public TxnRun {
  public:
   struct Written {
@@ -88,11 +87,9 @@ class TailRun final : public TxnRun {
 
   TailRun(std::uint32_t index, std::uint32_t incarnation, const Transaction& txn,
           const ExecuteOptions& options, TraceSink* trace, const Overlay& overlay,
-          const MvMemory& memory, std::uint32_t first, const StateView& base)
+          const StateView& base)
       : TxnRun(index, incarnation, txn, options.limits, options.enforce_declared, trace),
         overlay_(overlay),
-        memory_(memory),
-        first_(first),
         base_(base) {}
 
  protected:
@@ -100,19 +97,11 @@ class TailRun final : public TxnRun {
     if (auto it = overlay_.find(key); it != overlay_.end()) {
       return Below{it->second.value, it->second.version};
     }
-    MvMemory::Lookup lookup = memory_.Read(key, first_, /*want_value=*/true);
-    TRI_ASSERT_MSG(lookup.found != MvMemory::Found::kEstimate,
-                   "below the serial finish every write is final");
-    if (lookup.found == MvMemory::Found::kValue) {
-      return Below{std::move(lookup.value), lookup.version};
-    }
     return Below{base_.Get(key), Version{}};
   }
 
  private:
   const Overlay& overlay_;
-  const MvMemory& memory_;
-  const std::uint32_t first_;
   const StateView& base_;
 };
 
@@ -178,10 +167,18 @@ class OptimisticBatch {
         break;
       }
     }
+    if (first == count) return;
+    // Below `first` every transaction's last execution is final, so each
+    // key's highest version there is its serial value.
     TailRun::Overlay overlay;
+    memory_.ForEachBelow(first, [&overlay](const std::string& key, MvMemory::Lookup lookup) {
+      TRI_ASSERT_MSG(lookup.found == MvMemory::Found::kValue,
+                     "below the serial finish every write is final");
+      overlay.emplace(key, TailRun::Written{std::move(lookup.value), lookup.version});
+    });
     for (std::uint32_t txn = first; txn < count; ++txn) {
       const std::uint32_t incarnation = scheduler_.LatestOf(txn).incarnation + 1;
-      TailRun run(txn, incarnation, batch_[txn], options_, sink, overlay, memory_, first, base_);
+      TailRun run(txn, incarnation, batch_[txn], options_, sink, overlay, base_);
       run.Run();
       TRI_ASSERT_MSG(!run.must_wait(), "a serial read never waits");
       TxnResult result = run.TakeResult();
