@@ -310,6 +310,14 @@ BatchSpec DrawBatch(const BatchShape& shape) {
                                       {{450, 8}, {350, 64}, {195, 600}, {5, 10'000}}));
   }
   const rc::Gen<Program> program = GenProgram(mix, spec.key_space, hot_percent);
+  if (!shape.mostly_small && shape.min_txns > 0) {
+    // A fixed count shrinks only program by program; the properties use the
+    // other branch, which also shrinks by removing programs.
+    const std::size_t count = *rc::gen::inRange<std::size_t>(
+        shape.min_txns, std::max(shape.min_txns, shape.max_txns) + 1);
+    spec.programs = *rc::gen::container<std::vector<Program>>(count, rc::gen::resize(100, program));
+    return spec;
+  }
   spec.programs =
       *rc::gen::resize(static_cast<int>(max_txns),
                        rc::gen::container<std::vector<Program>>(rc::gen::resize(100, program)));

@@ -70,8 +70,9 @@ struct BatchSpec {
 struct BatchShape {
   std::size_t max_txns = 10'000;
   // Mostly small batches (most up to 8 or 64 transactions, one in 200 up to
-  // max_txns); when false, every batch has 0 to max_txns transactions.
+  // max_txns); when false, every batch has min_txns to max_txns transactions.
   bool mostly_small = true;
+  std::size_t min_txns = 0;
   std::uint32_t min_keys = 2;
   std::uint32_t max_keys = 100'000;
   // Percent of batches whose TxnLimits are tight (small key, value, gas and

@@ -1,7 +1,8 @@
 // Stress for ThreadSanitizer (`make tsan-txn`): many batches through both
 // parallel schedulers on 2 to 8 threads, at high contention (2 to 8 keys) and
-// low (5,000 to 100,000 keys), traces on and off, every executor reused across
-// batches and schedulers. Each batch must also equal the serial reference, so
+// low (5,000 to 100,000 keys), batches of up to 300 transactions and a few of
+// 2,048 to 6,000, traces on and off, every executor reused across batches and
+// schedulers. Each batch must also equal the serial reference, so
 // a race that corrupts a result fails here even when TSAN misses it. The
 // batches are drawn from tests/txn/batch_gen.h with fixed seeds: a failure
 // names the seed, and the test replays it exactly (up to thread timing).
@@ -10,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -65,12 +67,25 @@ BatchShape LowContention() {
   return shape;
 }
 
+// Batches of 2,048 to 6,000 transactions: the sizes where the declared
+// scheduler builds its conflict graph on every worker and the optimistic one
+// may stop speculating and finish serially.
+BatchShape Large(std::uint32_t min_keys, std::uint32_t max_keys) {
+  BatchShape shape;
+  shape.mostly_small = false;
+  shape.min_txns = 2048;
+  shape.max_txns = 6000;
+  shape.min_keys = min_keys;
+  shape.max_keys = max_keys;
+  shape.tight_limits_percent = 5;
+  return shape;
+}
+
 // Runs `batches` batches of `shape`, seeds first_seed.., through `scheduler`
 // (or, when `alternate`, declared and optimistic in turn on the same
 // executors), threads cycling 2..8, traces on for every other batch.
 void Stress(const BatchShape& shape, Scheduler scheduler, std::uint64_t first_seed,
-            bool alternate = false) {
-  const std::size_t batches = BatchesPerTest();
+            bool alternate = false, std::size_t batches = BatchesPerTest()) {
   const rc::Gen<BatchSpec> gen = GenBatch(shape);
   for (std::size_t b = 0; b < batches; ++b) {
     const std::uint64_t seed = first_seed + b;
@@ -122,6 +137,13 @@ TEST(TxnStress, OptimisticLowContentionEqualsSerial) {
 
 TEST(TxnStress, SchedulersTakingTurnsOnOneExecutorEqualSerial) {
   Stress(HighContention(), Scheduler::kOptimistic, 5'000'000, /*alternate=*/true);
+}
+
+// One large batch per 50 small ones.
+TEST(TxnStress, LargeBatchesEqualSerial) {
+  const std::size_t batches = std::max<std::size_t>(BatchesPerTest() / 50, 4);
+  Stress(Large(2, 64), Scheduler::kDeclared, 6'000'000, /*alternate=*/true, batches);
+  Stress(Large(5'000, 100'000), Scheduler::kDeclared, 7'000'000, /*alternate=*/true, batches);
 }
 
 }  // namespace
