@@ -59,6 +59,7 @@ class BatchCounter : public ::testing::Environment {
   }
   void SetUp() override { start_ = std::chrono::steady_clock::now(); }
   void TearDown() override {
+    if (batches_[0] + batches_[1] + batches_[2] == 0) return;
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     std::cout << "txn_props: " << (batches_[0] + batches_[1] + batches_[2]) << " batches (serial "
