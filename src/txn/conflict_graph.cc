@@ -48,7 +48,6 @@ std::size_t Probe(const std::vector<std::uint32_t>& entries, std::size_t mask,
 ConflictGraph ConflictGraph::Build(std::span<const Transaction> batch,
                                    std::size_t max_keys_per_txn) {
   ConflictGraphBuilder builder(batch, max_keys_per_txn, /*partitions=*/1);
-  builder.HashKeys(0, builder.size());
   builder.BuildPartition(0);
   return builder.Finish();
 }
@@ -82,7 +81,7 @@ ConflictGraphBuilder::ConflictGraphBuilder(std::span<const Transaction> batch,
   }
   graph_.declared_offsets_[n_] = static_cast<std::uint32_t>(declared);
   graph_.declared_slots_.assign(declared, 0);
-  hashes_.assign(declared, 0);
+  if (partitions > 1) access_partitions_.assign(declared, 0);
 }
 
 std::string_view ConflictGraphBuilder::DeclaredKey(std::uint32_t txn, std::size_t position) const {
@@ -92,35 +91,31 @@ std::string_view ConflictGraphBuilder::DeclaredKey(std::uint32_t txn, std::size_
              : std::string_view(t.read_set[position - t.write_set.size()]);
 }
 
-void ConflictGraphBuilder::HashKeys(std::uint32_t begin, std::uint32_t end) {
-  TRI_ASSERT(begin <= end && end <= n_);
-  for (std::uint32_t i = begin; i < end; ++i) {
-    const std::uint32_t first = graph_.declared_offsets_[i];
-    for (std::uint32_t k = first; k < graph_.declared_offsets_[i + 1]; ++k) {
-      hashes_[k] = HashKey(DeclaredKey(i, k - first));
-    }
-  }
-}
-
 void ConflictGraphBuilder::BuildPartition(std::uint32_t partition) {
   TRI_ASSERT(partition < partitions_.size());
   Partition& part = partitions_[partition];
-  std::size_t mine = hashes_.size();
-  if (partitions_.size() > 1) {
-    mine = 0;
-    for (std::size_t hash : hashes_) {
-      if (PartitionOf(hash) == partition) ++mine;
-    }
-  }
+  const bool one_partition = partitions_.size() == 1;
+  // Sized for this partition's share of the declared keys (all of them for
+  // one partition, which never grows), grown when it gets more.
+  const std::size_t expected = graph_.declared_slots_.size() / partitions_.size();
   std::size_t table_size = 16;
-  while (table_size < 2 * mine)
+  while (table_size < 2 * expected)
     table_size *= 2;
   part.table.entries.assign(table_size, 0);
   part.table.mask = table_size - 1;
-  part.keys.reserve(mine);
+  auto grow = [&] {
+    table_size *= 2;
+    part.table.entries.assign(table_size, 0);
+    part.table.mask = table_size - 1;
+    for (std::uint32_t local = 0; local < part.keys.size(); ++local) {
+      std::size_t at = HashKey(part.keys[local]) & part.table.mask;
+      while (part.table.entries[at] != 0)
+        at = (at + 1) & part.table.mask;
+      part.table.entries[at] = local + 1;
+    }
+  };
 
   std::vector<KeyState> states;
-  states.reserve(mine);
   std::vector<ReaderEntry> readers;
   for (std::uint32_t i = 0; i < n_; ++i) {
     const std::uint32_t first = graph_.declared_offsets_[i];
@@ -128,17 +123,23 @@ void ConflictGraphBuilder::BuildPartition(std::uint32_t partition) {
     // Write-set entries come first, so that a key also in read_set counts as
     // written and its read entry is skipped as already touched.
     for (std::uint32_t k = first; k < graph_.declared_offsets_[i + 1]; ++k) {
-      if (PartitionOf(hashes_[k]) != partition) continue;
       const std::string_view key = DeclaredKey(i, k - first);
-      const std::size_t at = Probe(part.table.entries, part.table.mask, part.keys, key, hashes_[k]);
+      const std::size_t hash = HashKey(key);
+      if (!one_partition && PartitionOf(hash) != partition) continue;
+      std::size_t at = Probe(part.table.entries, part.table.mask, part.keys, key, hash);
       if (part.table.entries[at] == 0) {
-        TRI_ASSERT(2 * part.keys.size() < table_size);
+        // At most half full, so that a probe always meets an empty entry.
+        if (2 * (part.keys.size() + 1) > table_size) {
+          grow();
+          at = Probe(part.table.entries, part.table.mask, part.keys, key, hash);
+        }
         part.keys.push_back(key);
         part.table.entries[at] = static_cast<std::uint32_t>(part.keys.size());
         states.emplace_back();
       }
       const std::uint32_t local = part.table.entries[at] - 1;
       graph_.declared_slots_[k] = local;  // made global in Finish
+      if (!one_partition) access_partitions_[k] = partition;
       KeyState& state = states[local];
       if (state.touched_by == i + 1) continue;
       state.touched_by = i + 1;
@@ -172,8 +173,8 @@ ConflictGraph ConflictGraphBuilder::Finish() {
     graph.keys_.insert(graph.keys_.end(), part.keys.begin(), part.keys.end());
   }
   if (partitions_.size() > 1) {
-    for (std::size_t k = 0; k < hashes_.size(); ++k) {
-      graph.declared_slots_[k] += partitions_[PartitionOf(hashes_[k])].table.base;
+    for (std::size_t k = 0; k < access_partitions_.size(); ++k) {
+      graph.declared_slots_[k] += partitions_[access_partitions_[k]].table.base;
     }
   }
 
@@ -242,7 +243,7 @@ ConflictGraph ConflictGraphBuilder::Finish() {
   for (Partition& part : partitions_)
     graph.tables_.push_back(std::move(part.table));
   partitions_.clear();
-  hashes_.clear();
+  access_partitions_.clear();
   return std::move(graph_);
 }
 

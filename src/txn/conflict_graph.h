@@ -96,17 +96,18 @@ class ConflictGraph {
   std::vector<KeyTable> tables_;  // one per key partition
 };
 
-// Builds a ConflictGraph in three phases, so that a driver can spread the
-// first two over threads (this class starts none):
-//   1. HashKeys(begin, end) for disjoint transaction ranges covering the batch;
-//   2. BuildPartition(p) for every p in [0, partitions()), after every HashKeys:
-//      the keys whose hash falls in partition p, their slots and the edges
-//      they imply, scanning the batch in order;
-//   3. Finish(), after every BuildPartition: slots made global, edges merged
+// Builds a ConflictGraph in two phases, so that a driver can spread the first
+// over threads (this class starts none):
+//   1. BuildPartition(p) for every p in [0, partitions()): the keys whose hash
+//      falls in partition p, their slots and the edges they imply, scanning
+//      the batch in order (each call hashes every declared key to find its
+//      own: cheaper than a phase and a fork-join more);
+//   2. Finish(), once, after every BuildPartition: slots made global, edges merged
 //      and deduplicated, successor rows and the critical path.
-// Calls within one phase touch disjoint data and may run concurrently; the
-// caller orders the phases (a fork-join does). The result does not depend on
-// how phase 1's ranges are cut; with one partition it is Build's graph.
+// BuildPartition calls touch disjoint data and may run concurrently; the
+// caller orders the phases (a fork-join does). With one partition the result
+// is Build's graph; with more, the same edges and critical path, the slots
+// numbered partition after partition.
 class ConflictGraphBuilder {
  public:
   // Same contract as ConflictGraph::Build. REQUIRES: partitions >= 1.
@@ -115,10 +116,6 @@ class ConflictGraphBuilder {
 
   std::uint32_t size() const { return n_; }
   std::uint32_t partitions() const { return static_cast<std::uint32_t>(partitions_.size()); }
-  // Declared keys in all (duplicates counted): the work of phases 1 and 2.
-  std::size_t accesses() const { return hashes_.size(); }
-
-  void HashKeys(std::uint32_t begin, std::uint32_t end);
   void BuildPartition(std::uint32_t partition);
   // After BuildPartition(partition), until Finish: its keys by local number;
   // in the graph they are consecutive slots, partition after partition.
@@ -145,8 +142,10 @@ class ConflictGraphBuilder {
 
   std::span<const Transaction> batch_;
   std::uint32_t n_;
-  ConflictGraph graph_;              // offsets, then everything, filled by the phases
-  std::vector<std::size_t> hashes_;  // per declared access, as declared_slots_
+  ConflictGraph graph_;  // offsets, then everything, filled by the phases
+  // Per declared access (as declared_slots_): the partition that owns its key,
+  // written by that partition.
+  std::vector<std::uint32_t> access_partitions_;
   std::vector<Partition> partitions_;
 };
 

@@ -256,8 +256,8 @@ TEST_F(ConflictGraphTest, RandomBatchesMatchTheDefinition) {
   }
 }
 
-// The phased builder, with several partitions and phase 1 cut into uneven
-// ranges, gives the one-partition graph: the same edges and critical path,
+// The phased builder, with several partitions built in any order, gives the
+// one-partition graph: the same edges and critical path,
 // and slots (numbered differently) that name the same keys.
 TEST_F(ConflictGraphTest, PartitionedBuildEqualsTheOnePartitionBuild) {
   std::mt19937 rng(7);
@@ -277,11 +277,6 @@ TEST_F(ConflictGraphTest, PartitionedBuildEqualsTheOnePartitionBuild) {
     ConflictGraph one = Build(batch, max_keys);
     const std::uint32_t partitions = 1 + rng() % 7;
     ConflictGraphBuilder builder(batch, max_keys, partitions);
-    for (std::uint32_t begin = 0; begin < builder.size();) {
-      const std::uint32_t end = std::min<std::uint32_t>(builder.size(), begin + 1 + rng() % 5);
-      builder.HashKeys(begin, end);
-      begin = end;
-    }
     for (std::uint32_t p = partitions; p-- > 0;)
       builder.BuildPartition(p);
     ConflictGraph many = builder.Finish();
@@ -306,6 +301,28 @@ TEST_F(ConflictGraphTest, PartitionedBuildEqualsTheOnePartitionBuild) {
       ADD_FAILURE() << "round " << round;
       return;
     }
+  }
+}
+
+// Distinct keys, each declared once: a partition's table is sized for an even
+// share, so the fuller partition of two grows its table while it is built.
+TEST_F(ConflictGraphTest, PartitionTablesGrowPastAnEvenShare) {
+  for (const char* prefix : {"a", "b", "c", "d"}) {
+    std::vector<Transaction> batch;
+    for (int i = 0; i < 256; ++i)
+      batch.push_back(Declares({}, {prefix + std::to_string(i)}));
+    ConflictGraphBuilder builder(batch, 10'000, /*partitions=*/2);
+    builder.BuildPartition(1);
+    builder.BuildPartition(0);
+    ConflictGraph graph = builder.Finish();
+    ASSERT_EQ(graph.key_count(), 256u);
+    for (std::uint32_t i = 0; i < 256; ++i) {
+      const std::string key = prefix + std::to_string(i);
+      ASSERT_EQ(graph.declared_slots(i).size(), 1u);
+      EXPECT_EQ(graph.key(graph.declared_slots(i)[0]), key);
+      EXPECT_EQ(graph.FindSlot(key), graph.declared_slots(i)[0]);
+    }
+    EXPECT_EQ(graph.edge_count(), 0u);
   }
 }
 

@@ -236,8 +236,9 @@ TEST_P(DeclaredScheduler, BatchBoundsAreRefusedBeforeAnythingRuns) {
   EXPECT_EQ(result.status().message(), "batch of 2 transactions exceeds max_batch_size 1");
 }
 
-TEST_P(DeclaredScheduler, ManyKeysArePreloadedAndEqualTheSerialRun) {
-  // More distinct keys than the calling thread preloads alone.
+TEST_P(DeclaredScheduler, LargeBatchesBuildTheGraphOnEveryWorkerAndEqualTheSerialRun) {
+  // Enough transactions for the conflict graph to be built in key partitions,
+  // one per worker, each reading its keys' base values.
   MapState base;
   std::vector<Transaction> batch;
   for (int i = 0; i < 6000; ++i) {

@@ -28,7 +28,6 @@ constexpr std::uint32_t kMinParallelismPercent = 150;
 // percent of the batch, which caps the speedup at many threads); smaller ones
 // on the calling thread.
 constexpr std::uint32_t kParallelGraphTxns = 2048;
-constexpr std::uint32_t kHashChunk = 256;
 // A worker claims up to this many consecutive transactions at once, so that
 // neighbours in batch order (their pending counts and results share cache
 // lines) mostly stay on one thread and the claim cursor is touched less.
@@ -173,9 +172,8 @@ class DeclaredBatch {
  private:
   // Builds the conflict graph and reads every declared key's base value
   // (base_values_: one vector per key partition, by the partition's slot
-  // order). On every worker: the declared keys hashed by chunks of
-  // transactions, then per worker one key partition, whose base values the
-  // same worker reads.
+  // order). On every worker: one key partition each, whose base values the
+  // same worker then reads.
   ConflictGraph Prepare() {
     const std::size_t max_keys = options_.limits.max_keys_per_txn;
     if (pool_.size() == 1 || n_ < kParallelGraphTxns) {
@@ -187,15 +185,6 @@ class DeclaredBatch {
     }
     ConflictGraphBuilder builder(batch_, max_keys, static_cast<std::uint32_t>(pool_.size()));
     base_values_.resize(builder.partitions());
-    std::atomic<std::uint32_t> hash_cursor{0};
-    pool_.Run([&](std::uint32_t /*worker*/) {
-      for (;;) {
-        const std::uint32_t begin = hash_cursor.fetch_add(kHashChunk, std::memory_order_relaxed);
-        if (begin >= n_) return;
-        builder.HashKeys(begin, std::min(n_, begin + kHashChunk));
-      }
-    });
-    // The pool's fork-join orders each phase after the one before.
     std::atomic<std::uint32_t> partition_cursor{0};
     pool_.Run([&](std::uint32_t /*worker*/) {
       for (;;) {
@@ -209,6 +198,7 @@ class DeclaredBatch {
           values.push_back(base_.Get(key));
       }
     });
+    // The fork-join ordered every partition before Finish.
     return builder.Finish();
   }
 
