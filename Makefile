@@ -10,7 +10,7 @@ export CCACHE_NOHASHDIR ?= 1
 
 SOURCES = $(shell git ls-files '*.cc' '*.h' 2>/dev/null)
 
-.PHONY: all deps configure build demo test bench fuzz fmt fmt-check lint clean
+.PHONY: all deps configure build demo test tsan-txn bench fuzz fmt fmt-check lint clean
 
 all: build
 
@@ -28,6 +28,14 @@ demo: build
 
 test: build
 	ctest --preset $(PRESET) -j $(JOBS)
+
+# The parallel transaction executor under ThreadSanitizer: only its stress
+# test is built in the tsan preset (docs/transactions.md; TXN_STRESS_BATCHES in
+# the environment sets the batches per test).
+tsan-txn: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS) --target txn_stress_test
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build/tsan/tests/txn/txn_stress_test
 
 bench: build
 	scripts/run-bench.sh $(BUILD_DIR)
