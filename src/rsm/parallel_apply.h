@@ -1,7 +1,7 @@
 #pragma once
 
 // Applying a batch of committed entries through a transaction executor
-// (docs/transactions-node.md). StateMachine::ApplyBatch answers exactly what
+// (docs/transactions.md, "In the node"). StateMachine::ApplyBatch answers exactly what
 // Apply called on each entry in turn answers, and leaves exactly the same state
 // (store, history, revisions, leases, watch events); only the work is split:
 //

@@ -54,7 +54,7 @@ struct ServerConfig {
   std::uint64_t quota_backend_bytes = std::uint64_t{2} << 30;
   std::uint64_t max_request_bytes = 1536 * 1024;
   std::uint32_t max_txn_ops = 128;
-  // Parallel apply (docs/transactions-node.md): worker threads of the
+  // Parallel apply (docs/transactions.md, "In the node"): worker threads of the
   // transaction executor that applies runs of committed KV entries (0: off,
   // every entry applies one by one), the shortest run handed to it, and its
   // scheduler (optimistic | declared | serial).

@@ -62,7 +62,7 @@ struct NodeCoreOptions {
   rsm::SagaOptions sagas;
   rsm::LeaseOptions leases;
   rsm::CoordinationOptions coordination;
-  // Parallel apply (docs/transactions-node.md): runs of committed KV entries
+  // Parallel apply (docs/transactions.md, "In the node"): runs of committed KV entries
   // are applied through parallel_apply.executor (not owned, the driver's);
   // nullptr, the default, applies every entry one by one. Same state, revisions
   // and answers either way.

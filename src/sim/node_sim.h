@@ -73,7 +73,7 @@ struct NodeSimOptions {
   // ids (etcd's scheme: start time in ms, then a counter) then repeat, and a reply
   // meant for the previous incarnation's entry completes the new one's request.
   bool restart_clock_frozen = false;
-  // Parallel apply (docs/transactions-node.md) in the odd-numbered nodes: the
+  // Parallel apply (docs/transactions.md, "In the node") in the odd-numbered nodes: the
   // executor's threads (0: off, entries apply one by one), the shortest run
   // handed to it (1: every KV entry), and its scheduler. The even-numbered
   // nodes apply one by one, so the replica hash check compares both ways.
