@@ -122,6 +122,12 @@ class Node::Impl {
   Counter* slow_watcher_cancels = nullptr;
   Gauge* lock_waits = nullptr;
   Gauge* barrier_streams = nullptr;
+  // The parallel apply (docs/transactions.md, "In the node"); zero while off.
+  Counter* parallel_apply_runs = nullptr;
+  Counter* parallel_apply_planned = nullptr;
+  Counter* parallel_apply_serial = nullptr;
+  Counter* parallel_apply_fallbacks = nullptr;
+  rsm::ParallelApplyStats last_parallel_apply;
   std::uint64_t slow_watcher_cancels_seen = 0;
   NodeCoreStats last_stats;
 };
@@ -285,6 +291,15 @@ Result<std::unique_ptr<Node>> Node::Start(const ResolvedConfig& config) {
   impl.proposals_applied = m.GetCounter("etcd_server_proposals_applied_total", "Entries applied.");
   impl.proposals_failed =
       m.GetCounter("etcd_server_proposals_failed_total", "Local requests that failed.");
+  impl.parallel_apply_runs = m.GetCounter("trinity_parallel_apply_runs_total",
+                                          "Runs of KV entries handed to the executor.");
+  impl.parallel_apply_planned = m.GetCounter("trinity_parallel_apply_planned_entries_total",
+                                             "Entries applied on the executor's prediction.");
+  impl.parallel_apply_serial = m.GetCounter(
+      "trinity_parallel_apply_serial_entries_total",
+      "Entries of parallel-apply batches applied one by one (ineligible or after a fallback).");
+  impl.parallel_apply_fallbacks = m.GetCounter("trinity_parallel_apply_fallbacks_total",
+                                               "Runs that fell back to one by one part way.");
   impl.proposals_pending = m.GetGauge("etcd_server_proposals_pending", "Local requests in flight.");
   impl.process_seconds =
       m.GetHistogram("trinity_node_round_duration_seconds", "One loop round: persist, send, apply.",
@@ -740,6 +755,13 @@ void Node::HandleOutput(ProcessOutput out) {
   impl.proposals_applied->Add(double(s.proposals_applied - impl.last_stats.proposals_applied));
   impl.proposals_failed->Add(double(s.proposals_failed - impl.last_stats.proposals_failed));
   impl.last_stats = s;
+  const rsm::ParallelApplyStats& p = core.parallel_apply_stats();
+  rsm::ParallelApplyStats& last = impl.last_parallel_apply;
+  impl.parallel_apply_runs->Add(double(p.runs - last.runs));
+  impl.parallel_apply_planned->Add(double(p.planned_entries - last.planned_entries));
+  impl.parallel_apply_serial->Add(double(p.serial_entries - last.serial_entries));
+  impl.parallel_apply_fallbacks->Add(double(p.fallbacks - last.fallbacks));
+  last = p;
   impl.proposals_pending->Set(double(core.pending_requests()));
   impl.has_leader->Set(core.leader() != raft::kNoNode ? 1 : 0);
   impl.is_leader->Set(core.leader() == core.id() ? 1 : 0);
