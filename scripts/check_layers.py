@@ -33,6 +33,9 @@ CORES = {
     "rsm": (),
     "saga": ("saga/dsl",),
     "txn": ("txn/parallel",),
+    "crdt": (),
+    "membership": (),
+    "routing": (),
 }
 
 # Pure headers outside the cores that a core may include: the saga front end's
