@@ -20,7 +20,8 @@ Status ValidateNodes(std::span<const Node> nodes, const NodeLimits& limits) {
     if (node.name.empty())
       return InvalidArgument("routing: node " + std::to_string(i) + " has no name");
     if (node.name.size() > limits.max_name_bytes) {
-      return InvalidArgument(where.substr(0, 64) + ": name longer than max_name_bytes " +
+      return InvalidArgument("routing: node " + std::to_string(i) + ": name of " +
+                             std::to_string(node.name.size()) + " bytes exceeds max_name_bytes " +
                              std::to_string(limits.max_name_bytes));
     }
     if (node.zone.size() > limits.max_zone_bytes) {

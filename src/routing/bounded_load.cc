@@ -1,0 +1,70 @@
+#include "routing/bounded_load.h"
+
+#include <string>
+
+#include "base/assert.h"
+
+namespace tri::routing {
+
+namespace {
+constexpr std::uint32_t kMaxEpsilonPermille = 1'000'000;  // epsilon up to 1000
+}  // namespace
+
+Status ValidateBoundedLoadOptions(const BoundedLoadOptions& options) {
+  if (options.epsilon_permille == 0 || options.epsilon_permille > kMaxEpsilonPermille) {
+    return InvalidArgument("routing bounded load: epsilon_permille " +
+                           std::to_string(options.epsilon_permille) + " is not in [1, " +
+                           std::to_string(kMaxEpsilonPermille) + "]");
+  }
+  return Status::Ok();
+}
+
+std::uint64_t BoundedLoadCap(std::uint64_t balls, std::uint32_t capacity,
+                             std::uint64_t total_capacity, std::uint32_t epsilon_permille) {
+  TRI_DASSERT(total_capacity > 0);
+  using u128 = unsigned __int128;
+  const u128 numerator = u128{1000 + epsilon_permille} * balls * capacity;
+  const u128 denominator = u128{1000} * total_capacity;
+  return static_cast<std::uint64_t>((numerator + denominator - 1) / denominator);
+}
+
+std::uint32_t ChooseBoundedLoad(const Ring& ring, std::span<const std::uint64_t> loads,
+                                std::uint64_t total_load, std::uint64_t hash,
+                                std::uint32_t epsilon_permille) {
+  TRI_DASSERT(loads.size() == ring.node_count());
+  const auto points = ring.points();
+  const std::size_t start = ring.PointIndexAt(hash);
+  const std::uint64_t balls = total_load + 1;
+  for (std::size_t step = 0; step < points.size(); ++step) {
+    std::size_t i = start + step;
+    if (i >= points.size()) i -= points.size();
+    const std::uint32_t node = points[i].node;
+    if (loads[node] <
+        BoundedLoadCap(balls, ring.capacity(node), ring.total_capacity(), epsilon_permille)) {
+      return node;
+    }
+  }
+  TRI_ASSERT_MSG(false, "bounded load: no node below its cap, but the caps sum above the load");
+  TRI_UNREACHABLE();
+}
+
+BoundedLoadPlacer::BoundedLoadPlacer(const Ring& ring, const BoundedLoadOptions& options)
+    : ring_(&ring), options_(options), loads_(ring.node_count(), 0) {
+  TRI_ASSERT(ValidateBoundedLoadOptions(options).ok());
+}
+
+std::uint32_t BoundedLoadPlacer::Place(std::uint64_t hash) {
+  const std::uint32_t node =
+      ChooseBoundedLoad(*ring_, loads_, placed_, hash, options_.epsilon_permille);
+  ++loads_[node];
+  ++placed_;
+  TRI_DASSERT(loads_[node] <= Cap(node));
+  return node;
+}
+
+std::uint64_t BoundedLoadPlacer::Cap(std::uint32_t node) const {
+  return BoundedLoadCap(placed_, ring_->capacity(node), ring_->total_capacity(),
+                        options_.epsilon_permille);
+}
+
+}  // namespace tri::routing
