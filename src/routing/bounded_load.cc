@@ -1,5 +1,6 @@
 #include "routing/bounded_load.h"
 
+#include <algorithm>
 #include <string>
 
 #include "base/assert.h"
@@ -29,12 +30,11 @@ std::uint64_t BoundedLoadCap(std::uint64_t balls, std::uint32_t capacity,
 }
 
 std::uint32_t ChooseBoundedLoad(const Ring& ring, std::span<const std::uint64_t> loads,
-                                std::uint64_t total_load, std::uint64_t hash,
+                                std::uint64_t balls, std::uint64_t hash,
                                 std::uint32_t epsilon_permille) {
   TRI_DASSERT(loads.size() == ring.node_count());
   const auto points = ring.points();
   const std::size_t start = ring.PointIndexAt(hash);
-  const std::uint64_t balls = total_load + 1;
   for (std::size_t step = 0; step < points.size(); ++step) {
     std::size_t i = start + step;
     if (i >= points.size()) i -= points.size();
@@ -48,14 +48,15 @@ std::uint32_t ChooseBoundedLoad(const Ring& ring, std::span<const std::uint64_t>
   TRI_UNREACHABLE();
 }
 
-BoundedLoadPlacer::BoundedLoadPlacer(const Ring& ring, const BoundedLoadOptions& options)
-    : ring_(&ring), options_(options), loads_(ring.node_count(), 0) {
+BoundedLoadPlacer::BoundedLoadPlacer(const Ring& ring, const BoundedLoadOptions& options,
+                                     std::uint64_t planned_balls)
+    : ring_(&ring), options_(options), planned_balls_(planned_balls), loads_(ring.node_count(), 0) {
   TRI_ASSERT(ValidateBoundedLoadOptions(options).ok());
 }
 
 std::uint32_t BoundedLoadPlacer::Place(std::uint64_t hash) {
-  const std::uint32_t node =
-      ChooseBoundedLoad(*ring_, loads_, placed_, hash, options_.epsilon_permille);
+  const std::uint32_t node = ChooseBoundedLoad(
+      *ring_, loads_, std::max(planned_balls_, placed_ + 1), hash, options_.epsilon_permille);
   ++loads_[node];
   ++placed_;
   TRI_DASSERT(loads_[node] <= Cap(node));
@@ -63,8 +64,8 @@ std::uint32_t BoundedLoadPlacer::Place(std::uint64_t hash) {
 }
 
 std::uint64_t BoundedLoadPlacer::Cap(std::uint32_t node) const {
-  return BoundedLoadCap(placed_, ring_->capacity(node), ring_->total_capacity(),
-                        options_.epsilon_permille);
+  return BoundedLoadCap(std::max(planned_balls_, placed_), ring_->capacity(node),
+                        ring_->total_capacity(), options_.epsilon_permille);
 }
 
 }  // namespace tri::routing

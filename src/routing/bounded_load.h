@@ -19,8 +19,10 @@
 namespace tri::routing {
 
 struct BoundedLoadOptions {
-  // epsilon in thousandths: 250 caps every node at 1.25 times its fair share.
-  std::uint32_t epsilon_permille = 250;
+  // epsilon in thousandths: 240 caps every node at ceil(1.24 x its fair share),
+  // which stays within 1.25 x the fair share once that share is >= 100 balls
+  // (the ceiling adds less than one ball).
+  std::uint32_t epsilon_permille = 240;
 };
 
 Status ValidateBoundedLoadOptions(const BoundedLoadOptions& options);
@@ -30,30 +32,40 @@ std::uint64_t BoundedLoadCap(std::uint64_t balls, std::uint32_t capacity,
                              std::uint64_t total_capacity, std::uint32_t epsilon_permille);
 
 // The node that takes one more ball with hash `hash`, given the current loads
-// of the ring's nodes (loads.size() == ring.node_count(), total_load their
-// sum): the first node clockwise from the hash whose load is below its cap for
-// total_load + 1 balls. Pure; allocation-free.
+// of the ring's nodes (loads.size() == ring.node_count()): the first node
+// clockwise from the hash whose load is below its cap for `balls` balls.
+// The online rule passes balls = (sum of loads) + 1. REQUIRES balls > sum of
+// loads (then some node has room). Pure; allocation-free.
 std::uint32_t ChooseBoundedLoad(const Ring& ring, std::span<const std::uint64_t> loads,
-                                std::uint64_t total_load, std::uint64_t hash,
+                                std::uint64_t balls, std::uint64_t hash,
                                 std::uint32_t epsilon_permille);
 
-// Places balls one at a time by ChooseBoundedLoad and keeps the loads. After
-// every Place, every node's load is within its cap for the balls placed so far
-// (caps only grow with m, so the bound holds for all of them at once).
+// Places a set of balls one at a time and keeps the loads: each ball goes to
+// the first node clockwise from its hash whose load is below its cap for
+// m = max(planned_balls, balls placed + 1). With planned_balls = the size of
+// the set (a static assignment: keys or shards known in advance) the caps are
+// the final ones from the first ball on, so they bind only where the ring
+// alone would overload a node and a join or a leave moves few extra balls;
+// with planned_balls = 0 this is the online rule of ChooseBoundedLoad, whose
+// small early caps displace many early balls. After every Place, every load
+// is within its cap for the current m (caps only grow with m).
 class BoundedLoadPlacer {
  public:
   // REQUIRES ValidateBoundedLoadOptions(options).ok(); `ring` outlives the placer.
-  BoundedLoadPlacer(const Ring& ring, const BoundedLoadOptions& options);
+  BoundedLoadPlacer(const Ring& ring, const BoundedLoadOptions& options,
+                    std::uint64_t planned_balls = 0);
 
   std::uint32_t Place(std::uint64_t hash);
 
   std::span<const std::uint64_t> loads() const { return loads_; }
   std::uint64_t placed() const { return placed_; }
+  // The node's cap for the current m.
   std::uint64_t Cap(std::uint32_t node) const;
 
  private:
   const Ring* ring_;
   BoundedLoadOptions options_;
+  std::uint64_t planned_balls_;
   std::vector<std::uint64_t> loads_;
   std::uint64_t placed_ = 0;
 };

@@ -104,7 +104,7 @@ Result<std::size_t> ConsistentHash(std::span<const Node> candidates, const Reque
     state.loads[i] = candidates[i].load;
     total += candidates[i].load;
   }
-  return static_cast<std::size_t>(ChooseBoundedLoad(*state.ring, state.loads, total,
+  return static_cast<std::size_t>(ChooseBoundedLoad(*state.ring, state.loads, total + 1,
                                                     HashBytes(request.key),
                                                     state.bounded_load.epsilon_permille));
 }
