@@ -33,6 +33,12 @@ std::uint32_t ChooseBoundedLoad(const Ring& ring, std::span<const std::uint64_t>
                                 std::uint64_t balls, std::uint64_t hash,
                                 std::uint32_t epsilon_permille) {
   TRI_DASSERT(loads.size() == ring.node_count());
+  // The common case first: the ring owner has room (one table read).
+  const std::uint32_t owner = ring.Owner(hash);
+  if (loads[owner] <
+      BoundedLoadCap(balls, ring.capacity(owner), ring.total_capacity(), epsilon_permille)) {
+    return owner;
+  }
   const auto points = ring.points();
   const std::size_t start = ring.PointIndexAt(hash);
   for (std::size_t step = 0; step < points.size(); ++step) {

@@ -36,6 +36,10 @@ std::size_t ZoneIndexes(std::span<const Node> nodes, std::vector<std::uint32_t>&
 
 Result<Ring> Ring::Build(std::span<const Node> nodes, const RingOptions& options) {
   TRI_RETURN_IF_ERROR(ValidateNodes(nodes, options.node_limits));
+  if (nodes.size() >= kDirectOwner) {
+    return InvalidArgument("routing ring: " + std::to_string(nodes.size()) +
+                           " nodes do not fit a 31-bit node index");
+  }
   if (options.vnodes_per_capacity == 0) {
     return InvalidArgument("routing ring: vnodes_per_capacity is 0");
   }
@@ -84,6 +88,24 @@ Result<Ring> Ring::Build(std::span<const Node> nodes, const RingOptions& options
     ring.bucket_start_[b] = static_cast<std::uint32_t>(p);
   }
   TRI_ASSERT(ring.bucket_start_[buckets] == ring.points_.size());
+
+  // The fine owner table: a slot holds its owner when no point lies inside
+  // it (then every hash in it has the same first point at or after it).
+  const unsigned fine_bits = std::clamp<unsigned>(std::bit_width(total_points) + 2, 1, 24);
+  ring.owner_shift_ = 64 - fine_bits;
+  const std::size_t slots = std::size_t{1} << fine_bits;
+  ring.owner_slots_.assign(slots, 0);
+  std::size_t next = 0;  // the first point whose slot is >= s
+  for (std::size_t slot = 0; slot < slots; ++slot) {
+    while (next < ring.points_.size() && (ring.points_[next].hash >> ring.owner_shift_) < slot) {
+      ++next;
+    }
+    const bool point_inside =
+        next < ring.points_.size() && (ring.points_[next].hash >> ring.owner_shift_) == slot;
+    if (point_inside) continue;
+    const Point& first = ring.points_[next == ring.points_.size() ? 0 : next];
+    ring.owner_slots_[slot] = kDirectOwner | first.node;
+  }
   return ring;
 }
 

@@ -7,9 +7,12 @@
 // arcs of the node that came or went.
 //
 // A hash is owned by the first point clockwise at or after it (wrapping). The
-// points are one sorted flat array with a radix index over their top bits, so
-// a lookup reads one index slot and, on average, about one point: no
-// allocation, no tree walk.
+// points are one sorted flat array with a radix index over their top bits
+// (about two slots per point: the first point of each slot). Owner() reads a
+// second, finer table first (four to eight slots per point): a slot that no
+// point falls inside holds its owner directly, so most lookups read one
+// 4-byte slot and nothing else; the rest scan from the radix index, about one
+// point. No allocation, no tree walk.
 
 #include <cstddef>
 #include <cstdint>
@@ -48,7 +51,11 @@ class Ring {
     return i == points_.size() ? 0 : i;
   }
   // The node that owns `hash` on the ring alone (no load bound).
-  std::uint32_t Owner(std::uint64_t hash) const { return points_[PointIndexAt(hash)].node; }
+  std::uint32_t Owner(std::uint64_t hash) const {
+    const std::uint32_t slot = owner_slots_[hash >> owner_shift_];
+    if (slot & kDirectOwner) return slot & ~kDirectOwner;
+    return points_[PointIndexAt(hash)].node;
+  }
 
   // Up to `out.size()` distinct nodes clockwise from `hash`, each in a zone not
   // used yet while such zones remain (then any node not chosen yet). Returns
@@ -68,10 +75,16 @@ class Ring {
  private:
   Ring() = default;
 
+  static constexpr std::uint32_t kDirectOwner = 0x8000'0000u;
+
   std::vector<Point> points_;  // sorted by (hash, node)
-  std::vector<std::uint32_t>
-      bucket_start_;  // first point whose top bits >= bucket; size 2^bits + 1
+  // Per radix slot: the first point whose top bits are >= the slot; 2^bits + 1 entries.
+  std::vector<std::uint32_t> bucket_start_;
   unsigned bucket_shift_ = 63;
+  // Per fine slot: kDirectOwner | node when no point falls inside the slot,
+  // else 0 (look the point up).
+  std::vector<std::uint32_t> owner_slots_;
+  unsigned owner_shift_ = 63;
   std::vector<std::uint32_t> capacities_;
   std::vector<std::uint32_t> zones_;  // zone index per node
   std::size_t zone_count_ = 0;

@@ -11,6 +11,7 @@
 #include "routing/hash.h"
 #include "routing/rendezvous.h"
 #include "routing/ring.h"
+#include "routing/shard_table.h"
 
 namespace tri::sim {
 
@@ -68,7 +69,10 @@ struct Placement {
   std::vector<std::uint64_t> ring_loads;
   std::vector<std::uint64_t> bounded_loads;
   std::vector<std::uint64_t> online_loads;
-  std::vector<std::uint32_t> replicas;  // rendezvous: options.replicas per key, flat
+  std::vector<std::uint32_t> table_owner;  // the shard table's owner of each key
+  std::vector<std::uint64_t> table_loads;  // keys per node through the shard table
+  std::vector<std::uint64_t> shard_loads;  // shards per node
+  std::vector<std::uint32_t> replicas;     // rendezvous: options.replicas per key, flat
   std::vector<std::uint64_t> replica_loads;
   std::size_t points = 0;
 };
@@ -103,6 +107,23 @@ Placement Place(std::span<const Node> nodes, std::span<const std::uint64_t> keys
   };
   place_bounded(keys.size(), p.bounded_owner, p.bounded_loads);
   place_bounded(0, p.online_owner, p.online_loads);
+  routing::ShardTableOptions table_options;
+  table_options.shard_bits = o.shard_bits;
+  table_options.bounded_load.epsilon_permille = o.epsilon_permille;
+  auto table = routing::ShardTable::Build(*ring, table_options);
+  TRI_ASSERT_MSG(table.ok(), "placement sim: shard table build failed");
+  p.table_owner.reserve(keys.size());
+  p.table_loads.assign(nodes.size(), 0);
+  for (std::uint64_t h : keys) {
+    const std::uint32_t owner = o.bug_ignore_cap ? ring->Owner(h) : table->Owner(h);
+    p.table_owner.push_back(owner);
+    ++p.table_loads[owner];
+  }
+  p.shard_loads.assign(nodes.size(), 0);
+  for (std::uint32_t shard = 0; shard < table->shard_count(); ++shard) {
+    const std::uint64_t start = static_cast<std::uint64_t>(shard) << (64 - o.shard_bits);
+    ++p.shard_loads[o.bug_ignore_cap ? ring->Owner(start) : table->ShardOwner(shard)];
+  }
   std::vector<Node> rendezvous_nodes(nodes.begin(), nodes.end());
   if (o.bug_zone_blind_replicas) {
     for (Node& n : rendezvous_nodes)
@@ -252,6 +273,9 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
   result.ring = Balance(base.ring_loads, nodes, keys.size());
   result.bounded = Balance(base.bounded_loads, nodes, keys.size());
   result.online = Balance(base.online_loads, nodes, keys.size());
+  result.table = Balance(base.table_loads, nodes, keys.size());
+  const std::uint64_t shards = std::uint64_t{1} << o.shard_bits;
+  result.shards = Balance(base.shard_loads, nodes, shards);
   result.rendezvous = Balance(base.replica_loads, nodes, rendezvous_keys * r);
   std::size_t displaced = 0;
   for (std::size_t k = 0; k < keys.size(); ++k)
@@ -261,6 +285,10 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
   if (std::string bad = CheckCap(base.bounded_loads, nodes, keys.size(), o.epsilon_permille);
       !bad.empty()) {
     fail("bounded-load-cap", bad);
+  }
+  if (std::string bad = CheckCap(base.shard_loads, nodes, shards, o.epsilon_permille);
+      !bad.empty()) {
+    fail("bounded-load-cap", "shard table: " + bad);
   }
   if (std::string bad = CheckCap(base.online_loads, nodes, keys.size(), o.epsilon_permille);
       !bad.empty()) {
@@ -285,7 +313,7 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
   }
 
   MovementSamples ring_join, ring_leave, bounded_join, bounded_leave, online_join, online_leave,
-      rv_join, rv_leave;
+      table_join, table_leave, rv_join, rv_leave;
   const double total_capacity = static_cast<double>(TotalCapacity(nodes));
   for (std::size_t t = 0; t < o.trials; ++t) {
     // A join: a new node appended, so old indexes map to themselves.
@@ -300,6 +328,8 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
                   join_share, joined.size());
     bounded_join.Add(MovedOwners(base.bounded_owner, after_join.bounded_owner, identity),
                      keys.size(), join_share, joined.size());
+    table_join.Add(MovedOwners(base.table_owner, after_join.table_owner, identity), keys.size(),
+                   join_share, joined.size());
     online_join.Add(MovedOwners(base.online_owner, after_join.online_owner, identity), keys.size(),
                     join_share, joined.size());
     rv_join.Add(MovedReplicas(base.replicas, after_join.replicas, r, identity),
@@ -328,6 +358,8 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
                    leave_share, nodes.size());
     bounded_leave.Add(MovedOwners(base.bounded_owner, after_leave.bounded_owner, map), keys.size(),
                       leave_share, nodes.size());
+    table_leave.Add(MovedOwners(base.table_owner, after_leave.table_owner, map), keys.size(),
+                    leave_share, nodes.size());
     online_leave.Add(MovedOwners(base.online_owner, after_leave.online_owner, map), keys.size(),
                      leave_share, nodes.size());
     rv_leave.Add(MovedReplicas(base.replicas, after_leave.replicas, r, map),
@@ -343,6 +375,8 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
   result.bounded_join = bounded_join.Summary();
   result.bounded_leave = bounded_leave.Summary();
   result.online_join = online_join.Summary();
+  result.table_join = table_join.Summary();
+  result.table_leave = table_leave.Summary();
   result.online_leave = online_leave.Summary();
   result.rendezvous_join = rv_join.Summary();
   result.rendezvous_leave = rv_leave.Summary();
@@ -352,14 +386,17 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
   out += fmt::format(
       "placement seed={} nodes={} zones={} capacities=1..{} (total {}) keys={} "
       "rendezvous_keys={} replicas={} vnodes/capacity={} ring_points={} epsilon={:.3f} "
-      "trials={}\n",
+      "shards=2^{} trials={}\n",
       o.seed, o.nodes, zones_present, o.max_capacity, TotalCapacity(nodes), o.keys, rendezvous_keys,
-      r, o.vnodes_per_capacity, result.ring_points, o.epsilon_permille / 1000.0, o.trials);
+      r, o.vnodes_per_capacity, result.ring_points, o.epsilon_permille / 1000.0, o.shard_bits,
+      o.trials);
   out += fmt::format("  {:<24} {:>8} {:>8}   (load / weighted fair share)\n", "load balance", "max",
                      "min");
   out += Row("ring alone", result.ring);
   out += Row("ring, bounded loads", result.bounded);
   out += Row("  online caps", result.online);
+  out += Row("shard table, keys", result.table);
+  out += Row("shard table, shards", result.shards);
   out += Row("rendezvous replicas", result.rendezvous);
   out += fmt::format("  keys the cap moved off their ring owner: {} ({:.6f})\n", displaced,
                      result.cap_bound_keys);
@@ -368,10 +405,12 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
   out += MoveRow("join, ring alone", result.ring_join);
   out += MoveRow("join, bounded loads", result.bounded_join);
   out += MoveRow("  online caps", result.online_join);
+  out += MoveRow("join, shard table", result.table_join);
   out += MoveRow("join, rendezvous", result.rendezvous_join);
   out += MoveRow("leave, ring alone", result.ring_leave);
   out += MoveRow("leave, bounded loads", result.bounded_leave);
   out += MoveRow("  online caps", result.online_leave);
+  out += MoveRow("leave, shard table", result.table_leave);
   out += MoveRow("leave, rendezvous", result.rendezvous_leave);
 
   struct Goal {
@@ -380,15 +419,24 @@ PlacementSimResult RunPlacementSim(const PlacementSimOptions& o) {
     double measured;
     bool met;
   };
-  const std::vector<Goal> goals = {
-      {"max/avg load, bounded loads", fmt::format("<= {:.2f}", o.goal_max_over_avg),
-       result.bounded.max_over_avg, result.bounded.max_over_avg <= o.goal_max_over_avg},
-      {"keys moved on a join / ideal", fmt::format("<= {:.2f}", o.goal_moved_over_ideal),
-       result.bounded_join.ratio_mean, result.bounded_join.ratio_mean <= o.goal_moved_over_ideal},
-      {"keys moved on a leave / ideal", fmt::format("<= {:.2f}", o.goal_moved_over_ideal),
-       result.bounded_leave.ratio_mean, result.bounded_leave.ratio_mean <= o.goal_moved_over_ideal},
+  const std::string load_target = fmt::format("<= {:.2f}", o.goal_max_over_avg);
+  const std::string move_target = fmt::format("<= {:.2f}", o.goal_moved_over_ideal);
+  auto load_goal = [&](const char* name, double measured) {
+    return Goal{name, load_target, measured, measured <= o.goal_max_over_avg};
   };
-  out += fmt::format("  {:<32} {:>8} {:>9} {}\n", "goal", "target", "measured", "");
+  auto move_goal = [&](const char* name, double measured) {
+    return Goal{name, move_target, measured, measured <= o.goal_moved_over_ideal};
+  };
+  const std::vector<Goal> goals = {
+      load_goal("max/avg keys, bounded loads", result.bounded.max_over_avg),
+      load_goal("max/avg shards, shard table", result.shards.max_over_avg),
+      move_goal("moved on a join / ideal, keys", result.bounded_join.ratio_mean),
+      move_goal("moved on a leave / ideal, keys", result.bounded_leave.ratio_mean),
+      move_goal("moved on a join / ideal, table", result.table_join.ratio_mean),
+      move_goal("moved on a leave / ideal, table", result.table_leave.ratio_mean),
+  };
+  out += fmt::format("  {:<32} {:>8} {:>9} {}   (moved: mean over the trials)\n", "goal", "target",
+                     "measured", "");
   for (const Goal& g : goals) {
     out += fmt::format("  {:<32} {:>8} {:>9.3f} {}\n", g.name, g.target, g.measured,
                        g.met ? "met" : "MISSED");

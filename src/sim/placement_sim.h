@@ -27,6 +27,7 @@ struct PlacementSimOptions {
   std::uint32_t max_capacity = 4;           // capacities uniform in [1, max_capacity]
   std::uint32_t vnodes_per_capacity = 160;  // ring points per unit of capacity
   std::uint32_t epsilon_permille = 240;     // the bounded-load cap: 1 + epsilon
+  unsigned shard_bits = 18;                 // the shard table: 2^shard_bits shards
   std::size_t replicas = 3;
   std::size_t rendezvous_keys = 20'000;  // keys whose replicas are chosen (O(nodes) each)
   std::size_t trials = 10;               // joins and leaves measured, each
@@ -59,9 +60,11 @@ struct PlacementSimResult {
   LoadBalance ring;
   LoadBalance bounded;     // caps for the whole key set (the placement measured by the goals)
   LoadBalance online;      // the online rule: caps for the keys placed so far
+  LoadBalance table;       // keys per node through the shard table
+  LoadBalance shards;      // shards per node in the shard table
   LoadBalance rendezvous;  // replicas per node over their weighted share
   Movement ring_join, ring_leave, bounded_join, bounded_leave, online_join, online_leave,
-      rendezvous_join, rendezvous_leave;
+      table_join, table_leave, rendezvous_join, rendezvous_leave;
   std::size_t ring_points = 0;
   double cap_bound_keys = 0;  // keys placed past their ring owner by the cap
   std::string report;         // the tables, printable

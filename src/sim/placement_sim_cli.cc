@@ -30,6 +30,8 @@ CLI::App* AddPlacementSimCommand(CLI::App& app, PlacementSimCommandLine* args) {
   cmd->add_option("--epsilon-permille", o.epsilon_permille,
                   "the bounded-load cap is (1 + this/1000) times a node's fair share")
       ->check(CLI::Range(1u, 1'000'000u));
+  cmd->add_option("--shard-bits", o.shard_bits, "the shard table has 2^this shards")
+      ->check(CLI::Range(1u, 24u));
   cmd->add_option("--replicas", o.replicas, "replicas per key (rendezvous and ring)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{16}));
   cmd->add_option("--rendezvous-keys", o.rendezvous_keys,

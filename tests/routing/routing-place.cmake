@@ -1,10 +1,11 @@
-# routing-place: the node description, hashing, the ring, bounded loads,
+# routing-place: the node description, hashing, the ring, bounded loads, the shard table,
 # rendezvous and the strategies (docs/routing.md); and the placement
 # simulation's CI batch (tri-sim placement, LABELS sim).
 tri_add_test(routing_place_test
   ${CMAKE_CURRENT_LIST_DIR}/hash_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/ring_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/bounded_load_test.cc
+  ${CMAKE_CURRENT_LIST_DIR}/shard_table_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/rendezvous_test.cc
   ${CMAKE_CURRENT_LIST_DIR}/strategy_test.cc
   LIBS tri_routing)
