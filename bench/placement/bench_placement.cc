@@ -11,8 +11,11 @@
 //   BM_BoundedLoad       hash + ChooseBoundedLoad with the loads of 100 keys
 //                        per node placed by BoundedLoadPlacer (caps binding on
 //                        the overloaded nodes)
-//   BM_StrategyConsistentHash  Choose(kConsistentHash) with the ring cached
-//                        (copies the candidates' loads: O(N) per call)
+//   BM_StrategyConsistentHash  Choose(kConsistentHash) with the ring cached:
+//                        /fingerprinted checks the candidates by hashing
+//                        their names (O(N) hashes per call); /versioned
+//                        trusts ChooserState::candidates_version (one O(N)
+//                        pass summing the loads)
 //   BM_Rendezvous3       hash + 3 zone-aware rendezvous replicas (O(N))
 
 #include <benchmark/benchmark.h>
@@ -116,11 +119,13 @@ void BM_BoundedLoad(benchmark::State& state) {
   }
 }
 
-void BM_StrategyConsistentHash(benchmark::State& state) {
+void BM_StrategyConsistentHash(benchmark::State& state, bool versioned) {
   auto nodes = Nodes(static_cast<std::size_t>(state.range(0)));
-  for (std::size_t n = 0; n < nodes.size(); ++n)
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
     nodes[n].load = static_cast<std::uint32_t>(n % 7);
+  }
   ChooserState chooser;
+  chooser.candidates_version = versioned ? 1 : 0;
   const auto& keys = Keys();
   std::size_t i = 0;
   for (auto _ : state) {
@@ -148,7 +153,8 @@ BENCHMARK(BM_Hash);
 BENCHMARK(BM_RingOwner)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_ShardTable)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_BoundedLoad)->Arg(10)->Arg(100)->Arg(1000);
-BENCHMARK(BM_StrategyConsistentHash)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK_CAPTURE(BM_StrategyConsistentHash, fingerprinted, false)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK_CAPTURE(BM_StrategyConsistentHash, versioned, true)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_Rendezvous3)->Arg(10)->Arg(100)->Arg(1000);
 
 }  // namespace

@@ -32,26 +32,9 @@ std::uint64_t BoundedLoadCap(std::uint64_t balls, std::uint32_t capacity,
 std::uint32_t ChooseBoundedLoad(const Ring& ring, std::span<const std::uint64_t> loads,
                                 std::uint64_t balls, std::uint64_t hash,
                                 std::uint32_t epsilon_permille) {
-  TRI_DASSERT(loads.size() == ring.node_count());
-  // The common case first: the ring owner has room (one table read).
-  const std::uint32_t owner = ring.Owner(hash);
-  if (loads[owner] <
-      BoundedLoadCap(balls, ring.capacity(owner), ring.total_capacity(), epsilon_permille)) {
-    return owner;
-  }
-  const auto points = ring.points();
-  const std::size_t start = ring.PointIndexAt(hash);
-  for (std::size_t step = 0; step < points.size(); ++step) {
-    std::size_t i = start + step;
-    if (i >= points.size()) i -= points.size();
-    const std::uint32_t node = points[i].node;
-    if (loads[node] <
-        BoundedLoadCap(balls, ring.capacity(node), ring.total_capacity(), epsilon_permille)) {
-      return node;
-    }
-  }
-  TRI_ASSERT_MSG(false, "bounded load: no node below its cap, but the caps sum above the load");
-  TRI_UNREACHABLE();
+  TRI_ASSERT(loads.size() == ring.node_count());
+  return ChooseBoundedLoadBy(
+      ring, [&](std::uint32_t node) { return loads[node]; }, balls, hash, epsilon_permille);
 }
 
 BoundedLoadPlacer::BoundedLoadPlacer(const Ring& ring, const BoundedLoadOptions& options,

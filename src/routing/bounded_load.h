@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "base/assert.h"
 #include "base/status.h"
 #include "routing/ring.h"
 
@@ -39,6 +40,29 @@ std::uint64_t BoundedLoadCap(std::uint64_t balls, std::uint32_t capacity,
 std::uint32_t ChooseBoundedLoad(const Ring& ring, std::span<const std::uint64_t> loads,
                                 std::uint64_t balls, std::uint64_t hash,
                                 std::uint32_t epsilon_permille);
+
+// The same rule over any source of loads: `load_of(node)` returns the load of
+// the ring's node `node` (e.g. a field of the caller's node list, read in place).
+template <typename LoadOf>
+std::uint32_t ChooseBoundedLoadBy(const Ring& ring, const LoadOf& load_of, std::uint64_t balls,
+                                  std::uint64_t hash, std::uint32_t epsilon_permille) {
+  auto has_room = [&](std::uint32_t node) {
+    return static_cast<std::uint64_t>(load_of(node)) <
+           BoundedLoadCap(balls, ring.capacity(node), ring.total_capacity(), epsilon_permille);
+  };
+  // The common case first: the ring owner has room (one table read).
+  const std::uint32_t owner = ring.Owner(hash);
+  if (has_room(owner)) return owner;
+  const auto points = ring.points();
+  const std::size_t start = ring.PointIndexAt(hash);
+  for (std::size_t step = 0; step < points.size(); ++step) {
+    std::size_t i = start + step;
+    if (i >= points.size()) i -= points.size();
+    if (has_room(points[i].node)) return points[i].node;
+  }
+  TRI_ASSERT_MSG(false, "bounded load: no node below its cap, but the caps sum above the load");
+  TRI_UNREACHABLE();
+}
 
 // Places a set of balls one at a time and keeps the loads: each ball goes to
 // the first node clockwise from its hash whose load is below its cap for

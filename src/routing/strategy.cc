@@ -92,21 +92,21 @@ Result<std::size_t> LeastLoaded(std::span<const Node> candidates) {
 Result<std::size_t> ConsistentHash(std::span<const Node> candidates, const Request& request,
                                    ChooserState& state) {
   TRI_RETURN_IF_ERROR(ValidateBoundedLoadOptions(state.bounded_load));
-  if (!state.ring || state.ring->fingerprint() != NodesFingerprint(candidates) ||
-      state.ring->node_count() != candidates.size()) {
+  const bool version_known =
+      state.candidates_version != 0 && state.candidates_version == state.ring_version;
+  if (!state.ring || state.ring->node_count() != candidates.size() ||
+      (!version_known && state.ring->fingerprint() != NodesFingerprint(candidates))) {
     auto ring = Ring::Build(candidates, state.ring_options);
     if (!ring.ok()) return ring.status().WithContext("routing consistent-hash");
     state.ring.emplace(std::move(ring).value());
   }
-  state.loads.resize(candidates.size());
+  state.ring_version = state.candidates_version;
   std::uint64_t total = 0;
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    state.loads[i] = candidates[i].load;
-    total += candidates[i].load;
-  }
-  return static_cast<std::size_t>(ChooseBoundedLoad(*state.ring, state.loads, total + 1,
-                                                    HashBytes(request.key),
-                                                    state.bounded_load.epsilon_permille));
+  for (const Node& n : candidates)
+    total += n.load;
+  return static_cast<std::size_t>(ChooseBoundedLoadBy(
+      *state.ring, [&](std::uint32_t node) { return candidates[node].load; }, total + 1,
+      HashBytes(request.key), state.bounded_load.epsilon_permille));
 }
 
 }  // namespace

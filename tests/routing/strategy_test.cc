@@ -138,5 +138,23 @@ TEST(RoutingStrategy, ConsistentHashRebuildsItsRingWhenTheCandidatesChange) {
   EXPECT_NE(chosen.status().message().find("'c' appears twice"), std::string::npos);
 }
 
+TEST(RoutingStrategy, ConsistentHashWithAVersionSkipsTheFingerprintUntilTheVersionChanges) {
+  std::vector<Node> c = {MakeNode("a", "z"), MakeNode("b", "z"), MakeNode("c", "z")};
+  ChooserState state;
+  state.candidates_version = 7;
+  const Request request{.key = "saga/7"};
+  const std::size_t owner = *Choose(Strategy::kConsistentHash, c, request, state);
+  const std::uint64_t built = state.ring->fingerprint();
+  // Loads still count under an unchanged version.
+  c[owner].load = 30;
+  EXPECT_NE(*Choose(Strategy::kConsistentHash, c, request, state), owner);
+  // A new version with new candidates rebuilds the ring.
+  c[0].name = "renamed";
+  state.candidates_version = 8;
+  ASSERT_TRUE(Choose(Strategy::kConsistentHash, c, request, state).ok());
+  EXPECT_NE(state.ring->fingerprint(), built);
+  EXPECT_EQ(state.ring->fingerprint(), NodesFingerprint(c));
+}
+
 }  // namespace
 }  // namespace tri::routing
