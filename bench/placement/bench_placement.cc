@@ -16,6 +16,8 @@
 //                        their names (O(N) hashes per call); /versioned
 //                        trusts ChooserState::candidates_version (one O(N)
 //                        pass summing the loads)
+//   BM_BuildRing         Ring::Build (what a membership change costs)
+//   BM_BuildShardTable   ShardTable::Build on a built ring
 //   BM_Rendezvous3       hash + 3 zone-aware rendezvous replicas (O(N))
 
 #include <benchmark/benchmark.h>
@@ -149,6 +151,24 @@ void BM_Rendezvous3(benchmark::State& state) {
   }
 }
 
+void BM_BuildRing(benchmark::State& state) {
+  const auto nodes = Nodes(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    auto ring = Ring::Build(nodes);
+    benchmark::DoNotOptimize(ring);
+  }
+}
+
+void BM_BuildShardTable(benchmark::State& state) {
+  const auto nodes = Nodes(static_cast<std::size_t>(state.range(0)));
+  auto ring = Ring::Build(nodes);
+  TRI_ASSERT(ring.ok());
+  for (auto _ : state) {
+    auto table = ShardTable::Build(*ring);
+    benchmark::DoNotOptimize(table);
+  }
+}
+
 BENCHMARK(BM_Hash);
 BENCHMARK(BM_RingOwner)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_ShardTable)->Arg(10)->Arg(100)->Arg(1000);
@@ -156,6 +176,8 @@ BENCHMARK(BM_BoundedLoad)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(BM_StrategyConsistentHash, fingerprinted, false)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK_CAPTURE(BM_StrategyConsistentHash, versioned, true)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(BM_Rendezvous3)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(BM_BuildRing)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BuildShardTable)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tri::routing
