@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace tri::routing {
@@ -37,6 +38,18 @@ Status ValidateNodes(std::span<const Node> nodes, const NodeLimits& limits) {
     return InvalidArgument("routing: node name '" + std::string(*dup) + "' appears twice");
   }
   return Status::Ok();
+}
+
+std::size_t ZoneIndexes(std::span<const Node> nodes, std::vector<std::uint32_t>& out) {
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  out.clear();
+  out.reserve(nodes.size());
+  for (const Node& node : nodes) {
+    const auto [it, inserted] =
+        index.emplace(EffectiveZone(node), static_cast<std::uint32_t>(index.size()));
+    out.push_back(it->second);
+  }
+  return index.size();
 }
 
 }  // namespace tri::routing

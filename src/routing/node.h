@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -40,5 +41,9 @@ struct NodeLimits {
 // Ok when the list is non-empty, within `limits`, names are unique and
 // non-empty and every capacity is > 0; otherwise an error naming the node.
 Status ValidateNodes(std::span<const Node> nodes, const NodeLimits& limits = {});
+
+// Zone indexes for `nodes` (by EffectiveZone, numbered in order of first
+// appearance) and the number of zones.
+std::size_t ZoneIndexes(std::span<const Node> nodes, std::vector<std::uint32_t>& out);
 
 }  // namespace tri::routing

@@ -5,7 +5,6 @@
 
 #include "base/assert.h"
 #include "routing/hash.h"
-#include "routing/ring.h"
 
 namespace tri::routing {
 

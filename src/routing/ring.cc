@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "base/assert.h"
 #include "routing/hash.h"
@@ -20,18 +18,6 @@ std::uint64_t NodesFingerprint(std::span<const Node> nodes) {
     h = HashCombine(h, node.capacity);
   }
   return h;
-}
-
-std::size_t ZoneIndexes(std::span<const Node> nodes, std::vector<std::uint32_t>& out) {
-  std::unordered_map<std::string_view, std::uint32_t> index;
-  out.clear();
-  out.reserve(nodes.size());
-  for (const Node& node : nodes) {
-    const auto [it, inserted] =
-        index.emplace(EffectiveZone(node), static_cast<std::uint32_t>(index.size()));
-    out.push_back(it->second);
-  }
-  return index.size();
 }
 
 Result<Ring> Ring::Build(std::span<const Node> nodes, const RingOptions& options) {

@@ -95,8 +95,4 @@ class Ring {
 // The fingerprint Ring::fingerprint() is compared with.
 std::uint64_t NodesFingerprint(std::span<const Node> nodes);
 
-// Zone indexes for `nodes` (by EffectiveZone, numbered in order of first
-// appearance) and the number of zones.
-std::size_t ZoneIndexes(std::span<const Node> nodes, std::vector<std::uint32_t>& out);
-
 }  // namespace tri::routing
