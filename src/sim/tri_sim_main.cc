@@ -7,6 +7,7 @@
 //   tri-sim node --seeds 1..20 --nodes 3 --faults all   (node_sim.h)
 //   tri-sim saga --seed 1 --nodes 3 --sagas 50 --max-steps 50 --faults all   (saga_sim.h)
 //   tri-sim coord --seed 1 --nodes 3 --clients 6 --faults all                 (coord_sim.h)
+//   tri-sim placement --nodes 1000 --keys 1000000 --seed 1                     (placement_sim.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant; the run stops at that seed); 1
@@ -26,6 +27,7 @@
 #include "sim/coord_sim_cli.h"
 #include "sim/lincheck_command.h"
 #include "sim/node_sim_cli.h"
+#include "sim/placement_sim_cli.h"
 #include "sim/raft_sim.h"
 #include "sim/saga_sim_cli.h"
 
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
   CLI::App* saga = tri::sim::AddSagaSimCommand(app, &saga_args);
   tri::sim::CoordSimCommandLine coord_args;
   CLI::App* coord = tri::sim::AddCoordSimCommand(app, &coord_args);
+  tri::sim::PlacementSimCommandLine placement_args;
+  CLI::App* placement = tri::sim::AddPlacementSimCommand(app, &placement_args);
 
   tri::sim::LincheckCommand lincheck(app);
 
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
   if (node->parsed()) return tri::sim::RunNodeSimCommand(node_args);
   if (saga->parsed()) return tri::sim::RunSagaSimCommand(saga_args);
   if (coord->parsed()) return tri::sim::RunCoordSimCommand(coord_args);
+  if (placement->parsed()) return tri::sim::RunPlacementSimCommand(placement_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {
