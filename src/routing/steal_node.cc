@@ -65,7 +65,11 @@ Result<StealNode> StealNode::Create(const StealOptions& options, const StealPeer
 }
 
 StealNode::StealNode(const StealOptions& options, const StealPeer& self, Rng* rng)
-    : options_(options), self_(self), rng_(rng), backoff_ms_(options.backoff_ms) {}
+    : options_(options),
+      self_(self),
+      rng_(rng),
+      queue_(options.run_pinned_first),
+      backoff_ms_(options.backoff_ms) {}
 
 Status StealNode::SetPeers(const std::vector<StealPeer>& peers) {
   if (peers.size() > options_.max_peers) {

@@ -80,6 +80,9 @@ struct StealOptions {
   std::uint32_t attempts_before_backoff = 8;
   std::int64_t backoff_ms = 5;
   std::int64_t max_backoff_ms = 200;
+  // The owner runs its pinned tasks before its unpinned ones (only it can run
+  // them; thieves can take the others). false: strict arrival order.
+  bool run_pinned_first = true;
   // Peers known at most (bounds the per-peer hints).
   std::uint32_t max_peers = 100'000;
 

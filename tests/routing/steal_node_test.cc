@@ -44,7 +44,7 @@ std::vector<TaskId> Ids(const std::vector<StealTask>& tasks) {
 
 std::vector<TaskId> QueuedIds(const StealNode& node) {
   std::vector<TaskId> ids;
-  for (const StealTask& t : node.queue().tasks())
+  for (const StealTask& t : node.queue().Snapshot())
     ids.push_back(t.id);
   return ids;
 }
@@ -64,25 +64,49 @@ TEST(StealNode, VictimGrantsHalfItsStealableTasksRoundedUpFromTheColdEnd) {
   EXPECT_EQ(out[0].queued, 2u);
 }
 
-TEST(StealNode, PinnedTasksKeepTheirPlaceAndAreNeverGranted) {
+TEST(StealNode, PinnedTasksAreNeverGrantedAndRunFirst) {
   SeededRng rng(1);
   StealNode victim = MakeNode("victim", "z", &rng);
   ASSERT_TRUE(victim.Enqueue({1, 0, false}, 0).ok());
   ASSERT_TRUE(victim.Enqueue({2, 0, true}, 0).ok());
   ASSERT_TRUE(victim.Enqueue({3, 0, false}, 0).ok());
   ASSERT_TRUE(victim.Enqueue({4, 0, true}, 0).ok());
-  ASSERT_TRUE(victim.Receive(RequestTo("victim", 64), 0).ok());
-  std::vector<StealMessage> out = victim.TakeMessages();
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(Ids(out[0].tasks), (std::vector<TaskId>{3}));
-  EXPECT_EQ(QueuedIds(victim), (std::vector<TaskId>{1, 2, 4}));
-
-  ASSERT_TRUE(victim.TakeNext(0).has_value());  // task 1: only pinned ones are left
+  EXPECT_EQ(victim.queue().stealable(), 2u);
+  ASSERT_TRUE(victim.Receive(RequestTo("victim", 64, 1), 0).ok());
   ASSERT_TRUE(victim.Receive(RequestTo("victim", 64, 2), 0).ok());
-  out = victim.TakeMessages();
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, StealKind::kRefuse);
+  ASSERT_TRUE(victim.Receive(RequestTo("victim", 64, 3), 0).ok());
+  const std::vector<StealMessage> out = victim.TakeMessages();
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(Ids(out[0].tasks), (std::vector<TaskId>{3}));
+  EXPECT_EQ(Ids(out[1].tasks), (std::vector<TaskId>{1}));
+  EXPECT_EQ(out[2].kind, StealKind::kRefuse);
   EXPECT_EQ(QueuedIds(victim), (std::vector<TaskId>{2, 4}));
+}
+
+TEST(StealQueue, OwnerRunsPinnedTasksFirstOrInArrivalOrderWhenAsked) {
+  for (const bool pinned_first : {true, false}) {
+    StealQueue queue(pinned_first);
+    queue.PushBack({1, 0, false});
+    queue.PushBack({2, 0, true});
+    queue.PushBack({3, 0, false});
+    queue.PushBack({4, 0, true});
+    std::vector<TaskId> order;
+    while (auto t = queue.PopFront())
+      order.push_back(t->id);
+    EXPECT_EQ(order,
+              pinned_first ? (std::vector<TaskId>{2, 4, 1, 3}) : (std::vector<TaskId>{1, 2, 3, 4}));
+  }
+}
+
+TEST(StealQueue, ThievesTakeTheNewestUnpinnedTasksInArrivalOrder) {
+  StealQueue queue;
+  for (TaskId id = 1; id <= 6; ++id)
+    queue.PushBack({id, 0, id % 3 == 0});
+  EXPECT_EQ(Ids(queue.TakeFromColdEnd(3)), (std::vector<TaskId>{2, 4, 5}));
+  EXPECT_EQ(Ids(queue.Snapshot()), (std::vector<TaskId>{3, 6, 1}));
+  EXPECT_EQ(Ids(queue.TakeFromColdEnd(5)), (std::vector<TaskId>{1}));
+  EXPECT_TRUE(queue.TakeFromColdEnd(5).empty());
+  EXPECT_EQ(queue.size(), 2u);
 }
 
 TEST(StealNode, GrantIsBoundedByMaxTasksPerStealAndByWhatTheThiefAskedFor) {
