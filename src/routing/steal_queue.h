@@ -1,17 +1,19 @@
 #pragma once
 
 // One node's queue of tasks for the work-stealing policy (steal_node.h). Pinned
-// and unpinned tasks wait in two FIFO lanes, each in arrival order. The owner
-// runs from the hot end (the oldest task; with `pinned_first`, the oldest pinned
-// task before any unpinned one: only this node can run pinned tasks, while
-// thieves can take the others); thieves take unpinned tasks from the cold end
-// (the newest, which the owner would reach last). Every operation is O(1) per
-// task moved.
+// and unpinned tasks wait in two lanes, each ordered by estimated cost, largest
+// first, then by arrival (tasks without an estimate, cost 0, come after those
+// with one, in arrival order: FIFO when no task has an estimate). The owner runs
+// from the hot end: largest first (LPT, the classic makespan rule: a large task
+// started late is what stretches a schedule) and, with `pinned_first`, pinned
+// tasks before unpinned ones (only this node can run them; thieves can take the
+// others). Thieves take unpinned tasks from the cold end: the smallest and
+// newest. O(log n) per task moved.
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "routing/steal_types.h"
@@ -32,10 +34,10 @@ class StealQueue {
   // Removes and returns the task at the hot end, or nothing when empty.
   std::optional<StealTask> PopFront();
 
-  // Removes up to `count` unpinned tasks from the cold end and returns them in
-  // arrival order. Deliberate bugs for the simulator's checkers: with
-  // `include_pinned`, pinned tasks are taken too (after the unpinned ones run
-  // out); with `keep_copies` nothing is removed (the grant duplicates its tasks).
+  // Removes up to `count` unpinned tasks from the cold end and returns them,
+  // hottest first. Deliberate bugs for the simulator's checkers: with
+  // `include_pinned`, pinned tasks are taken first; with `keep_copies` nothing is
+  // removed (the grant duplicates its tasks).
   std::vector<StealTask> TakeFromColdEnd(std::size_t count, bool include_pinned = false,
                                          bool keep_copies = false);
 
@@ -47,14 +49,21 @@ class StealQueue {
     std::uint64_t arrival = 0;
     StealTask task;
   };
-  static void TakeBack(std::deque<Entry>& lane, std::size_t count, bool keep_copies,
-                       std::vector<Entry>& out);
+  // Hot end first: larger cost, then earlier arrival.
+  struct HotFirst {
+    bool operator()(const Entry& a, const Entry& b) const {
+      if (a.task.cost != b.task.cost) return a.task.cost > b.task.cost;
+      return a.arrival < b.arrival;
+    }
+  };
+  using Lane = std::set<Entry, HotFirst>;
+  static void TakeBack(Lane& lane, std::size_t count, bool keep_copies, std::vector<Entry>& out);
   bool PinnedIsNext() const;
 
   bool pinned_first_;
   std::uint64_t next_arrival_ = 0;
-  std::deque<Entry> pinned_;
-  std::deque<Entry> unpinned_;
+  Lane pinned_;
+  Lane unpinned_;
 };
 
 }  // namespace tri::routing

@@ -14,8 +14,8 @@ namespace tri::routing {
 using TaskId = std::uint64_t;
 
 // A unit of work a node queues, runs, or hands to a thief. `cost` is an optional
-// estimate in the driver's work units (0 = unknown); the policy carries it but
-// never needs it. A pinned task runs on the node it was queued on: it is never
+// estimate in the driver's work units (0 = unknown): queues run larger
+// estimates first (steal_queue.h). A pinned task runs on the node it was queued on: it is never
 // granted to a thief.
 struct StealTask {
   TaskId id = 0;

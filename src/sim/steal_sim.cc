@@ -68,8 +68,17 @@ class StealCluster {
   }
 
   StealRunResult Run() {
+    SeededRng estimate_rng(options_.seed ^ 0x9e3779b97f4a7c15ULL);
     for (const SimTask& task : spec_.tasks) {
-      Status st = nodes_[task.home].Enqueue({task.id, task.work, task.pinned}, 0);
+      if (longest_id_ == 0 || task.work > spec_.tasks[longest_id_ - 1].work) longest_id_ = task.id;
+      std::uint64_t cost = task.work;
+      if (options_.estimates == CostEstimates::kNone) cost = 0;
+      if (options_.estimates == CostEstimates::kNoisy) {
+        cost = static_cast<std::uint64_t>(static_cast<double>(task.work) *
+                                          (0.5 + 1.5 * estimate_rng.NextDouble())) +
+               1;
+      }
+      Status st = nodes_[task.home].Enqueue({task.id, cost, task.pinned}, 0);
       if (!st.ok()) {
         Fail("simulator", st.message());
         return result_;
@@ -227,6 +236,10 @@ class StealCluster {
            fmt::format("pinned task {} of {} started on {} at {} ms", task.id,
                        spec_.nodes[spec_task.home].name, spec_.nodes[i].name, now_ms_));
     }
+    if (task.id == longest_id_) {
+      result_.longest_task_speed = spec_.nodes[i].speed;
+      result_.longest_task_start_ms = now_ms_;
+    }
     running_[i] = true;
     Schedule(now_ms_ + RunTimeMs(spec_task.work, spec_.nodes[i].speed), EventKind::kTaskDone, i);
   }
@@ -307,11 +320,19 @@ class StealCluster {
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   std::uint64_t next_seq_ = 0;
   std::uint64_t completed_ = 0;
+  std::uint64_t longest_id_ = 0;
   std::int64_t now_ms_ = 0;
   StealRunResult result_;
 };
 
 }  // namespace
+
+Result<CostEstimates> ParseCostEstimates(const std::string& text) {
+  if (text == "exact") return CostEstimates::kExact;
+  if (text == "noisy") return CostEstimates::kNoisy;
+  if (text == "none") return CostEstimates::kNone;
+  return InvalidArgument("unknown --estimates '" + text + "' (exact, noisy, none)");
+}
 
 Result<StealInjectedBug> ParseStealInjectedBug(const std::string& text) {
   if (text == "none") return StealInjectedBug::kNone;
@@ -329,6 +350,7 @@ StealSimResult RunStealSim(const StealSimOptions& options) {
   r.lower_bound_ms = spec.LowerBoundMs();
   r.total_work = spec.total_work;
   r.longest_work = spec.longest_work;
+  r.fastest_speed = spec.fastest_speed;
   r.static_run = StealCluster(options, spec, /*stealing=*/false, kNever).Run();
   const double give_up =
       static_cast<double>(r.static_run.makespan_ms) * options.give_up_factor + 60'000.0;

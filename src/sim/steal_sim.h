@@ -32,12 +32,26 @@ enum class StealInjectedBug : std::uint8_t {
 };
 Result<StealInjectedBug> ParseStealInjectedBug(const std::string& text);
 
+// What the policy is told of a task's cost: its exact work, the work times a
+// factor uniform in [0.5, 2], or nothing (cost 0: every queue is FIFO).
+enum class CostEstimates : std::uint8_t { kExact, kNoisy, kNone };
+Result<CostEstimates> ParseCostEstimates(const std::string& text);
+
+inline routing::StealOptions SimPolicyDefaults() {
+  routing::StealOptions policy;
+  policy.request_timeout_ms = 50;
+  return policy;
+}
+
 struct StealSimOptions {
   std::uint64_t seed = 1;
   StealWorkload workload = StealWorkload::kPareto;
   StealWorkloadOptions shape;
   double loss = 0;
-  routing::StealOptions policy;
+  CostEstimates estimates = CostEstimates::kExact;
+  // The policy's defaults, except a request timeout of 50 ms: about three
+  // times the longest round trip of the simulated network.
+  routing::StealOptions policy = SimPolicyDefaults();
   StealInjectedBug bug = StealInjectedBug::kNone;
   // A run still unfinished at this multiple of the static makespan (plus a
   // minute) has lost tasks.
@@ -47,6 +61,8 @@ struct StealSimOptions {
 struct StealRunResult {
   std::int64_t makespan_ms = 0;
   std::uint64_t tasks_run = 0;
+  double longest_task_speed = 0;  // speed of the node that ran the longest task
+  std::int64_t longest_task_start_ms = 0;
   std::uint64_t messages = 0;
   std::uint64_t tasks_moved = 0;  // tasks granted
   std::uint64_t grants_returned = 0;
@@ -62,6 +78,7 @@ struct StealSimResult {
   double lower_bound_ms = 0;
   std::uint64_t total_work = 0;
   std::uint64_t longest_work = 0;
+  double fastest_speed = 0;
   StealRunResult static_run;
   StealRunResult stealing_run;
   // For the seed batch (child_run.h).

@@ -15,6 +15,7 @@ struct StealSimCommandLine {
   std::string seeds_text;
   std::string workloads_text = "skewed";
   std::string bug_text = "none";
+  std::string estimates_text = "exact";
   std::string expect_violation;
   double goal_ratio = 1.2;
   bool require_goal = false;

@@ -25,7 +25,7 @@ std::uint64_t Work(StealWorkload kind, Rng& rng) {
     }
     case StealWorkload::kHuge: {
       const std::uint64_t work = static_cast<std::uint64_t>(rng.Range(5, 25));
-      return rng.Uniform(1000) == 0 ? work * 100 : work;
+      return rng.Uniform(1000) == 0 ? work * 20 : work;
     }
     case StealWorkload::kUniform:
     case StealWorkload::kHotspot:

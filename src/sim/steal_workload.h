@@ -15,7 +15,7 @@ namespace tri::sim {
 enum class StealWorkload : std::uint8_t {
   kUniform,  // work uniform in [5, 25], homes hashed over every node (the control)
   kPareto,   // work Pareto(alpha 1.5, minimum 2): a heavy tail, homes hashed over every node
-  kHuge,     // work uniform in [5, 25] plus one task in 1,000 a hundred times larger
+  kHuge,     // work uniform in [5, 25], and one task in 1,000 twenty times larger
   kHotspot,  // work uniform in [5, 25], every home hashed onto 1% of the nodes
 };
 
