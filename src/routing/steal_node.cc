@@ -156,7 +156,7 @@ Status StealNode::Receive(const StealMessage& m, std::int64_t now_ms) {
     case StealKind::kRequest:
       if (m.max_tasks == 0) return InvalidArgument(what + " asks for no task");
       if (!m.tasks.empty()) return InvalidArgument(what + " carries tasks");
-      NoteHint(m.from, m.queued);
+      NoteHint(m.from, m.queued, now_ms);
       AnswerRequest(m);
       break;
     case StealKind::kGrant: {
@@ -179,7 +179,7 @@ Status StealNode::Receive(const StealMessage& m, std::int64_t now_ms) {
       for (const StealTask& task : m.tasks)
         queue_.PushBack(task);
       EndInflight(m.steal_id);
-      NoteHint(m.from, m.queued);
+      NoteHint(m.from, m.queued, now_ms);
       ++stats_.grants_received;
       stats_.tasks_stolen += m.tasks.size();
       NoteSuccess();
@@ -188,7 +188,7 @@ Status StealNode::Receive(const StealMessage& m, std::int64_t now_ms) {
     case StealKind::kRefuse:
       if (!m.tasks.empty()) return InvalidArgument(what + " carries tasks");
       EndInflight(m.steal_id);
-      NoteHint(m.from, m.queued);
+      NoteHint(m.from, m.queued, now_ms);
       ++stats_.refusals_received;
       NoteEmptyHanded(m.from, now_ms);
       break;
@@ -256,7 +256,7 @@ void StealNode::MaybeSteal(std::int64_t now_ms) {
     ++stats_.requests_sent;
     outbox_.push_back(std::move(request));
   }
-  TRI_ASSERT(inflight_.size() <= options_.max_inflight_steals || options_.max_inflight_steals == 0);
+  TRI_ASSERT(inflight_.size() <= options_.max_inflight_steals);
 }
 
 std::optional<std::size_t> StealNode::PickVictim(std::int64_t now_ms) {
@@ -313,8 +313,15 @@ bool StealNode::EndInflight(std::uint64_t steal_id) {
   return true;
 }
 
-void StealNode::NoteHint(const std::string& peer, std::uint32_t queued) {
-  if (PeerState* p = FindPeer(peer)) p->load_hint = queued;
+void StealNode::NoteHint(const std::string& peer, std::uint32_t queued, std::int64_t now_ms) {
+  PeerState* p = FindPeer(peer);
+  if (p == nullptr) return;
+  p->load_hint = queued;
+  // A peer known to be empty (it just said so, or it is stealing itself) is not
+  // asked until the cooldown passes.
+  if (queued == 0) {
+    p->cooldown_until_ms = std::max(p->cooldown_until_ms, now_ms + options_.refused_cooldown_ms);
+  }
 }
 
 void StealNode::NoteEmptyHanded(const std::string& victim, std::int64_t now_ms) {

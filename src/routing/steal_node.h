@@ -10,7 +10,8 @@
 // the queue holds at most `steal_below_or_at` tasks, the node becomes a thief: it
 // picks a victim at random (its own zone first with `same_zone_preference`, the
 // best load hint of `victim_samples` draws, skipping victims cooling down after a
-// refusal or already asked) and sends a request; at most `max_inflight_steals`
+// refusal, known to be empty from its last message, or already asked) and
+// sends a request; at most `max_inflight_steals`
 // requests await an answer. A victim answers with a grant of half its stealable
 // tasks, rounded up (at most `max_tasks_per_steal` and at most what the thief
 // asked for), taken from its cold end, or with a refusal when it has none.
@@ -106,7 +107,7 @@ class StealNode {
   void AnswerRequest(const StealMessage& request);
   // Ends the in-flight request `steal_id` (if still in flight); false if none.
   bool EndInflight(std::uint64_t steal_id);
-  void NoteHint(const std::string& peer, std::uint32_t queued);
+  void NoteHint(const std::string& peer, std::uint32_t queued, std::int64_t now_ms);
   void NoteEmptyHanded(const std::string& victim, std::int64_t now_ms);
   void NoteSuccess();
   PeerState* FindPeer(const std::string& name);

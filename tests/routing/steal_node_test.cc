@@ -233,6 +233,40 @@ TEST(StealNode, RefusedVictimIsNotAskedAgainDuringItsCooldown) {
   EXPECT_EQ(thief.TakeMessages().size(), 1u);
 }
 
+TEST(StealNode, PeerKnownToBeEmptyIsNotAskedDuringTheCooldown) {
+  SeededRng rng(3);
+  StealOptions options;
+  options.max_inflight_steals = 1;
+  options.refused_cooldown_ms = 100;
+  StealNode node = MakeNode("n0", "z", &rng, options);
+  ASSERT_TRUE(node.SetPeers(Peers(2, "z", 1)).ok());  // n1, n2
+  ASSERT_TRUE(node.Enqueue({1, 0, false}, 0).ok());
+  // n1 asks for work with an empty queue of its own: it is known empty.
+  StealMessage request = RequestTo("n0", 8);
+  request.from = "n1";
+  ASSERT_TRUE(node.Receive(request, 0).ok());
+  // The grant empties n0, so it steals at once, and keeps trying while n2
+  // refuses (cooldown 100 ms): never from n1 within n1's cooldown.
+  std::vector<StealMessage> requests;
+  for (std::int64_t t = 0; t < 100; t += 5) {
+    if (t > 0) node.Tick(t);
+    for (StealMessage& m : node.TakeMessages()) {
+      if (m.kind != StealKind::kRequest) continue;
+      StealMessage refusal;
+      refusal.kind = StealKind::kRefuse;
+      refusal.from = m.to;
+      refusal.to = "n0";
+      refusal.steal_id = m.steal_id;
+      refusal.queued = 1;  // not empty-handed for lack of tasks: only the refusal cools it
+      requests.push_back(std::move(m));
+      ASSERT_TRUE(node.Receive(refusal, t).ok());
+    }
+  }
+  ASSERT_FALSE(requests.empty());
+  for (const StealMessage& m : requests)
+    EXPECT_EQ(m.to, "n2") << "at steal " << m.steal_id;
+}
+
 TEST(StealNode, RepeatedRefusalsBackOffBeforeTheNextRequest) {
   SeededRng rng(3);
   StealOptions options;
