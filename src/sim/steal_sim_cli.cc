@@ -107,7 +107,9 @@ CLI::App* AddStealSimCommand(CLI::App& app, StealSimCommandLine* args) {
   StealSimOptions& o = args->options;
   cmd->add_option("--seed", o.seed, "seed of the run (replays exactly)");
   cmd->add_option("--seeds", args->seeds_text, "run many seeds: A..B (inclusive)");
-  cmd->add_option("--nodes", o.shape.nodes, "nodes")->check(CLI::Range(2u, 100'000u));
+  cmd->add_option("--nodes", o.shape.nodes,
+                  "nodes (at most 5,000: every simulated node keeps state per peer, N^2 in all)")
+      ->check(CLI::Range(2u, 5'000u));
   cmd->add_option("--tasks", o.shape.tasks, "tasks")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
   cmd->add_option("--zones", o.shape.zones, "zones (node i is in zone i mod zones)")
