@@ -8,6 +8,7 @@
 //   tri-sim saga --seed 1 --nodes 3 --sagas 50 --max-steps 50 --faults all   (saga_sim.h)
 //   tri-sim coord --seed 1 --nodes 3 --clients 6 --faults all                 (coord_sim.h)
 //   tri-sim placement --nodes 1000 --keys 1000000 --seed 1                     (placement_sim.h)
+//   tri-sim steal --nodes 1000 --tasks 100000 --seed 1                       (steal_sim.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant; the run stops at that seed); 1
@@ -30,6 +31,7 @@
 #include "sim/placement_sim_cli.h"
 #include "sim/raft_sim.h"
 #include "sim/saga_sim_cli.h"
+#include "sim/steal_sim_cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tri-sim: deterministic simulation of Trinity's cores under faults"};
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
   CLI::App* coord = tri::sim::AddCoordSimCommand(app, &coord_args);
   tri::sim::PlacementSimCommandLine placement_args;
   CLI::App* placement = tri::sim::AddPlacementSimCommand(app, &placement_args);
+  tri::sim::StealSimCommandLine steal_args;
+  CLI::App* steal = tri::sim::AddStealSimCommand(app, &steal_args);
 
   tri::sim::LincheckCommand lincheck(app);
 
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
   if (saga->parsed()) return tri::sim::RunSagaSimCommand(saga_args);
   if (coord->parsed()) return tri::sim::RunCoordSimCommand(coord_args);
   if (placement->parsed()) return tri::sim::RunPlacementSimCommand(placement_args);
+  if (steal->parsed()) return tri::sim::RunStealSimCommand(steal_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {

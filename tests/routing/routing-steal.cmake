@@ -1,0 +1,41 @@
+# Work stealing (routing-steal, docs/routing.md "Work stealing").
+
+# The policy core: unit tests and the exactly-one-place property (2,000 random
+# schedules of a few nodes, about 1 s).
+tri_add_test(routing_steal_test steal_node_test.cc steal_props_test.cc steal_codec_test.cc
+             LIBS tri_routing ENVIRONMENT "RC_PARAMS=max_success=2000")
+
+# The CI batches of `tri-sim steal`: every workload (uniform, pareto, huge,
+# hotspot) run with static hashing and with stealing, checked for tasks lost or
+# duplicated, pinned tasks moved, and the grant and in-flight bounds. A failure
+# prints the seed and the command that replays it. The goal measurements at
+# 1,000 nodes and 100,000 tasks are commands in docs/routing-steal.md.
+add_test(NAME sim_steal_batch_1000_nodes
+         COMMAND tri-sim steal --seeds 1..2 --nodes 1000 --tasks 20000 --workload all --quiet)
+add_test(NAME sim_steal_batch_loss_noisy_estimates
+         COMMAND tri-sim steal --seeds 1..4 --nodes 200 --tasks 10000 --workload all
+                 --loss 0.05 --estimates noisy --quiet)
+add_test(NAME sim_steal_batch_no_estimates
+         COMMAND tri-sim steal --seeds 1..4 --nodes 200 --tasks 10000 --workload all
+                 --estimates none --quiet)
+# The goal where the total-work term is the lower bound (load skew): stealing
+# within 1.2x of it (deterministic seeds; fails if the policy regresses).
+add_test(NAME sim_steal_goal_uniform_hotspot
+         COMMAND tri-sim steal --seeds 1..2 --nodes 1000 --tasks 50000
+                 --workload uniform,hotspot --require-goal --quiet)
+# Each deliberate bug (StealOptions::TestingBugs) is caught by its checker.
+set(TRI_STEAL_BUG_BATCH --seeds 1..5 --nodes 200 --tasks 5000 --workload all --quiet)
+add_test(NAME sim_steal_catches_kept_granted_tasks
+         COMMAND tri-sim steal ${TRI_STEAL_BUG_BATCH} --inject-bug keep-granted-tasks
+                 --expect-violation "task duplicated")
+add_test(NAME sim_steal_catches_granted_pinned_tasks
+         COMMAND tri-sim steal ${TRI_STEAL_BUG_BATCH} --inject-bug grant-pinned-tasks
+                 --expect-violation "pinned task moved")
+add_test(NAME sim_steal_catches_grants_above_half
+         COMMAND tri-sim steal ${TRI_STEAL_BUG_BATCH} --inject-bug grant-everything
+                 --expect-violation "grant bound")
+set_tests_properties(sim_steal_batch_1000_nodes sim_steal_batch_loss_noisy_estimates
+                     sim_steal_batch_no_estimates sim_steal_goal_uniform_hotspot
+                     sim_steal_catches_kept_granted_tasks sim_steal_catches_granted_pinned_tasks
+                     sim_steal_catches_grants_above_half
+                     PROPERTIES LABELS sim TIMEOUT 300)
