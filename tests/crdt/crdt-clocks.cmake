@@ -1,0 +1,2 @@
+# crdt-clocks: clocks, counters, registers, the LWW map and the conflict strategies.
+tri_add_test(crdt_version_vector_test version_vector_test.cc LIBS tri_crdt)
