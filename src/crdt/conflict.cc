@@ -73,21 +73,24 @@ Result<std::vector<Version>> Resolve(std::string_view key, const std::vector<Ver
   concurrent.push_back(incoming);
   std::sort(concurrent.begin(), concurrent.end(), StampOrder);
   Version resolved = concurrent.back();  // the last writer: its stamp and value
-  for (const Version& version : concurrent) resolved.clock.Merge(version.clock);
+  for (const Version& version : concurrent)
+    resolved.clock.Merge(version.clock);
   if (policy.strategy == ConflictStrategy::kMergeFunction) {
     resolved.value = concurrent.front().value;
     for (std::size_t i = 1; i < concurrent.size(); ++i) {
       resolved.value = policy.merge(resolved.value, concurrent[i].value);
     }
   }
-  for (const Version& version : concurrent) TRI_ASSERT(resolved.clock.Descends(version.clock));
+  for (const Version& version : concurrent)
+    TRI_ASSERT(resolved.clock.Descends(version.clock));
   return std::vector<Version>{std::move(resolved)};
 }
 
 Version ResolveSiblings(const std::vector<Version>& siblings, std::string value,
                         const LwwStamp& stamp) {
   Version resolved;
-  for (const Version& sibling : siblings) resolved.clock.Merge(sibling.clock);
+  for (const Version& sibling : siblings)
+    resolved.clock.Merge(sibling.clock);
   resolved.clock.Increment(stamp.replica);
   resolved.stamp = stamp;
   resolved.value = std::move(value);

@@ -16,8 +16,17 @@
 // - reject: refuse the write with an error naming the key and both clocks.
 //
 // A resolved version's clock is the join of the clocks it resolves, so it
-// descends them all: the same versions meet in any order at any replica and
-// resolve to the same result. A pure API: no state beyond its arguments.
+// descends them all. The same versions, meeting in any order at any replica,
+// resolve to the same result when the writers keep two contracts (the property
+// test ConflictProperty.AnyArrivalOrderResolvesToTheSameVersions checks both):
+// - stamps respect causality: a version's stamp exceeds the stamps of every
+//   version its clock descends (writers take stamps from an HLC that has Updated
+//   with every version they read; crdt/hlc.h);
+// - for the merge function, the function is a semilattice join (commutative,
+//   associative, idempotent) and a writer's value includes, under it, the values
+//   it read. Otherwise the result may depend on arrival order.
+// The callback keeps exactly the maximal versions, which needs neither. A pure
+// API: no state beyond its arguments.
 
 #include <cstdint>
 #include <functional>

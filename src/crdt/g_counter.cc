@@ -13,9 +13,9 @@ Result<GCounter> GCounter::Increment(ReplicaId replica, std::uint64_t amount,
                       " overflows 64 bits");
   }
   if (current == 0 && amount > 0 && counts_.size() >= limits.max_replicas) {
-    return ResourceExhausted("g-counter: replica " + std::to_string(replica) + " would be replica " +
-                             std::to_string(counts_.size() + 1) + ", past max_replicas " +
-                             std::to_string(limits.max_replicas));
+    return ResourceExhausted("g-counter: replica " + std::to_string(replica) +
+                             " would be replica " + std::to_string(counts_.size() + 1) +
+                             ", past max_replicas " + std::to_string(limits.max_replicas));
   }
   GCounter delta;
   if (current + amount > 0) delta.counts_.Add(Dot{replica, current + amount});
@@ -35,8 +35,7 @@ std::uint64_t GCounter::Value() const {
 Status GCounter::CheckLimits(const Limits& limits) const {
   if (counts_.size() > limits.max_replicas) {
     return ResourceExhausted("g-counter: " + std::to_string(counts_.size()) +
-                             " replicas, past max_replicas " +
-                             std::to_string(limits.max_replicas));
+                             " replicas, past max_replicas " + std::to_string(limits.max_replicas));
   }
   return Status::Ok();
 }

@@ -37,10 +37,9 @@ Result<LwwMap> LwwMap::Remove(std::string key, const LwwStamp& stamp, const Limi
 Result<LwwMap> LwwMap::Write(std::string key, Entry entry, const Limits& limits) {
   if (key.size() > limits.max_value_bytes) return TooLong("key", key.size(), limits);
   if (!entries_.contains(key) && entries_.size() >= limits.max_elements) {
-    return ResourceExhausted("lww map: a new key would make " +
-                             std::to_string(entries_.size() + 1) +
-                             " keys (tombstones included), past max_elements " +
-                             std::to_string(limits.max_elements));
+    return ResourceExhausted(
+        "lww map: a new key would make " + std::to_string(entries_.size() + 1) +
+        " keys (tombstones included), past max_elements " + std::to_string(limits.max_elements));
   }
   LwwMap delta;
   delta.entries_.emplace(std::move(key), std::move(entry));

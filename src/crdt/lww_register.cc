@@ -27,8 +27,7 @@ Result<LwwRegister> LwwRegister::Set(std::string value, const LwwStamp& stamp,
 
 void LwwRegister::Merge(const LwwRegister& other) {
   if (!other.has_value_) return;
-  if (!has_value_ ||
-      std::tie(other.stamp_, other.value_) > std::tie(stamp_, value_)) {
+  if (!has_value_ || std::tie(other.stamp_, other.value_) > std::tie(stamp_, value_)) {
     *this = other;
   }
 }

@@ -24,9 +24,7 @@ struct LwwStamp {
   friend auto operator<=>(const LwwStamp&, const LwwStamp&) = default;
 
   // "physical_ms.logical@replica".
-  std::string ToString() const {
-    return timestamp.ToString() + "@" + std::to_string(replica);
-  }
+  std::string ToString() const { return timestamp.ToString() + "@" + std::to_string(replica); }
 
   void EncodeBody(std::string& out) const {
     timestamp.EncodeBody(out);

@@ -35,7 +35,8 @@ Result<MvRegister> MvRegister::Write(ReplicaId replica, std::string value, const
 std::vector<std::string> MvRegister::Values() const {
   std::vector<std::string> values;
   values.reserve(entries_.size());
-  for (const Entry& entry : entries_) values.push_back(entry.value);
+  for (const Entry& entry : entries_)
+    values.push_back(entry.value);
   std::sort(values.begin(), values.end());
   values.erase(std::unique(values.begin(), values.end()), values.end());
   return values;
@@ -68,17 +69,16 @@ void MvRegister::Merge(const MvRegister& other) {
 Status MvRegister::CheckLimits(const Limits& limits) const {
   if (entries_.size() > limits.max_elements) {
     return ResourceExhausted("mv register: " + std::to_string(entries_.size()) +
-                             " siblings, past max_elements " +
-                             std::to_string(limits.max_elements));
+                             " siblings, past max_elements " + std::to_string(limits.max_elements));
   }
   if (context_.ReplicaCount() > limits.max_replicas) {
     return ResourceExhausted("mv register: context names " +
                              std::to_string(context_.ReplicaCount()) +
-                             " replicas, past max_replicas " +
-                             std::to_string(limits.max_replicas));
+                             " replicas, past max_replicas " + std::to_string(limits.max_replicas));
   }
   for (const Entry& entry : entries_) {
-    if (entry.value.size() > limits.max_value_bytes) return ValueTooLong(entry.value.size(), limits);
+    if (entry.value.size() > limits.max_value_bytes)
+      return ValueTooLong(entry.value.size(), limits);
   }
   return Status::Ok();
 }
