@@ -25,15 +25,13 @@ void DottedVersionVector::Add(const Dot& dot) {
   if (it == cloud_.end() || *it != dot) cloud_.insert(it, dot);
 }
 
-Dot DottedVersionVector::Next(ReplicaId replica) {
+Dot DottedVersionVector::NextDot(ReplicaId replica) const {
   std::uint64_t highest = prefix_.Get(replica);
   for (const Dot& d : cloud_) {
     if (d.replica == replica) highest = std::max(highest, d.counter);
   }
   TRI_ASSERT_MSG(highest < UINT64_MAX, "dot counter overflow");
-  const Dot next{replica, highest + 1};
-  Add(next);
-  return next;
+  return Dot{replica, highest + 1};
 }
 
 void DottedVersionVector::Merge(const DottedVersionVector& other) {

@@ -33,10 +33,10 @@ class DottedVersionVector {
   // Adds one dot (counter >= 1); a dot already contained is a no-op.
   void Add(const Dot& dot);
 
-  // The dot following every dot of `replica` in this set, added and returned. Used
-  // by the replica that owns the set to name its next event: that replica has seen
-  // all its own events, so its entry has no gap.
-  Dot Next(ReplicaId replica);
+  // The dot following every dot of `replica` in this set (not added). Used by the
+  // replica that owns the set to name its next event: that replica has seen all
+  // its own events, so the dot is new everywhere.
+  Dot NextDot(ReplicaId replica) const;
 
   // Set union. Commutative, associative, idempotent.
   void Merge(const DottedVersionVector& other);

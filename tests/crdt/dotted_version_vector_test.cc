@@ -30,11 +30,13 @@ TEST(DottedVersionVector, FoldsTheCloudIntoThePrefixWhenTheGapCloses) {
   EXPECT_TRUE(dvv.cloud().empty());
 }
 
-TEST(DottedVersionVector, NextNamesTheDotAfterTheReplicasHighest) {
+TEST(DottedVersionVector, NextDotNamesTheDotAfterTheReplicasHighest) {
   DottedVersionVector dvv;
-  EXPECT_EQ(dvv.Next(4), (Dot{4, 1}));
-  EXPECT_EQ(dvv.Next(4), (Dot{4, 2}));
-  EXPECT_EQ(dvv.prefix().Get(4), 2u);
+  EXPECT_EQ(dvv.NextDot(4), (Dot{4, 1}));
+  dvv.Add({4, 1});
+  dvv.Add({4, 3});
+  EXPECT_EQ(dvv.NextDot(4), (Dot{4, 4}));
+  EXPECT_FALSE(dvv.Contains({4, 4}));
 }
 
 TEST(DottedVersionVector, DecodeRefusesACloudDotThePrefixAlreadyHolds) {
