@@ -21,25 +21,29 @@ namespace tri::crdt {
 
 class GCounter {
  public:
+  explicit GCounter(Limits limits = {}) : limits_(limits) {}
+
   // Delta mutator: adds `amount` to `replica`'s count and returns the delta (that
   // replica's new count alone), already applied here. Refuses a count past 2^64-1
-  // (OutOfRange) and a new replica past limits.max_replicas (ResourceExhausted).
-  Result<GCounter> Increment(ReplicaId replica, std::uint64_t amount = 1,
-                             const Limits& limits = {});
+  // (OutOfRange) and a new replica past max_replicas (ResourceExhausted); nothing
+  // changes then.
+  Result<GCounter> Increment(ReplicaId replica, std::uint64_t amount = 1);
 
   // The sum of all counts; saturates at 2^64-1 (only concurrent increments that
   // each passed the per-replica check can get there).
   std::uint64_t Value() const;
   std::uint64_t Get(ReplicaId replica) const { return counts_.Get(replica); }
 
-  // The join (per-replica maximum); also applies a delta.
-  void Merge(const GCounter& other) { counts_.Merge(other.counts_); }
+  // The join (per-replica maximum); also applies a delta. ResourceExhausted if
+  // the result would count more than max_replicas replicas; nothing changes then.
+  Status Merge(const GCounter& other);
+  // The error Merge(other) would return, without merging.
+  Status CheckMerge(const GCounter& other) const;
 
   // Per replica, {replica, count}, ordered by replica.
   const std::vector<Dot>& entries() const { return counts_.entries(); }
 
-  // Whether a merged state is within the bounds (max_replicas).
-  Status CheckLimits(const Limits& limits) const;
+  const Limits& limits() const { return limits_; }
 
   std::string ToString() const { return counts_.ToString(); }
 
@@ -51,9 +55,11 @@ class GCounter {
   std::string Encode() const;
   static Result<GCounter> Decode(std::string_view bytes, const Limits& limits = {});
 
-  friend bool operator==(const GCounter&, const GCounter&) = default;
+  // Equal counts (the limits are configuration, not state).
+  friend bool operator==(const GCounter& a, const GCounter& b) { return a.counts_ == b.counts_; }
 
  private:
+  Limits limits_;
   VersionVector counts_;
 };
 

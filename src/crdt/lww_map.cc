@@ -24,26 +24,25 @@ Status TooLong(std::string_view what, std::size_t size, const Limits& limits) {
 
 }  // namespace
 
-Result<LwwMap> LwwMap::Put(std::string key, std::string value, const LwwStamp& stamp,
-                           const Limits& limits) {
-  if (value.size() > limits.max_value_bytes) return TooLong("value", value.size(), limits);
-  return Write(std::move(key), Entry{stamp, false, std::move(value)}, limits);
+Result<LwwMap> LwwMap::Put(std::string key, std::string value, const LwwStamp& stamp) {
+  if (value.size() > limits_.max_value_bytes) return TooLong("value", value.size(), limits_);
+  return Write(std::move(key), Entry{stamp, false, std::move(value)});
 }
 
-Result<LwwMap> LwwMap::Remove(std::string key, const LwwStamp& stamp, const Limits& limits) {
-  return Write(std::move(key), Entry{stamp, true, {}}, limits);
+Result<LwwMap> LwwMap::Remove(std::string key, const LwwStamp& stamp) {
+  return Write(std::move(key), Entry{stamp, true, {}});
 }
 
-Result<LwwMap> LwwMap::Write(std::string key, Entry entry, const Limits& limits) {
-  if (key.size() > limits.max_value_bytes) return TooLong("key", key.size(), limits);
-  if (!entries_.contains(key) && entries_.size() >= limits.max_elements) {
+Result<LwwMap> LwwMap::Write(std::string key, Entry entry) {
+  if (key.size() > limits_.max_value_bytes) return TooLong("key", key.size(), limits_);
+  if (!entries_.contains(key) && entries_.size() >= limits_.max_elements) {
     return ResourceExhausted(
         "lww map: a new key would make " + std::to_string(entries_.size() + 1) +
-        " keys (tombstones included), past max_elements " + std::to_string(limits.max_elements));
+        " keys (tombstones included), past max_elements " + std::to_string(limits_.max_elements));
   }
-  LwwMap delta;
+  LwwMap delta(limits_);
   delta.entries_.emplace(std::move(key), std::move(entry));
-  Merge(delta);
+  TRI_RETURN_IF_ERROR(Merge(delta));
   return delta;
 }
 
@@ -61,27 +60,30 @@ std::map<std::string, std::string> LwwMap::Values() const {
   return values;
 }
 
-void LwwMap::Merge(const LwwMap& other) {
+Status LwwMap::Merge(const LwwMap& other) {
+  // Check every bound first, so a refused merge changes nothing.
+  std::size_t new_keys = 0;
+  for (const auto& [key, entry] : other.entries_) {
+    auto it = entries_.find(key);
+    const bool adopted = it == entries_.end() || Beats(entry, it->second);
+    if (!adopted) continue;
+    if (it == entries_.end()) ++new_keys;
+    if (key.size() > limits_.max_value_bytes) return TooLong("key", key.size(), limits_);
+    if (entry.value.size() > limits_.max_value_bytes) {
+      return TooLong("value", entry.value.size(), limits_);
+    }
+  }
+  if (entries_.size() + new_keys > limits_.max_elements) {
+    return ResourceExhausted(
+        "lww map: merge would make " + std::to_string(entries_.size() + new_keys) +
+        " keys (tombstones included), past max_elements " + std::to_string(limits_.max_elements));
+  }
   for (const auto& [key, entry] : other.entries_) {
     auto it = entries_.lower_bound(key);
     if (it == entries_.end() || it->first != key) {
       entries_.emplace_hint(it, key, entry);
     } else if (Beats(entry, it->second)) {
       it->second = entry;
-    }
-  }
-}
-
-Status LwwMap::CheckLimits(const Limits& limits) const {
-  if (entries_.size() > limits.max_elements) {
-    return ResourceExhausted("lww map: " + std::to_string(entries_.size()) +
-                             " keys (tombstones included), past max_elements " +
-                             std::to_string(limits.max_elements));
-  }
-  for (const auto& [key, entry] : entries_) {
-    if (key.size() > limits.max_value_bytes) return TooLong("key", key.size(), limits);
-    if (entry.value.size() > limits.max_value_bytes) {
-      return TooLong("value", entry.value.size(), limits);
     }
   }
   return Status::Ok();
@@ -119,7 +121,7 @@ Result<LwwMap> LwwMap::Decode(std::string_view bytes, const Limits& limits) {
   std::uint64_t count = 0;
   TRI_RETURN_IF_ERROR(
       ReadCountField(in, kType, "entry count", limits.max_elements, "max_elements", count));
-  LwwMap map;
+  LwwMap map(limits);
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::string field = "entries[" + std::to_string(i) + "]";
     std::string key;

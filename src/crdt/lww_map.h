@@ -29,13 +29,15 @@ class LwwMap {
     friend bool operator==(const Entry&, const Entry&) = default;
   };
 
+  explicit LwwMap(Limits limits = {}) : limits_(limits) {}
+
   // Delta mutators: a write of one key stamped `stamp` (the writer's HLC Now and
   // replica id). The delta is a map holding that key's write alone, merged here; a
   // stamp not above the key's current one loses. Refuse (ResourceExhausted) a key
-  // or value past limits.max_value_bytes and a new key past limits.max_elements.
-  Result<LwwMap> Put(std::string key, std::string value, const LwwStamp& stamp,
-                     const Limits& limits = {});
-  Result<LwwMap> Remove(std::string key, const LwwStamp& stamp, const Limits& limits = {});
+  // or value past max_value_bytes and a new key past max_elements; nothing
+  // changes then.
+  Result<LwwMap> Put(std::string key, std::string value, const LwwStamp& stamp);
+  Result<LwwMap> Remove(std::string key, const LwwStamp& stamp);
 
   // The live value of `key`, if any.
   std::optional<std::string> Get(std::string_view key) const;
@@ -46,9 +48,11 @@ class LwwMap {
 
   // Per key, the larger write: by stamp, then (for equal stamps, only when a
   // replica reused one) a value over a tombstone, then the larger value bytes.
-  void Merge(const LwwMap& other);
+  // ResourceExhausted if the result would pass max_elements keys, or adopt a key
+  // or value past max_value_bytes; nothing changes then.
+  Status Merge(const LwwMap& other);
 
-  Status CheckLimits(const Limits& limits) const;
+  const Limits& limits() const { return limits_; }
   std::string ToString() const;
 
   // Header (TypeTag::kLwwMap), a varint entry count, then per entry in key order:
@@ -57,11 +61,13 @@ class LwwMap {
   std::string Encode() const;
   static Result<LwwMap> Decode(std::string_view bytes, const Limits& limits = {});
 
-  friend bool operator==(const LwwMap&, const LwwMap&) = default;
+  // Equal entries (the limits are configuration, not state).
+  friend bool operator==(const LwwMap& a, const LwwMap& b) { return a.entries_ == b.entries_; }
 
  private:
-  Result<LwwMap> Write(std::string key, Entry entry, const Limits& limits);
+  Result<LwwMap> Write(std::string key, Entry entry);
 
+  Limits limits_;
   std::map<std::string, Entry, std::less<>> entries_;
 };
 

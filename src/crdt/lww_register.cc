@@ -7,36 +7,36 @@
 namespace tri::crdt {
 
 namespace {
+
 constexpr std::string_view kType = "lww register";
+
+Status ValueTooLong(std::size_t size, const Limits& limits) {
+  return ResourceExhausted("lww register: value of " + std::to_string(size) +
+                           " bytes, past max_value_bytes " +
+                           std::to_string(limits.max_value_bytes));
+}
+
 }  // namespace
 
-Result<LwwRegister> LwwRegister::Set(std::string value, const LwwStamp& stamp,
-                                     const Limits& limits) {
-  if (value.size() > limits.max_value_bytes) {
-    return ResourceExhausted("lww register: value of " + std::to_string(value.size()) +
-                             " bytes, past max_value_bytes " +
-                             std::to_string(limits.max_value_bytes));
-  }
-  LwwRegister delta;
+Result<LwwRegister> LwwRegister::Set(std::string value, const LwwStamp& stamp) {
+  if (value.size() > limits_.max_value_bytes) return ValueTooLong(value.size(), limits_);
+  LwwRegister delta(limits_);
   delta.has_value_ = true;
   delta.stamp_ = stamp;
   delta.value_ = std::move(value);
-  Merge(delta);
+  TRI_RETURN_IF_ERROR(Merge(delta));
   return delta;
 }
 
-void LwwRegister::Merge(const LwwRegister& other) {
-  if (!other.has_value_) return;
+Status LwwRegister::Merge(const LwwRegister& other) {
+  if (!other.has_value_) return Status::Ok();
   if (!has_value_ || std::tie(other.stamp_, other.value_) > std::tie(stamp_, value_)) {
-    *this = other;
-  }
-}
-
-Status LwwRegister::CheckLimits(const Limits& limits) const {
-  if (value_.size() > limits.max_value_bytes) {
-    return ResourceExhausted("lww register: value of " + std::to_string(value_.size()) +
-                             " bytes, past max_value_bytes " +
-                             std::to_string(limits.max_value_bytes));
+    if (other.value_.size() > limits_.max_value_bytes) {
+      return ValueTooLong(other.value_.size(), limits_);
+    }
+    has_value_ = true;
+    stamp_ = other.stamp_;
+    value_ = other.value_;
   }
   return Status::Ok();
 }
@@ -65,7 +65,7 @@ Result<LwwRegister> LwwRegister::Decode(std::string_view bytes, const Limits& li
   if (present > 1) {
     return DecodeError(kType, "presence byte " + std::to_string(present) + " is not 0 or 1", in);
   }
-  LwwRegister reg;
+  LwwRegister reg(limits);
   if (present == 1) {
     reg.has_value_ = true;
     TRI_ASSIGN_OR_RETURN(reg.stamp_, LwwStamp::DecodeBody(in, kType, "stamp"));

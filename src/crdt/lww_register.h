@@ -18,11 +18,13 @@ namespace tri::crdt {
 
 class LwwRegister {
  public:
+  explicit LwwRegister(Limits limits = {}) : limits_(limits) {}
+
   // Delta mutator: a write of `value` stamped `stamp` (the writer's HLC Now and its
   // replica id). Returns the delta (a register holding this write), merged here; a
   // stamp not above the current one loses, as any late write does. Refuses a value
-  // longer than limits.max_value_bytes (ResourceExhausted).
-  Result<LwwRegister> Set(std::string value, const LwwStamp& stamp, const Limits& limits = {});
+  // longer than max_value_bytes (ResourceExhausted).
+  Result<LwwRegister> Set(std::string value, const LwwStamp& stamp);
 
   bool has_value() const { return has_value_; }
   // The winning value ("" before any write).
@@ -32,9 +34,11 @@ class LwwRegister {
 
   // Keeps the larger write: by stamp, and for equal stamps (a replica that
   // reused one) by value bytes, so merge stays commutative even then.
-  void Merge(const LwwRegister& other);
+  // ResourceExhausted if the winner's value is longer than this register's
+  // max_value_bytes; nothing changes then.
+  Status Merge(const LwwRegister& other);
 
-  Status CheckLimits(const Limits& limits) const;
+  const Limits& limits() const { return limits_; }
   std::string ToString() const;
 
   // Header (TypeTag::kLwwRegister), a presence byte (0 or 1), then when present
@@ -42,9 +46,13 @@ class LwwRegister {
   std::string Encode() const;
   static Result<LwwRegister> Decode(std::string_view bytes, const Limits& limits = {});
 
-  friend bool operator==(const LwwRegister&, const LwwRegister&) = default;
+  // Equal writes (the limits are configuration, not state).
+  friend bool operator==(const LwwRegister& a, const LwwRegister& b) {
+    return a.has_value_ == b.has_value_ && a.stamp_ == b.stamp_ && a.value_ == b.value_;
+  }
 
  private:
+  Limits limits_;
   bool has_value_ = false;
   LwwStamp stamp_;
   std::string value_;

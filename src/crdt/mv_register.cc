@@ -17,18 +17,25 @@ Status ValueTooLong(std::size_t size, const Limits& limits) {
 }
 }  // namespace
 
-Result<MvRegister> MvRegister::Write(ReplicaId replica, std::string value, const Limits& limits) {
-  if (value.size() > limits.max_value_bytes) return ValueTooLong(value.size(), limits);
+Result<MvRegister> MvRegister::Write(ReplicaId replica, std::string value) {
+  if (value.size() > limits_.max_value_bytes) return ValueTooLong(value.size(), limits_);
+  const Dot dot = context_.NextDot(replica);
+  if (dot.counter == 1 && context_.ReplicaCount() >= limits_.max_replicas) {
+    return ResourceExhausted("mv register: replica " + std::to_string(replica) +
+                             " would be replica " + std::to_string(context_.ReplicaCount() + 1) +
+                             ", past max_replicas " + std::to_string(limits_.max_replicas));
+  }
   // The delta's context is everything this replica has seen, not only the dots it
   // replaces: a replica receiving it then drops every value the writer had seen,
   // even one whose own delta arrives later (deltas are causally self-contained).
-  MvRegister delta;
+  MvRegister delta(limits_);
   delta.context_ = context_;
-  const Dot dot = context_.NextDot(replica);
   delta.context_.Add(dot);
   delta.entries_.push_back(Entry{dot, std::move(value)});
-  Merge(delta);
-  TRI_ASSERT(entries_.size() == 1);
+  // The delta's context contains this state's: the merge leaves the new value alone.
+  entries_ = delta.entries_;
+  context_.Add(dot);
+  TRI_ASSERT(context_ == delta.context_);
   return delta;
 }
 
@@ -42,7 +49,7 @@ std::vector<std::string> MvRegister::Values() const {
   return values;
 }
 
-void MvRegister::Merge(const MvRegister& other) {
+Status MvRegister::Merge(const MvRegister& other) {
   std::vector<Entry> merged;
   merged.reserve(entries_.size() + other.entries_.size());
   auto a = entries_.begin();
@@ -52,7 +59,12 @@ void MvRegister::Merge(const MvRegister& other) {
       if (!other.context_.Contains(a->dot)) merged.push_back(*a);
       ++a;
     } else if (a == entries_.end() || b->dot < a->dot) {
-      if (!context_.Contains(b->dot)) merged.push_back(*b);
+      if (!context_.Contains(b->dot)) {
+        if (b->value.size() > limits_.max_value_bytes) {
+          return ValueTooLong(b->value.size(), limits_);
+        }
+        merged.push_back(*b);
+      }
       ++b;
     } else {
       // One dot names one write, so both sides hold the same value.
@@ -62,24 +74,20 @@ void MvRegister::Merge(const MvRegister& other) {
       ++b;
     }
   }
+  if (merged.size() > limits_.max_elements) {
+    return ResourceExhausted("mv register: merge would keep " + std::to_string(merged.size()) +
+                             " siblings, past max_elements " +
+                             std::to_string(limits_.max_elements));
+  }
+  DottedVersionVector context = context_;
+  context.Merge(other.context_);
+  if (context.ReplicaCount() > limits_.max_replicas) {
+    return ResourceExhausted(
+        "mv register: merge would name " + std::to_string(context.ReplicaCount()) +
+        " replicas in the context, past max_replicas " + std::to_string(limits_.max_replicas));
+  }
   entries_ = std::move(merged);
-  context_.Merge(other.context_);
-}
-
-Status MvRegister::CheckLimits(const Limits& limits) const {
-  if (entries_.size() > limits.max_elements) {
-    return ResourceExhausted("mv register: " + std::to_string(entries_.size()) +
-                             " siblings, past max_elements " + std::to_string(limits.max_elements));
-  }
-  if (context_.ReplicaCount() > limits.max_replicas) {
-    return ResourceExhausted("mv register: context names " +
-                             std::to_string(context_.ReplicaCount()) +
-                             " replicas, past max_replicas " + std::to_string(limits.max_replicas));
-  }
-  for (const Entry& entry : entries_) {
-    if (entry.value.size() > limits.max_value_bytes)
-      return ValueTooLong(entry.value.size(), limits);
-  }
+  context_ = std::move(context);
   return Status::Ok();
 }
 
@@ -107,7 +115,7 @@ std::string MvRegister::Encode() const {
 Result<MvRegister> MvRegister::Decode(std::string_view bytes, const Limits& limits) {
   coding::Decoder in(bytes);
   TRI_RETURN_IF_ERROR(ReadHeader(in, TypeTag::kMvRegister, kType));
-  MvRegister reg;
+  MvRegister reg(limits);
   TRI_ASSIGN_OR_RETURN(reg.context_, DottedVersionVector::DecodeBody(in, limits, kType, "context"));
   std::uint64_t count = 0;
   TRI_RETURN_IF_ERROR(

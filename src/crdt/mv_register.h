@@ -29,11 +29,14 @@ class MvRegister {
     friend bool operator==(const Entry&, const Entry&) = default;
   };
 
+  explicit MvRegister(Limits limits = {}) : limits_(limits) {}
+
   // Delta mutator: `replica` writes `value`, replacing every value present here.
   // The delta holds the new value under a fresh dot and, as its context, this
-  // replica's whole causal context with that dot; it is merged here. Refuses a value longer than
-  // limits.max_value_bytes (ResourceExhausted).
-  Result<MvRegister> Write(ReplicaId replica, std::string value, const Limits& limits = {});
+  // replica's whole causal context with that dot; it is merged here. Refuses a
+  // value longer than max_value_bytes and a new replica past max_replicas
+  // (ResourceExhausted); nothing changes then.
+  Result<MvRegister> Write(ReplicaId replica, std::string value);
 
   // The sibling values, sorted by bytes, duplicates kept once.
   std::vector<std::string> Values() const;
@@ -41,9 +44,12 @@ class MvRegister {
   const std::vector<Entry>& entries() const { return entries_; }
   const DottedVersionVector& context() const { return context_; }
 
-  void Merge(const MvRegister& other);
+  // The join. ResourceExhausted if the result would hold more than max_elements
+  // siblings, a value longer than max_value_bytes or a context naming more than
+  // max_replicas replicas; nothing changes then.
+  Status Merge(const MvRegister& other);
 
-  Status CheckLimits(const Limits& limits) const;
+  const Limits& limits() const { return limits_; }
   std::string ToString() const;
 
   // Header (TypeTag::kMvRegister), the context (DottedVersionVector::EncodeBody),
@@ -52,9 +58,13 @@ class MvRegister {
   std::string Encode() const;
   static Result<MvRegister> Decode(std::string_view bytes, const Limits& limits = {});
 
-  friend bool operator==(const MvRegister&, const MvRegister&) = default;
+  // Equal values and context (the limits are configuration, not state).
+  friend bool operator==(const MvRegister& a, const MvRegister& b) {
+    return a.entries_ == b.entries_ && a.context_ == b.context_;
+  }
 
  private:
+  Limits limits_;
   std::vector<Entry> entries_;  // sorted by dot, every dot in context_
   DottedVersionVector context_;
 };

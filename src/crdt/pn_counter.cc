@@ -2,22 +2,21 @@
 
 #include <limits>
 
+#include "base/assert.h"
 #include "crdt/encoding.h"
 
 namespace tri::crdt {
 
-Result<PNCounter> PNCounter::Increment(ReplicaId replica, std::uint64_t amount,
-                                       const Limits& limits) {
-  TRI_ASSIGN_OR_RETURN(GCounter half, increments_.Increment(replica, amount, limits));
-  PNCounter delta;
+Result<PNCounter> PNCounter::Increment(ReplicaId replica, std::uint64_t amount) {
+  TRI_ASSIGN_OR_RETURN(GCounter half, increments_.Increment(replica, amount));
+  PNCounter delta(limits());
   delta.increments_ = std::move(half);
   return delta;
 }
 
-Result<PNCounter> PNCounter::Decrement(ReplicaId replica, std::uint64_t amount,
-                                       const Limits& limits) {
-  TRI_ASSIGN_OR_RETURN(GCounter half, decrements_.Increment(replica, amount, limits));
-  PNCounter delta;
+Result<PNCounter> PNCounter::Decrement(ReplicaId replica, std::uint64_t amount) {
+  TRI_ASSIGN_OR_RETURN(GCounter half, decrements_.Increment(replica, amount));
+  PNCounter delta(limits());
   delta.decrements_ = std::move(half);
   return delta;
 }
@@ -34,9 +33,14 @@ std::int64_t PNCounter::Value() const {
   return static_cast<std::int64_t>(value);
 }
 
-Status PNCounter::CheckLimits(const Limits& limits) const {
-  TRI_RETURN_IF_ERROR(increments_.CheckLimits(limits).WithContext("pn-counter increments"));
-  TRI_RETURN_IF_ERROR(decrements_.CheckLimits(limits).WithContext("pn-counter decrements"));
+Status PNCounter::Merge(const PNCounter& other) {
+  // Both halves or neither.
+  TRI_RETURN_IF_ERROR(
+      increments_.CheckMerge(other.increments_).WithContext("pn-counter increments"));
+  TRI_RETURN_IF_ERROR(
+      decrements_.CheckMerge(other.decrements_).WithContext("pn-counter decrements"));
+  TRI_ASSERT(increments_.Merge(other.increments_).ok());
+  TRI_ASSERT(decrements_.Merge(other.decrements_).ok());
   return Status::Ok();
 }
 
@@ -56,7 +60,7 @@ Result<PNCounter> PNCounter::Decode(std::string_view bytes, const Limits& limits
   constexpr std::string_view kType = "pn-counter";
   coding::Decoder in(bytes);
   TRI_RETURN_IF_ERROR(ReadHeader(in, TypeTag::kPNCounter, kType));
-  PNCounter counter;
+  PNCounter counter(limits);
   TRI_ASSIGN_OR_RETURN(counter.increments_, GCounter::DecodeBody(in, limits, kType, "increments"));
   TRI_ASSIGN_OR_RETURN(counter.decrements_, GCounter::DecodeBody(in, limits, kType, "decrements"));
   TRI_RETURN_IF_ERROR(CheckDone(in, kType));

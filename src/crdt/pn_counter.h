@@ -17,25 +17,23 @@ namespace tri::crdt {
 
 class PNCounter {
  public:
+  explicit PNCounter(Limits limits = {}) : increments_(limits), decrements_(limits) {}
+
   // Delta mutators: the delta holds the one changed entry, already applied here.
-  // Errors as GCounter::Increment.
-  Result<PNCounter> Increment(ReplicaId replica, std::uint64_t amount = 1,
-                              const Limits& limits = {});
-  Result<PNCounter> Decrement(ReplicaId replica, std::uint64_t amount = 1,
-                              const Limits& limits = {});
+  // Errors as GCounter::Increment (max_replicas applies to each half).
+  Result<PNCounter> Increment(ReplicaId replica, std::uint64_t amount = 1);
+  Result<PNCounter> Decrement(ReplicaId replica, std::uint64_t amount = 1);
 
   // P - N, clamped to the int64 range.
   std::int64_t Value() const;
 
-  void Merge(const PNCounter& other) {
-    increments_.Merge(other.increments_);
-    decrements_.Merge(other.decrements_);
-  }
+  // Joins each half. ResourceExhausted if either would pass max_replicas; nothing
+  // changes then.
+  Status Merge(const PNCounter& other);
 
   const GCounter& increments() const { return increments_; }
   const GCounter& decrements() const { return decrements_; }
-
-  Status CheckLimits(const Limits& limits) const;
+  const Limits& limits() const { return increments_.limits(); }
 
   // "+{...} -{...}".
   std::string ToString() const;

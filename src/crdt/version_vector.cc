@@ -86,6 +86,24 @@ void VersionVector::Merge(const VersionVector& other) {
   entries_ = std::move(merged);
 }
 
+std::size_t VersionVector::MergedSize(const VersionVector& other) const {
+  std::size_t size = entries_.size() + other.entries_.size();
+  auto a = entries_.begin();
+  auto b = other.entries_.begin();
+  while (a != entries_.end() && b != other.entries_.end()) {
+    if (a->replica < b->replica) {
+      ++a;
+    } else if (b->replica < a->replica) {
+      ++b;
+    } else {
+      --size;  // one entry for both
+      ++a;
+      ++b;
+    }
+  }
+  return size;
+}
+
 CausalOrder VersionVector::Compare(const VersionVector& other) const {
   bool this_ahead = false;   // some entry of this exceeds other's
   bool other_ahead = false;  // some entry of other exceeds this one's

@@ -45,6 +45,9 @@ class VersionVector {
   // The join: the entry-wise maximum. Commutative, associative, idempotent.
   void Merge(const VersionVector& other);
 
+  // How many entries Merge(other) would leave, without merging (for bounds).
+  std::size_t MergedSize(const VersionVector& other) const;
+
   // The relation of this history to `other`.
   CausalOrder Compare(const VersionVector& other) const;
 

@@ -96,8 +96,8 @@ struct GCounterSpec {
     TRI_ASSERT(delta.ok());
     return std::move(delta).value();
   }
-  static void MergeDelta(State& state, const Delta& delta) { state.Merge(delta); }
-  static void Merge(State& state, const State& other) { state.Merge(other); }
+  static void MergeDelta(State& state, const Delta& delta) { TRI_ASSERT(state.Merge(delta).ok()); }
+  static void Merge(State& state, const State& other) { TRI_ASSERT(state.Merge(other).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
     const auto expected = ExpectedTotals(events, seen, true);
@@ -146,8 +146,8 @@ struct PNCounterSpec {
     TRI_ASSERT(delta.ok());
     return std::move(delta).value();
   }
-  static void MergeDelta(State& state, const Delta& delta) { state.Merge(delta); }
-  static void Merge(State& state, const State& other) { state.Merge(other); }
+  static void MergeDelta(State& state, const Delta& delta) { TRI_ASSERT(state.Merge(delta).ok()); }
+  static void Merge(State& state, const State& other) { TRI_ASSERT(state.Merge(other).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
     const auto up = ExpectedTotals(events, seen, true);
@@ -274,7 +274,7 @@ struct LwwRegisterSpec {
   }
   static void MergeDelta(State& state, const Delta& delta) {
     if (delta.has_value()) Receive(state, delta.stamp());
-    state.crdt.Merge(delta);
+    TRI_ASSERT(state.crdt.Merge(delta).ok());
   }
   static void Merge(State& state, const State& other) { MergeDelta(state, other.crdt); }
   static std::string Check(const State& state, const std::vector<Event>& events,
@@ -345,8 +345,8 @@ struct MvRegisterSpec {
     TRI_ASSERT(delta.ok());
     return std::move(delta).value();
   }
-  static void MergeDelta(State& state, const Delta& delta) { state.Merge(delta); }
-  static void Merge(State& state, const State& other) { state.Merge(other); }
+  static void MergeDelta(State& state, const Delta& delta) { TRI_ASSERT(state.Merge(delta).ok()); }
+  static void Merge(State& state, const State& other) { TRI_ASSERT(state.Merge(other).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
     std::vector<std::string> expected;
@@ -393,7 +393,7 @@ struct ContextBlindMvRegisterSpec : MvRegisterSpec {
     }
     auto decoded = MvRegister::Decode(bytes);
     TRI_ASSERT(decoded.ok());
-    state.Merge(*decoded);
+    TRI_ASSERT(state.Merge(*decoded).ok());
   }
 };
 
@@ -447,7 +447,7 @@ struct LwwMapSpec {
   static void MergeDelta(State& state, const Delta& delta) {
     for (const auto& [key, entry] : delta.entries())
       Receive(state, entry.stamp);
-    state.crdt.Merge(delta);
+    TRI_ASSERT(state.crdt.Merge(delta).ok());
   }
   static void Merge(State& state, const State& other) { MergeDelta(state, other.crdt); }
   static std::string Check(const State& state, const std::vector<Event>& events,
@@ -512,7 +512,7 @@ struct PutBeatsRemoveMapSpec : LwwMapSpec {
         auto kept = e.removed ? rebuilt.Remove(k, e.stamp) : rebuilt.Put(k, e.value, e.stamp);
         TRI_ASSERT(kept.ok());
       }
-      rebuilt.Merge(single);
+      TRI_ASSERT(rebuilt.Merge(single).ok());
       state.crdt = std::move(rebuilt);
     }
   }

@@ -24,17 +24,17 @@ TEST(GCounter, DeltaHoldsOnlyTheIncrementingReplicasNewCount) {
   ASSERT_EQ(delta->entries().size(), 1u);
   EXPECT_EQ(delta->entries()[0], (Dot{2, 4}));
   GCounter other;
-  other.Merge(*delta);
-  other.Merge(*delta);  // a duplicate delta changes nothing
+  ASSERT_TRUE(other.Merge(*delta).ok());
+  ASSERT_TRUE(other.Merge(*delta).ok());  // a duplicate delta changes nothing
   EXPECT_EQ(other.Value(), 4u);
 }
 
 TEST(GCounter, MergeTakesThePerReplicaMaximumNotTheSum) {
   GCounter a, b;
   ASSERT_TRUE(a.Increment(1, 5).ok());
-  b.Merge(a);
+  ASSERT_TRUE(b.Merge(a).ok());
   ASSERT_TRUE(b.Increment(2, 1).ok());
-  a.Merge(b);
+  ASSERT_TRUE(a.Merge(b).ok());
   EXPECT_EQ(a.Value(), 6u);
 }
 
@@ -46,20 +46,25 @@ TEST(GCounter, RefusesOverflowAndTooManyReplicas) {
   EXPECT_EQ(overflow.status().code(), StatusCode::kOutOfRange);
   EXPECT_EQ(counter.Get(1), UINT64_MAX);
 
-  Limits limits;
-  limits.max_replicas = 1;
-  auto full = counter.Increment(2, 1, limits);
+  GCounter bounded(Limits{.max_replicas = 1});
+  ASSERT_TRUE(bounded.Increment(1).ok());
+  auto full = bounded.Increment(2);
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.status().message(),
             "g-counter: replica 2 would be replica 2, past max_replicas 1");
-  EXPECT_TRUE(counter.Increment(1, 0, limits).ok());
+  EXPECT_TRUE(bounded.Increment(1, 0).ok());
+  GCounter other;
+  ASSERT_TRUE(other.Increment(3).ok());
+  const Status refused = bounded.Merge(other);
+  EXPECT_EQ(refused.message(), "g-counter: merge would count 2 replicas, past max_replicas 1");
+  EXPECT_EQ(bounded.Value(), 1u);  // a refused merge changes nothing
 }
 
 TEST(GCounter, ValueSaturatesWhenConcurrentIncrementsPassTwoToTheSixtyFour) {
   GCounter a, b;
   ASSERT_TRUE(a.Increment(1, UINT64_MAX - 1).ok());
   ASSERT_TRUE(b.Increment(2, 5).ok());
-  a.Merge(b);
+  ASSERT_TRUE(a.Merge(b).ok());
   EXPECT_EQ(a.Value(), UINT64_MAX);
 }
 
@@ -113,7 +118,12 @@ TEST(PNCounter, EncodingRoundTripsAndEnforcesMaxReplicasPerHalf) {
   EXPECT_NE(refused.status().message().find("decrements entry count 2 exceeds max_replicas 1"),
             std::string::npos)
       << refused.status().ToString();
-  EXPECT_FALSE(counter.CheckLimits(limits).ok());
+  PNCounter bounded(limits);
+  ASSERT_TRUE(bounded.Increment(1).ok());
+  const Status merge = bounded.Merge(counter);
+  EXPECT_EQ(merge.message(),
+            "pn-counter decrements: g-counter: merge would count 2 replicas, past max_replicas 1");
+  EXPECT_EQ(bounded.Value(), 1);  // neither half merged
 }
 
 }  // namespace

@@ -28,8 +28,8 @@ TEST(LwwMap, ARemoveLeavesATombstoneThatBeatsAnOlderPutArrivingLate) {
   auto removed = a.Remove("k", Stamp(20, 1));
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(a.Get("k"), std::nullopt);
-  b.Merge(*removed);
-  b.Merge(*put);  // late
+  ASSERT_TRUE(b.Merge(*removed).ok());
+  ASSERT_TRUE(b.Merge(*put).ok());  // late
   EXPECT_EQ(b.Get("k"), std::nullopt);
   EXPECT_EQ(a, b);
   EXPECT_TRUE(b.entries().at("k").removed);
@@ -43,20 +43,22 @@ TEST(LwwMap, APutNewerThanTheRemoveRevivesTheKey) {
 }
 
 TEST(LwwMap, BoundsCountTombstonesAndKeyBytes) {
-  Limits limits;
-  limits.max_elements = 1;
-  limits.max_value_bytes = 4;
-  LwwMap map;
-  ASSERT_TRUE(map.Remove("a", Stamp(1, 1), limits).ok());
-  auto full = map.Put("b", "v", Stamp(2, 1), limits);
+  LwwMap map(Limits{.max_elements = 1, .max_value_bytes = 4});
+  ASSERT_TRUE(map.Remove("a", Stamp(1, 1)).ok());
+  auto full = map.Put("b", "v", Stamp(2, 1));
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.status().message(),
             "lww map: a new key would make 2 keys (tombstones included), past max_elements 1");
-  EXPECT_TRUE(map.Put("a", "v", Stamp(3, 1), limits).ok());
-  EXPECT_EQ(map.Put("a", "toolong", Stamp(4, 1), limits).status().message(),
+  EXPECT_TRUE(map.Put("a", "v", Stamp(3, 1)).ok());
+  EXPECT_EQ(map.Put("a", "toolong", Stamp(4, 1)).status().message(),
             "lww map: value of 7 bytes, past max_value_bytes 4");
-  EXPECT_EQ(map.Put("longkey", "v", Stamp(4, 1), limits).status().message(),
+  EXPECT_EQ(map.Put("longkey", "v", Stamp(4, 1)).status().message(),
             "lww map: key of 7 bytes, past max_value_bytes 4");
+  LwwMap other;
+  ASSERT_TRUE(other.Put("b", "v", Stamp(5, 2)).ok());
+  EXPECT_EQ(map.Merge(other).message(),
+            "lww map: merge would make 2 keys (tombstones included), past max_elements 1");
+  EXPECT_EQ(map.entries().size(), 1u);
 }
 
 TEST(LwwMap, EncodingRoundTripsAndRefusesKeysOutOfOrder) {

@@ -16,8 +16,8 @@ TEST(LwwRegister, TheLargestStampWinsInAnyMergeOrder) {
   ASSERT_TRUE(a.Set("old", Stamp(100, 0, 1)).ok());
   ASSERT_TRUE(b.Set("new", Stamp(100, 1, 2)).ok());
   LwwRegister ab = a, ba = b;
-  ab.Merge(b);
-  ba.Merge(a);
+  ASSERT_TRUE(ab.Merge(b).ok());
+  ASSERT_TRUE(ba.Merge(a).ok());
   EXPECT_EQ(ab.value(), "new");
   EXPECT_EQ(ab, ba);
 }
@@ -26,9 +26,9 @@ TEST(LwwRegister, EqualTimestampsAreBrokenByReplicaId) {
   LwwRegister a, b;
   ASSERT_TRUE(a.Set("from 7", Stamp(100, 0, 7)).ok());
   ASSERT_TRUE(b.Set("from 3", Stamp(100, 0, 3)).ok());
-  a.Merge(b);
+  ASSERT_TRUE(a.Merge(b).ok());
   EXPECT_EQ(a.value(), "from 7");
-  b.Merge(a);
+  ASSERT_TRUE(b.Merge(a).ok());
   EXPECT_EQ(b.value(), "from 7");
 }
 
@@ -42,12 +42,15 @@ TEST(LwwRegister, ALateWriteLosesButIsStillADelta) {
 }
 
 TEST(LwwRegister, RefusesAValuePastMaxValueBytes) {
-  LwwRegister reg;
-  Limits limits;
-  limits.max_value_bytes = 3;
-  auto refused = reg.Set("four", Stamp(1, 0, 1), limits);
+  LwwRegister reg(Limits{.max_value_bytes = 3});
+  auto refused = reg.Set("four", Stamp(1, 0, 1));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message(), "lww register: value of 4 bytes, past max_value_bytes 3");
+  EXPECT_FALSE(reg.has_value());
+  LwwRegister unbounded;
+  ASSERT_TRUE(unbounded.Set("four", Stamp(1, 0, 1)).ok());
+  EXPECT_EQ(reg.Merge(unbounded).message(),
+            "lww register: value of 4 bytes, past max_value_bytes 3");
   EXPECT_FALSE(reg.has_value());
 }
 
@@ -78,7 +81,7 @@ TEST(MvRegister, ConcurrentWritesAreKeptAsSiblings) {
   MvRegister a, b;
   ASSERT_TRUE(a.Write(1, "x").ok());
   ASSERT_TRUE(b.Write(2, "y").ok());
-  a.Merge(b);
+  ASSERT_TRUE(a.Merge(b).ok());
   EXPECT_EQ(a.Values(), (std::vector<std::string>{"x", "y"}));
 }
 
@@ -86,11 +89,11 @@ TEST(MvRegister, AWriteReplacesEverySiblingItsWriterHasSeen) {
   MvRegister a, b;
   ASSERT_TRUE(a.Write(1, "x").ok());
   ASSERT_TRUE(b.Write(2, "y").ok());
-  a.Merge(b);
+  ASSERT_TRUE(a.Merge(b).ok());
   auto delta = a.Write(1, "z");
   ASSERT_TRUE(delta.ok());
   EXPECT_EQ(a.Values(), (std::vector<std::string>{"z"}));
-  b.Merge(*delta);
+  ASSERT_TRUE(b.Merge(*delta).ok());
   EXPECT_EQ(b.Values(), (std::vector<std::string>{"z"}));
   EXPECT_EQ(a, b);
 }
@@ -101,8 +104,8 @@ TEST(MvRegister, AValueArrivingAfterTheWriteThatReplacedItStaysReplaced) {
   auto second = a.Write(1, "second");
   auto third = a.Write(1, "third");
   ASSERT_TRUE(first.ok() && second.ok() && third.ok());
-  c.Merge(*third);
-  c.Merge(*first);  // late, and not replaced directly by `third`
+  ASSERT_TRUE(c.Merge(*third).ok());
+  ASSERT_TRUE(c.Merge(*first).ok());  // late, and not replaced directly by `third`
   EXPECT_EQ(c.Values(), (std::vector<std::string>{"third"}));
 }
 
@@ -110,7 +113,7 @@ TEST(MvRegister, EncodingRoundTripsAndRefusesAnEntryOutsideTheContext) {
   MvRegister a, b;
   ASSERT_TRUE(a.Write(1, "x").ok());
   ASSERT_TRUE(b.Write(2, "y").ok());
-  a.Merge(b);
+  ASSERT_TRUE(a.Merge(b).ok());
   auto decoded = MvRegister::Decode(a.Encode());
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(*decoded, a);
