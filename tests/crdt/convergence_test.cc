@@ -82,8 +82,10 @@ TEST(ConvergenceHarness, IntersectionMergeIsCaughtWithSeedAndTrace) {
   const BatchResult result = RunSchedules<IntersectionMergeSpec>(1, 20'000);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.failure.find("schedule seed "), std::string::npos) << result.failure;
-  EXPECT_NE(result.failure.find("trace:\nscript replicas="), std::string::npos) << result.failure;
-  EXPECT_NE(result.failure.find("after anti-entropy"), std::string::npos) << result.failure;
+  EXPECT_NE(result.failure.find("trace (up to that step):\nscript replicas="), std::string::npos)
+      << result.failure;
+  EXPECT_NE(result.failure.find("with every step checked: replica r"), std::string::npos)
+      << result.failure;
 }
 
 TEST(ConvergenceHarness, LostLocalUpdateIsCaughtThoughReplicasAgree) {
