@@ -3,15 +3,9 @@
 // duplicated and reordered, then anti-entropy), every replica checked against the
 // type's model; the merge laws; RapidCheck's shrinkable version of the same
 // property; and one deliberately broken merge per type, which must be caught.
-//
-// CRDT_CLOCKS_SCHEDULES (environment) sets the schedules per batch; the default
-// makes each type's batches add up to 10^6 per run (docs/crdt-clocks.md).
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
-#include <chrono>
-#include <cstdlib>
-#include <iostream>
 #include <string>
 
 #include "crdt/clocks_specs.h"
@@ -19,62 +13,36 @@
 namespace tri::crdt::testing {
 namespace {
 
-// Each type runs kBatches gtest cases (ctest runs them in parallel).
+// Each type's 10^6 schedules (CRDT_SCHEDULES overrides, CRDT_SEED shifts the
+// seeds: scripts/crdt-soak.sh) run as kBatches gtest cases, which ctest runs side
+// by side; each prints its count and time per schedule ("[crdt] ...").
+constexpr std::uint64_t kSchedules = 1'000'000;
 constexpr std::uint64_t kBatches = 4;
-constexpr std::uint64_t kDefaultSchedulesPerBatch = 250'000;
 
-std::uint64_t SchedulesPerBatch() {
-  const char* env = std::getenv("CRDT_CLOCKS_SCHEDULES");
-  if (env == nullptr || *env == '\0') return kDefaultSchedulesPerBatch;
-  return std::strtoull(env, nullptr, 10);
-}
-
-// Batch b of a type runs seeds [b * per_batch + 1, (b + 1) * per_batch].
-template <class Spec>
-void RunBatch(const char* type, std::uint64_t batch) {
-  const std::uint64_t per_batch = SchedulesPerBatch();
-  const auto start = std::chrono::steady_clock::now();
-  const BatchResult result = RunSchedules<Spec>(batch * per_batch + 1, per_batch);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_TRUE(result.ok()) << result.failure;
-  EXPECT_EQ(result.schedules_run, per_batch);
-  std::cout << type << " batch " << batch << ": " << result.schedules_run << " schedules in "
-            << seconds << " s (" << (seconds * 1e6 / static_cast<double>(per_batch))
-            << " us each)\n";
-}
-
-#define CLOCKS_CONVERGENCE_BATCHES(Name, Spec)                                    \
-  TEST(Name##Convergence, Batch0Converges) {                                      \
-    RunBatch<Spec>(#Name, 0);                                                     \
-  }                                                                               \
-  TEST(Name##Convergence, Batch1Converges) {                                      \
-    RunBatch<Spec>(#Name, 1);                                                     \
-  }                                                                               \
-  TEST(Name##Convergence, Batch2Converges) {                                      \
-    RunBatch<Spec>(#Name, 2);                                                     \
-  }                                                                               \
-  TEST(Name##Convergence, Batch3Converges) {                                      \
-    RunBatch<Spec>(#Name, 3);                                                     \
-  }                                                                               \
-  TEST(Name##Convergence, MergeIsCommutativeAssociativeIdempotent) {              \
-    const BatchResult laws = RunMergeLaws<Spec>(1, 20'000);                       \
-    EXPECT_TRUE(laws.ok()) << laws.failure;                                       \
-  }                                                                               \
-  RC_GTEST_PROP(Name##Convergence, ShrinkableSchedulesConverge, ()) {             \
-    const Script script = *GenScript();                                           \
-    const Outcome outcome = RunScript<Spec>(script, {.check_every_step = true});  \
-    RC_LOG() << outcome.failure << "\nscript " << ScriptToString(script) << "\n"; \
-    RC_ASSERT(outcome.ok());                                                      \
+#define CLOCKS_CONVERGENCE(Name, Spec, label)                                                      \
+  class Name##Convergence : public ::testing::TestWithParam<std::uint64_t> {};                     \
+  TEST_P(Name##Convergence, RandomSchedulesConvergeToTheModel) {                                   \
+    const BatchResult result = RunConvergenceBatch<Spec>(label, GetParam(), kBatches, kSchedules); \
+    EXPECT_TRUE(result.ok()) << result.failure;                                                    \
+  }                                                                                                \
+  INSTANTIATE_TEST_SUITE_P(Batches, Name##Convergence,                                             \
+                           ::testing::Range<std::uint64_t>(0, kBatches));                          \
+  TEST(Name##Properties, MergeIsCommutativeAssociativeIdempotent) {                                \
+    const BatchResult laws = RunMergeLaws<Spec>(1, 20'000);                                        \
+    EXPECT_TRUE(laws.ok()) << laws.failure;                                                        \
+  }                                                                                                \
+  RC_GTEST_PROP(Name##Properties, ShrinkableSchedulesConverge, ()) {                               \
+    const Script script = *GenScript();                                                            \
+    const Outcome outcome = RunScript<Spec>(script, {.check_every_step = true});                   \
+    RC_LOG() << outcome.failure << "\nscript " << ScriptToString(script) << "\n";                  \
+    RC_ASSERT(outcome.ok());                                                                       \
   }
 
-static_assert(kBatches == 4, "CLOCKS_CONVERGENCE_BATCHES defines four batch cases");
-
-CLOCKS_CONVERGENCE_BATCHES(GCounter, GCounterSpec)
-CLOCKS_CONVERGENCE_BATCHES(PNCounter, PNCounterSpec)
-CLOCKS_CONVERGENCE_BATCHES(LwwRegister, LwwRegisterSpec)
-CLOCKS_CONVERGENCE_BATCHES(MvRegister, MvRegisterSpec)
-CLOCKS_CONVERGENCE_BATCHES(LwwMap, LwwMapSpec)
+CLOCKS_CONVERGENCE(GCounter, GCounterSpec, "g-counter")
+CLOCKS_CONVERGENCE(PNCounter, PNCounterSpec, "pn-counter")
+CLOCKS_CONVERGENCE(LwwRegister, LwwRegisterSpec, "lww-register")
+CLOCKS_CONVERGENCE(MvRegister, MvRegisterSpec, "mv-register")
+CLOCKS_CONVERGENCE(LwwMap, LwwMapSpec, "lww-map")
 
 // The checkers can fail: a broken merge per type is caught, with a seed to replay.
 // Expects the broken type caught with a seed: the replicas diverge, or the
@@ -90,20 +58,20 @@ void ExpectCaught(const std::string& model_phrase) {
   EXPECT_TRUE(diverged || wrong) << result.failure;
 }
 
-TEST(BrokenClocksTypes, SumMergeGCounterCountsADuplicateTwice) {
+TEST(ClocksBrokenTypes, SumMergeGCounterCountsADuplicateTwice) {
   ExpectCaught<SumMergeGCounterSpec>("the increments seen make");
   EXPECT_FALSE(RunMergeLaws<SumMergeGCounterSpec>(1, 1'000).ok());
 }
 
-TEST(BrokenClocksTypes, FirstWriterWinsRegisterLetsAWriteLoseToOneItSaw) {
+TEST(ClocksBrokenTypes, FirstWriterWinsRegisterLetsAWriteLoseToOneItSaw) {
   ExpectCaught<FirstWriterWinsRegisterSpec>("the last write seen is");
 }
 
-TEST(BrokenClocksTypes, ContextBlindMvRegisterResurrectsAnOverwrittenValue) {
+TEST(ClocksBrokenTypes, ContextBlindMvRegisterResurrectsAnOverwrittenValue) {
   ExpectCaught<ContextBlindMvRegisterSpec>("not overwritten are");
 }
 
-TEST(BrokenClocksTypes, PutBeatsRemoveMapBringsBackARemovedKey) {
+TEST(ClocksBrokenTypes, PutBeatsRemoveMapBringsBackARemovedKey) {
   ExpectCaught<PutBeatsRemoveMapSpec>("the last writes seen per key are");
 }
 
