@@ -13,9 +13,17 @@
 #include <string_view>
 
 #include "base/assert.h"
+#include "crdt/dotted_version_vector.h"
+#include "crdt/g_counter.h"
 #include "crdt/gset.h"
+#include "crdt/hlc.h"
 #include "crdt/limits.h"
+#include "crdt/lww_map.h"
+#include "crdt/lww_register.h"
+#include "crdt/mv_register.h"
 #include "crdt/or_set.h"
+#include "crdt/pn_counter.h"
+#include "crdt/version_vector.h"
 
 namespace {
 
@@ -37,12 +45,46 @@ void DecodeAndCheck(std::string_view bytes) {
   TRI_ASSERT_MSG(joined == *decoded, "merging a state with itself changed it");
 }
 
+// The clocks (version vectors, dotted version vectors): Merge is total (void).
+template <typename T>
+void DecodeClockAndCheck(std::string_view bytes) {
+  tri::Result<T> decoded = T::Decode(bytes, kLimits);
+  if (!decoded.ok()) {
+    TRI_ASSERT(!decoded.status().message().empty());
+    return;
+  }
+  tri::Result<T> again = T::Decode(decoded->Encode(), kLimits);
+  TRI_ASSERT_MSG(again.ok(), "an accepted clock re-encodes to bytes its decoder refuses");
+  TRI_ASSERT_MSG(*again == *decoded, "decode(encode(clock)) differs from the clock");
+  T joined = *decoded;
+  joined.Merge(*decoded);
+  TRI_ASSERT_MSG(joined == *decoded, "merging a clock with itself changed it");
+}
+
+void DecodeHlcTimestamp(std::string_view bytes) {
+  auto decoded = tri::crdt::HlcTimestamp::Decode(bytes);
+  if (!decoded.ok()) {
+    TRI_ASSERT(!decoded.status().message().empty());
+    return;
+  }
+  auto again = tri::crdt::HlcTimestamp::Decode(decoded->Encode());
+  TRI_ASSERT_MSG(again.ok() && *again == *decoded, "hlc timestamp does not round-trip");
+}
+
 using DecodeFn = void (*)(std::string_view);
 
 // Index = the input's first byte modulo the table size; never reorder (seeds name indexes).
 constexpr DecodeFn kDecoders[] = {
-    &DecodeAndCheck<tri::crdt::GSet>,   // 0
-    &DecodeAndCheck<tri::crdt::OrSet>,  // 1
+    &DecodeAndCheck<tri::crdt::GSet>,                      // 0
+    &DecodeAndCheck<tri::crdt::OrSet>,                     // 1
+    &DecodeClockAndCheck<tri::crdt::VersionVector>,        // 2
+    &DecodeClockAndCheck<tri::crdt::DottedVersionVector>,  // 3
+    &DecodeHlcTimestamp,                                   // 4
+    &DecodeAndCheck<tri::crdt::GCounter>,                  // 5
+    &DecodeAndCheck<tri::crdt::PNCounter>,                 // 6
+    &DecodeAndCheck<tri::crdt::LwwRegister>,               // 7
+    &DecodeAndCheck<tri::crdt::MvRegister>,                // 8
+    &DecodeAndCheck<tri::crdt::LwwMap>,                    // 9
 };
 
 }  // namespace
