@@ -38,7 +38,10 @@
 //                                              // for a replica that has seen `seen`
 //   std::string DescribeOp(const Op& op);
 //   std::string DescribeState(const State& state);
-// and State has operator==.
+// and State has operator==. Optionally, for types whose deltas join into
+// delta-groups (Almeida et al. 2018, section 4):
+//   void   JoinDeltas(Delta& group, const Delta& delta);
+// with which kCoalesce steps batch a sender's pending deltas to one receiver.
 
 #include <rapidcheck.h>
 
@@ -47,6 +50,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,6 +93,8 @@ enum class StepKind : std::uint8_t {
   kDuplicate,  // pending message a % pending is delivered and stays in the channel
   kDrop,       // pending message a % pending is lost
   kGossip,     // replica a % n sends its full state to replica b % n (the next one if equal)
+  kCoalesce,   // the deltas pending from the sender to the receiver of pending message
+               // a % pending become one delta-group (if Spec has JoinDeltas)
 };
 
 struct Step {
@@ -122,6 +128,9 @@ inline std::string ScriptToString(const Script& script) {
       case StepKind::kGossip:
         out += " gossip " + std::to_string(s.a) + "->" + std::to_string(s.b);
         break;
+      case StepKind::kCoalesce:
+        out += " coalesce " + std::to_string(s.a);
+        break;
     }
     out += ";";
   }
@@ -138,6 +147,7 @@ struct ScheduleOptions {
   // Per channel action: the rest of the probability mass delivers.
   double drop_probability = 0.2;
   double duplicate_probability = 0.15;
+  double coalesce_probability = 0.1;
   // After each op: a full-state gossip message is sent with this probability.
   double gossip_probability = 0.15;
 };
@@ -159,6 +169,11 @@ inline void GenerateScript(Rng& rng, const ScheduleOptions& options, Script& out
       --pending;
     } else if (roll < options.drop_probability + options.duplicate_probability) {
       step.kind = StepKind::kDuplicate;
+    } else if (roll < options.drop_probability + options.duplicate_probability +
+                          options.coalesce_probability) {
+      // Leaves `pending` as it is: the count is an upper bound, and actions on an
+      // empty channel do nothing.
+      step.kind = StepKind::kCoalesce;
     } else {
       step.kind = StepKind::kDeliver;
       --pending;
@@ -186,9 +201,11 @@ inline void GenerateScript(Rng& rng, const ScheduleOptions& options, Script& out
 }
 
 struct RunOptions {
-  // Also check every replica against the spec after every step (not only at the
-  // end): slower, finds the first wrong step.
-  bool check_every_step = false;
+  // Also check the replica a step changed (the op's, a message's receiver)
+  // against the spec after every step, not only every replica at the end: finds
+  // the first wrong step, and wrong intermediate states that anti-entropy would
+  // repair before the end.
+  bool check_every_step = true;
 };
 
 // The result of one schedule: empty `failure` when it converged to what the spec
@@ -205,11 +222,12 @@ Outcome RunScript(const Script& script, const RunOptions& options = {},
   using Delta = typename Spec::Delta;
   using Event = typename Spec::Event;
 
+  enum class Payload : std::uint8_t { kDelta, kGroup, kState };
   struct Message {
     std::uint32_t from = 0;
     std::uint32_t to = 0;
-    bool full_state = false;
-    std::size_t payload = 0;  // index into deltas (with event id) or into states
+    Payload kind = Payload::kDelta;
+    std::size_t payload = 0;  // index into deltas, groups or gossiped_states
   };
 
   const std::uint32_t n = script.replicas;
@@ -220,6 +238,7 @@ Outcome RunScript(const Script& script, const RunOptions& options = {},
     replicas.push_back(Spec::NewReplica(i));
   std::vector<Event> events;
   std::vector<std::pair<Delta, std::size_t>> deltas;         // delta, its event id
+  std::vector<std::pair<Delta, Knowledge>> groups;           // delta-group, its events
   std::vector<std::pair<State, Knowledge>> gossiped_states;  // state, what it had seen
   std::vector<Message> pending;
 
@@ -235,9 +254,13 @@ Outcome RunScript(const Script& script, const RunOptions& options = {},
     return error;
   };
   auto deliver = [&](const Message& m) {
-    if (m.full_state) {
+    if (m.kind == Payload::kState) {
       const auto& [state, knowledge] = gossiped_states[m.payload];
       Spec::Merge(replicas[m.to], state);
+      seen[m.to].Merge(knowledge);
+    } else if (m.kind == Payload::kGroup) {
+      const auto& [group, knowledge] = groups[m.payload];
+      Spec::MergeDelta(replicas[m.to], group);
       seen[m.to].Merge(knowledge);
     } else {
       const auto& [delta, event_id] = deltas[m.payload];
@@ -246,15 +269,20 @@ Outcome RunScript(const Script& script, const RunOptions& options = {},
     }
   };
   auto describe = [&](const Message& m) {
-    return std::string(m.full_state ? "state#" : "delta of event ") + std::to_string(m.payload) +
-           " r" + std::to_string(m.from) + "->r" + std::to_string(m.to);
+    const char* what = m.kind == Payload::kState   ? "state#"
+                       : m.kind == Payload::kGroup ? "delta-group#"
+                                                   : "delta of event ";
+    return what + std::to_string(m.payload) + " r" + std::to_string(m.from) + "->r" +
+           std::to_string(m.to);
   };
 
   if (trace != nullptr) note("script " + ScriptToString(script));
   for (const Step& step : script.steps) {
+    std::uint32_t changed = n;  // none
     switch (step.kind) {
       case StepKind::kOp: {
         const std::uint32_t r = step.a % n;
+        changed = r;
         const auto op = Spec::MakeOp(step.b, r, replicas[r]);
         const std::size_t id = events.size();
         events.push_back(Spec::Record(op, r, events, seen[r]));
@@ -262,7 +290,7 @@ Outcome RunScript(const Script& script, const RunOptions& options = {},
         seen[r].Add(id);
         deltas.emplace_back(std::move(delta), id);
         for (std::uint32_t to = 0; to < n; ++to) {
-          if (to != r) pending.push_back({r, to, false, deltas.size() - 1});
+          if (to != r) pending.push_back({r, to, Payload::kDelta, deltas.size() - 1});
         }
         if (trace != nullptr) {
           note("event " + std::to_string(id) + ": r" + std::to_string(r) + " " +
@@ -282,6 +310,7 @@ Outcome RunScript(const Script& script, const RunOptions& options = {},
           break;
         }
         deliver(m);
+        changed = m.to;
         if (trace != nullptr) {
           note(std::string(step.kind == StepKind::kDuplicate ? "deliver copy of " : "deliver ") +
                describe(m) + " -> " + Spec::DescribeState(replicas[m.to]));
@@ -293,17 +322,59 @@ Outcome RunScript(const Script& script, const RunOptions& options = {},
         std::uint32_t to = static_cast<std::uint32_t>(step.b % n);
         if (to == from) to = (from + 1) % n;
         gossiped_states.emplace_back(replicas[from], seen[from]);
-        pending.push_back({from, to, true, gossiped_states.size() - 1});
+        pending.push_back({from, to, Payload::kState, gossiped_states.size() - 1});
         note("send state#" + std::to_string(gossiped_states.size() - 1) + " r" +
              std::to_string(from) + "->r" + std::to_string(to));
         break;
       }
-    }
-    if (options.check_every_step) {
-      for (std::uint32_t r = 0; r < n; ++r) {
-        std::string error = check_replica(r, "during the schedule");
-        if (!error.empty()) return {std::move(error)};
+      case StepKind::kCoalesce: {
+        if constexpr (requires(Delta & g, const Delta& d) { Spec::JoinDeltas(g, d); }) {
+          if (pending.empty()) break;
+          const Message first = pending[step.a % pending.size()];
+          if (first.kind == Payload::kState) break;
+          // Every delta and group pending on first's link, in channel order, joined
+          // into one group that takes the place of the first of them.
+          std::optional<Delta> group;
+          Knowledge knowledge;
+          std::size_t members = 0;
+          std::size_t slot = pending.size();
+          std::string names;
+          std::vector<Message> kept;
+          kept.reserve(pending.size());
+          for (const Message& m : pending) {
+            if (m.kind == Payload::kState || m.from != first.from || m.to != first.to) {
+              kept.push_back(m);
+              continue;
+            }
+            const Delta& d =
+                m.kind == Payload::kGroup ? groups[m.payload].first : deltas[m.payload].first;
+            if (members == 0) {
+              group.emplace(d);
+              slot = kept.size();
+              kept.push_back(m);  // replaced below
+            } else {
+              Spec::JoinDeltas(*group, d);
+            }
+            if (m.kind == Payload::kGroup) {
+              knowledge.Merge(groups[m.payload].second);
+            } else {
+              knowledge.Add(deltas[m.payload].second);
+            }
+            if (trace != nullptr) names += " " + describe(m);
+            ++members;
+          }
+          if (members < 2) break;
+          groups.emplace_back(std::move(*group), std::move(knowledge));
+          kept[slot] = {first.from, first.to, Payload::kGroup, groups.size() - 1};
+          pending = std::move(kept);
+          note("coalesce" + names + " into delta-group#" + std::to_string(groups.size() - 1));
+        }
+        break;
       }
+    }
+    if (options.check_every_step && changed < n) {
+      std::string error = check_replica(changed, "during the schedule");
+      if (!error.empty()) return {std::move(error)};
     }
   }
   // Messages still in the channel are lost. Anti-entropy: full states, reliably.
@@ -341,20 +412,20 @@ struct BatchResult {
 // replays alone: RunSeed<Spec>(seed, options).
 template <class Spec>
 Outcome RunSeed(std::uint64_t seed, const ScheduleOptions& options, Script& script,
-                std::string* trace = nullptr) {
+                std::string* trace = nullptr, const RunOptions& run_options = {}) {
   SeededRng rng(seed);
   GenerateScript(rng, options, script);
-  return RunScript<Spec>(script, {}, trace);
+  return RunScript<Spec>(script, run_options, trace);
 }
 
 template <class Spec>
 BatchResult RunSchedules(std::uint64_t first_seed, std::uint64_t count,
-                         const ScheduleOptions& options = {}) {
+                         const ScheduleOptions& options = {}, const RunOptions& run_options = {}) {
   BatchResult result;
   Script script;
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::uint64_t seed = first_seed + i;
-    Outcome outcome = RunSeed<Spec>(seed, options, script);
+    Outcome outcome = RunSeed<Spec>(seed, options, script, nullptr, run_options);
     ++result.schedules_run;
     if (!outcome.ok()) {
       std::string trace;
@@ -429,7 +500,7 @@ std::vector<typename Spec::State> StatesAfter(const Script& script) {
       if (to == from) to = (from + 1) % n;
       states.push_back(replicas[from]);
       pending.push_back({to, true, states.size() - 1});
-    } else if (!pending.empty()) {
+    } else if (step.kind != StepKind::kCoalesce && !pending.empty()) {
       const std::size_t k = step.a % pending.size();
       const Message m = pending[k];
       if (step.kind != StepKind::kDuplicate) pending.erase(pending.begin() + k);
@@ -518,6 +589,7 @@ inline rc::Gen<Step> GenStep(std::uint32_t replicas) {
       {4, rc::gen::map(index, with_kind(StepKind::kDeliver))},
       {1, rc::gen::map(index, with_kind(StepKind::kDuplicate))},
       {1, rc::gen::map(index, with_kind(StepKind::kDrop))},
+      {1, rc::gen::map(index, with_kind(StepKind::kCoalesce))},
       {1, rc::gen::map(rc::gen::pair(replica, replica),
                        [](const std::pair<std::uint32_t, std::uint32_t>& p) {
                          return Step{StepKind::kGossip, p.first, p.second};

@@ -35,6 +35,7 @@ struct BitsetSpec {
     return delta;
   }
   static void MergeDelta(State& state, const Delta& delta) { state |= delta; }
+  static void JoinDeltas(Delta& group, const Delta& delta) { group |= delta; }
   static void Merge(State& state, const State& other) { state |= other; }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
@@ -67,6 +68,12 @@ struct LostLocalUpdateSpec : BitsetSpec {
   static Delta Mutate(State&, std::uint32_t, const Op& op) { return std::uint64_t{1} << op; }
 };
 
+// A delta-group keeps only its last member: the others' adds are lost where the
+// group is delivered instead of them.
+struct LossyDeltaGroupSpec : BitsetSpec {
+  static void JoinDeltas(Delta& group, const Delta& delta) { group = delta; }
+};
+
 // Merge is exclusive or: commutative and associative, never idempotent.
 struct XorMergeSpec : BitsetSpec {
   static void Merge(State& state, const State& other) { state ^= other; }
@@ -93,6 +100,12 @@ TEST(ConvergenceHarness, LostLocalUpdateIsCaughtThoughReplicasAgree) {
   ASSERT_FALSE(result.ok());
   // With every step checked the replay finds the first replica that lacks its own add.
   EXPECT_NE(result.failure.find("the adds seen make"), std::string::npos) << result.failure;
+}
+
+TEST(ConvergenceHarness, DeltaGroupThatLosesAMemberIsCaught) {
+  const BatchResult result = RunSchedules<LossyDeltaGroupSpec>(1, 20'000);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.failure.find("into delta-group#"), std::string::npos) << result.failure;
 }
 
 TEST(ConvergenceHarness, NonIdempotentMergeBreaksTheMergeLaws) {

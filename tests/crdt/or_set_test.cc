@@ -9,6 +9,7 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <bitset>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct OrSetSpec {
     bool add = true;
     std::uint32_t element = 0;
   };
+  // Event ids as a fixed bitset: the model allocates nothing per step. Schedules
+  // have at most kMaxEvents ops (ScheduleOptions::max_ops is 12 by default).
+  static constexpr std::size_t kMaxEvents = 64;
+  using EventSet = std::bitset<kMaxEvents>;
   // The model's view of one op: which adds of its element it covers (the adds its
   // replica could see: it removes them, or an add replaces them), and for an add,
   // the dot the model expects it to get: the n-th add at replica r is (r, n).
@@ -47,7 +52,7 @@ struct OrSetSpec {
     bool add = true;
     std::uint32_t element = 0;
     Dot dot;
-    std::vector<std::size_t> covers;
+    EventSet covers;
   };
   static constexpr std::uint32_t kElements = 3;
 
@@ -60,25 +65,21 @@ struct OrSetSpec {
   }
 
   // Adds of `element` seen and not covered by any event seen.
-  static std::vector<std::size_t> Visible(std::uint32_t element, const std::vector<Event>& events,
-                                          const Knowledge& seen) {
-    std::vector<char> covered(events.size(), 0);
+  static EventSet Visible(std::uint32_t element, const std::vector<Event>& events,
+                          const Knowledge& seen) {
+    EventSet adds;
+    EventSet covered;
     for (std::size_t i = 0; i < events.size(); ++i) {
       if (!seen.Has(i) || events[i].element != element) continue;
-      for (std::size_t c : events[i].covers)
-        covered[c] = 1;
+      covered |= events[i].covers;
+      if (events[i].add) adds.set(i);
     }
-    std::vector<std::size_t> visible;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      if (seen.Has(i) && events[i].add && events[i].element == element && !covered[i]) {
-        visible.push_back(i);
-      }
-    }
-    return visible;
+    return adds & ~covered;
   }
 
   static Event Record(const Op& op, std::uint32_t index, const std::vector<Event>& events,
                       const Knowledge& seen) {
+    TRI_ASSERT_MSG(events.size() < kMaxEvents, "schedule longer than the model's bitset");
     Event event{op.add, op.element, {}, Visible(op.element, events, seen)};
     if (op.add) {
       std::uint64_t adds_here = 0;
@@ -93,6 +94,7 @@ struct OrSetSpec {
     return op.add ? MustAdd(state, Id(index), Name(op.element)) : state.Remove(Name(op.element));
   }
   static void MergeDelta(State& state, const Delta& delta) { MustMerge(state, delta); }
+  static void JoinDeltas(Delta& group, const Delta& delta) { MustMerge(group, delta); }
   static void Merge(State& state, const State& other) { MustMerge(state, other); }
 
   // Each element holds exactly the dots of its visible adds; the context holds
@@ -101,40 +103,44 @@ struct OrSetSpec {
                            const Knowledge& seen) {
     std::size_t present = 0;
     for (std::uint32_t e = 0; e < kElements; ++e) {
-      std::vector<Dot> expected;
-      for (std::size_t i : Visible(e, events, seen))
-        expected.push_back(events[i].dot);
-      std::sort(expected.begin(), expected.end());
-      auto it = std::find_if(state.entries().begin(), state.entries().end(),
-                             [&](const OrSet::Entry& x) { return x.element == Name(e); });
-      const std::vector<Dot> actual = it == state.entries().end() ? std::vector<Dot>{} : it->dots;
-      if (actual != expected) {
+      const EventSet visible = Visible(e, events, seen);
+      const char name = static_cast<char>('a' + e);
+      auto it = std::find_if(
+          state.entries().begin(), state.entries().end(),
+          [&](const OrSet::Entry& x) { return x.element.size() == 1 && x.element[0] == name; });
+      const std::size_t held = it == state.entries().end() ? 0 : it->dots.size();
+      bool same = held == visible.count();
+      for (std::size_t i = 0; same && i < events.size(); ++i) {
+        same =
+            !visible.test(i) || std::binary_search(it->dots.begin(), it->dots.end(), events[i].dot);
+      }
+      if (!same) {
         std::string want;
-        for (const Dot& d : expected)
-          want += DotToString(d) + " ";
+        for (std::size_t i = 0; i < events.size(); ++i) {
+          if (visible.test(i)) want += DotToString(events[i].dot) + " ";
+        }
         return "element " + Name(e) + " should hold the visible adds [ " + want + "]";
       }
-      present += expected.empty() ? 0 : 1;
+      present += visible.any() ? 1 : 0;
     }
     if (present != state.size()) return "holds elements no add made";
-    std::vector<Dot> context;
+    EventSet context;
     for (std::size_t i = 0; i < events.size(); ++i) {
       if (!seen.Has(i)) continue;
-      if (events[i].add) context.push_back(events[i].dot);
-      for (std::size_t c : events[i].covers)
-        context.push_back(events[c].dot);
+      if (events[i].add) context.set(i);
+      context |= events[i].covers;
     }
-    std::sort(context.begin(), context.end());
-    context.erase(std::unique(context.begin(), context.end()), context.end());
     std::uint64_t held = state.context().cloud().size();
     for (const Dot& d : state.context().prefix().entries())
       held += d.counter;
-    for (const Dot& d : context) {
-      if (!state.context().Contains(d)) return "context misses the seen dot " + DotToString(d);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if (context.test(i) && !state.context().Contains(events[i].dot)) {
+        return "context misses the seen dot " + DotToString(events[i].dot);
+      }
     }
-    if (held != context.size()) {
+    if (held != context.count()) {
       return "context holds " + std::to_string(held) + " dots, the events seen name " +
-             std::to_string(context.size());
+             std::to_string(context.count());
     }
     return "";
   }
