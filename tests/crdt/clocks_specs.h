@@ -11,6 +11,7 @@
 // for: a write that has seen another gets a larger stamp, so it wins.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -48,24 +49,28 @@ struct CounterEvent {
 
 // Per replica index, the total of the `positive` (or negative) amounts up to the
 // latest such event seen.
-inline std::map<std::uint32_t, std::uint64_t> ExpectedTotals(
-    const std::vector<CounterEvent>& events, const Knowledge& seen, bool positive) {
-  std::map<std::uint32_t, std::uint64_t> running;
-  std::map<std::uint32_t, std::uint64_t> expected;
+// Schedules have at most this many replicas (ScheduleOptions, GenScript).
+inline constexpr std::uint32_t kMaxReplicas = 4;
+using Totals = std::array<std::uint64_t, kMaxReplicas>;
+
+inline Totals ExpectedTotals(const std::vector<CounterEvent>& events, const Knowledge& seen,
+                             bool positive) {
+  Totals running{};
+  Totals expected{};
   for (std::size_t id = 0; id < events.size(); ++id) {
     const CounterEvent& e = events[id];
     if ((e.amount > 0) != positive) continue;
+    TRI_ASSERT(e.replica < kMaxReplicas);
     running[e.replica] += static_cast<std::uint64_t>(positive ? e.amount : -e.amount);
     if (seen.Has(id)) expected[e.replica] = running[e.replica];
   }
   return expected;
 }
 
-inline std::string CheckCounter(const GCounter& counter,
-                                const std::map<std::uint32_t, std::uint64_t>& expected,
-                                const char* half) {
+inline std::string CheckCounter(const GCounter& counter, const Totals& expected, const char* half) {
   std::size_t nonzero = 0;
-  for (const auto& [index, total] : expected) {
+  for (std::uint32_t index = 0; index < kMaxReplicas; ++index) {
+    const std::uint64_t total = expected[index];
     if (counter.Get(ReplicaOf(index)) != total) {
       return std::string(half) + " of r" + std::to_string(index) + " is " +
              std::to_string(counter.Get(ReplicaOf(index))) + ", the increments seen make " +
@@ -97,6 +102,8 @@ struct GCounterSpec {
     return std::move(delta).value();
   }
   static void MergeDelta(State& state, const Delta& delta) { TRI_ASSERT(state.Merge(delta).ok()); }
+  // Deltas join into delta-groups with the ordinary merge.
+  static void JoinDeltas(Delta& group, const Delta& delta) { TRI_ASSERT(group.Merge(delta).ok()); }
   static void Merge(State& state, const State& other) { TRI_ASSERT(state.Merge(other).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
@@ -104,7 +111,7 @@ struct GCounterSpec {
     std::string error = CheckCounter(state, expected, "count");
     if (!error.empty()) return error;
     std::uint64_t sum = 0;
-    for (const auto& [index, total] : expected)
+    for (std::uint64_t total : expected)
       sum += total;
     if (state.Value() != sum)
       return "value " + std::to_string(state.Value()) + ", expected " + std::to_string(sum);
@@ -147,6 +154,8 @@ struct PNCounterSpec {
     return std::move(delta).value();
   }
   static void MergeDelta(State& state, const Delta& delta) { TRI_ASSERT(state.Merge(delta).ok()); }
+  // Deltas join into delta-groups with the ordinary merge.
+  static void JoinDeltas(Delta& group, const Delta& delta) { TRI_ASSERT(group.Merge(delta).ok()); }
   static void Merge(State& state, const State& other) { TRI_ASSERT(state.Merge(other).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
@@ -156,9 +165,9 @@ struct PNCounterSpec {
     if (error.empty()) error = CheckCounter(state.decrements(), down, "decrements");
     if (!error.empty()) return error;
     std::int64_t value = 0;
-    for (const auto& [index, total] : up)
+    for (std::uint64_t total : up)
       value += static_cast<std::int64_t>(total);
-    for (const auto& [index, total] : down)
+    for (std::uint64_t total : down)
       value -= static_cast<std::int64_t>(total);
     if (state.Value() != value) {
       return "value " + std::to_string(state.Value()) + ", expected " + std::to_string(value);
@@ -277,6 +286,7 @@ struct LwwRegisterSpec {
     TRI_ASSERT(state.crdt.Merge(delta).ok());
   }
   static void Merge(State& state, const State& other) { MergeDelta(state, other.crdt); }
+  static void JoinDeltas(Delta& group, const Delta& delta) { TRI_ASSERT(group.Merge(delta).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
     std::string error = CheckCausalStamps(events, seen);
@@ -346,17 +356,18 @@ struct MvRegisterSpec {
     return std::move(delta).value();
   }
   static void MergeDelta(State& state, const Delta& delta) { TRI_ASSERT(state.Merge(delta).ok()); }
+  // Deltas join into delta-groups with the ordinary merge.
+  static void JoinDeltas(Delta& group, const Delta& delta) { TRI_ASSERT(group.Merge(delta).ok()); }
   static void Merge(State& state, const State& other) { TRI_ASSERT(state.Merge(other).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
+    Knowledge overwritten;
+    for (std::size_t id = 0; id < events.size(); ++id) {
+      if (seen.Has(id)) overwritten.Merge(events[id].overwrites);
+    }
     std::vector<std::string> expected;
     for (std::size_t id = 0; id < events.size(); ++id) {
-      if (!seen.Has(id)) continue;
-      bool overwritten = false;
-      for (std::size_t later = 0; later < events.size() && !overwritten; ++later) {
-        overwritten = seen.Has(later) && events[later].overwrites.Has(id);
-      }
-      if (!overwritten) expected.push_back(events[id].value);
+      if (seen.Has(id) && !overwritten.Has(id)) expected.push_back(events[id].value);
     }
     std::vector<std::string> actual;
     for (const MvRegister::Entry& entry : state.entries())
@@ -450,33 +461,41 @@ struct LwwMapSpec {
     TRI_ASSERT(state.crdt.Merge(delta).ok());
   }
   static void Merge(State& state, const State& other) { MergeDelta(state, other.crdt); }
+  static void JoinDeltas(Delta& group, const Delta& delta) { TRI_ASSERT(group.Merge(delta).ok()); }
   static std::string Check(const State& state, const std::vector<Event>& events,
                            const Knowledge& seen) {
     std::string error = CheckCausalStamps(events, seen);
     if (!error.empty()) return error;
-    std::map<std::string, LwwMap::Entry> expected;
+    // Per key seen, the winning event (few keys: a linear scan beats a map).
+    std::vector<const Event*> winners;
+    auto beats = [](const Event& a, const Event& b) {
+      return std::tie(a.write.stamp, b.removed, a.value) >
+             std::tie(b.write.stamp, a.removed, b.value);
+    };
     for (std::size_t id = 0; id < events.size(); ++id) {
       if (!seen.Has(id)) continue;
       const Event& e = events[id];
-      const LwwMap::Entry entry{e.write.stamp, e.removed, e.value};
-      auto [it, inserted] = expected.emplace(e.key, entry);
-      if (!inserted && std::make_tuple(it->second.stamp, !it->second.removed, it->second.value) <
-                           std::make_tuple(entry.stamp, !entry.removed, entry.value)) {
-        it->second = entry;
+      auto it = std::find_if(winners.begin(), winners.end(),
+                             [&](const Event* w) { return w->key == e.key; });
+      if (it == winners.end()) {
+        winners.push_back(&e);
+      } else if (beats(e, **it)) {
+        *it = &e;
       }
     }
     const auto& actual = state.crdt.entries();
-    if (actual.size() == expected.size() &&
-        std::equal(actual.begin(), actual.end(), expected.begin(),
-                   [](const auto& a, const auto& b) {
-                     return a.first == b.first && a.second == b.second;
-                   })) {
-      return "";
+    bool equal = actual.size() == winners.size();
+    for (const Event* w : winners) {
+      if (!equal) break;
+      auto it = actual.find(w->key);
+      equal = it != actual.end() && it->second.stamp == w->write.stamp &&
+              it->second.removed == w->removed && it->second.value == w->value;
     }
+    if (equal) return "";
     LwwMap model;
-    for (const auto& [key, entry] : expected) {
-      auto delta =
-          entry.removed ? model.Remove(key, entry.stamp) : model.Put(key, entry.value, entry.stamp);
+    for (const Event* w : winners) {
+      auto delta = w->removed ? model.Remove(w->key, w->write.stamp)
+                              : model.Put(w->key, w->value, w->write.stamp);
       TRI_ASSERT(delta.ok());
     }
     return "the last writes seen per key are " + model.ToString();
