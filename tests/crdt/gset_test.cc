@@ -171,7 +171,7 @@ TEST(GSetProperties, LargerSetWinsMergeIsCaught) {
 }
 
 constexpr std::uint64_t kSchedules = 1'000'000;
-constexpr std::uint64_t kBatches = 2;
+constexpr std::uint64_t kBatches = 4;
 
 class GSetConvergence : public ::testing::TestWithParam<std::uint64_t> {};
 

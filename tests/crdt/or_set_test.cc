@@ -420,9 +420,9 @@ TEST(OrSetProperties, RemoveWinsMergeIsCaught) {
   testing::PrintCaught("or-set remove-wins merge", result);
 }
 
-// 10^6 schedules per `make test`, in four cases so that ctest -j runs them side by side.
+// 10^6 schedules per `make test`, in eight cases so that ctest -j runs them side by side.
 constexpr std::uint64_t kSchedules = 1'000'000;
-constexpr std::uint64_t kBatches = 4;
+constexpr std::uint64_t kBatches = 8;
 
 class OrSetConvergence : public ::testing::TestWithParam<std::uint64_t> {};
 
