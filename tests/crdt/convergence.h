@@ -468,6 +468,14 @@ BatchResult RunConvergenceBatch(const char* type, std::uint64_t batch, std::uint
   return result;
 }
 
+// For the tests that expect a broken type to fail: one line saying how soon and
+// how it was caught.
+inline void PrintCaught(const char* what, const BatchResult& result) {
+  const std::string first_line = result.failure.substr(0, result.failure.find('\n'));
+  std::printf("[crdt] %s caught after %llu schedules: %s\n", what,
+              static_cast<unsigned long long>(result.schedules_run), first_line.c_str());
+}
+
 // The replicas' states after a script, without the final anti-entropy: states
 // that may legally meet (same replica ids, unique dots), for the merge laws.
 template <class Spec>

@@ -88,6 +88,7 @@ TEST(ConvergenceHarness, CorrectGrowOnlySetConvergesOnEverySchedule) {
 TEST(ConvergenceHarness, IntersectionMergeIsCaughtWithSeedAndTrace) {
   const BatchResult result = RunSchedules<IntersectionMergeSpec>(1, 20'000);
   ASSERT_FALSE(result.ok());
+  PrintCaught("bitset intersection merge", result);
   EXPECT_NE(result.failure.find("schedule seed "), std::string::npos) << result.failure;
   EXPECT_NE(result.failure.find("trace (up to that step):\nscript replicas="), std::string::npos)
       << result.failure;
@@ -98,6 +99,7 @@ TEST(ConvergenceHarness, IntersectionMergeIsCaughtWithSeedAndTrace) {
 TEST(ConvergenceHarness, LostLocalUpdateIsCaughtThoughReplicasAgree) {
   const BatchResult result = RunSchedules<LostLocalUpdateSpec>(1, 20'000);
   ASSERT_FALSE(result.ok());
+  PrintCaught("bitset lost local update", result);
   // With every step checked the replay finds the first replica that lacks its own add.
   EXPECT_NE(result.failure.find("the adds seen make"), std::string::npos) << result.failure;
 }
@@ -105,6 +107,7 @@ TEST(ConvergenceHarness, LostLocalUpdateIsCaughtThoughReplicasAgree) {
 TEST(ConvergenceHarness, DeltaGroupThatLosesAMemberIsCaught) {
   const BatchResult result = RunSchedules<LossyDeltaGroupSpec>(1, 20'000);
   ASSERT_FALSE(result.ok());
+  PrintCaught("bitset lossy delta-group", result);
   EXPECT_NE(result.failure.find("into delta-group#"), std::string::npos) << result.failure;
 }
 

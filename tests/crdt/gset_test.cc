@@ -167,10 +167,11 @@ TEST(GSetProperties, MergeLawsHoldOnSeededStates) {
 TEST(GSetProperties, LargerSetWinsMergeIsCaught) {
   const BatchResult result = testing::RunSchedules<LargerSetWinsSpec>(1, 100'000);
   ASSERT_FALSE(result.ok()) << "the broken merge survived " << result.schedules_run;
+  testing::PrintCaught("g-set larger-set-wins merge", result);
 }
 
 constexpr std::uint64_t kSchedules = 1'000'000;
-constexpr std::uint64_t kBatches = 2;
+constexpr std::uint64_t kBatches = 4;
 
 class GSetConvergence : public ::testing::TestWithParam<std::uint64_t> {};
 

@@ -410,17 +410,19 @@ TEST(OrSetProperties, MergeLawsHoldOnSeededStates) {
 TEST(OrSetProperties, ContextFoldedIntoAVersionVectorIsCaught) {
   const BatchResult result = testing::RunSchedules<ContextAsVersionVectorSpec>(1, 100'000);
   ASSERT_FALSE(result.ok()) << "the broken context survived " << result.schedules_run;
+  testing::PrintCaught("or-set context folded into a version vector", result);
   EXPECT_NE(result.failure.find("schedule seed"), std::string::npos);
 }
 
 TEST(OrSetProperties, RemoveWinsMergeIsCaught) {
   const BatchResult result = testing::RunSchedules<RemoveWinsSpec>(1, 100'000);
   ASSERT_FALSE(result.ok()) << "remove-wins survived " << result.schedules_run;
+  testing::PrintCaught("or-set remove-wins merge", result);
 }
 
-// 10^6 schedules per `make test`, in four cases so that ctest -j runs them side by side.
+// 10^6 schedules per `make test`, in eight cases so that ctest -j runs them side by side.
 constexpr std::uint64_t kSchedules = 1'000'000;
-constexpr std::uint64_t kBatches = 4;
+constexpr std::uint64_t kBatches = 8;
 
 class OrSetConvergence : public ::testing::TestWithParam<std::uint64_t> {};
 
