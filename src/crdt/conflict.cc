@@ -61,6 +61,13 @@ Result<std::vector<Version>> Resolve(std::string_view key, const std::vector<Ver
                      " (strategy reject); read the key, resolve, and write a version whose clock "
                      "descends both");
     case ConflictStrategy::kApplicationCallback: {
+      if (concurrent.size() + 1 > policy.max_siblings) {
+        return ResourceExhausted("conflict on key \"" + std::string(key) +
+                                 "\": " + std::to_string(concurrent.size() + 1) +
+                                 " siblings, past max_siblings " +
+                                 std::to_string(policy.max_siblings) +
+                                 "; the application must resolve the siblings first");
+      }
       concurrent.push_back(incoming);
       std::sort(concurrent.begin(), concurrent.end(), StampOrder);
       return concurrent;

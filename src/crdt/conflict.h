@@ -66,13 +66,18 @@ using MergeFunction = std::function<std::string(std::string_view a, std::string_
 struct ConflictPolicy {
   ConflictStrategy strategy = ConflictStrategy::kLastWriterWins;
   MergeFunction merge;  // required by kMergeFunction, unused by the others
+  // kApplicationCallback: the most siblings one key may hold. Past it, Resolve
+  // refuses the incoming version (ResourceExhausted) until the application
+  // resolves the siblings.
+  std::size_t max_siblings = 1024;
 };
 
 // The versions of `key` once `incoming` arrives at a replica holding `current`
 // (the key's versions, mutually concurrent; empty for a new key). Returns one
 // version, or under kApplicationCallback every concurrent one as siblings in
 // stamp order. Errors: kReject and a concurrent version, Aborted naming the key
-// and both clocks; kMergeFunction without a function, InvalidArgument.
+// and both clocks; kMergeFunction without a function, InvalidArgument;
+// kApplicationCallback past max_siblings, ResourceExhausted.
 Result<std::vector<Version>> Resolve(std::string_view key, const std::vector<Version>& current,
                                      const Version& incoming, const ConflictPolicy& policy);
 

@@ -21,7 +21,8 @@ namespace tri::crdt {
 
 class GCounter {
  public:
-  explicit GCounter(Limits limits = {}) : limits_(limits) {}
+  GCounter() = default;
+  explicit GCounter(Limits limits) : limits_(limits) {}
 
   // Delta mutator: adds `amount` to `replica`'s count and returns the delta (that
   // replica's new count alone), already applied here. Refuses a count past 2^64-1

@@ -29,7 +29,8 @@ class LwwMap {
     friend bool operator==(const Entry&, const Entry&) = default;
   };
 
-  explicit LwwMap(Limits limits = {}) : limits_(limits) {}
+  LwwMap() = default;
+  explicit LwwMap(Limits limits) : limits_(limits) {}
 
   // Delta mutators: a write of one key stamped `stamp` (the writer's HLC Now and
   // replica id). The delta is a map holding that key's write alone, merged here; a

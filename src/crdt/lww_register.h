@@ -18,7 +18,8 @@ namespace tri::crdt {
 
 class LwwRegister {
  public:
-  explicit LwwRegister(Limits limits = {}) : limits_(limits) {}
+  LwwRegister() = default;
+  explicit LwwRegister(Limits limits) : limits_(limits) {}
 
   // Delta mutator: a write of `value` stamped `stamp` (the writer's HLC Now and its
   // replica id). Returns the delta (a register holding this write), merged here; a

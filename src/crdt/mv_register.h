@@ -29,7 +29,8 @@ class MvRegister {
     friend bool operator==(const Entry&, const Entry&) = default;
   };
 
-  explicit MvRegister(Limits limits = {}) : limits_(limits) {}
+  MvRegister() = default;
+  explicit MvRegister(Limits limits) : limits_(limits) {}
 
   // Delta mutator: `replica` writes `value`, replacing every value present here.
   // The delta holds the new value under a fresh dot and, as its context, this

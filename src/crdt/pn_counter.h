@@ -17,7 +17,8 @@ namespace tri::crdt {
 
 class PNCounter {
  public:
-  explicit PNCounter(Limits limits = {}) : increments_(limits), decrements_(limits) {}
+  PNCounter() = default;
+  explicit PNCounter(Limits limits) : increments_(limits), decrements_(limits) {}
 
   // Delta mutators: the delta holds the one changed entry, already applied here.
   // Errors as GCounter::Increment (max_replicas applies to each half).

@@ -66,6 +66,12 @@ constexpr std::uint64_t kBatches = 4;
   TEST(Name##Properties, EncodingRoundTripsOnReachableStates) {                                    \
     EXPECT_EQ(CheckRoundTrips<Spec>(1, 10'000), "");                                               \
   }                                                                                                \
+  RC_GTEST_PROP(Name##Properties, ShrinkableMergeLawsHold, ()) {                                   \
+    const auto states = StatesAfter<Spec>(*GenScript(3, 3));                                       \
+    const std::string error = CheckMergeLaws<Spec>(states[0], states[1], states[2]);               \
+    RC_LOG() << error << "\n";                                                                     \
+    RC_ASSERT(error.empty());                                                                      \
+  }                                                                                                \
   RC_GTEST_PROP(Name##Properties, ShrinkableSchedulesConverge, ()) {                               \
     const Script script = *GenScript();                                                            \
     const Outcome outcome = RunScript<Spec>(script, {.check_every_step = true});                   \

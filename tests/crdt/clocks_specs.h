@@ -384,8 +384,9 @@ struct MvRegisterSpec {
   static std::string DescribeState(const State& state) { return state.ToString(); }
 };
 
-// Broken on purpose: merge ignores the other side's context and keeps every
-// value either side holds, so an overwritten value comes back.
+// Broken on purpose: merge forgets the other side's causal context beyond the dots
+// of its live values, so a value the other side had overwritten survives here and
+// the writes that overwrote it no longer hide it.
 struct ContextBlindMvRegisterSpec : MvRegisterSpec {
   static void MergeDelta(State& state, const Delta& delta) { Merge(state, delta); }
   static void Merge(State& state, const State& other) {

@@ -100,6 +100,23 @@ TEST(Conflict, ApplicationCallbackKeepsSiblingsUntilTheApplicationResolves) {
   EXPECT_EQ(*after, std::vector<Version>{resolved});
 }
 
+TEST(Conflict, ApplicationCallbackRefusesASiblingPastMaxSiblings) {
+  ConflictPolicy policy = Policy(ConflictStrategy::kApplicationCallback);
+  policy.max_siblings = 2;
+  auto two = Resolve("k", {Write({{1, 1}}, 10, 1, "a")}, Write({{2, 1}}, 20, 2, "b"), policy);
+  ASSERT_TRUE(two.ok());
+  auto three = Resolve("k", *two, Write({{3, 1}}, 30, 3, "c"), policy);
+  ASSERT_FALSE(three.ok());
+  EXPECT_EQ(three.status().message(),
+            "conflict on key \"k\": 3 siblings, past max_siblings 2; the application must resolve "
+            "the siblings first");
+  // A version that descends them all still replaces them.
+  auto resolved =
+      Resolve("k", *two, ResolveSiblings(*two, "ab", LwwStamp{HlcTimestamp{40, 0}, 1}), policy);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(resolved->size(), 1u);
+}
+
 TEST(Conflict, RejectNamesTheKeyAndBothClocks) {
   auto result = Resolve("orders/7", {Write({{1, 2}}, 10, 1, "a")},
                         Write({{1, 1}, {2, 1}}, 11, 2, "b"), Policy(ConflictStrategy::kReject));
