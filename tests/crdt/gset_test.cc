@@ -54,7 +54,8 @@ struct GSetSpec {
     }
     std::uint32_t held = 0;
     for (const std::string& e : state.elements()) {
-      const bool ours = e.size() == 2 && e[0] == 'e' && e[1] >= '0' && e[1] < '0' + kElements;
+      const bool ours = e.size() == 2 && e[0] == 'e' && e[1] >= '0' &&
+                        static_cast<std::uint32_t>(e[1] - '0') < kElements;
       if (!ours) return "holds " + e + ", which no add made";
       held |= 1u << (e[1] - '0');
     }
