@@ -1,6 +1,6 @@
 #pragma once
 
-// The shared convergence harness of the CRDT tests (docs/crdt-sets.md, "The
+// The shared convergence harness of the CRDT tests (docs/crdt.md, "The
 // convergence harness").
 //
 // One schedule: 2-4 replicas of a CRDT; random operations, each through the type's
