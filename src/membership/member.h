@@ -18,6 +18,7 @@
 // later the UDP transport). Additions are fine; renames need every driver changed.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,8 +37,7 @@ class Member {
  public:
   // `self.name` must be unique in the cluster and non-empty; `rng` must outlive
   // the member. Fails on an invalid config or metadata (the message names it).
-  static Result<Member> Create(const Config& config, const MemberInfo& self, Rng* rng,
-                               Millis now);
+  static Result<Member> Create(const Config& config, const MemberInfo& self, Rng* rng, Millis now);
 
   // Starts joining through `seeds` (member names the driver can address); an
   // empty list starts a new cluster of one.
@@ -66,8 +66,20 @@ class Member {
   // Lifeguard's local health multiplier (0 = healthy).
   int HealthScore() const;
   const std::string& Name() const;
+  // This member's own incarnation (raised by every refutation, metadata update,
+  // join completion and leave).
+  std::uint64_t Incarnation() const;
+  // Updates waiting to be piggybacked or gossiped.
+  std::size_t PendingBroadcasts() const;
 
-  // Implementation members are private; see member.cc.
+  Member(Member&&) noexcept;
+  Member& operator=(Member&&) noexcept;
+  ~Member();
+
+ private:
+  struct Impl;
+  explicit Member(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tri::membership
