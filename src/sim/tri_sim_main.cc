@@ -7,6 +7,8 @@
 //   tri-sim node --seeds 1..20 --nodes 3 --faults all   (node_sim.h)
 //   tri-sim saga --seed 1 --nodes 3 --sagas 50 --max-steps 50 --faults all   (saga_sim.h)
 //   tri-sim coord --seed 1 --nodes 3 --clients 6 --faults all                 (coord_sim.h)
+//   tri-sim swim --nodes 1000 --seed 1 --loss 0.01 --crashes 10               (swim_sim.h)
+//   tri-sim swim --goals --seeds 1..4 --jobs 2                                (swim_goals.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant; the run stops at that seed); 1
@@ -28,6 +30,7 @@
 #include "sim/node_sim_cli.h"
 #include "sim/raft_sim.h"
 #include "sim/saga_sim_cli.h"
+#include "sim/swim_sim_cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tri-sim: deterministic simulation of Trinity's cores under faults"};
@@ -78,6 +81,8 @@ int main(int argc, char** argv) {
   CLI::App* saga = tri::sim::AddSagaSimCommand(app, &saga_args);
   tri::sim::CoordSimCommandLine coord_args;
   CLI::App* coord = tri::sim::AddCoordSimCommand(app, &coord_args);
+  tri::sim::SwimSimCommandLine swim_args;
+  CLI::App* swim = tri::sim::AddSwimSimCommand(app, &swim_args);
 
   tri::sim::LincheckCommand lincheck(app);
 
@@ -86,6 +91,7 @@ int main(int argc, char** argv) {
   if (node->parsed()) return tri::sim::RunNodeSimCommand(node_args);
   if (saga->parsed()) return tri::sim::RunSagaSimCommand(saga_args);
   if (coord->parsed()) return tri::sim::RunCoordSimCommand(coord_args);
+  if (swim->parsed()) return tri::sim::RunSwimSimCommand(swim_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {
