@@ -226,12 +226,17 @@ void SwimSim::Dispatch(const SimEvent& ev) {
       n.stalled = false;
       if (o_.bug == SwimBug::kMuteAfterStall)
         n.deaf_until = now_ + 4 * MaxSuspicionTimeout(o_.config, o_.nodes);
-      // The paused process resumes: it reads its socket buffer, then its timers run late.
+      // The paused process resumes: its timers run late, and it reads its
+      // socket buffer (in the order the options say).
       std::vector<int> buffered = std::move(n.buffered);
       n.buffered.clear();
+      if (o_.stall_resume_timers_first) {
+        n.member->Tick(now_);
+        AfterCall(m);
+      }
       for (int slot : buffered)
         ReceiveNow(m, slot);
-      if (!n.crashed) {
+      if (!o_.stall_resume_timers_first) {
         n.member->Tick(now_);
         AfterCall(m);
       }
@@ -517,7 +522,9 @@ void SwimSim::Finish() {
     if (n.joined_at >= 0) r_.node_hours += static_cast<double>(until - n.joined_at) / 3.6e6;
     const double live_s = static_cast<double>(until - t0_) / 1000.0;
     member_seconds += live_s;
-    if (live_s > 0) {
+    // The busiest member among those live through the whole measured phase (a
+    // member that crashed early has too short a window for a rate).
+    if (live_s > 0 && plan_.CrashTime(i) < 0) {
       r_.kbit_per_member_second_max = std::max(
           r_.kbit_per_member_second_max, static_cast<double>(n.bytes_measured) * 8 / 1000 / live_s);
     }
@@ -567,6 +574,12 @@ Millis MinSuspicionTimeout(const membership::Config& config, int members) {
 
 Millis MaxSuspicionTimeout(const membership::Config& config, int members) {
   return membership::ComputeSuspicionBounds(config, static_cast<std::size_t>(members)).max;
+}
+
+void DisableStallHandling(membership::Config& config) {
+  config.stall_threshold = 3'600'000;
+  config.stall_grace = 0;
+  config.refute_after_stall = false;
 }
 
 SwimSimResult RunSwimSim(const SwimSimOptions& options) {

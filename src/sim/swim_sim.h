@@ -44,6 +44,10 @@ struct SwimSimOptions {
   Millis delay_max_ms = 5;
   double jitter_probability = 0.0;
   Millis jitter_ms = 0;
+  // When a stall ends, the member's late timers run before it reads the
+  // datagrams buffered during the stall (a resumed process whose timer fires
+  // first: the harsher order, the one Lifeguard guards against), or after.
+  bool stall_resume_timers_first = true;
   // What a stalled member's socket buffers; datagrams beyond it are dropped.
   std::uint32_t stall_buffer_datagrams = 4096;
   // Header bytes added to every datagram in the bandwidth figure (UDP + IPv4).
@@ -111,6 +115,11 @@ struct SwimSimResult {
 };
 
 SwimSimResult RunSwimSim(const SwimSimOptions& options);
+
+// Switches off the core's own stall handling (beyond Lifeguard): a late Tick is
+// never taken for a stall, and no pre-emptive refutation follows one. With the
+// Lifeguard switches off too, the member is plain SWIM.
+void DisableStallHandling(membership::Config& config);
 
 // One line: the seed, the verdict and the figures.
 std::string FormatSwimSimResult(const SwimSimOptions& options, const SwimSimResult& result);

@@ -36,6 +36,10 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--jitter-ms", o.jitter_ms, "the most a late datagram adds")
       ->check(CLI::Range(Millis{0}, Millis{60000}));
+  cmd->add_option("--stall-resume", args->stall_resume,
+                  "after a stall: timers-first (late timers, then the buffered datagrams) | "
+                  "packets-first")
+      ->check(CLI::IsMember({"timers-first", "packets-first"}));
   cmd->add_option("--stall-buffer", o.stall_buffer_datagrams,
                   "datagrams a stalled member's socket buffers (the rest are dropped)");
   // Faults.
@@ -80,12 +84,21 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
   // The core's tuning (membership::Config).
   cmd->add_flag("--no-lifeguard", args->no_lifeguard,
                 "plain SWIM: local health, dogpile and buddy off");
+  cmd->add_flag("--no-stall-handling", args->no_stall_handling,
+                "the core's own stall handling off (stall_threshold 1 h, stall_grace 0, "
+                "refute_after_stall off); with --no-lifeguard: plain SWIM");
   cmd->add_option("--probe-interval-ms", c.probe_interval, "Config::probe_interval");
   cmd->add_option("--probe-timeout-ms", c.probe_timeout, "Config::probe_timeout");
   cmd->add_option("--indirect-checks", c.indirect_checks, "Config::indirect_checks");
   cmd->add_option("--suspicion-mult", c.suspicion_multiplier, "Config::suspicion_multiplier");
   cmd->add_option("--suspicion-max-mult", c.suspicion_max_multiplier,
                   "Config::suspicion_max_multiplier");
+  cmd->add_option("--suspicion-unit-ms", c.suspicion_unit, "Config::suspicion_unit");
+  cmd->add_option("--suspicion-confirmations", c.suspicion_confirmations,
+                  "Config::suspicion_confirmations");
+  cmd->add_option("--confirmation-probes", c.confirmation_probes, "Config::confirmation_probes");
+  cmd->add_option("--stall-threshold-ms", c.stall_threshold, "Config::stall_threshold");
+  cmd->add_option("--stall-grace-ms", c.stall_grace, "Config::stall_grace");
   cmd->add_option("--retransmit-mult", c.retransmit_multiplier, "Config::retransmit_multiplier");
   cmd->add_option("--gossip-interval-ms", c.gossip_interval, "Config::gossip_interval");
   cmd->add_option("--gossip-fanout", c.gossip_fanout, "Config::gossip_fanout");
@@ -118,6 +131,8 @@ int RunSwimSimCommand(SwimSimCommandLine& args) {
     options.config.lifeguard_dogpile = false;
     options.config.lifeguard_buddy = false;
   }
+  options.stall_resume_timers_first = args.stall_resume == "timers-first";
+  if (args.no_stall_handling) DisableStallHandling(options.config);
   if (Status st = options.config.Validate(); !st.ok()) {
     fmt::print(stderr, "tri-sim swim: {}\n", st.message());
     return 2;

@@ -16,6 +16,8 @@ struct SwimSimCommandLine {
   std::string bug_text = "none";
   std::string expect_violation;
   bool no_lifeguard = false;
+  bool no_stall_handling = false;
+  std::string stall_resume = "timers-first";
   bool quiet = false;
   bool goals = false;
   std::string goals_only = "all";
