@@ -31,8 +31,8 @@ struct SwimGoalOptions {
   // scenario).
   membership::Config config;
   // Size of the false-positive scenario: members and simulated ms per seed.
-  int fp_nodes = 1000;
-  Millis fp_duration_ms = 600000;
+  int fp_nodes = 100;
+  Millis fp_duration_ms = 3'600'000;
   // Which scenarios to run: detect, fp, dissemination (comma-separated) or all.
   std::string only = "all";
 };

@@ -21,8 +21,8 @@ struct SwimSimCommandLine {
   bool quiet = false;
   bool goals = false;
   std::string goals_only = "all";
-  int fp_nodes = 1000;
-  Millis fp_duration_ms = 600000;
+  int fp_nodes = 100;
+  Millis fp_duration_ms = 3'600'000;
   int jobs = 1;
 };
 
