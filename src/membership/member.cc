@@ -28,6 +28,11 @@ bool IsLive(State state) {
 
 }  // namespace
 
+// In turn: SWIM's round robin. Confirmation: out of turn, on hearing a new
+// suspicion (feeds the dogpile). Verification: the last-chance probe before this
+// member's own suspicion timeout. Only in-turn probes move the health score.
+enum class ProbeKind : std::uint8_t { kInTurn, kConfirmation, kVerification };
+
 struct Member::Impl {
   // What this member keeps about each known member beside its public view (same index).
   struct Peer {
@@ -38,6 +43,13 @@ struct Member::Impl {
     std::string suspicion_first;             // who suspected first, as heard here
     std::vector<std::string> confirmations;  // distinct others since, at most k
     SuspicionBounds bounds;
+    // The last-chance probe this member sends the suspect itself one probe
+    // interval before its own timeout: an ack means the suspect runs, so this
+    // member does not declare it dead (docs/membership.md, "Verification").
+    Millis verify_at = kNever;
+    std::uint64_t verify_seq = 0;  // in flight; 0 = none
+    bool verify_sent = false;
+    bool verified_alive = false;
   };
   struct Probe {
     std::size_t target = 0;
@@ -48,7 +60,7 @@ struct Member::Impl {
     int indirect_count = 0;
     int expected_nacks = 0;
     int nacks = 0;
-    bool confirmation = false;  // an out-of-turn probe of a suspect (no health effect)
+    ProbeKind kind = ProbeKind::kInTurn;
   };
   struct Relay {
     std::string requester;
@@ -73,6 +85,7 @@ struct Member::Impl {
   std::map<std::uint64_t, Relay> relays;
   std::set<std::pair<Millis, std::uint64_t>> relay_deadlines;
   std::set<std::pair<Millis, std::size_t>> suspicion_deadlines;
+  std::set<std::pair<Millis, std::size_t>> verify_deadlines;
 
   BroadcastQueue queue;
   std::vector<Packet> out;
@@ -87,6 +100,7 @@ struct Member::Impl {
   Millis next_join_retry_at = kNever;
   bool joining = true;
   bool left = false;
+  std::string replied_stale_to;  // within the packet being handled
   std::vector<std::string> seeds;
 
   static constexpr std::size_t kSelf = 0;
@@ -119,8 +133,7 @@ struct Member::Impl {
     ApplyHealthDelta(1);
     // Whatever timed out while this member was not running says nothing about the
     // peers: the acks may be waiting in the inbox.
-    probes.clear();
-    confirmation_probes_in_flight = 0;
+    DropAllProbes();
     if (!left && next_probe_at != kNever) next_probe_at = at + Scale(config.probe_interval);
     while (!relay_deadlines.empty() && relay_deadlines.begin()->first <= at) {
       relays.erase(relay_deadlines.begin()->second);
@@ -134,8 +147,14 @@ struct Member::Impl {
       it = suspicion_deadlines.erase(it);
     }
     for (const std::size_t idx : deferred) {
-      peers[idx].suspicion_deadline = grace_until;
+      Peer& peer = peers[idx];
+      peer.suspicion_deadline = grace_until;
       suspicion_deadlines.insert({grace_until, idx});
+      // The verification probe (if any) was dropped with the others: verify again,
+      // now, before the deferred timeout.
+      peer.verify_seq = 0;
+      peer.verify_sent = false;
+      ScheduleVerify(idx);
     }
     if (config.refute_after_stall && lateness >= config.probe_timeout && !left && !joining) {
       ++self_view().incarnation;
@@ -152,6 +171,7 @@ struct Member::Impl {
     }
     if (!relay_deadlines.empty()) next = std::min(next, relay_deadlines.begin()->first);
     if (!suspicion_deadlines.empty()) next = std::min(next, suspicion_deadlines.begin()->first);
+    if (!verify_deadlines.empty()) next = std::min(next, verify_deadlines.begin()->first);
     if (!queue.empty()) next = std::min(next, next_gossip_at);
     if (!left && !joining) next = std::min(next, next_push_pull_at);
     if (joining && !seeds.empty()) next = std::min(next, next_join_retry_at);
@@ -289,6 +309,24 @@ struct Member::Impl {
     }
     peer.suspicion_deadline = std::max(deadline, now);
     suspicion_deadlines.insert({peer.suspicion_deadline, idx});
+    ScheduleVerify(idx);
+  }
+
+  // One verification probe per suspicion cycle, timed to end at the deadline.
+  void ScheduleVerify(std::size_t idx) {
+    Peer& peer = peers[idx];
+    if (peer.verify_at != kNever) verify_deadlines.erase({peer.verify_at, idx});
+    peer.verify_at = kNever;
+    if (peer.verify_sent || peer.verify_seq != 0 || left) return;
+    peer.verify_at = std::max(now, peer.suspicion_deadline - Scale(config.probe_interval));
+    verify_deadlines.insert({peer.verify_at, idx});
+  }
+
+  void StartVerify(std::size_t idx) {
+    Peer& peer = peers[idx];
+    TRI_ASSERT(views[idx].state == State::kSuspect && peer.verify_at == kNever);
+    peer.verify_sent = true;
+    peer.verify_seq = StartProbe(idx, ProbeKind::kVerification);
   }
 
   void ClearSuspicion(std::size_t idx) {
@@ -299,6 +337,11 @@ struct Member::Impl {
     peer.suspicion_deadline = kNever;
     peer.suspicion_first.clear();
     peer.confirmations.clear();
+    if (peer.verify_at != kNever) verify_deadlines.erase({peer.verify_at, idx});
+    peer.verify_at = kNever;
+    peer.verify_seq = 0;
+    peer.verify_sent = false;
+    peer.verified_alive = false;
   }
 
   void StartSuspicion(std::size_t idx, const std::string& first) {
@@ -308,6 +351,8 @@ struct Member::Impl {
     peer.suspicion_start = now;
     peer.suspicion_first = first;
     peer.confirmations.clear();
+    peer.verify_sent = false;
+    peer.verified_alive = false;
     peer.bounds = ComputeSuspicionBounds(config, live);
     ScheduleSuspicion(idx, now + SuspicionTimeout(peer.bounds, 0));
   }
@@ -336,6 +381,26 @@ struct Member::Impl {
     const Millis timeout = SuspicionTimeout(peer.bounds, n);
     if (now - peer.suspicion_start < timeout) {
       ScheduleSuspicion(idx, peer.suspicion_start + timeout);
+      return;
+    }
+    if (peer.verify_seq != 0) {
+      // This member's own last-chance probe is still out: wait for its answer.
+      auto it = probes.find(peer.verify_seq);
+      TRI_ASSERT(it != probes.end());
+      suspicion_deadlines.erase({peer.suspicion_deadline, idx});
+      peer.suspicion_deadline = std::max(now, it->second.end_deadline);
+      suspicion_deadlines.insert({peer.suspicion_deadline, idx});
+      return;
+    }
+    if (peer.verified_alive) {
+      // The suspect answered this member's probe, so it runs and has been told
+      // (the probe carried the suspicion): a refutation is on its way. Start a new
+      // cycle instead of declaring a running member dead.
+      peer.suspicion_start = now;
+      peer.confirmations.clear();
+      peer.verify_sent = false;
+      peer.verified_alive = false;
+      ScheduleSuspicion(idx, now + SuspicionTimeout(peer.bounds, 0));
       return;
     }
     std::string cause = "suspicion started by " + peer.suspicion_first + " at " +
@@ -370,6 +435,15 @@ struct Member::Impl {
     if (accused) ApplyHealthDelta(1);
     BroadcastSelfAlive();
     if (!accuser.empty() && accuser != self_name()) Send(accuser, {SelfAlive()});
+  }
+
+  // The sender still spreads an accusation this member already refuted: the
+  // refutation may have run out of retransmissions before reaching it, so it gets
+  // the current incarnation directly (one reply per packet that carried it).
+  void AnswerStaleAccusation(const std::string& sender) {
+    if (left || sender == replied_stale_to) return;
+    replied_stale_to = sender;
+    Send(sender, {SelfAlive()});
   }
 
   // ---- message handlers ------------------------------------------------------
@@ -412,11 +486,15 @@ struct Member::Impl {
 
   // `confirming` is false for suspicions merged from a push/pull, whose sender may
   // only be repeating someone else's suspicion.
-  void OnSuspect(const wire::Suspect& m, bool confirming) {
+  void OnSuspect(const wire::Suspect& m, bool confirming, const std::string& sender) {
     const std::size_t idx = Lookup(m.name);
     if (idx == kNone) return;
     if (idx == kSelf) {
-      if (m.incarnation >= views[kSelf].incarnation) Refute(m.incarnation, m.from);
+      if (m.incarnation >= views[kSelf].incarnation) {
+        Refute(m.incarnation, m.from);
+      } else if (confirming) {
+        AnswerStaleAccusation(sender);
+      }
       return;
     }
     MemberView& view = views[idx];
@@ -433,11 +511,15 @@ struct Member::Impl {
     MaybeConfirmationProbe(idx);
   }
 
-  void OnDead(const wire::Dead& m) {
+  void OnDead(const wire::Dead& m, const std::string& sender) {
     const std::size_t idx = Lookup(m.name);
     if (idx == kNone) return;
     if (idx == kSelf) {
-      if (m.incarnation >= views[kSelf].incarnation) Refute(m.incarnation, m.from);
+      if (m.incarnation >= views[kSelf].incarnation) {
+        Refute(m.incarnation, m.from);
+      } else {
+        AnswerStaleAccusation(sender);
+      }
       return;
     }
     MemberView& view = views[idx];
@@ -485,7 +567,15 @@ struct Member::Impl {
 
   void OnAck(const wire::Ack& m) {
     if (auto it = probes.find(m.seq); it != probes.end()) {
-      if (!it->second.confirmation) ApplyHealthDelta(-1);
+      const Probe& probe = it->second;
+      if (probe.kind == ProbeKind::kInTurn) ApplyHealthDelta(-1);
+      if (probe.kind == ProbeKind::kVerification) {
+        Peer& peer = peers[probe.target];
+        if (peer.verify_seq == m.seq) {
+          peer.verify_seq = 0;
+          peer.verified_alive = views[probe.target].state == State::kSuspect;
+        }
+      }
       EndProbe(it);
       return;
     }
@@ -511,7 +601,7 @@ struct Member::Impl {
         case State::kDead:
           // A remote death is only a suspicion here (memberlist's rule): this member
           // lets the accused refute before believing it.
-          OnSuspect(wire::Suspect{e.name, e.incarnation, from}, /*confirming=*/false);
+          OnSuspect(wire::Suspect{e.name, e.incarnation, from}, /*confirming=*/false, from);
           break;
         case State::kLeft:
           OnLeave(wire::Leave{e.name, e.incarnation});
@@ -537,9 +627,9 @@ struct Member::Impl {
           } else if constexpr (std::is_same_v<T, wire::Alive>) {
             OnAlive(m, from);
           } else if constexpr (std::is_same_v<T, wire::Suspect>) {
-            OnSuspect(m, /*confirming=*/true);
+            OnSuspect(m, /*confirming=*/true, from);
           } else if constexpr (std::is_same_v<T, wire::Dead>) {
-            OnDead(m);
+            OnDead(m, from);
           } else if constexpr (std::is_same_v<T, wire::Leave>) {
             OnLeave(m);
           } else {
@@ -555,32 +645,57 @@ struct Member::Impl {
   // A ping to `target`; with the buddy system a suspected target is told first.
   void SendPing(const std::string& target, std::uint64_t seq) {
     std::vector<wire::Message> primary;
-    primary.push_back(wire::Ping{seq, target});
     if (config.lifeguard_buddy) {
+      // Before the ping, so that the target refutes first and its ack carries the
+      // refutation back.
       const std::size_t idx = Lookup(target);
       if (idx != kNone && idx != kSelf && views[idx].state == State::kSuspect) {
         primary.push_back(
             wire::Suspect{target, views[idx].incarnation, peers[idx].suspicion_first});
       }
     }
+    primary.push_back(wire::Ping{seq, target});
     Send(target, primary);
   }
 
-  void StartProbe(std::size_t idx, bool confirmation) {
+  std::uint64_t StartProbe(std::size_t idx, ProbeKind kind) {
     const std::uint64_t seq = next_seq++;
     Probe probe;
     probe.target = idx;
     probe.started = now;
     probe.direct_deadline = now + Scale(config.probe_timeout);
     probe.end_deadline = now + Scale(config.probe_interval);
-    probe.confirmation = confirmation;
-    if (confirmation) ++confirmation_probes_in_flight;
+    probe.kind = kind;
+    if (kind == ProbeKind::kConfirmation) ++confirmation_probes_in_flight;
     probes.emplace(seq, probe);
     SendPing(views[idx].name, seq);
+    return seq;
+  }
+
+  // Forgets every probe in flight; a suspicion whose verification is dropped
+  // verifies again.
+  void DropAllProbes() {
+    std::vector<std::size_t> reverify;
+    for (const auto& [seq, probe] : probes) {
+      Peer& peer = peers[probe.target];
+      if (probe.kind == ProbeKind::kVerification && peer.verify_seq == seq) {
+        peer.verify_seq = 0;
+        peer.verify_sent = false;
+        reverify.push_back(probe.target);
+      }
+    }
+    probes.clear();
+    confirmation_probes_in_flight = 0;
+    for (const std::size_t idx : reverify)
+      ScheduleVerify(idx);
   }
 
   void EndProbe(std::map<std::uint64_t, Probe>::iterator it) {
-    if (it->second.confirmation) --confirmation_probes_in_flight;
+    const Probe& probe = it->second;
+    if (probe.kind == ProbeKind::kConfirmation) --confirmation_probes_in_flight;
+    if (probe.kind == ProbeKind::kVerification && peers[probe.target].verify_seq == it->first) {
+      peers[probe.target].verify_seq = 0;
+    }
     probes.erase(it);
   }
 
@@ -605,7 +720,7 @@ struct Member::Impl {
     if (confirmation_probes_in_flight >= config.max_confirmation_probes_in_flight) return;
     const double others = static_cast<double>(std::max<std::size_t>(live, 3) - 2);
     if (!rng->Bernoulli(config.confirmation_probes / others)) return;
-    StartProbe(idx, /*confirmation=*/true);
+    StartProbe(idx, ProbeKind::kConfirmation);
   }
 
   // Returns whether the probe is over.
@@ -626,7 +741,8 @@ struct Member::Impl {
       return false;
     }
     // No ack at all by the end of the probe.
-    if (!probe.confirmation) {
+    if (probe.kind == ProbeKind::kVerification) return true;  // the timeout decides
+    if (probe.kind == ProbeKind::kInTurn) {
       // Lifeguard: missing nacks mean this member's own network may be the problem;
       // without helpers a failed probe is the only signal.
       if (probe.expected_nacks > 0) {
@@ -720,12 +836,18 @@ struct Member::Impl {
       Send(it->second.requester, {wire::Nack{it->second.requester_seq}});
       relays.erase(it);
     }
+    while (!verify_deadlines.empty() && verify_deadlines.begin()->first <= now) {
+      const std::size_t idx = verify_deadlines.begin()->second;
+      verify_deadlines.erase(verify_deadlines.begin());
+      peers[idx].verify_at = kNever;
+      StartVerify(idx);
+    }
     while (!suspicion_deadlines.empty() && suspicion_deadlines.begin()->first <= now) {
       ExpireSuspicion(suspicion_deadlines.begin()->second);
     }
     if (!left && now >= next_probe_at) {
       const std::size_t target = NextProbeTarget();
-      if (target != kNone) StartProbe(target, /*confirmation=*/false);
+      if (target != kNone) StartProbe(target, ProbeKind::kInTurn);
       next_probe_at = now + Scale(config.probe_interval);
     }
     if (now >= next_gossip_at) {
@@ -815,8 +937,7 @@ void Member::Leave(Millis now) {
     MemberView& self = m.self_view();
     ++self.incarnation;
     m.SetState(Impl::kSelf, State::kLeft);
-    m.probes.clear();
-    m.confirmation_probes_in_flight = 0;
+    m.DropAllProbes();
     m.Broadcast(self.name, wire::Leave{self.name, self.incarnation});
   }
   m.FinishCall();
@@ -852,6 +973,7 @@ Status Member::Receive(std::string_view from, std::span<const std::uint8_t> byte
   TRI_ASSIGN_OR_RETURN(std::vector<wire::Message> messages, wire::DecodePacket(bytes, m.limits));
   m.ObserveTime(now);
   const std::string sender(from);
+  m.replied_stale_to.clear();
   for (const wire::Message& message : messages)
     m.Dispatch(sender, message);
   m.FinishCall();
