@@ -97,7 +97,6 @@ class SwimSim {
     queue_.push(SimEvent{at, seq_++, kind, node, arg});
   }
   int IndexOf(std::string_view name) const;
-  bool Live(int i) const { return !nodes_[i].crashed; }
 
   void Start();
   void Dispatch(const SimEvent& ev);
@@ -610,10 +609,10 @@ std::string FormatSwimSimResult(const SwimSimOptions& options, const SwimSimResu
                       r.kbit_per_member_second_max);
   if (r.datagrams_rejected > 0) line += fmt::format(" | {} rejected", r.datagrams_rejected);
   line += fmt::format(
-      " | {:.1f}M datagrams {:.1f}s sim in {:.1f}s wall ({:.2f}M/s)",
+      " | {:.2f}M datagrams, {:.1f}s simulated in {:.1f}s wall ({:.0f}k datagrams/s)",
       static_cast<double>(r.datagrams_total) / 1e6, static_cast<double>(r.simulated_ms) / 1000.0,
       r.wall_seconds,
-      r.wall_seconds > 0 ? static_cast<double>(r.datagrams_total) / 1e6 / r.wall_seconds : 0.0);
+      r.wall_seconds > 0 ? static_cast<double>(r.datagrams_total) / 1e3 / r.wall_seconds : 0.0);
   if (!r.details.empty()) line += "\n  " + r.details;
   return line;
 }

@@ -85,7 +85,7 @@ struct SwimSimResult {
 
   Millis warmup_ms = 0;     // joins until every member saw every member alive
   Millis simulated_ms = 0;  // the whole run
-  double wall_seconds = 0;
+  double wall_seconds = 0;  // pooled (PoolSwimResults): the sum over seeds
 
   // Crash detection: per (crash, live observer) pair, ms from the crash to the
   // observer's dead event; per crash, ms until the last live observer saw it.
