@@ -26,6 +26,10 @@ std::vector<SwimSimResult> RunSwimSeeds(const SwimSimOptions& base, std::uint64_
       SwimSimOptions options = base;
       options.seed = first + i;
       results[i] = RunSwimSim(options);
+      // Pooled lines keep one seed's details: say which seed replays them.
+      if (!results[i].details.empty()) {
+        results[i].details = "seed " + std::to_string(options.seed) + ": " + results[i].details;
+      }
     }
   };
   const int threads = static_cast<int>(std::min<std::size_t>(std::max(1, jobs), count));
