@@ -80,71 +80,59 @@ struct BodyEncoder {
 };
 
 // Reads the fields of one message body; the first failure is kept with the
-// field's name so the caller can say where the packet is wrong.
+// field's name so the caller can say where the packet is wrong. Field names are
+// built only on failure; within a push/pull entry they get an "entries[i]." prefix.
 class FieldReader {
  public:
   FieldReader(std::string_view body, const Limits& limits) : in_(body), limits_(limits) {}
 
-  bool Varint(std::uint64_t& v, const char* field) {
+  bool Varint(std::uint64_t& v, std::string_view field) {
     if (!in_.ReadVarint64(v)) return Fail(field, "truncated or malformed varint");
     return true;
   }
-  bool Varint32(std::uint32_t& v, const char* field) {
+  bool Varint32(std::uint32_t& v, std::string_view field) {
     std::uint64_t wide = 0;
     if (!Varint(wide, field)) return false;
     if (wide > 0xffffffffu) return Fail(field, "does not fit in 32 bits");
     v = static_cast<std::uint32_t>(wide);
     return true;
   }
-  bool Byte(std::uint8_t& v, const char* field) {
+  bool Byte(std::uint8_t& v, std::string_view field) {
     if (!in_.ReadFixed8(v)) return Fail(field, "truncated");
     return true;
   }
-  bool Name(std::string& v, const char* field) {
-    std::string_view view;
-    std::uint64_t n = 0;
-    Decoder probe = in_;
-    if (!probe.ReadVarint64(n)) return Fail(field, "truncated length");
-    if (n > limits_.max_name_bytes) {
-      return Fail(field, "longer than " + std::to_string(limits_.max_name_bytes) + " bytes");
-    }
-    if (n == 0) return Fail(field, "empty");
-    if (!in_.ReadLengthPrefixed(view)) return Fail(field, "truncated");
-    v.assign(view);
+  bool Name(std::string& v, std::string_view field) {
+    if (!Text(v, field, limits_.max_name_bytes)) return false;
+    if (v.empty()) return Fail(field, "empty");
     return true;
   }
-  bool Text(std::string& v, const char* field, std::uint64_t max_bytes) {
-    std::string_view view;
+  bool Text(std::string& v, std::string_view field, std::uint64_t max_bytes) {
     std::uint64_t n = 0;
-    Decoder probe = in_;
-    if (!probe.ReadVarint64(n)) return Fail(field, "truncated length");
+    Decoder length = in_;
+    if (!length.ReadVarint64(n)) return Fail(field, "truncated length");
     if (n > max_bytes) return Fail(field, "longer than " + std::to_string(max_bytes) + " bytes");
+    std::string_view view;
     if (!in_.ReadLengthPrefixed(view)) return Fail(field, "truncated");
     v.assign(view);
     return true;
   }
-  bool Meta(Metadata& m, const std::string& prefix) {
+  bool Meta(Metadata& m) {
     std::uint8_t role = 0;
-    if (!Byte(role, (prefix + "metadata.role").c_str())) return false;
-    if (role > kMaxRole)
-      return Fail(prefix + "metadata.role", "unknown role " + std::to_string(role));
+    if (!Byte(role, "metadata.role")) return false;
+    if (role > kMaxRole) return Fail("metadata.role", "unknown role " + std::to_string(role));
     m.role = static_cast<Role>(role);
-    if (!Text(m.address, (prefix + "metadata.address").c_str(), limits_.max_metadata_bytes)) {
-      return false;
-    }
-    if (!Text(m.zone, (prefix + "metadata.zone").c_str(), limits_.max_metadata_bytes)) return false;
+    if (!Text(m.address, "metadata.address", limits_.max_metadata_bytes)) return false;
+    if (!Text(m.zone, "metadata.zone", limits_.max_metadata_bytes)) return false;
     if (m.address.size() + m.zone.size() > limits_.max_metadata_bytes) {
-      return Fail(prefix + "metadata", "address and zone longer than " +
-                                           std::to_string(limits_.max_metadata_bytes) + " bytes");
+      return Fail("metadata", "address and zone longer than " +
+                                  std::to_string(limits_.max_metadata_bytes) + " bytes");
     }
-    if (!Varint32(m.load, (prefix + "metadata.load").c_str())) return false;
-    if (!Varint32(m.capacity, (prefix + "metadata.capacity").c_str())) return false;
-    if (m.capacity == 0) return Fail(prefix + "metadata.capacity", "must be > 0");
+    if (!Varint32(m.load, "metadata.load")) return false;
+    if (!Varint32(m.capacity, "metadata.capacity")) return false;
+    if (m.capacity == 0) return Fail("metadata.capacity", "must be > 0");
     std::uint8_t flags = 0;
-    if (!Byte(flags, (prefix + "metadata.flags").c_str())) return false;
-    if ((flags & ~kMetadataFlagSyncing) != 0) {
-      return Fail(prefix + "metadata.flags", "unknown flag bits");
-    }
+    if (!Byte(flags, "metadata.flags")) return false;
+    if ((flags & ~kMetadataFlagSyncing) != 0) return Fail("metadata.flags", "unknown flag bits");
     m.syncing = (flags & kMetadataFlagSyncing) != 0;
     return true;
   }
@@ -152,14 +140,15 @@ class FieldReader {
     if (!in_.done()) return Fail("body", std::to_string(in_.remaining()) + " trailing bytes");
     return true;
   }
-  bool Fail(std::string field, std::string what) {
+  bool Fail(std::string_view field, std::string what) {
     if (error_field_.empty()) {
-      error_field_ = std::move(field);
+      if (entry_ >= 0) error_field_ = "entries[" + std::to_string(entry_) + "].";
+      error_field_ += field;
       error_what_ = std::move(what);
     }
     return false;
   }
-  bool ok() const { return error_field_.empty(); }
+  void set_entry(std::int64_t entry) { entry_ = entry; }
   const std::string& error_field() const { return error_field_; }
   const std::string& error_what() const { return error_what_; }
   std::size_t remaining() const { return in_.remaining(); }
@@ -168,6 +157,7 @@ class FieldReader {
  private:
   Decoder in_;
   const Limits& limits_;
+  std::int64_t entry_ = -1;
   std::string error_field_;
   std::string error_what_;
 };
@@ -211,7 +201,7 @@ bool ReadBody(Kind kind, FieldReader& r, Message& out) {
       }
       if ((flags & ~kAliveFlagJoining) != 0) return r.Fail("flags", "unknown flag bits");
       m.joining = (flags & kAliveFlagJoining) != 0;
-      if (!r.Meta(m.metadata, "") || !r.Finish()) return false;
+      if (!r.Meta(m.metadata) || !r.Finish()) return false;
       out = std::move(m);
       return true;
     }
@@ -264,27 +254,23 @@ bool ReadBody(Kind kind, FieldReader& r, Message& out) {
       }
       m.entries.reserve(count);
       for (std::uint64_t i = 0; i < count; ++i) {
-        const std::string prefix = "entries[" + std::to_string(i) + "].";
+        r.set_entry(static_cast<std::int64_t>(i));
         StateEntry e;
         std::uint8_t state = 0;
         std::uint8_t entry_flags = 0;
-        if (!r.Name(e.name, (prefix + "name").c_str()) ||
-            !r.Varint(e.incarnation, (prefix + "incarnation").c_str()) ||
-            !r.Byte(state, (prefix + "state").c_str())) {
+        if (!r.Name(e.name, "name") || !r.Varint(e.incarnation, "incarnation") ||
+            !r.Byte(state, "state")) {
           return false;
         }
-        if (state > kMaxState) {
-          return r.Fail(prefix + "state", "unknown state " + std::to_string(state));
-        }
+        if (state > kMaxState) return r.Fail("state", "unknown state " + std::to_string(state));
         e.state = static_cast<State>(state);
-        if (!r.Byte(entry_flags, (prefix + "flags").c_str())) return false;
-        if ((entry_flags & ~kEntryFlagJoining) != 0) {
-          return r.Fail(prefix + "flags", "unknown flag bits");
-        }
+        if (!r.Byte(entry_flags, "flags")) return false;
+        if ((entry_flags & ~kEntryFlagJoining) != 0) return r.Fail("flags", "unknown flag bits");
         e.joining = (entry_flags & kEntryFlagJoining) != 0;
-        if (!r.Meta(e.metadata, prefix)) return false;
+        if (!r.Meta(e.metadata)) return false;
         m.entries.push_back(std::move(e));
       }
+      r.set_entry(-1);
       if (!r.Finish()) return false;
       out = std::move(m);
       return true;
