@@ -337,6 +337,11 @@ void SwimSim::ReceiveNow(int to, int slot) {
   if (active_updates_ > 0) {
     for (UpdateProbe& u : updates_) {
       if (!u.active || u.has[to]) continue;
+      if (now_ - u.at > o_.dissemination_timeout_ms) {
+        u.active = false;  // counted incomplete at the end
+        --active_updates_;
+        continue;
+      }
       const membership::MemberView* v = n.member->Find(nodes_[u.member].name);
       if (v == nullptr || v->incarnation < u.incarnation) continue;
       u.has[to] = 1;
@@ -511,7 +516,7 @@ void SwimSim::Finish() {
     if (r_.ok) r_.detect_all_ms.push_back(static_cast<double>(last));
   }
   for (const UpdateProbe& u : updates_)
-    r_.updates_incomplete += u.active ? 1 : 0;
+    r_.updates_incomplete += u.count < u.needed ? 1 : 0;
   // Exposure and traffic.
   const double measured_s = static_cast<double>(now_ - t0_) / 1000.0;
   double member_seconds = 0;

@@ -68,7 +68,7 @@ struct SwimSimOptions {
   // the start of the measured phase; each is timed to 99.99% of live members.
   int updates = 0;
   Millis update_gap_ms = 5000;
-  Millis dissemination_timeout_ms = 60000;
+  Millis dissemination_timeout_ms = 60000;  // then the update counts as incomplete
 
   // Measurement mode: an unexplained death is counted (the false-positive
   // figure), not a violation.

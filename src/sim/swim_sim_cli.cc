@@ -76,6 +76,9 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
       ->check(CLI::Range(Millis{-1}, Millis{86'400'000}));
   cmd->add_option("--updates", o.updates, "metadata updates timed to 99.99% of members")
       ->check(CLI::Range(0, 100000));
+  cmd->add_option("--dissemination-timeout-ms", o.dissemination_timeout_ms,
+                  "an update not at 99.99% of members by then counts as incomplete")
+      ->check(CLI::Range(Millis{1}, Millis{3'600'000}));
   cmd->add_option("--update-gap-ms", o.update_gap_ms, "gap between two updates")
       ->check(CLI::Range(Millis{1}, Millis{3'600'000}));
   cmd->add_option("--max-events", o.max_events, "bound on simulated events per seed");
