@@ -417,8 +417,15 @@ struct Member::Impl {
         ", timed out at " + std::to_string(now) + " ms after " + std::to_string(timeout) + " ms";
     MemberView& view = views[idx];
     const std::uint64_t incarnation = view.incarnation;
+    std::vector<std::string> accusers;
+    accusers.push_back(peer.suspicion_first);
+    accusers.insert(accusers.end(), peer.confirmations.begin(), peer.confirmations.end());
+    const Millis started = peer.suspicion_start;
     SetState(idx, State::kDead);
     Emit(Event::Kind::kDead, idx, std::move(cause));
+    events.back().accusers = std::move(accusers);
+    events.back().suspicion_started = started;
+    events.back().suspicion_timeout = timeout;
     Broadcast(view.name, wire::Dead{view.name, incarnation, self_name()});
   }
 
