@@ -417,8 +417,15 @@ struct Member::Impl {
         ", timed out at " + std::to_string(now) + " ms after " + std::to_string(timeout) + " ms";
     MemberView& view = views[idx];
     const std::uint64_t incarnation = view.incarnation;
+    std::vector<std::string> accusers;
+    accusers.push_back(peer.suspicion_first);
+    accusers.insert(accusers.end(), peer.confirmations.begin(), peer.confirmations.end());
+    const Millis started = peer.suspicion_start;
     SetState(idx, State::kDead);
     Emit(Event::Kind::kDead, idx, std::move(cause));
+    events.back().accusers = std::move(accusers);
+    events.back().suspicion_started = started;
+    events.back().suspicion_timeout = timeout;
     Broadcast(view.name, wire::Dead{view.name, incarnation, self_name()});
   }
 
@@ -733,8 +740,13 @@ struct Member::Impl {
       const std::vector<std::size_t> helpers =
           PickRandom(config.indirect_checks, idx,
                      [](const MemberView& v) { return v.state == State::kAlive; });
-      for (const std::size_t h : helpers)
+      for (const std::size_t h : helpers) {
         Send(views[h].name, {wire::PingReq{seq, view.name}});
+      }
+      // A second direct ping beside the indirect ones (memberlist's fallback probe):
+      // under loss most failed direct probes were one lost datagram, and each false
+      // suspicion costs a suspicion and a refutation gossiped to every member.
+      SendPing(view.name, seq);
       probe.indirect_sent = true;
       probe.indirect_count = static_cast<int>(helpers.size());
       probe.expected_nacks = config.lifeguard_local_health ? probe.indirect_count : 0;

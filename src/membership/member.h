@@ -18,6 +18,7 @@
 // later the UDP transport). Additions are fine; renames need every driver changed.
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -54,7 +55,9 @@ class Member {
   // Status naming what is wrong; the member's state is unchanged by it.
   Status Receive(std::string_view from, std::span<const std::uint8_t> bytes, Millis now);
 
-  // The earliest time at which Tick has work to do.
+  // The earliest time at which Tick has work to do, never before the last `now`
+  // seen; std::numeric_limits<Millis>::max() when nothing is scheduled (before
+  // Join, or after Leave once the gossip queue is empty).
   Millis NextDeadline() const;
   std::vector<Packet> TakePackets();
   std::vector<Event> TakeEvents();

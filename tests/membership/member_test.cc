@@ -216,6 +216,17 @@ TEST(MemberRules, IndependentConfirmationsShrinkTheSuspicionTimeout) {
   EXPECT_EQ(DeathTime({"d", "e"}, &cause), 1000 + 3056);
   EXPECT_EQ(DeathTime({"d", "e", "f"}, &cause), 2500);
   EXPECT_NE(cause.find("3 of 3 confirmations (d, e, f)"), std::string::npos) << cause;
+  Harness h;
+  h.Know({"b", "c", "d", "e", "f", "g", "h", "i", "j"}, 0);
+  h.Feed("b", {wire::Suspect{"c", 1, "b"}}, 1000);
+  h.Feed("e", {wire::Suspect{"c", 1, "e"}}, 1002);
+  h.RunUntil(20000);
+  const auto dead = std::find_if(h.events.begin(), h.events.end(),
+                                 [](const Event& e) { return e.kind == Event::Kind::kDead; });
+  ASSERT_NE(dead, h.events.end());
+  EXPECT_EQ(dead->accusers, (std::vector<std::string>{"b", "e"}));
+  EXPECT_EQ(dead->suspicion_started, 1000);
+  EXPECT_EQ(dead->suspicion_timeout, 5250);
   // Neither the first suspecter again nor a repeated confirmer counts; more than k
   // confirmations change nothing.
   EXPECT_EQ(DeathTime({"b", "d", "d"}, &cause), 1000 + 5250);
