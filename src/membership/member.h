@@ -18,6 +18,8 @@
 // later the UDP transport). Additions are fine; renames need every driver changed.
 
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,8 +38,7 @@ class Member {
  public:
   // `self.name` must be unique in the cluster and non-empty; `rng` must outlive
   // the member. Fails on an invalid config or metadata (the message names it).
-  static Result<Member> Create(const Config& config, const MemberInfo& self, Rng* rng,
-                               Millis now);
+  static Result<Member> Create(const Config& config, const MemberInfo& self, Rng* rng, Millis now);
 
   // Starts joining through `seeds` (member names the driver can address); an
   // empty list starts a new cluster of one.
@@ -54,7 +55,9 @@ class Member {
   // Status naming what is wrong; the member's state is unchanged by it.
   Status Receive(std::string_view from, std::span<const std::uint8_t> bytes, Millis now);
 
-  // The earliest time at which Tick has work to do.
+  // The earliest time at which Tick has work to do, never before the last `now`
+  // seen; std::numeric_limits<Millis>::max() when nothing is scheduled (before
+  // Join, or after Leave once the gossip queue is empty).
   Millis NextDeadline() const;
   std::vector<Packet> TakePackets();
   std::vector<Event> TakeEvents();
@@ -66,8 +69,20 @@ class Member {
   // Lifeguard's local health multiplier (0 = healthy).
   int HealthScore() const;
   const std::string& Name() const;
+  // This member's own incarnation (raised by every refutation, metadata update,
+  // join completion and leave).
+  std::uint64_t Incarnation() const;
+  // Updates waiting to be piggybacked or gossiped.
+  std::size_t PendingBroadcasts() const;
 
-  // Implementation members are private; see member.cc.
+  Member(Member&&) noexcept;
+  Member& operator=(Member&&) noexcept;
+  ~Member();
+
+ private:
+  struct Impl;
+  explicit Member(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace tri::membership

@@ -66,6 +66,13 @@ struct Event {
   std::uint64_t incarnation = 0;
   Millis at = 0;
   std::string cause;
+  // For a death this member declared (kDead whose cause starts "suspicion
+  // started by"): the first suspecter, then each independent confirmation, in
+  // order; when this member's suspicion started and the timeout that expired.
+  // Empty / 0 otherwise.
+  std::vector<std::string> accusers;
+  Millis suspicion_started = 0;
+  Millis suspicion_timeout = 0;
 };
 
 }  // namespace tri::membership

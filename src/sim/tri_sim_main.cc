@@ -9,6 +9,8 @@
 //   tri-sim coord --seed 1 --nodes 3 --clients 6 --faults all                 (coord_sim.h)
 //   tri-sim placement --nodes 1000 --keys 1000000 --seed 1                     (placement_sim.h)
 //   tri-sim steal --nodes 1000 --tasks 100000 --seed 1                       (steal_sim.h)
+//   tri-sim swim --nodes 1000 --seed 1 --loss 0.01 --crashes 10               (swim_sim.h)
+//   tri-sim swim --goals --seeds 1..4 --jobs 2                                (swim_goals.h)
 //
 // Exit status: 0 when every seed passes (or, with --expect-violation, when at
 // least one seed fails with that invariant; the run stops at that seed); 1
@@ -32,6 +34,7 @@
 #include "sim/raft_sim.h"
 #include "sim/saga_sim_cli.h"
 #include "sim/steal_sim_cli.h"
+#include "sim/swim_sim_cli.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tri-sim: deterministic simulation of Trinity's cores under faults"};
@@ -86,6 +89,8 @@ int main(int argc, char** argv) {
   CLI::App* placement = tri::sim::AddPlacementSimCommand(app, &placement_args);
   tri::sim::StealSimCommandLine steal_args;
   CLI::App* steal = tri::sim::AddStealSimCommand(app, &steal_args);
+  tri::sim::SwimSimCommandLine swim_args;
+  CLI::App* swim = tri::sim::AddSwimSimCommand(app, &swim_args);
 
   tri::sim::LincheckCommand lincheck(app);
 
@@ -96,6 +101,7 @@ int main(int argc, char** argv) {
   if (coord->parsed()) return tri::sim::RunCoordSimCommand(coord_args);
   if (placement->parsed()) return tri::sim::RunPlacementSimCommand(placement_args);
   if (steal->parsed()) return tri::sim::RunStealSimCommand(steal_args);
+  if (swim->parsed()) return tri::sim::RunSwimSimCommand(swim_args);
 
   auto faults = tri::sim::FaultSet::Parse(faults_text);
   if (!faults.ok()) {

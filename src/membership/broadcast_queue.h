@@ -1,0 +1,48 @@
+#pragma once
+
+// The piggyback queue (docs/membership.md, "Dissemination"), after memberlist's
+// TransmitLimitedQueue: one pending update per member name (a newer update about
+// a member replaces the older one), sent least-transmitted first and newest first
+// among equals, each dropped after `limit` transmissions.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "membership/wire.h"
+
+namespace tri::membership {
+
+class BroadcastQueue {
+ public:
+  // Queues `encoded` (one wire message) as the update about `member`.
+  void Enqueue(std::string_view member, std::string encoded);
+  // Adds updates that fit to `packet` (at most `max_scan` looked at), counts a
+  // transmission for each and drops those that reached `limit`. Returns how many
+  // were added.
+  int Fill(wire::PacketBuilder& packet, int limit, int max_scan = 256);
+  // Whether an update about `member` is queued.
+  bool Contains(std::string_view member) const;
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+
+ private:
+  struct Item {
+    std::string member;
+    std::string encoded;
+    int transmits = 0;
+  };
+  // (transmits, ~id): fewest transmissions first, then newest first.
+  using Order = std::pair<int, std::uint64_t>;
+
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, Item> items_;  // by id
+  std::set<Order> order_;
+  std::map<std::string, std::uint64_t, std::less<>> by_member_;
+};
+
+}  // namespace tri::membership
