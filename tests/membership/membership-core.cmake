@@ -7,6 +7,3 @@ tri_add_test(membership_test
   LIBS tri_membership
   ENVIRONMENT "RC_PARAMS=max_success=300")
 
-# Not a test: goal measurements of the core alone (see the file's header).
-add_executable(membership_scale ${CMAKE_CURRENT_LIST_DIR}/scale_tool.cc)
-target_link_libraries(membership_scale PRIVATE tri_membership)
