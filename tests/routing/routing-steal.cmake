@@ -2,7 +2,8 @@
 
 # The policy core: unit tests and the exactly-one-place property (2,000 random
 # schedules of a few nodes, about 1 s).
-tri_add_test(routing_steal_test steal_node_test.cc steal_props_test.cc steal_codec_test.cc
+tri_add_test(routing_steal_test steal_node_test.cc steal_share_test.cc steal_props_test.cc
+             steal_codec_test.cc
              LIBS tri_routing ENVIRONMENT "RC_PARAMS=max_success=2000")
 
 # The CI batches of `tri-sim steal`: every workload (uniform, pareto, huge,
