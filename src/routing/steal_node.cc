@@ -166,6 +166,11 @@ std::optional<StealTask> StealNode::TakeNext(std::int64_t now_ms) {
     if (!peer) break;
     queue_.PopLargestStealable();
     Offer(*largest, *peer);
+    if (options_.bugs.keep_offered_tasks) {
+      StealTask copy = *largest;
+      copy.offers = static_cast<std::uint8_t>(options_.max_share_offers);  // not offered again
+      queue_.PushBack(copy);
+    }
   }
   std::optional<StealTask> task = queue_.PopFront();
   running_cost_ = task ? task->cost : 0;

@@ -117,6 +117,7 @@ struct StealOptions {
     bool keep_granted_tasks = false;  // the victim sends copies and keeps them
     bool grant_pinned_tasks = false;  // pinned tasks are granted like others
     bool grant_everything = false;    // a grant takes every stealable task, not half
+    bool keep_offered_tasks = false;  // the sender offers a copy and keeps the task
   } bugs;
 };
 

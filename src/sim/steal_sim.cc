@@ -51,6 +51,7 @@ class StealCluster {
     policy.bugs.keep_granted_tasks = options.bug == StealInjectedBug::kKeepGrantedTasks;
     policy.bugs.grant_pinned_tasks = options.bug == StealInjectedBug::kGrantPinnedTasks;
     policy.bugs.grant_everything = options.bug == StealInjectedBug::kGrantEverything;
+    policy.bugs.keep_offered_tasks = options.bug == StealInjectedBug::kKeepOfferedTasks;
     policy_ = policy;
     std::vector<routing::StealPeer> all;
     all.reserve(spec.nodes.size());
@@ -365,8 +366,10 @@ Result<StealInjectedBug> ParseStealInjectedBug(const std::string& text) {
   if (text == "keep-granted-tasks") return StealInjectedBug::kKeepGrantedTasks;
   if (text == "grant-pinned-tasks") return StealInjectedBug::kGrantPinnedTasks;
   if (text == "grant-everything") return StealInjectedBug::kGrantEverything;
+  if (text == "keep-offered-tasks") return StealInjectedBug::kKeepOfferedTasks;
   return InvalidArgument("unknown --inject-bug '" + text +
-                         "' (keep-granted-tasks, grant-pinned-tasks, grant-everything, none)");
+                         "' (keep-granted-tasks, grant-pinned-tasks, grant-everything, "
+                         "keep-offered-tasks, none)");
 }
 
 StealSimResult RunStealSim(const StealSimOptions& options) {

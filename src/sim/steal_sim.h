@@ -32,6 +32,7 @@ enum class StealInjectedBug : std::uint8_t {
   kKeepGrantedTasks,  // the victim keeps what it grants: duplicates
   kGrantPinnedTasks,  // pinned tasks are granted like others
   kGrantEverything,   // a grant takes every stealable task
+  kKeepOfferedTasks,  // the sender of an offer keeps the task: duplicates
 };
 Result<StealInjectedBug> ParseStealInjectedBug(const std::string& text);
 

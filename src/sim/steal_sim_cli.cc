@@ -160,7 +160,8 @@ CLI::App* AddStealSimCommand(CLI::App& app, StealSimCommandLine* args) {
       ->check(CLI::Range(0u, 7u));
   cmd->add_option("--inject-bug", args->bug_text,
                   "a deliberate bug: keep-granted-tasks (the victim keeps what it grants) | "
-                  "grant-pinned-tasks | grant-everything (not half) | none");
+                  "grant-pinned-tasks | grant-everything (not half) | keep-offered-tasks (the "
+                  "sender of an offer keeps the task) | none");
   cmd->add_option("--expect-violation", args->expect_violation,
                   "succeed iff some seed fails with this rule (a comma-separated list accepts "
                   "any of them); stops at the first such seed");

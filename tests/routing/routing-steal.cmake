@@ -35,8 +35,11 @@ add_test(NAME sim_steal_catches_granted_pinned_tasks
 add_test(NAME sim_steal_catches_grants_above_half
          COMMAND tri-sim steal ${TRI_STEAL_BUG_BATCH} --inject-bug grant-everything
                  --expect-violation "grant bound")
+add_test(NAME sim_steal_catches_kept_offered_tasks
+         COMMAND tri-sim steal ${TRI_STEAL_BUG_BATCH} --inject-bug keep-offered-tasks
+                 --expect-violation "task duplicated")
 set_tests_properties(sim_steal_batch_1000_nodes sim_steal_batch_loss_noisy_estimates
                      sim_steal_batch_no_estimates sim_steal_goal_uniform_hotspot
                      sim_steal_catches_kept_granted_tasks sim_steal_catches_granted_pinned_tasks
-                     sim_steal_catches_grants_above_half
+                     sim_steal_catches_grants_above_half sim_steal_catches_kept_offered_tasks
                      PROPERTIES LABELS sim TIMEOUT 300)
