@@ -24,6 +24,12 @@ add_test(NAME sim_steal_batch_no_estimates
 add_test(NAME sim_steal_goal_uniform_hotspot
          COMMAND tri-sim steal --seeds 1..2 --nodes 1000 --tasks 50000
                  --workload uniform,hotspot --require-goal --quiet)
+# Sharing (large tasks offered to faster nodes) on the heavy tails at a small
+# scale (20 tasks per node): a regression guard at 1.35x of the lower bound
+# (measured 1.24 and 1.29 worst over seeds 1..3; 2.06 and 2.79 without sharing).
+add_test(NAME sim_steal_goal_pareto_huge_sharing
+         COMMAND tri-sim steal --seeds 1..2 --nodes 1000 --tasks 20000 --workload pareto,huge
+                 --goal-ratio 1.35 --require-goal --quiet)
 # Each deliberate bug (StealOptions::TestingBugs) is caught by its checker.
 set(TRI_STEAL_BUG_BATCH --seeds 1..5 --nodes 200 --tasks 5000 --workload all --quiet)
 add_test(NAME sim_steal_catches_kept_granted_tasks
@@ -40,6 +46,7 @@ add_test(NAME sim_steal_catches_kept_offered_tasks
                  --expect-violation "task duplicated")
 set_tests_properties(sim_steal_batch_1000_nodes sim_steal_batch_loss_noisy_estimates
                      sim_steal_batch_no_estimates sim_steal_goal_uniform_hotspot
+                     sim_steal_goal_pareto_huge_sharing
                      sim_steal_catches_kept_granted_tasks sim_steal_catches_granted_pinned_tasks
                      sim_steal_catches_grants_above_half sim_steal_catches_kept_offered_tasks
                      PROPERTIES LABELS sim TIMEOUT 300)
