@@ -68,9 +68,9 @@ class StealNode {
 
   // Queues a task that arrived here (its home). Fails when the queue is full.
   Status Enqueue(const StealTask& task, std::int64_t now_ms);
-  // The next task to run (the hot end); the node no longer holds it. Large tasks
-  // at the hot end may be offered to faster peers first (see Sharing above): the
-  // task returned is then a later one, or none.
+  // The next task to run (the hot end); the node no longer holds it. The largest
+  // stealable tasks may be offered to faster peers first (see Sharing above):
+  // the task returned is then another one, or none.
   std::optional<StealTask> TakeNext(std::int64_t now_ms);
 
   // Expires requests and starts steals that are due. Call at NextDeadline().
