@@ -3,8 +3,10 @@
 // crash, hang or assert. Checked properties:
 //   - an accepted message is a decode-encode-decode fixed point;
 //   - Receive either refuses the message and leaves the node's queue unchanged,
-//     or accepts it: a grant adds exactly its tasks, a request takes at most half
-//     of the stealable tasks rounded up (and answers exactly once).
+//     or accepts it: every task that came in is queued or goes out again, a
+//     grant adds exactly its tasks, an offer (share) is kept or declined back to
+//     its sender whole, a request takes at most half of the stealable tasks
+//     rounded up (and answers exactly once).
 
 #include <cstddef>
 #include <cstdint>
@@ -46,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.max_queued_tasks = 1000;
   auto node = StealNode::Create(options, {m.to, "z"}, &rng);
   TRI_ASSERT(node.ok());
-  TRI_ASSERT(node->SetPeers({{"peer-a", "z"}, {"peer-b", "y"}}).ok());
+  // peer-a is fast: a declined offer may be offered to it again.
+  TRI_ASSERT(node->SetPeers({{"peer-a", "z", 4.0}, {"peer-b", "y"}}).ok());
   for (std::uint64_t id = 1; id <= 7; ++id) {
     TRI_ASSERT(node->Enqueue({id, id * 3, id % 3 == 0}, 0).ok());
   }
@@ -59,11 +62,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     TRI_ASSERT(node->TakeMessages().empty());
     return 0;
   }
+  const auto out = node->TakeMessages();
+  // Every task is in one place: what came in is queued or goes out again.
+  std::size_t sent = 0;
+  for (const StealMessage& o : out)
+    sent += o.tasks.size();
+  TRI_ASSERT(node->queue().size() + sent == queued + m.tasks.size());
   if (m.kind == StealKind::kGrant) {
     TRI_ASSERT(node->queue().size() == queued + m.tasks.size());
   }
+  if (m.kind == StealKind::kShare) {
+    // Kept, or declined back to its sender.
+    TRI_ASSERT(sent == 0 || (out.size() == 1 && out.front().kind == StealKind::kDecline &&
+                             out.front().to == m.from && out.front().tasks == m.tasks));
+  }
   if (m.kind == StealKind::kRequest) {
-    const auto out = node->TakeMessages();
     TRI_ASSERT(!out.empty() && out.front().to == m.from);
     TRI_ASSERT(out.front().tasks.size() <= (stealable + 1) / 2);
     TRI_ASSERT(node->queue().size() + out.front().tasks.size() == queued);

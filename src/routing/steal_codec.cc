@@ -1,5 +1,6 @@
 #include "routing/steal_codec.h"
 
+#include "base/assert.h"
 #include "base/coding.h"
 
 namespace tri::routing {
@@ -28,9 +29,10 @@ std::string EncodeStealMessage(const StealMessage& m) {
   PutVarint64(out, m.queued);
   PutVarint64(out, m.tasks.size());
   for (const StealTask& t : m.tasks) {
+    TRI_ASSERT(t.offers <= kMaxShareOffers);
     PutVarint64(out, t.id);
     PutVarint64(out, t.cost);
-    PutFixed8(out, t.pinned ? 1 : 0);
+    PutFixed8(out, static_cast<std::uint8_t>((t.pinned ? 1u : 0u) | (t.offers << 1)));
   }
   return out;
 }
@@ -45,7 +47,7 @@ Result<StealMessage> DecodeStealMessage(std::string_view bytes, const StealCodec
   }
   std::uint8_t kind = 0;
   if (!d.ReadFixed8(kind)) return Bad(d, "truncated kind");
-  if (kind < 1 || kind > 3) return Bad(d, "unknown kind " + std::to_string(kind));
+  if (kind < 1 || kind > 5) return Bad(d, "unknown kind " + std::to_string(kind));
   m.kind = static_cast<StealKind>(kind);
   if (!d.ReadLengthPrefixed(m.from, limits.max_name_bytes) || m.from.empty()) {
     return Bad(d, "bad sender name (empty, truncated or over " +
@@ -75,10 +77,12 @@ Result<StealMessage> DecodeStealMessage(std::string_view bytes, const StealCodec
     if (!d.ReadVarint64(t.id) || !d.ReadVarint64(t.cost) || !d.ReadFixed8(flags)) {
       return Bad(d, "bad task " + std::to_string(i));
     }
-    if ((flags & ~1u) != 0) {
+    // Bit 0: pinned; bits 1-3: share offers (0-7); the rest must be clear.
+    if ((flags & ~0x0fu) != 0) {
       return Bad(d, "task " + std::to_string(i) + " has unknown flags " + std::to_string(flags));
     }
     t.pinned = (flags & 1u) != 0;
+    t.offers = static_cast<std::uint8_t>((flags >> 1) & 0x07u);
     m.tasks.push_back(t);
   }
   if (!d.done()) return Bad(d, std::to_string(d.remaining()) + " trailing bytes");

@@ -4,10 +4,11 @@
 // network driver: EncodeStealMessage / DecodeStealMessage. Version 1, all
 // integers little-endian varints (base/coding.h):
 //
-//   u8 version (1) | u8 kind (1 request, 2 grant, 3 refuse)
+//   u8 version (1) | u8 kind (1 request, 2 grant, 3 refuse, 4 share, 5 decline)
 //   | len-prefixed from | len-prefixed to | varint steal_id
 //   | varint max_tasks | varint queued | varint task count
-//   | per task: varint id, varint cost, u8 flags (bit 0: pinned; others zero)
+//   | per task: varint id, varint cost, u8 flags (bit 0: pinned; bits 1-3: share
+//     offers, 0-7; others zero)
 //
 // Decoding refuses, with the field and byte offset named, anything Encode would
 // not produce: another version or kind, an empty or oversized name, more tasks

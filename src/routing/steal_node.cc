@@ -40,6 +40,19 @@ Status CheckOptions(const StealOptions& o) {
     return InvalidArgument("steal options: attempts_before_backoff must be at least 1");
   }
   if (o.max_peers == 0) return InvalidArgument("steal options: max_peers must be at least 1");
+  if (!(o.share_min_run_ms >= 0.0) || !(o.share_speedup >= 1.0)) {
+    return InvalidArgument("steal options: need share_min_run_ms >= 0 and share_speedup >= 1");
+  }
+  if (!(o.share_max_wait >= 0.0)) {
+    return InvalidArgument("steal options: share_max_wait must be at least 0");
+  }
+  if (o.share_fanout == 0) {
+    return InvalidArgument("steal options: share_fanout must be at least 1");
+  }
+  if (o.max_share_offers > kMaxShareOffers) {
+    return InvalidArgument("steal options: max_share_offers " + std::to_string(o.max_share_offers) +
+                           " is over " + std::to_string(kMaxShareOffers));
+  }
   return Status::Ok();
 }
 
@@ -51,6 +64,10 @@ const char* KindName(StealKind kind) {
       return "grant";
     case StealKind::kRefuse:
       return "refusal";
+    case StealKind::kShare:
+      return "share";
+    case StealKind::kDecline:
+      return "decline";
   }
   return "unknown";
 }
@@ -60,6 +77,9 @@ const char* KindName(StealKind kind) {
 Result<StealNode> StealNode::Create(const StealOptions& options, const StealPeer& self, Rng* rng) {
   if (Status st = CheckOptions(options); !st.ok()) return st;
   if (self.name.empty()) return InvalidArgument("steal node: self name is empty");
+  if (!(self.speed > 0.0)) {
+    return InvalidArgument("steal node " + self.name + ": speed must be positive");
+  }
   TRI_ASSERT(rng != nullptr);
   return StealNode(options, self, rng);
 }
@@ -89,6 +109,10 @@ Status StealNode::SetPeers(const std::vector<StealPeer>& peers) {
     if (!index.emplace(name, i).second) {
       return InvalidArgument("steal node " + self_.name + ": peer " + name + " is listed twice");
     }
+    if (!(peers[i].speed > 0.0)) {
+      return InvalidArgument("steal node " + self_.name + ": peer " + name +
+                             " has a speed that is not positive");
+    }
   }
   std::vector<PeerState> next;
   next.reserve(peers.size());
@@ -98,6 +122,7 @@ Status StealNode::SetPeers(const std::vector<StealPeer>& peers) {
     if (const PeerState* old = FindPeer(peer.name)) {
       state.cooldown_until_ms = old->cooldown_until_ms;
       state.load_hint = old->load_hint;
+      state.share_declined_until_ms = old->share_declined_until_ms;
     }
     next.push_back(std::move(state));
   }
@@ -108,6 +133,12 @@ Status StealNode::SetPeers(const std::vector<StealPeer>& peers) {
   for (std::size_t i = 0; i < peers_.size(); ++i) {
     (peers_[i].peer.zone == self_.zone ? same_zone_ : other_zones_).push_back(i);
   }
+  by_speed_.resize(peers_.size());
+  for (std::size_t i = 0; i < peers_.size(); ++i)
+    by_speed_[i] = i;
+  std::stable_sort(by_speed_.begin(), by_speed_.end(), [&](std::size_t a, std::size_t b) {
+    return peers_[a].peer.speed > peers_[b].peer.speed;
+  });
   for (const Inflight& f : inflight_) {
     if (PeerState* p = FindPeer(f.victim)) p->asked = true;
   }
@@ -126,9 +157,96 @@ Status StealNode::Enqueue(const StealTask& task, std::int64_t now_ms) {
 }
 
 std::optional<StealTask> StealNode::TakeNext(std::int64_t now_ms) {
+  // Before starting anything, offer the largest stealable tasks that a faster
+  // peer would finish sooner (even when pinned tasks run first here: the large
+  // task would wait behind them). Each offer raises the task's offer count and
+  // the queue is finite, so this ends.
+  while (const std::optional<StealTask> largest = queue_.PeekLargestStealable()) {
+    const std::optional<std::size_t> peer = ShareTarget(*largest, now_ms);
+    if (!peer) break;
+    queue_.PopLargestStealable();
+    Offer(*largest, *peer);
+    if (options_.bugs.keep_offered_tasks) {
+      StealTask copy = *largest;
+      copy.offers = static_cast<std::uint8_t>(options_.max_share_offers);  // not offered again
+      queue_.PushBack(copy);
+    }
+  }
   std::optional<StealTask> task = queue_.PopFront();
+  running_cost_ = task ? task->cost : 0;
+  running_since_ms_ = now_ms;
   MaybeSteal(now_ms);
   return task;
+}
+
+std::optional<std::size_t> StealNode::ShareTarget(const StealTask& task, std::int64_t now_ms) {
+  if (options_.share_min_run_ms <= 0 || task.pinned || task.cost == 0 ||
+      task.offers >= options_.max_share_offers) {
+    return std::nullopt;
+  }
+  const double cost = static_cast<double>(task.cost);
+  if (cost / self_.speed < options_.share_min_run_ms) return std::nullopt;
+  // The fastest peers first; stop at the first too slow to be worth the move.
+  std::vector<std::size_t> candidates;
+  for (std::size_t index : by_speed_) {
+    const PeerState& p = peers_[index];
+    if (p.peer.speed < self_.speed * options_.share_speedup) break;
+    if (p.share_declined_until_ms > now_ms) continue;
+    candidates.push_back(index);
+    if (candidates.size() == options_.share_fanout) break;
+  }
+  if (candidates.empty()) return std::nullopt;
+  // At random among them, so that the large tasks of many senders spread.
+  return candidates[rng_->Uniform(candidates.size())];
+}
+
+void StealNode::Offer(const StealTask& task, std::size_t peer) {
+  StealMessage share;
+  share.kind = StealKind::kShare;
+  share.from = self_.name;
+  share.to = peers_[peer].peer.name;
+  share.steal_id = next_steal_id_++;
+  share.tasks.push_back(task);
+  ++share.tasks.back().offers;
+  share.queued = static_cast<std::uint32_t>(queue_.stealable());
+  ++stats_.shares_sent;
+  outbox_.push_back(std::move(share));
+}
+
+double StealNode::RunningWorkLeft(std::int64_t now_ms) const {
+  const double done = static_cast<double>(now_ms - running_since_ms_) * self_.speed;
+  return std::max(0.0, static_cast<double>(running_cost_) - done);
+}
+
+void StealNode::AnswerShare(const StealMessage& share, std::int64_t now_ms) {
+  const StealTask& task = share.tasks.front();
+  const PeerState* sender = FindPeer(share.from);
+  const double cost = static_cast<double>(task.cost);
+  // Kept, the task runs after the running one and the offers kept before it.
+  const double ahead = RunningWorkLeft(now_ms) + static_cast<double>(queue_.kept_cost());
+  // Worth it for the task (it finishes share_speedup times sooner here), and
+  // it starts soon (the largest tasks decide the makespan: one that waits
+  // behind another large one is better offered to another fast node).
+  const bool faster =
+      sender != nullptr &&
+      options_.share_speedup * (ahead + cost) / self_.speed <= cost / sender->peer.speed &&
+      ahead <= options_.share_max_wait * cost;
+  if (faster && queue_.size() < options_.max_queued_tasks) {
+    // Kept here: it runs next after the offers kept before it, and no thief
+    // (slower, or it would have been offered the task) takes it away.
+    queue_.PushKept(task);
+    ++stats_.shares_accepted;
+    return;
+  }
+  StealMessage decline;
+  decline.kind = StealKind::kDecline;
+  decline.from = self_.name;
+  decline.to = share.from;
+  decline.steal_id = share.steal_id;
+  decline.tasks.push_back(task);
+  decline.queued = static_cast<std::uint32_t>(queue_.stealable());
+  ++stats_.shares_declined;
+  outbox_.push_back(std::move(decline));
 }
 
 void StealNode::Tick(std::int64_t now_ms) {
@@ -192,6 +310,42 @@ Status StealNode::Receive(const StealMessage& m, std::int64_t now_ms) {
       ++stats_.refusals_received;
       NoteEmptyHanded(m.from, now_ms);
       break;
+    case StealKind::kShare:
+    case StealKind::kDecline: {
+      if (m.tasks.size() != 1) {
+        return InvalidArgument(what + " carries " + std::to_string(m.tasks.size()) +
+                               " tasks, not one");
+      }
+      const StealTask& task = m.tasks.front();
+      if (task.pinned) {
+        return InvalidArgument(what + " carries pinned task " + std::to_string(task.id));
+      }
+      if (task.offers == 0 || task.offers > options_.max_share_offers) {
+        return InvalidArgument(what + ": task " + std::to_string(task.id) + " offered " +
+                               std::to_string(task.offers) + " times, not 1 to max_share_offers " +
+                               std::to_string(options_.max_share_offers));
+      }
+      NoteHint(m.from, m.queued, now_ms);
+      if (m.kind == StealKind::kShare) {
+        AnswerShare(m, now_ms);
+      } else {
+        // The task was this node's: it comes back whatever the queue bound,
+        // and the decliner is not offered another task for a while. It is
+        // offered elsewhere at once if it may be (waiting for this node to be
+        // idle again would delay exactly the tasks that matter most), else it
+        // waits here at the hot end.
+        ++stats_.shares_returned;
+        if (PeerState* p = FindPeer(m.from)) {
+          p->share_declined_until_ms = now_ms + options_.refused_cooldown_ms;
+        }
+        if (const std::optional<std::size_t> peer = ShareTarget(task, now_ms)) {
+          Offer(task, *peer);
+        } else {
+          queue_.PushBack(task);
+        }
+      }
+      break;
+    }
     default:
       return InvalidArgument(what + ": unknown kind " + std::to_string(static_cast<int>(m.kind)));
   }
@@ -209,6 +363,17 @@ void StealNode::Undeliverable(const StealMessage& m, std::int64_t now_ms) {
       break;
     case StealKind::kRequest:
       if (EndInflight(m.steal_id)) NoteEmptyHanded(m.to, now_ms);
+      break;
+    case StealKind::kShare:
+      // Offered tasks come back like granted ones; the offer count stays raised.
+      for (const StealTask& task : m.tasks)
+        queue_.PushBack(task);
+      ++stats_.shares_returned;
+      break;
+    case StealKind::kDecline:
+      // The declined task stays with this node, which held it last.
+      for (const StealTask& task : m.tasks)
+        queue_.PushBack(task);
       break;
     case StealKind::kRefuse:
       break;

@@ -16,6 +16,15 @@
 // tasks, rounded up (at most `max_tasks_per_steal` and at most what the thief
 // asked for), taken from its cold end, or with a refusal when it has none.
 //
+// Sharing (speed-aware): a node about to start a large task (its estimated run
+// here at least `share_min_run_ms`) offers it instead to one of the
+// `share_fanout` fastest peers that run it `share_speedup` times faster
+// (kShare). The peer queues it when it would still finish it that much sooner
+// counting its own work ahead of it (the rest of its running task and its
+// queued tasks as large or pinned); else it hands it back (kDecline) and the
+// sender may offer it elsewhere, at most `max_share_offers` times in all. An
+// offer is a transfer like a grant: the sender no longer holds the task.
+//
 // Ownership (the guarantee the simulator checks): a task is in exactly one place
 // at every moment — one node's queue, the driver's hands after TakeNext, or one
 // grant in transit. The victim removes the tasks before the grant leaves, and the
@@ -59,7 +68,9 @@ class StealNode {
 
   // Queues a task that arrived here (its home). Fails when the queue is full.
   Status Enqueue(const StealTask& task, std::int64_t now_ms);
-  // The next task to run (the hot end); the node no longer holds it.
+  // The next task to run (the hot end); the node no longer holds it. The largest
+  // stealable tasks may be offered to faster peers first (see Sharing above):
+  // the task returned is then another one, or none.
   std::optional<StealTask> TakeNext(std::int64_t now_ms);
 
   // Expires requests and starts steals that are due. Call at NextDeadline().
@@ -88,8 +99,9 @@ class StealNode {
   struct PeerState {
     StealPeer peer;
     std::int64_t cooldown_until_ms = 0;
-    std::uint32_t load_hint = 1;  // unknown peers rank as lightly loaded
-    bool asked = false;           // a request to it is in flight
+    std::uint32_t load_hint = 1;               // unknown peers rank as lightly loaded
+    bool asked = false;                        // a request to it is in flight
+    std::int64_t share_declined_until_ms = 0;  // not offered tasks until then
   };
   struct Inflight {
     std::uint64_t steal_id = 0;
@@ -105,6 +117,12 @@ class StealNode {
   std::optional<std::size_t> SampleFrom(const std::vector<std::size_t>& candidates,
                                         std::int64_t now_ms);
   void AnswerRequest(const StealMessage& request);
+  // The peer to offer `task` to instead of running it now, if any.
+  std::optional<std::size_t> ShareTarget(const StealTask& task, std::int64_t now_ms);
+  void Offer(const StealTask& task, std::size_t peer);
+  void AnswerShare(const StealMessage& share, std::int64_t now_ms);
+  // Estimated work left of the task last handed out by TakeNext.
+  double RunningWorkLeft(std::int64_t now_ms) const;
   // Ends the in-flight request `steal_id` (if still in flight); false if none.
   bool EndInflight(std::uint64_t steal_id);
   void NoteHint(const std::string& peer, std::uint32_t queued, std::int64_t now_ms);
@@ -120,6 +138,9 @@ class StealNode {
   std::unordered_map<std::string, std::size_t> peer_index_;
   std::vector<std::size_t> same_zone_;
   std::vector<std::size_t> other_zones_;
+  std::vector<std::size_t> by_speed_;  // peer indexes, fastest first
+  std::uint64_t running_cost_ = 0;     // the last task TakeNext handed out
+  std::int64_t running_since_ms_ = 0;
   std::vector<Inflight> inflight_;
   std::uint64_t next_steal_id_ = 1;
   std::uint32_t empty_handed_in_a_row_ = 0;

@@ -12,6 +12,22 @@ void StealQueue::PushBack(const StealTask& task) {
   TRI_ASSERT(inserted);
 }
 
+void StealQueue::PushKept(const StealTask& task) {
+  TRI_ASSERT(!task.pinned);
+  kept_.push_back(task);
+  kept_cost_ += task.cost;
+}
+
+std::optional<StealTask> StealQueue::PeekLargestStealable() const {
+  if (unpinned_.empty()) return std::nullopt;
+  return unpinned_.begin()->task;
+}
+
+void StealQueue::PopLargestStealable() {
+  TRI_ASSERT(!unpinned_.empty());
+  unpinned_.erase(unpinned_.begin());
+}
+
 bool StealQueue::PinnedIsNext() const {
   if (pinned_.empty()) return false;
   if (unpinned_.empty() || pinned_first_) return true;
@@ -20,6 +36,12 @@ bool StealQueue::PinnedIsNext() const {
 
 std::optional<StealTask> StealQueue::PopFront() {
   if (empty()) return std::nullopt;
+  if (!kept_.empty()) {
+    const StealTask task = kept_.front();
+    kept_.pop_front();
+    kept_cost_ -= task.cost;
+    return task;
+  }
   Lane& lane = PinnedIsNext() ? pinned_ : unpinned_;
   const StealTask task = lane.begin()->task;
   lane.erase(lane.begin());
@@ -52,6 +74,7 @@ std::vector<StealTask> StealQueue::TakeFromColdEnd(std::size_t count, bool inclu
 std::vector<StealTask> StealQueue::Snapshot() const {
   std::vector<StealTask> out;
   out.reserve(size());
+  out.insert(out.end(), kept_.begin(), kept_.end());
   auto p = pinned_.begin();
   auto u = unpinned_.begin();
   while (p != pinned_.end() || u != unpinned_.end()) {

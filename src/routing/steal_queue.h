@@ -9,9 +9,16 @@
 // tasks before unpinned ones (only this node can run them; thieves can take the
 // others). Thieves take unpinned tasks from the cold end: the smallest and
 // newest. O(log n) per task moved.
+//
+// A third lane holds the tasks this node accepted from slower nodes (offers,
+// steal_node.h): they run before everything else, in the order accepted, and
+// no thief takes them. Each was accepted on an estimate of the work ahead of
+// it (the rest of the running task and the kept lane), which later arrivals
+// do not change.
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <set>
 #include <vector>
@@ -24,13 +31,22 @@ class StealQueue {
  public:
   explicit StealQueue(bool pinned_first = true) : pinned_first_(pinned_first) {}
 
-  std::size_t size() const { return pinned_.size() + unpinned_.size(); }
+  std::size_t size() const { return kept_.size() + pinned_.size() + unpinned_.size(); }
   bool empty() const { return size() == 0; }
   // Queued tasks that are not pinned: what a thief may take.
   std::size_t stealable() const { return unpinned_.size(); }
 
   // Appends at the cold end.
   void PushBack(const StealTask& task);
+  // Appends to the kept lane (an accepted offer; the task must not be pinned).
+  void PushKept(const StealTask& task);
+  // Tasks in the kept lane, and the sum of their cost estimates.
+  std::size_t kept() const { return kept_.size(); }
+  std::uint64_t kept_cost() const { return kept_cost_; }
+  // The unpinned task of the largest estimate (the hot end of the stealable
+  // lane), and its removal: what a node may offer to a faster one.
+  std::optional<StealTask> PeekLargestStealable() const;
+  void PopLargestStealable();
   // Removes and returns the task at the hot end, or nothing when empty.
   std::optional<StealTask> PopFront();
 
@@ -62,6 +78,8 @@ class StealQueue {
 
   bool pinned_first_;
   std::uint64_t next_arrival_ = 0;
+  std::deque<StealTask> kept_;
+  std::uint64_t kept_cost_ = 0;
   Lane pinned_;
   Lane unpinned_;
 };

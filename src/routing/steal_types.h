@@ -13,27 +13,38 @@ namespace tri::routing {
 
 using TaskId = std::uint64_t;
 
+// The most times a task may be offered (kShare): the wire holds it in 3 bits.
+inline constexpr std::uint8_t kMaxShareOffers = 7;
+
 // A unit of work a node queues, runs, or hands to a thief. `cost` is an optional
 // estimate in the driver's work units (0 = unknown): queues run larger
 // estimates first (steal_queue.h). A pinned task runs on the node it was queued on: it is never
-// granted to a thief.
+// granted to a thief. `offers`: how many times the task was offered to a faster
+// node (kShare); at most StealOptions::max_share_offers, so a task is never
+// handed around without end.
 struct StealTask {
   TaskId id = 0;
   std::uint64_t cost = 0;
   bool pinned = false;
+  std::uint8_t offers = 0;
   friend bool operator==(const StealTask&, const StealTask&) = default;
 };
 
-// Another node that may be asked for work.
+// Another node that may be asked for work. `speed`: its capacity in the
+// driver's work units per ms (membership gossips it); with cost estimates in
+// the same units, cost / speed is the task's run time there in ms.
 struct StealPeer {
   std::string name;
   std::string zone;
+  double speed = 1.0;
 };
 
 enum class StealKind : std::uint8_t {
   kRequest = 1,  // thief -> victim: "give me up to max_tasks"
   kGrant = 2,    // victim -> thief: the tasks, already removed from the victim
   kRefuse = 3,   // victim -> thief: nothing stealable
+  kShare = 4,    // slow node -> faster node: one large task, offered before it starts
+  kDecline = 5,  // the faster node -> the sender: the offered task, handed back
 };
 
 // One message of the protocol. `steal_id` is the thief's number for the steal
@@ -46,7 +57,7 @@ struct StealMessage {
   std::string to;
   std::uint64_t steal_id = 0;
   std::uint32_t max_tasks = 0;   // kRequest: how many the thief takes at most
-  std::vector<StealTask> tasks;  // kGrant: at least one
+  std::vector<StealTask> tasks;  // kGrant: at least one; kShare, kDecline: exactly one
   std::uint32_t queued = 0;
 };
 
@@ -86,11 +97,27 @@ struct StealOptions {
   // Peers known at most (bounds the per-peer hints).
   std::uint32_t max_peers = 100'000;
 
+  // Sharing (speed-aware hand-off, docs/routing.md): a node about to start an
+  // unpinned task whose estimated run here (cost / own speed) is at least
+  // share_min_run_ms offers it instead to one of the share_fanout fastest peers
+  // that run it at least share_speedup times faster. The peer queues it when
+  // share_speedup x (its work ahead of the task + the task) / its speed is at
+  // most the run at the sender, and that work ahead is at most share_max_wait x
+  // the task's cost; else it declines and the task comes back. A
+  // task is offered at most max_share_offers times (then it runs where it is).
+  // share_min_run_ms 0 turns sharing off (the node still answers offers).
+  double share_min_run_ms = 100;
+  double share_speedup = 1.25;
+  double share_max_wait = 0.1;
+  std::uint32_t share_fanout = 128;
+  std::uint32_t max_share_offers = 3;
+
   // Deliberate bugs for the simulator's checkers (test-only; all off).
   struct TestingBugs {
     bool keep_granted_tasks = false;  // the victim sends copies and keeps them
     bool grant_pinned_tasks = false;  // pinned tasks are granted like others
     bool grant_everything = false;    // a grant takes every stealable task, not half
+    bool keep_offered_tasks = false;  // the sender offers a copy and keeps the task
   } bugs;
 };
 
@@ -105,6 +132,10 @@ struct StealStats {
   std::uint64_t refusals_sent = 0;
   std::uint64_t tasks_granted = 0;
   std::uint64_t grants_returned = 0;  // undeliverable grants taken back
+  std::uint64_t shares_sent = 0;      // tasks offered to faster peers
+  std::uint64_t shares_accepted = 0;  // offers this node queued
+  std::uint64_t shares_declined = 0;  // offers this node handed back
+  std::uint64_t shares_returned = 0;  // own offers that came back (declined or undeliverable)
 };
 
 }  // namespace tri::routing

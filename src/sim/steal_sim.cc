@@ -44,15 +44,19 @@ class StealCluster {
         network_rng_(options.seed ^ 0x5bd1e995ULL),
         policy_rng_(options.seed ^ 0x2545f4914f6cdd1dULL) {
     routing::StealOptions policy = options.policy;
-    if (!stealing) policy.max_inflight_steals = 0;
+    if (!stealing) {
+      policy.max_inflight_steals = 0;  // static hashing: every task runs on its home
+      policy.share_min_run_ms = 0;
+    }
     policy.bugs.keep_granted_tasks = options.bug == StealInjectedBug::kKeepGrantedTasks;
     policy.bugs.grant_pinned_tasks = options.bug == StealInjectedBug::kGrantPinnedTasks;
     policy.bugs.grant_everything = options.bug == StealInjectedBug::kGrantEverything;
+    policy.bugs.keep_offered_tasks = options.bug == StealInjectedBug::kKeepOfferedTasks;
     policy_ = policy;
     std::vector<routing::StealPeer> all;
     all.reserve(spec.nodes.size());
     for (const SimNode& n : spec.nodes)
-      all.push_back({n.name, n.zone});
+      all.push_back({n.name, n.zone, n.speed});
     nodes_.reserve(spec.nodes.size());
     for (std::size_t i = 0; i < spec.nodes.size(); ++i) {
       auto node = StealNode::Create(policy, all[i], &policy_rng_);
@@ -121,6 +125,7 @@ class StealCluster {
     for (const StealNode& n : nodes_) {
       result_.grants_returned += n.stats().grants_returned;
       result_.requests_timed_out += n.stats().requests_timed_out;
+      result_.shares_declined += n.stats().shares_declined;
     }
     return result_;
   }
@@ -174,9 +179,10 @@ class StealCluster {
         if (spec_.nodes[to].zone == spec_.nodes[i].zone) ++result_.same_zone_requests;
       }
       if (m.kind == StealKind::kGrant) CheckGrant(i, m, stealable_before);
+      if (m.kind == StealKind::kShare || m.kind == StealKind::kDecline) CheckShare(m);
       const std::int64_t at = now_ms_ + DelayMs(i, to);
       const bool lost = options_.loss > 0 && network_rng_.Bernoulli(options_.loss);
-      if (lost && m.kind != StealKind::kGrant) continue;  // a request or refusal vanishes
+      if (lost && m.tasks.empty()) continue;  // a request or refusal vanishes
       const std::uint32_t slot = Store(std::move(m));
       Schedule(at, lost ? EventKind::kReturn : EventKind::kDeliver, to, slot);
     }
@@ -201,6 +207,27 @@ class StealCluster {
                        stealable_before.value_or(0),
                        std::min<std::size_t>(half, policy_.max_tasks_per_steal),
                        policy_.max_tasks_per_steal));
+    }
+  }
+
+  // An offer or a decline moves one unpinned task, offered at most
+  // max_share_offers times.
+  void CheckShare(const StealMessage& m) {
+    if (m.kind == StealKind::kShare) result_.tasks_shared += m.tasks.size();
+    for (const routing::StealTask& t : m.tasks) {
+      if (t.pinned) {
+        Fail("pinned task moved",
+             fmt::format("{} handed pinned task {} to {} at {} ms", m.from, t.id, m.to, now_ms_));
+      }
+      if (t.offers == 0 || t.offers > policy_.max_share_offers) {
+        Fail("share bound",
+             fmt::format("{} handed task {} to {} at {} ms after {} offers, max {}", m.from, t.id,
+                         m.to, now_ms_, t.offers, policy_.max_share_offers));
+      }
+    }
+    if (m.tasks.size() != 1) {
+      Fail("share bound", fmt::format("{} handed {} tasks to {} at {} ms in one message, not one",
+                                      m.from, m.tasks.size(), m.to, now_ms_));
     }
   }
 
@@ -257,11 +284,11 @@ class StealCluster {
     const std::size_t before = nodes_[to].queue().stealable();
     Status st = nodes_[to].Receive(m, now_ms_);
     if (!st.ok()) {
-      if (m.kind != StealKind::kGrant) {
+      if (m.tasks.empty()) {
         Fail("protocol", st.message());
         return;
       }
-      // The transport hands a refused grant back to its sender.
+      // The transport hands a refused transfer back to its sender.
       const std::uint32_t from = IndexOf(m.from);
       Schedule(now_ms_ + DelayMs(to, from), EventKind::kReturn, from, Store(m));
     }
@@ -295,7 +322,7 @@ class StealCluster {
       const Event e = events_.top();
       events_.pop();
       if ((e.kind == EventKind::kDeliver || e.kind == EventKind::kReturn) &&
-          slots_[e.slot].kind == StealKind::kGrant) {
+          !slots_[e.slot].tasks.empty()) {
         left += slots_[e.slot].tasks.size();
       }
     }
@@ -339,8 +366,10 @@ Result<StealInjectedBug> ParseStealInjectedBug(const std::string& text) {
   if (text == "keep-granted-tasks") return StealInjectedBug::kKeepGrantedTasks;
   if (text == "grant-pinned-tasks") return StealInjectedBug::kGrantPinnedTasks;
   if (text == "grant-everything") return StealInjectedBug::kGrantEverything;
+  if (text == "keep-offered-tasks") return StealInjectedBug::kKeepOfferedTasks;
   return InvalidArgument("unknown --inject-bug '" + text +
-                         "' (keep-granted-tasks, grant-pinned-tasks, grant-everything, none)");
+                         "' (keep-granted-tasks, grant-pinned-tasks, grant-everything, "
+                         "keep-offered-tasks, none)");
 }
 
 StealSimResult RunStealSim(const StealSimOptions& options) {

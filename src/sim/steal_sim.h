@@ -9,12 +9,15 @@
 // lost"), a pinned task never leaves its home ("pinned task moved"), a grant
 // takes at most half of the victim's stealable tasks rounded up and at most
 // max_tasks_per_steal ("grant bound"), in-flight steals per node stay within
-// max_inflight_steals ("in-flight bound").
+// max_inflight_steals ("in-flight bound"), an offer to a faster node (kShare)
+// or its decline carries one unpinned task offered at most max_share_offers
+// times ("share bound").
 //
 // The network delivers every message once after a delay (1-3 ms in a zone,
 // 5-15 ms across zones). With `loss` > 0 a request or refusal is lost with that
 // probability, and a grant is handed back to its sender after the delay (the
-// acknowledged transfer a real transport provides, steal_node.h).
+// acknowledged transfer a real transport provides, steal_node.h); so are an
+// offer (kShare) and a decline, which carry a task too.
 
 #include <cstdint>
 #include <string>
@@ -29,6 +32,7 @@ enum class StealInjectedBug : std::uint8_t {
   kKeepGrantedTasks,  // the victim keeps what it grants: duplicates
   kGrantPinnedTasks,  // pinned tasks are granted like others
   kGrantEverything,   // a grant takes every stealable task
+  kKeepOfferedTasks,  // the sender of an offer keeps the task: duplicates
 };
 Result<StealInjectedBug> ParseStealInjectedBug(const std::string& text);
 
@@ -66,6 +70,8 @@ struct StealRunResult {
   std::uint64_t messages = 0;
   std::uint64_t tasks_moved = 0;  // tasks granted
   std::uint64_t grants_returned = 0;
+  std::uint64_t tasks_shared = 0;  // offers to faster nodes (kShare)
+  std::uint64_t shares_declined = 0;
   std::uint64_t requests_timed_out = 0;
   std::uint64_t same_zone_requests = 0;
   std::uint64_t requests = 0;

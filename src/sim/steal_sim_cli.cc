@@ -46,6 +46,8 @@ struct WorkloadTally {
   double sum_static = 0;
   std::uint64_t tasks_run = 0;
   std::uint64_t tasks_moved = 0;
+  std::uint64_t tasks_shared = 0;
+  std::uint64_t shares_declined = 0;
   std::uint64_t messages = 0;
   std::uint64_t requests = 0;
   std::uint64_t same_zone_requests = 0;
@@ -83,16 +85,19 @@ void PrintGoalTable(const StealSimCommandLine& args, const std::vector<StealWork
         "{:.3f} | stealing {:.1f}x faster (mean) |\n",
         name, t.worst_static, t.sum_static / t.runs, t.sum_static / t.sum_stealing);
     fmt::print(
-        "| steal traffic, {} | reported | {:.0f} messages and {:.0f} tasks moved per "
-        "run, {:.0f}% of requests in the thief's zone | - |\n",
+        "| steal traffic, {} | reported | {:.0f} messages, {:.0f} tasks moved, {:.0f} "
+        "offered to faster nodes ({:.0f} declined) per run, {:.0f}% of requests in the "
+        "thief's zone | - |\n",
         name, static_cast<double>(t.messages) / t.runs, static_cast<double>(t.tasks_moved) / t.runs,
+        static_cast<double>(t.tasks_shared) / t.runs,
+        static_cast<double>(t.shares_declined) / t.runs,
         t.requests == 0 ? 0.0 : 100.0 * t.same_zone_requests / t.requests);
   }
   std::uint64_t tasks_run = 0;
   for (const auto& [w, t] : tallies)
     tasks_run += t.tasks_run;
   fmt::print(
-      "| every task runs exactly once; pinned tasks stay; grant and in-flight bounds | "
+      "| every task runs exactly once; pinned tasks stay; grant, share and in-flight bounds | "
       "0 violations | {} violation(s), {} tasks run | {} |\n",
       violations, tasks_run, violations == 0 ? "met" : "missed");
 }
@@ -135,9 +140,28 @@ CLI::App* AddStealSimCommand(CLI::App& app, StealSimCommandLine* args) {
   cmd->add_option("--steal-below-or-at", o.policy.steal_below_or_at,
                   "a node steals when its queue holds at most this many tasks")
       ->check(CLI::Range(0u, 1000u));
+  cmd->add_option("--share-min-run-ms", o.policy.share_min_run_ms,
+                  "offer a task to a faster node when its run here is at least this long "
+                  "(0: never)")
+      ->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--share-speedup", o.policy.share_speedup,
+                  "offer only to a node this many times faster, and it accepts only if it "
+                  "finishes the task this many times sooner")
+      ->check(CLI::Range(1.0, 1000.0));
+  cmd->add_option("--share-max-wait", o.policy.share_max_wait,
+                  "a node accepts an offered task only if the work ahead of it is at most this "
+                  "multiple of its cost")
+      ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option("--share-fanout", o.policy.share_fanout,
+                  "offer to one of this many fastest eligible peers, at random")
+      ->check(CLI::Range(1u, 100'000u));
+  cmd->add_option("--max-share-offers", o.policy.max_share_offers,
+                  "times a task may be offered at most")
+      ->check(CLI::Range(0u, 7u));
   cmd->add_option("--inject-bug", args->bug_text,
                   "a deliberate bug: keep-granted-tasks (the victim keeps what it grants) | "
-                  "grant-pinned-tasks | grant-everything (not half) | none");
+                  "grant-pinned-tasks | grant-everything (not half) | keep-offered-tasks (the "
+                  "sender of an offer keeps the task) | none");
   cmd->add_option("--expect-violation", args->expect_violation,
                   "succeed iff some seed fails with this rule (a comma-separated list accepts "
                   "any of them); stops at the first such seed");
@@ -208,6 +232,8 @@ int RunStealSimCommand(StealSimCommandLine& args) {
       t.sum_static += fixed;
       t.tasks_run += r.stealing_run.tasks_run;
       t.tasks_moved += r.stealing_run.tasks_moved;
+      t.tasks_shared += r.stealing_run.tasks_shared;
+      t.shares_declined += r.stealing_run.shares_declined;
       t.messages += r.stealing_run.messages;
       t.requests += r.stealing_run.requests;
       t.same_zone_requests += r.stealing_run.same_zone_requests;

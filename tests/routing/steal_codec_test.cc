@@ -15,7 +15,7 @@ StealMessage SampleGrant() {
   m.steal_id = 1ull << 40;
   m.max_tasks = 0;
   m.queued = 300;
-  m.tasks = {{1, 0, false}, {~0ull, 12345, false}, {99, 7, true}};
+  m.tasks = {{1, 0, false}, {~0ull, 12345, false, 7}, {99, 7, true}};
   return m;
 }
 
@@ -34,7 +34,13 @@ TEST(StealCodec, EveryKindRoundTrips) {
   StealMessage refuse = request;
   refuse.kind = StealKind::kRefuse;
   refuse.max_tasks = 0;
-  for (const StealMessage& m : {request, refuse, SampleGrant()}) {
+  StealMessage share = refuse;
+  share.kind = StealKind::kShare;
+  share.tasks = {{42, 900, false, 1}};
+  StealMessage decline = share;
+  decline.kind = StealKind::kDecline;
+  decline.tasks[0].offers = 3;
+  for (const StealMessage& m : {request, refuse, share, decline, SampleGrant()}) {
     auto decoded = DecodeStealMessage(EncodeStealMessage(m));
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
     EXPECT_TRUE(SameMessage(*decoded, m));
@@ -63,7 +69,7 @@ TEST(StealCodec, TrailingBytesUnknownVersionKindAndFlagsAreRefusedWithTheField) 
   EXPECT_NE(DecodeStealMessage(kind).status().message().find("kind 9"), std::string::npos);
 
   std::string flags = bytes;
-  flags.back() = 3;  // the last task's flags
+  flags.back() = 0x11;  // the last task's flags: bit 4 is unknown
   auto bad_flags = DecodeStealMessage(flags);
   ASSERT_FALSE(bad_flags.ok());
   EXPECT_NE(bad_flags.status().message().find("unknown flags"), std::string::npos);

@@ -1,8 +1,10 @@
-// Properties of the work-stealing policy over random schedules: a few nodes, a
-// transport that delivers, loses (requests and refusals only) or hands back
-// (grants) messages in random order, and random arrivals, runs and ticks. After
-// every step each task created is in exactly one place, and pinned tasks never
-// leave their home.
+// Properties of the work-stealing policy over random schedules: a few nodes of
+// random speeds, a transport that delivers, loses (requests and refusals only)
+// or hands back (grants, offers and declines: messages that carry tasks)
+// messages in random order, and random arrivals with random cost estimates,
+// runs and ticks. After every step each task created is in exactly one place,
+// pinned tasks never leave their home, and no task is offered more than
+// max_share_offers times.
 
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
@@ -34,10 +36,15 @@ RC_GTEST_PROP(StealProps, EveryTaskIsInExactlyOnePlaceAndPinnedTasksStayHome, ()
   options.steal_below_or_at = *rc::gen::inRange(0u, 3u);
   options.request_timeout_ms = *rc::gen::inRange(1, 30);
   options.refused_cooldown_ms = *rc::gen::inRange(0, 10);
+  options.share_min_run_ms = *rc::gen::inRange(0, 60);  // 0: sharing off
+  options.share_speedup = 1.0 + *rc::gen::inRange(0, 4) * 0.25;
+  options.share_max_wait = *rc::gen::inRange(0, 8) * 0.25;
+  options.share_fanout = *rc::gen::inRange(1u, 4u);
+  options.max_share_offers = *rc::gen::inRange(0u, 4u);
   std::vector<StealNode> nodes;
   std::vector<StealPeer> all;
   for (int i = 0; i < node_count; ++i) {
-    all.push_back({"n" + std::to_string(i), i % 2 == 0 ? "a" : "b"});
+    all.push_back({"n" + std::to_string(i), i % 2 == 0 ? "a" : "b", 0.5 * *rc::gen::inRange(1, 9)});
   }
   for (int i = 0; i < node_count; ++i) {
     auto node = StealNode::Create(options, all[i], &rng);
@@ -70,10 +77,13 @@ RC_GTEST_PROP(StealProps, EveryTaskIsInExactlyOnePlaceAndPinnedTasksStayHome, ()
       RC_ASSERT(nodes[i].inflight_steals() <= options.max_inflight_steals);
     }
     for (const StealMessage& m : wire) {
-      if (m.kind != StealKind::kGrant) continue;
       RC_ASSERT(m.tasks.size() <= options.max_tasks_per_steal);
+      if (m.kind == StealKind::kShare || m.kind == StealKind::kDecline) {
+        RC_ASSERT(m.tasks.size() == 1u);
+      }
       for (const StealTask& t : m.tasks) {
         RC_ASSERT(!t.pinned);
+        RC_ASSERT(t.offers <= options.max_share_offers);
         ++seen[t.id].count;
       }
     }
@@ -90,7 +100,8 @@ RC_GTEST_PROP(StealProps, EveryTaskIsInExactlyOnePlaceAndPinnedTasksStayHome, ()
     const int who = *rc::gen::inRange(0, node_count);
     if (action < 25) {
       const bool pinned = *rc::gen::inRange(0, 5) == 0;
-      if (nodes[who].Enqueue({next_id, 0, pinned}, now).ok()) {
+      const std::uint64_t cost = *rc::gen::inRange(0, 200);
+      if (nodes[who].Enqueue({next_id, cost, pinned}, now).ok()) {
         if (pinned) home[next_id] = who;
         ++next_id;
       }
@@ -109,11 +120,12 @@ RC_GTEST_PROP(StealProps, EveryTaskIsInExactlyOnePlaceAndPinnedTasksStayHome, ()
         nodes[index_of(m.from)].Undeliverable(m, now);
       }
     } else if (action < 88 && !wire.empty()) {
-      // The transport gives up on a message: a grant goes back to its sender.
+      // The transport gives up on a message: one that carries tasks goes back
+      // to its sender.
       const std::size_t k = *rc::gen::inRange<std::size_t>(0, wire.size());
       StealMessage m = std::move(wire[k]);
       wire.erase(wire.begin() + static_cast<std::ptrdiff_t>(k));
-      if (m.kind == StealKind::kGrant || *rc::gen::inRange(0, 2) == 0) {
+      if (!m.tasks.empty() || *rc::gen::inRange(0, 2) == 0) {
         nodes[index_of(m.from)].Undeliverable(m, now);
       }  // else a request or refusal is lost silently
     } else {
@@ -126,7 +138,7 @@ RC_GTEST_PROP(StealProps, EveryTaskIsInExactlyOnePlaceAndPinnedTasksStayHome, ()
   // Drain: deliver everything, run everything; every task ran exactly once.
   auto grant_on_wire = [&] {
     for (const StealMessage& m : wire) {
-      if (m.kind == StealKind::kGrant) return true;
+      if (!m.tasks.empty()) return true;
     }
     return false;
   };
