@@ -10,7 +10,7 @@ tri_add_test(routing_steal_test steal_node_test.cc steal_share_test.cc steal_pro
 # hotspot) run with static hashing and with stealing, checked for tasks lost or
 # duplicated, pinned tasks moved, and the grant and in-flight bounds. A failure
 # prints the seed and the command that replays it. The goal measurements at
-# 1,000 nodes and 100,000 tasks are commands in docs/routing-steal.md.
+# 1,000 nodes and 100,000 tasks are commands in docs/routing.md.
 add_test(NAME sim_steal_batch_1000_nodes
          COMMAND tri-sim steal --seeds 1..2 --nodes 1000 --tasks 20000 --workload all --quiet)
 add_test(NAME sim_steal_batch_loss_noisy_estimates
