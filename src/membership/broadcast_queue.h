@@ -7,12 +7,13 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
+#include "membership/name_hash.h"
 #include "membership/wire.h"
 
 namespace tri::membership {
@@ -40,9 +41,12 @@ class BroadcastQueue {
   using Order = std::pair<int, std::uint64_t>;
 
   std::uint64_t next_id_ = 1;
-  std::map<std::uint64_t, Item> items_;  // by id
-  std::set<Order> order_;
-  std::map<std::string, std::uint64_t, std::less<>> by_member_;
+  std::unordered_map<std::uint64_t, Item> items_;  // by id; nodes are stable
+  // The send order, each entry pointing at its item, so that Fill walks the order
+  // without a lookup per update.
+  std::map<Order, Item*> order_;
+  std::unordered_map<std::string, std::uint64_t, NameHash, std::equal_to<>> by_member_;
+  std::vector<std::map<Order, Item*>::iterator> sent_;  // Fill's scratch
 };
 
 }  // namespace tri::membership

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "base/assert.h"
 #include "membership/broadcast_queue.h"
 #include "membership/lifecycle.h"
+#include "membership/name_hash.h"
 #include "membership/suspicion.h"
 #include "membership/wire.h"
 
@@ -74,7 +76,8 @@ struct Member::Impl {
 
   std::vector<MemberView> views;  // index 0 is this member
   std::vector<Peer> peers;
-  std::map<std::string, std::size_t, std::less<>> index;
+  // name -> slot in views/peers: hashed, looked up on every message handled.
+  std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> index;
   std::size_t live = 1;  // members alive or suspect, this one included
 
   std::vector<std::size_t> probe_order;
