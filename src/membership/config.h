@@ -48,7 +48,7 @@ struct Config {
   // inconclusive (never a suspicion), suspicion expiries due within stall_grace are
   // pushed to now + stall_grace so the refutations waiting in the inbox are read
   // first, and (with local health) the health score rises. A stall of at least
-  // probe_timeout also refutes pre-emptively (a new incarnation) when
+  // probe_interval also refutes pre-emptively (a new incarnation) when
   // refute_after_stall is set, since peers may have suspected this member.
   Millis stall_threshold = 250;
   Millis stall_grace = 1000;
