@@ -6,7 +6,8 @@
 
 namespace tri::membership {
 
-void BroadcastQueue::Enqueue(std::string_view member, std::string encoded) {
+void BroadcastQueue::Enqueue(std::string_view member, std::string encoded, int limit_factor) {
+  TRI_ASSERT(limit_factor >= 1);
   if (auto it = by_member_.find(member); it != by_member_.end()) {
     const std::uint64_t old_id = it->second;
     auto old = items_.find(old_id);
@@ -19,7 +20,8 @@ void BroadcastQueue::Enqueue(std::string_view member, std::string encoded) {
     by_member_.emplace(std::string(member), next_id_);
   }
   const std::uint64_t id = next_id_++;
-  Item& item = items_.emplace(id, Item{std::string(member), std::move(encoded), 0}).first->second;
+  Item& item = items_.emplace(id, Item{std::string(member), std::move(encoded), 0, limit_factor})
+                   .first->second;
   order_.emplace(Order{0, ~id}, &item);
   TRI_DASSERT(items_.size() == order_.size() && items_.size() == by_member_.size());
 }
@@ -42,7 +44,7 @@ int BroadcastQueue::Fill(wire::PacketBuilder& packet, int limit, int max_scan) {
     Item* item = it->second;
     order_.erase(it);
     ++item->transmits;
-    if (item->transmits >= limit) {
+    if (item->transmits >= limit * item->limit_factor) {
       by_member_.erase(item->member);
       items_.erase(id);
     } else {

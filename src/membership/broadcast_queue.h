@@ -20,11 +20,12 @@ namespace tri::membership {
 
 class BroadcastQueue {
  public:
-  // Queues `encoded` (one wire message) as the update about `member`.
-  void Enqueue(std::string_view member, std::string encoded);
+  // Queues `encoded` (one wire message) as the update about `member`; it is sent
+  // `limit_factor` times as often as the others (>= 1).
+  void Enqueue(std::string_view member, std::string encoded, int limit_factor = 1);
   // Adds updates that fit to `packet` (at most `max_scan` looked at), counts a
-  // transmission for each and drops those that reached `limit`. Returns how many
-  // were added.
+  // transmission for each and drops those that reached `limit` (times their
+  // factor). Returns how many were added.
   int Fill(wire::PacketBuilder& packet, int limit, int max_scan = 256);
   // Whether an update about `member` is queued.
   bool Contains(std::string_view member) const;
@@ -36,6 +37,7 @@ class BroadcastQueue {
     std::string member;
     std::string encoded;
     int transmits = 0;
+    int limit_factor = 1;
   };
   // (transmits, ~id): fewest transmissions first, then newest first.
   using Order = std::pair<int, std::uint64_t>;

@@ -33,7 +33,10 @@ struct Config {
   int confirmation_probes = 8;
   int max_confirmation_probes_in_flight = 4;
   int retransmit_multiplier = 4;  // retransmits = mult * ceil(log10(N + 1))
-  Millis gossip_interval = 100;   // only when there is something to send
+  // A refutation of a suspicion or death of this member is retransmitted this many
+  // times as often as other updates (1 = the same).
+  int refutation_retransmit_factor = 2;
+  Millis gossip_interval = 100;  // only when there is something to send
   int gossip_fanout = 4;
   Millis push_pull_interval = 30000;  // scaled up with N above 32 members, as memberlist
   Millis join_retry_interval = 1000;  // resend the join push/pull to the seeds

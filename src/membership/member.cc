@@ -207,8 +207,8 @@ struct Member::Impl {
     out.push_back(Packet{to, packet.Finish()});
   }
 
-  void Broadcast(std::string_view member, const wire::Message& message) {
-    queue.Enqueue(member, wire::EncodeMessage(message));
+  void Broadcast(std::string_view member, const wire::Message& message, int limit_factor = 1) {
+    queue.Enqueue(member, wire::EncodeMessage(message), limit_factor);
     // An idle gossip timer starts at once, so fresh news leaves on the next Tick.
     if (next_gossip_at < now) next_gossip_at = now;
   }
@@ -218,9 +218,9 @@ struct Member::Impl {
     return wire::Alive{self.name, self.incarnation, joining, self.metadata};
   }
 
-  void BroadcastSelfAlive() {
+  void BroadcastSelfAlive(int limit_factor = 1) {
     RefreshLifecycle(kSelf);
-    Broadcast(self_name(), SelfAlive());
+    Broadcast(self_name(), SelfAlive(), limit_factor);
   }
 
   // ---- the member table ------------------------------------------------------
@@ -446,7 +446,9 @@ struct Member::Impl {
     MemberView& self = self_view();
     self.incarnation = std::max(self.incarnation, seen) + 1;
     if (accused) ApplyHealthDelta(1);
-    BroadcastSelfAlive();
+    // A refutation races the accusers' suspicion timeouts: every false death seen in
+    // the simulator was a refutation that ran out of retransmissions first.
+    BroadcastSelfAlive(accused ? config.refutation_retransmit_factor : 1);
     if (!accuser.empty() && accuser != self_name()) Send(accuser, {SelfAlive()});
   }
 

@@ -89,7 +89,8 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
                 "plain SWIM: local health, dogpile and buddy off");
   cmd->add_flag("--no-stall-handling", args->no_stall_handling,
                 "the core's own stall handling off (stall_threshold 1 h, stall_grace 0, "
-                "refute_after_stall off); with --no-lifeguard: plain SWIM");
+                "refute_after_stall off, refutation_retransmit_factor 1); with --no-lifeguard: "
+                "plain SWIM");
   cmd->add_option("--probe-interval-ms", c.probe_interval, "Config::probe_interval");
   cmd->add_option("--probe-timeout-ms", c.probe_timeout, "Config::probe_timeout");
   cmd->add_option("--indirect-checks", c.indirect_checks, "Config::indirect_checks");
