@@ -119,7 +119,8 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
   // Goals.
   cmd->add_flag("--goals", args->goals,
                 "run the issue's goal scenarios over --seeds and print the goal table");
-  cmd->add_option("--goals-only", args->goals_only, "detect,fp,dissemination | all");
+  cmd->add_option("--goals-only", args->goals_only,
+                  "detect,fp,dissemination | all (detect100 or detect1000: one size)");
   cmd->add_option("--fp-nodes", args->fp_nodes, "members in the false-positive scenario")
       ->check(CLI::Range(2, 100000));
   cmd->add_option("--fp-duration-ms", args->fp_duration_ms,
