@@ -94,6 +94,8 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
   cmd->add_option("--probe-interval-ms", c.probe_interval, "Config::probe_interval");
   cmd->add_option("--probe-timeout-ms", c.probe_timeout, "Config::probe_timeout");
   cmd->add_option("--indirect-checks", c.indirect_checks, "Config::indirect_checks");
+  cmd->add_option("--refutation-retransmit-factor", c.refutation_retransmit_factor,
+                  "Config::refutation_retransmit_factor");
   cmd->add_option("--suspicion-mult", c.suspicion_multiplier, "Config::suspicion_multiplier");
   cmd->add_option("--suspicion-max-mult", c.suspicion_max_multiplier,
                   "Config::suspicion_max_multiplier");
