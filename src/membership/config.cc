@@ -40,6 +40,7 @@ Status Config::Validate() const {
   TRI_RETURN_IF_ERROR(
       NonNegative(max_confirmation_probes_in_flight, "max_confirmation_probes_in_flight"));
   TRI_RETURN_IF_ERROR(Positive(retransmit_multiplier, "retransmit_multiplier"));
+  TRI_RETURN_IF_ERROR(Positive(refutation_retransmit_factor, "refutation_retransmit_factor"));
   TRI_RETURN_IF_ERROR(Positive(gossip_interval, "gossip_interval"));
   TRI_RETURN_IF_ERROR(Positive(gossip_fanout, "gossip_fanout"));
   TRI_RETURN_IF_ERROR(Positive(push_pull_interval, "push_pull_interval"));

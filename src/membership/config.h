@@ -33,7 +33,11 @@ struct Config {
   int confirmation_probes = 8;
   int max_confirmation_probes_in_flight = 4;
   int retransmit_multiplier = 4;  // retransmits = mult * ceil(log10(N + 1))
-  Millis gossip_interval = 100;   // only when there is something to send
+  // A refutation of a suspicion or death of this member is retransmitted this many
+  // times as often as other updates (1 = the same). 2 slowed the joins of 1,000
+  // members at 10% loss from 42 s to 230 s to converge (docs/membership-sim.md).
+  int refutation_retransmit_factor = 1;
+  Millis gossip_interval = 100;  // only when there is something to send
   int gossip_fanout = 4;
   Millis push_pull_interval = 30000;  // scaled up with N above 32 members, as memberlist
   Millis join_retry_interval = 1000;  // resend the join push/pull to the seeds
@@ -48,7 +52,7 @@ struct Config {
   // inconclusive (never a suspicion), suspicion expiries due within stall_grace are
   // pushed to now + stall_grace so the refutations waiting in the inbox are read
   // first, and (with local health) the health score rises. A stall of at least
-  // probe_timeout also refutes pre-emptively (a new incarnation) when
+  // probe_interval also refutes pre-emptively (a new incarnation) when
   // refute_after_stall is set, since peers may have suspected this member.
   Millis stall_threshold = 250;
   Millis stall_grace = 1000;

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "base/assert.h"
 #include "membership/broadcast_queue.h"
 #include "membership/lifecycle.h"
+#include "membership/name_hash.h"
 #include "membership/suspicion.h"
 #include "membership/wire.h"
 
@@ -74,7 +76,8 @@ struct Member::Impl {
 
   std::vector<MemberView> views;  // index 0 is this member
   std::vector<Peer> peers;
-  std::map<std::string, std::size_t, std::less<>> index;
+  // name -> slot in views/peers: hashed, looked up on every message handled.
+  std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> index;
   std::size_t live = 1;  // members alive or suspect, this one included
 
   std::vector<std::size_t> probe_order;
@@ -156,7 +159,10 @@ struct Member::Impl {
       peer.verify_sent = false;
       ScheduleVerify(idx);
     }
-    if (config.refute_after_stall && lateness >= config.probe_timeout && !left && !joining) {
+    // Only a stall as long as a probe interval refutes: a shorter one rarely let a
+    // peer's probe of this member fail outright, and every refutation is gossiped to
+    // all members (at N=1,000 with 10% stalling, most of the bandwidth).
+    if (config.refute_after_stall && lateness >= config.probe_interval && !left && !joining) {
       ++self_view().incarnation;
       BroadcastSelfAlive();
     }
@@ -201,8 +207,8 @@ struct Member::Impl {
     out.push_back(Packet{to, packet.Finish()});
   }
 
-  void Broadcast(std::string_view member, const wire::Message& message) {
-    queue.Enqueue(member, wire::EncodeMessage(message));
+  void Broadcast(std::string_view member, const wire::Message& message, int limit_factor = 1) {
+    queue.Enqueue(member, wire::EncodeMessage(message), limit_factor);
     // An idle gossip timer starts at once, so fresh news leaves on the next Tick.
     if (next_gossip_at < now) next_gossip_at = now;
   }
@@ -212,9 +218,9 @@ struct Member::Impl {
     return wire::Alive{self.name, self.incarnation, joining, self.metadata};
   }
 
-  void BroadcastSelfAlive() {
+  void BroadcastSelfAlive(int limit_factor = 1) {
     RefreshLifecycle(kSelf);
-    Broadcast(self_name(), SelfAlive());
+    Broadcast(self_name(), SelfAlive(), limit_factor);
   }
 
   // ---- the member table ------------------------------------------------------
@@ -440,7 +446,9 @@ struct Member::Impl {
     MemberView& self = self_view();
     self.incarnation = std::max(self.incarnation, seen) + 1;
     if (accused) ApplyHealthDelta(1);
-    BroadcastSelfAlive();
+    // A refutation races the accusers' suspicion timeouts: every false death seen in
+    // the simulator was a refutation that ran out of retransmissions first.
+    BroadcastSelfAlive(accused ? config.refutation_retransmit_factor : 1);
     if (!accuser.empty() && accuser != self_name()) Send(accuser, {SelfAlive()});
   }
 

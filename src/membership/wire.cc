@@ -336,7 +336,11 @@ std::string EncodeMessage(const Message& message) {
 }
 
 std::vector<std::uint8_t> EncodePacket(const std::vector<std::string>& encoded_messages) {
+  std::size_t total = 1 + coding::VarintLength(encoded_messages.size());
+  for (const std::string& m : encoded_messages)
+    total += m.size();
   std::string out;
+  out.reserve(total);
   coding::PutFixed8(out, kWireVersion);
   coding::PutVarint64(out, encoded_messages.size());
   for (const std::string& m : encoded_messages)

@@ -584,6 +584,9 @@ void DisableStallHandling(membership::Config& config) {
   config.stall_threshold = 3'600'000;
   config.stall_grace = 0;
   config.refute_after_stall = false;
+  // The core's other addition to SWIM: plain SWIM retransmits a refutation like
+  // any other update.
+  config.refutation_retransmit_factor = 1;
 }
 
 SwimSimResult RunSwimSim(const SwimSimOptions& options) {

@@ -89,10 +89,13 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
                 "plain SWIM: local health, dogpile and buddy off");
   cmd->add_flag("--no-stall-handling", args->no_stall_handling,
                 "the core's own stall handling off (stall_threshold 1 h, stall_grace 0, "
-                "refute_after_stall off); with --no-lifeguard: plain SWIM");
+                "refute_after_stall off, refutation_retransmit_factor 1); with --no-lifeguard: "
+                "plain SWIM");
   cmd->add_option("--probe-interval-ms", c.probe_interval, "Config::probe_interval");
   cmd->add_option("--probe-timeout-ms", c.probe_timeout, "Config::probe_timeout");
   cmd->add_option("--indirect-checks", c.indirect_checks, "Config::indirect_checks");
+  cmd->add_option("--refutation-retransmit-factor", c.refutation_retransmit_factor,
+                  "Config::refutation_retransmit_factor");
   cmd->add_option("--suspicion-mult", c.suspicion_multiplier, "Config::suspicion_multiplier");
   cmd->add_option("--suspicion-max-mult", c.suspicion_max_multiplier,
                   "Config::suspicion_max_multiplier");
@@ -118,7 +121,8 @@ CLI::App* AddSwimSimCommand(CLI::App& app, SwimSimCommandLine* args) {
   // Goals.
   cmd->add_flag("--goals", args->goals,
                 "run the issue's goal scenarios over --seeds and print the goal table");
-  cmd->add_option("--goals-only", args->goals_only, "detect,fp,dissemination | all");
+  cmd->add_option("--goals-only", args->goals_only,
+                  "detect,fp,dissemination | all (detect100 or detect1000: one size)");
   cmd->add_option("--fp-nodes", args->fp_nodes, "members in the false-positive scenario")
       ->check(CLI::Range(2, 100000));
   cmd->add_option("--fp-duration-ms", args->fp_duration_ms,
