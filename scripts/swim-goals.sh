@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The goal runs of the SWIM simulator (`tri-sim swim --goals`,
-# docs/membership-sim.md): crash detection at N=100 and N=1,000 with 1% loss,
+# docs/membership.md): crash detection at N=100 and N=1,000 with 1% loss,
 # dissemination and bandwidth at N=1,000 with 10% loss (SEEDS seeds each), and
 # the false-positive scenario (5% loss, 10% of members stalling 0.5-2 s) with
 # Lifeguard on, off, and plain SWIM side by side (FP_SEEDS seeds, each

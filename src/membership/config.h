@@ -35,7 +35,7 @@ struct Config {
   int retransmit_multiplier = 4;  // retransmits = mult * ceil(log10(N + 1))
   // A refutation of a suspicion or death of this member is retransmitted this many
   // times as often as other updates (1 = the same). 2 slowed the joins of 1,000
-  // members at 10% loss from 42 s to 230 s to converge (docs/membership-sim.md).
+  // members at 10% loss from 42 s to 230 s to converge (docs/membership.md).
   int refutation_retransmit_factor = 1;
   Millis gossip_interval = 100;  // only when there is something to send
   int gossip_fanout = 4;

@@ -1,6 +1,6 @@
 #pragma once
 
-// The fault plan of a `tri-sim swim` run (docs/membership-sim.md): which member
+// The fault plan of a `tri-sim swim` run (docs/membership.md): which member
 // crashes when, which members stall (their process freezes) and when, and which
 // partitions split the cluster when. Drawn up front from the seed, so the run
 // and its checkers read the same plan and a seed replays exactly.

@@ -1,6 +1,6 @@
 #pragma once
 
-// The goal scenarios of `tri-sim swim --goals` (issue 12, docs/membership-sim.md):
+// The goal scenarios of `tri-sim swim --goals` (issue 12, docs/membership.md):
 // crash detection at N=100 and N=1,000 with 1% loss, false positives with 5%
 // loss and 10% of members stalling 0.5-2 s (Lifeguard on and off), and
 // dissemination and bandwidth at N=1,000 with 10% loss. Each scenario runs a

@@ -6,7 +6,7 @@
 // seed; it measures crash detection, false positives, dissemination and
 // bandwidth, and checks that every crash is seen by every live member and that
 // no live member dies without a cause the checker can name.
-// docs/membership-sim.md describes the model and the metrics.
+// docs/membership.md describes the model and the metrics.
 
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 
-// Summary statistics of `tri-sim swim` (docs/membership-sim.md).
+// Summary statistics of `tri-sim swim` (docs/membership.md).
 
 #include <cstdint>
 #include <vector>

@@ -1,4 +1,4 @@
-// The pieces of `tri-sim swim` (docs/membership-sim.md): the fault plan, the
+// The pieces of `tri-sim swim` (docs/membership.md): the fault plan, the
 // statistics, and the simulator's replay and checkers on small clusters.
 
 #include "sim/swim_sim.h"
