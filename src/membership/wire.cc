@@ -11,6 +11,22 @@ namespace {
 
 using coding::Decoder;
 
+// Reads a varint and refuses an over-long one (0x81 0x00 for 1): the encoding is
+// canonical, so whatever decodes re-encodes to the same bytes.
+bool ReadMinimalVarint(Decoder& in, std::uint64_t& v) {
+  const std::size_t before = in.remaining();
+  if (!in.ReadVarint64(v)) return false;
+  return before - in.remaining() == coding::VarintLength(v);
+}
+
+// A length-prefixed byte string whose length is a minimal varint.
+bool ReadMinimalLengthPrefixed(Decoder& in, std::string_view& bytes) {
+  Decoder length = in;
+  std::uint64_t n = 0;
+  if (!ReadMinimalVarint(length, n)) return false;
+  return in.ReadLengthPrefixed(bytes);
+}
+
 constexpr std::uint8_t kAliveFlagJoining = 0x01;
 constexpr std::uint8_t kMetadataFlagSyncing = 0x01;
 constexpr std::uint8_t kPushPullFlagReplyWanted = 0x01;
@@ -87,7 +103,7 @@ class FieldReader {
   FieldReader(std::string_view body, const Limits& limits) : in_(body), limits_(limits) {}
 
   bool Varint(std::uint64_t& v, std::string_view field) {
-    if (!in_.ReadVarint64(v)) return Fail(field, "truncated or malformed varint");
+    if (!ReadMinimalVarint(in_, v)) return Fail(field, "truncated, malformed or over-long varint");
     return true;
   }
   bool Varint32(std::uint32_t& v, std::string_view field) {
@@ -109,10 +125,10 @@ class FieldReader {
   bool Text(std::string& v, std::string_view field, std::uint64_t max_bytes) {
     std::uint64_t n = 0;
     Decoder length = in_;
-    if (!length.ReadVarint64(n)) return Fail(field, "truncated length");
+    if (!ReadMinimalVarint(length, n)) return Fail(field, "truncated or over-long length");
     if (n > max_bytes) return Fail(field, "longer than " + std::to_string(max_bytes) + " bytes");
     std::string_view view;
-    if (!in_.ReadLengthPrefixed(view)) return Fail(field, "truncated");
+    if (!ReadMinimalLengthPrefixed(in_, view)) return Fail(field, "truncated");
     v.assign(view);
     return true;
   }
@@ -395,8 +411,8 @@ Result<std::vector<Message>> DecodePacket(std::span<const std::uint8_t> bytes,
                            " is not the supported version " + std::to_string(kWireVersion));
   }
   std::uint64_t count = 0;
-  if (!in.ReadVarint64(count)) {
-    return InvalidArgument("membership packet: count: truncated or malformed varint");
+  if (!ReadMinimalVarint(in, count)) {
+    return InvalidArgument("membership packet: count: truncated, malformed or over-long varint");
   }
   // Each message takes at least 2 bytes (kind and an empty body's length).
   if (count == 0 || count > in.remaining() / 2) {
@@ -417,8 +433,8 @@ Result<std::vector<Message>> DecodePacket(std::span<const std::uint8_t> bytes,
     const auto kind = static_cast<Kind>(kind_byte);
     const std::string where_kind = where + " (" + std::string(KindName(kind)) + ")";
     std::string_view body;
-    if (!in.ReadLengthPrefixed(body)) {
-      return InvalidArgument(where_kind + ": body: truncated or malformed length");
+    if (!ReadMinimalLengthPrefixed(in, body)) {
+      return InvalidArgument(where_kind + ": body: truncated, malformed or over-long length");
     }
     FieldReader reader(body, limits);
     Message message;

@@ -165,6 +165,29 @@ TEST(MembershipWire, TrailingBytesInABodyAreRefused) {
             std::string::npos);
 }
 
+TEST(MembershipWire, OverLongVarintsAreRefusedSoTheEncodingStaysCanonical) {
+  // An ack's sequence number 7 as 0x87 0x00: the same value in two bytes.
+  EXPECT_NE(DecodeError(OneMessage(3, std::string("\x87\x00", 2)))
+                .find("message 0 (ack): seq: truncated, malformed or over-long varint"),
+            std::string::npos);
+  // The message count 1 as 0x81 0x00 (the input a fuzzer found).
+  std::string count;
+  coding::PutFixed8(count, kWireVersion);
+  count += std::string("\x81\x00", 2);
+  coding::PutFixed8(count, 3);
+  coding::PutLengthPrefixed(count, std::string("\x07", 1));
+  EXPECT_NE(DecodeError(Raw(count)).find("count: truncated, malformed or over-long varint"),
+            std::string::npos);
+  // A body length 1 as 0x81 0x00.
+  std::string length;
+  coding::PutFixed8(length, kWireVersion);
+  coding::PutVarint64(length, 1);
+  coding::PutFixed8(length, 3);
+  length += std::string("\x81\x00\x07", 3);
+  EXPECT_NE(DecodeError(Raw(length)).find("body: truncated, malformed or over-long length"),
+            std::string::npos);
+}
+
 TEST(MembershipWire, TrailingBytesAfterTheMessagesAreRefused) {
   auto bytes = EncodePacket(std::vector<Message>{Ack{1}});
   bytes.push_back(0);
